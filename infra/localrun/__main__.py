@@ -1,0 +1,3 @@
+from infra.localrun.server import main
+
+main()

@@ -1,0 +1,34 @@
+"""All HTTP functions behind one base URL: a Flask app that hands each request to the
+function owning the longest matching route prefix, exactly as functions-framework
+hands a request to an HTTP function (``fn(flask.request)`` -> ``make_response``)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flask
+
+from infra.localrun import loader
+from infra.localrun.manifest import FunctionSpec
+
+
+def build(specs: list[FunctionSpec], fallback: Callable[[str], Any]) -> flask.Flask:
+    table: list[tuple[str, Callable[..., Any]]] = []
+    for spec in specs:
+        fn = loader.entrypoint(spec)
+        table.extend((prefix.rstrip("/"), fn) for prefix in spec.routes)
+    table.sort(key=lambda item: len(item[0]), reverse=True)
+
+    app = flask.Flask("studio-local")
+    app.url_map.strict_slashes = False
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    def dispatch(path: str) -> Any:
+        request_path = flask.request.path
+        for prefix, fn in table:
+            if request_path == prefix or request_path.startswith(prefix + "/"):
+                return app.make_response(fn(flask.request))
+        return fallback(request_path)
+
+    return app

@@ -1,0 +1,70 @@
+"""functions/manifest.yaml: loaded and validated once, for the runtime, tests and packaging."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = REPO / "functions" / "manifest.yaml"
+_TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9.-]{2,}|storage:[a-z][a-z0-9-]{1,})$")
+
+
+class FunctionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    entrypoint: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
+    trigger: str
+    routes: list[str] = Field(default_factory=list)
+    extras: list[str] = Field(default_factory=lambda: ["core"])
+    memory: str = "256Mi"
+    timeout: int = 60
+    min_instances: int = 0
+    max_instances: int = 10
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger(cls, value: str) -> str:
+        if not _TRIGGER.match(value):
+            raise ValueError("trigger must be http, pubsub:<topic> or storage:<bucket-role>")
+        return value
+
+    @property
+    def kind(self) -> Literal["http", "pubsub", "storage"]:
+        return self.trigger.split(":", 1)[0]  # type: ignore[return-value]
+
+    @property
+    def topic(self) -> str:
+        return self.trigger.split(":", 1)[1]
+
+    @property
+    def source(self) -> Path:
+        return REPO / "functions" / self.name / "main.py"
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    functions: list[FunctionSpec]
+
+    def http(self) -> list[FunctionSpec]:
+        return [f for f in self.functions if f.kind == "http"]
+
+    def events(self) -> list[FunctionSpec]:
+        return [f for f in self.functions if f.kind != "http"]
+
+
+def load(path: Path = MANIFEST) -> Manifest:
+    manifest = Manifest.model_validate(yaml.safe_load(path.read_text()))
+    names = [f.name for f in manifest.functions]
+    if len(names) != len(set(names)):
+        raise ValueError("function names must be unique")
+    entrypoints = [f.entrypoint for f in manifest.functions]
+    if len(entrypoints) != len(set(entrypoints)):
+        raise ValueError("entrypoints must be unique (functions-framework keys its registry by name)")
+    prefixes = [r for f in manifest.http() for r in f.routes]
+    if len(prefixes) != len(set(prefixes)):
+        raise ValueError("two functions claim the same route prefix")
+    return manifest

@@ -1,0 +1,338 @@
+"""Blob store on the local filesystem, plus the signed-URL endpoint that stands in
+for storage.googleapis.com when everything runs on one machine.
+
+Layout: ``<root>/<bucket>/<sha256(name)>.blob`` holds one JSON header line (the
+BlobInfo) followed by the bytes, so a single ``os.replace`` publishes data and
+metadata together: after a crash a reader sees the old object or the new one, never
+a mix. Hashing the name also means no object name ever becomes a filesystem path.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from studio.kernel import errors
+from studio.kernel.problems import problem_response
+from studio.ports.blobs import (
+    BlobInfo,
+    check_bucket,
+    check_content_type,
+    check_generation_match,
+    check_object_name,
+    check_signed_request,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
+_SIG_VERSION = "studio-blob-v1"
+
+try:  # optional C implementation; never a dependency
+    from google_crc32c import value as _crc32c_c  # type: ignore[import-not-found]
+except ImportError:
+    _crc32c_c = None
+
+
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1  # Castagnoli, reflected
+        table.append(c)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    if _crc32c_c is not None:
+        return _crc32c_c(data)
+    crc, table = 0xFFFFFFFF, _CRC_TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """temp file + fsync + os.replace + fsync(dir): durable once this returns."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _forbidden(detail: str) -> errors.StudioError:
+    return errors.StudioError(errors.FORBIDDEN, detail)
+
+
+def _check_match(expected: int | None, current: BlobInfo | None) -> None:
+    actual = current.generation if current else 0
+    if expected is not None and expected != actual:
+        raise errors.RevisionConflict(actual, status=412)
+
+
+class LocalBlobStore:
+    def __init__(
+        self, root: Path, *, base_url: str, signing_key: bytes, clock: Callable[[], float] = time.time
+    ) -> None:
+        if len(signing_key) < 16:
+            raise ValueError("signing_key must be at least 16 bytes")
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url.rstrip("/")
+        self._key = bytes(signing_key)
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # keeps the signing key out of logs
+        return f"LocalBlobStore(root={str(self.root)!r}, base_url={self.base_url!r})"
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        # The thread lock serialises this instance; flock serialises processes and
+        # other instances sharing the root (generation checks are read-then-write).
+        with self._lock, open(self.root / ".lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+    def _path(self, bucket: str, name: str) -> Path:
+        return self.root / bucket / (hashlib.sha256(name.encode("utf-8")).hexdigest() + ".blob")
+
+    @staticmethod
+    def _read_info(path: Path | str) -> BlobInfo | None:
+        try:
+            with open(path, "rb") as fh:
+                return BlobInfo(**json.loads(fh.readline()))
+        except FileNotFoundError:
+            return None
+
+    def _next_generation(self, bucket: str) -> int:
+        # A per-bucket counter, so a deleted-then-recreated object never reuses a
+        # generation (an old if_generation_match must keep failing).
+        counter = self.root / bucket / ".generation"
+        try:
+            last = int(counter.read_text())
+        except FileNotFoundError:
+            last = 0
+        _atomic_write(counter, str(last + 1).encode())
+        return last + 1
+
+    def put(
+        self, bucket: str, name: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE,
+        *, if_generation_match: int | None = None,
+    ) -> BlobInfo:
+        check_bucket(bucket)
+        check_object_name(name)
+        check_generation_match(if_generation_match)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise errors.StudioError(errors.BAD_REQUEST, "blob data must be bytes")
+        data = bytes(data)
+        check_content_type(content_type)
+        md5 = _b64(hashlib.md5(data, usedforsecurity=False).digest())
+        crc = _b64(crc32c(data).to_bytes(4, "big"))
+        path = self._path(bucket, name)
+        with self._write_lock():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _check_match(if_generation_match, self._read_info(path))
+            updated = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
+            info = BlobInfo(
+                bucket=bucket, name=name, size=len(data), content_type=content_type, md5_b64=md5,
+                generation=self._next_generation(bucket), crc32c_b64=crc, updated=updated.replace("+00:00", "Z"),
+            )
+            # ensure_ascii keeps the header on one line whatever the name holds.
+            _atomic_write(path, json.dumps(asdict(info)).encode("ascii") + b"\n" + data)
+        return info
+
+    def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
+        check_bucket(bucket)
+        check_object_name(name)
+        try:
+            raw = self._path(bucket, name).read_bytes()
+        except FileNotFoundError:
+            raise errors.NotFound(f"object {bucket}/{name} not found") from None
+        header, _, data = raw.partition(b"\n")
+        return data, BlobInfo(**json.loads(header))
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        check_bucket(bucket)
+        check_object_name(name)
+        return self._read_info(self._path(bucket, name))
+
+    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> None:
+        check_bucket(bucket)
+        check_object_name(name)
+        check_generation_match(if_generation_match)
+        path = self._path(bucket, name)
+        with self._write_lock():
+            current = self._read_info(path)
+            if current is None:
+                raise errors.NotFound(f"object {bucket}/{name} not found")
+            _check_match(if_generation_match, current)
+            path.unlink()
+            _fsync_dir(path.parent)
+
+    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+        check_bucket(bucket)
+        if not isinstance(prefix, str):
+            raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise errors.StudioError(errors.BAD_REQUEST, "limit must be a positive integer")
+        folder = self.root / bucket
+        if not folder.is_dir():
+            return []
+        found = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".blob"):
+                    info = self._read_info(entry.path)  # None if deleted meanwhile
+                    if info is not None and info.name.startswith(prefix):
+                        found.append(info)
+        found.sort(key=lambda i: i.name)  # code-point order == GCS's UTF-8 byte order
+        return found[:limit]
+
+    # -- signed URLs -------------------------------------------------------------
+
+    def _sign(self, method: str, bucket: str, name: str, expires: int, content_type: str | None) -> str:
+        # JSON makes the message unambiguous whatever characters the fields hold.
+        msg = json.dumps([_SIG_VERSION, method, bucket, name, expires, content_type or ""])
+        return hmac.new(self._key, msg.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def signed_url(
+        self, bucket: str, name: str, *, method: str = "GET", expires_s: int = 900, content_type: str | None = None
+    ) -> str:
+        method = check_signed_request(method, expires_s, content_type)
+        check_bucket(bucket)
+        check_object_name(name)
+        expires = int(self._clock()) + expires_s
+        sig = self._sign(method, bucket, name, expires, content_type)
+        query = urlencode({"method": method, "expires": expires, "sig": sig})
+        return f"{self.base_url}/_blobs/{bucket}/{quote(name, safe='/')}?{query}"
+
+    def verify_signed(
+        self, method: str, bucket: str, name: str, query: Mapping[str, str], content_type: str | None
+    ) -> None:
+        """``content_type`` is the request's Content-Type. A URL signed without one
+        accepts any; a URL signed with one accepts only that one (as GCS does)."""
+        signed_method = query.get("method") or ""
+        raw_expires = query.get("expires") or ""
+        sig = (query.get("sig") or "").encode("utf-8")
+        if not (signed_method and sig and raw_expires.isascii() and raw_expires.isdigit()):
+            raise _forbidden("URL is not signed")
+        expires = int(raw_expires)
+        candidates = [self._sign(signed_method, bucket, name, expires, None)]
+        if content_type:
+            candidates.append(self._sign(signed_method, bucket, name, expires, content_type))
+        if not any(hmac.compare_digest(sig, c.encode("ascii")) for c in candidates):
+            raise _forbidden("signature does not match this request")
+        if self._clock() > expires:
+            raise _forbidden("signed URL has expired")
+        if signed_method != method.upper():
+            raise _forbidden(f"URL is signed for {signed_method}, not {method.upper()}")
+
+
+def _object_from_path(request: Request) -> tuple[str, str]:
+    # script_root + path: works mounted at "/" or under a dispatcher at "/_blobs".
+    _, found, rest = (request.script_root + request.path).partition("/_blobs/")
+    bucket, slash, name = rest.partition("/")
+    if not found or not slash or not name:
+        raise errors.StudioError(errors.ROUTE_NOT_FOUND, "expected /_blobs/{bucket}/{name}")
+    return check_bucket(bucket), check_object_name(name)
+
+
+def _object_headers(resp: Response, info: BlobInfo) -> Response:
+    resp.set_etag(base64.b64decode(info.md5_b64).hex())
+    resp.headers["x-goog-generation"] = str(info.generation)
+    resp.headers["x-goog-hash"] = f"crc32c={info.crc32c_b64},md5={info.md5_b64}"
+    return resp
+
+
+def signed_blob_wsgi_app(
+    store: LocalBlobStore, on_finalize: Callable[[BlobInfo], None] | None = None, *, max_bytes: int = DEFAULT_MAX_UPLOAD
+) -> Callable[..., object]:
+    """WSGI app for GET/PUT on ``/_blobs/{bucket}/{name}`` with signed URLs.
+
+    ``on_finalize(info)`` runs after a PUT is durable, like GCS's object.finalize.
+    It should enqueue, not do work: an exception there is logged, and the upload
+    still succeeds (on GCS the event is delivered independently of the upload).
+    """
+
+    def handle(request: Request) -> Response:
+        bucket, name = _object_from_path(request)
+        if request.method not in ("GET", "PUT"):
+            raise errors.StudioError(errors.METHOD_NOT_ALLOWED, headers={"Allow": "GET, PUT"})
+        store.verify_signed(request.method, bucket, name, request.args, request.headers.get("Content-Type"))
+        if request.method == "GET":
+            data, info = store.get(bucket, name)
+            resp = Response(data, content_type=info.content_type)
+            # Uploaded content is untrusted: never let a browser render it as this origin.
+            resp.headers["X-Content-Type-Options"] = "nosniff"
+            resp.headers["Content-Security-Policy"] = "sandbox"
+            return _object_headers(resp, info)
+        raw_match = request.headers.get("x-goog-if-generation-match")
+        if raw_match is not None and not (raw_match.isascii() and raw_match.isdigit()):
+            raise errors.StudioError(errors.BAD_REQUEST, "x-goog-if-generation-match must be an integer")
+        request.max_content_length = max_bytes
+        try:
+            data = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"uploads are limited to {max_bytes} bytes") from None
+        content_type = request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
+        match = int(raw_match) if raw_match is not None else None
+        info = store.put(bucket, name, data, content_type, if_generation_match=match)
+        if on_finalize is not None:
+            try:
+                on_finalize(info)
+            except Exception:
+                log.exception("on_finalize failed for %s/%s generation %s", bucket, name, info.generation)
+        return _object_headers(Response(json.dumps(asdict(info)), content_type="application/json"), info)
+
+    @Request.application
+    def app(request: Request) -> Response:
+        try:
+            return handle(request)
+        except errors.StudioError as err:
+            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+            return problem_response(err, instance=request.path, request_id=request_id)
+
+    return app

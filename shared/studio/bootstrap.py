@@ -1,0 +1,149 @@
+"""The one place adapters are chosen from configuration (the composition root).
+
+Everything is built on first use and cached per instance: a cold start pays only for
+what its first request touches, and a Google client is never imported by a function
+running on embedded adapters.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from studio.config import Settings
+from studio.kernel.ratelimit import RateLimiter
+
+T = TypeVar("T")
+
+
+class Deps:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        value = self._memo.get(key)
+        if value is None:
+            with self._lock:
+                value = self._memo.get(key)
+                if value is None:
+                    value = self._memo[key] = build()
+        return value  # type: ignore[no-any-return]
+
+    def _unsupported(self, port: str) -> Any:
+        raise RuntimeError(f"the gcp adapter for {port} arrives with the Google Cloud adapters issue")
+
+    # -- ports -------------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        def build() -> Any:
+            if self.settings.store == "gcp":
+                return self._unsupported("store")
+            from studio.adapters.sqlite_store import SqliteStore
+
+            return SqliteStore(self.settings.data_dir / "store.db")
+
+        return self.memo("store", build)
+
+    @property
+    def bus(self) -> Any:
+        def build() -> Any:
+            if self.settings.bus == "gcp":
+                return self._unsupported("bus")
+            from studio.adapters.sqlite_bus import SqliteBus
+
+            return SqliteBus(self.settings.data_dir / "bus.db")
+
+        return self.memo("bus", build)
+
+    @property
+    def secrets(self) -> Any:
+        def build() -> Any:
+            if self.settings.secrets == "gcp":
+                return self._unsupported("secrets")
+            from studio.adapters.local_secrets import LocalSecretStore
+
+            return LocalSecretStore(self.settings.data_dir / "secrets.json")
+
+        return self.memo("secrets", build)
+
+    @property
+    def blobs(self) -> Any:
+        def build() -> Any:
+            if self.settings.blobs == "gcp":
+                return self._unsupported("blobs")
+            from studio.adapters.local_blobs import LocalBlobStore
+
+            key = self._blob_signing_key()
+            return LocalBlobStore(self.settings.data_dir / "blobs", base_url=self.settings.public_url, signing_key=key)
+
+        return self.memo("blobs", build)
+
+    def _blob_signing_key(self) -> bytes:
+        import secrets as pysecrets
+
+        from studio.kernel import errors
+
+        try:
+            return bytes(self.secrets.get("local-blob-url-signing-key"))
+        except errors.NotFound:
+            self.secrets.put("local-blob-url-signing-key", pysecrets.token_bytes(32))
+            return bytes(self.secrets.get("local-blob-url-signing-key"))
+
+    # -- identity ----------------------------------------------------------
+    @property
+    def keyring(self) -> Any:
+        from studio.identity.signing_keys import KeyRing
+
+        return self.memo("keyring", lambda: KeyRing(self.store, self.secrets,
+                                                     max_age_s=self.settings.signing_key_max_age_s))
+
+    @property
+    def verifier(self) -> Any:
+        def build() -> Any:
+            if self.settings.auth == "firebase":
+                from studio.identity.firebase_tokens import FirebaseTokenVerifier
+
+                return FirebaseTokenVerifier(self.settings.firebase_project, certs_url=self.settings.firebase_certs_url)
+            from studio.identity.local_tokens import LocalTokenVerifier
+
+            return LocalTokenVerifier(self.keyring, issuer=self.settings.public_url)
+
+        return self.memo("verifier", build)
+
+    @property
+    def memberships(self) -> Any:
+        from studio.identity.memberships import MembershipRepo
+
+        return self.memo("memberships", lambda: MembershipRepo(self.store))
+
+    @property
+    def sessions(self) -> Any:
+        from studio.identity.sessions import SessionRepo
+
+        return self.memo("sessions", lambda: SessionRepo(self.store, refresh_ttl_s=self.settings.refresh_token_ttl_s))
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.memo("rate_limiter", lambda: RateLimiter(self.settings.rate_limit_per_minute))
+
+
+_instance: Deps | None = None
+_instance_lock = threading.Lock()
+
+
+def bootstrap(settings: Settings | None = None) -> Deps:
+    """The instance's dependencies: one per process, shared by every function in it."""
+    global _instance
+    with _instance_lock:
+        if _instance is None or (settings is not None and settings != _instance.settings):
+            _instance = Deps(settings or Settings.from_env())
+        return _instance
+
+
+def reset() -> None:
+    """Forget the instance (tests that start over with new settings)."""
+    global _instance
+    with _instance_lock:
+        _instance = None

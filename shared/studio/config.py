@@ -1,0 +1,61 @@
+"""Configuration from the environment, read once. The only input to ``bootstrap``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Adapter = Literal["embedded", "gcp"]
+
+
+def _adapter(name: str, default: str) -> Adapter:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in ("embedded", "gcp"):
+        raise ValueError(f"{name} must be 'embedded' or 'gcp', not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".data")
+    adapters: Adapter = "embedded"
+    store: Adapter = "embedded"
+    bus: Adapter = "embedded"
+    blobs: Adapter = "embedded"
+    secrets: Adapter = "embedded"
+    auth: Literal["local", "firebase"] = "local"
+    public_url: str = "http://127.0.0.1:8080"
+    project: str = "studio-local"
+    firebase_project: str = ""
+    firebase_certs_url: str = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    rate_limit_per_minute: int = 1200
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    signing_key_max_age_s: int = 30 * 24 * 3600
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        adapters = _adapter("STUDIO_ADAPTERS", "embedded")
+        auth = env.get("STUDIO_AUTH", "firebase" if adapters == "gcp" else "local")
+        if auth not in ("local", "firebase"):
+            raise ValueError("STUDIO_AUTH must be 'local' or 'firebase'")
+        project = env.get("GOOGLE_CLOUD_PROJECT", "studio-local")
+        return cls(
+            data_dir=Path(env.get("STUDIO_DATA_DIR", ".data")),
+            adapters=adapters,
+            store=_adapter("STUDIO_STORE", adapters),
+            bus=_adapter("STUDIO_BUS", adapters),
+            blobs=_adapter("STUDIO_BLOBS", adapters),
+            secrets=_adapter("STUDIO_SECRETS", adapters),
+            auth=auth,  # type: ignore[arg-type]
+            public_url=env.get("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '8080')}").rstrip("/"),
+            project=project,
+            firebase_project=env.get("FIREBASE_PROJECT_ID", project),
+            rate_limit_per_minute=int(env.get("STUDIO_RATE_LIMIT_PER_MINUTE", "1200")),
+            access_token_ttl_s=int(env.get("STUDIO_ACCESS_TOKEN_TTL_S", "900")),
+            refresh_token_ttl_s=int(env.get("STUDIO_REFRESH_TOKEN_TTL_S", str(30 * 24 * 3600))),
+            signing_key_max_age_s=int(env.get("STUDIO_SIGNING_KEY_MAX_AGE_S", str(30 * 24 * 3600))),
+        )

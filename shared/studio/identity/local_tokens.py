@@ -1,0 +1,66 @@
+"""Access tokens of the built-in issuer: short-lived EdDSA JWTs naming the session."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from studio.identity.signing_keys import ALG, KeyRing, jwk_to_public_key
+from studio.kernel import errors
+from studio.kernel.context import Principal
+
+AUDIENCE = "studio"
+
+
+class LocalTokenIssuer:
+    def __init__(self, keyring: KeyRing, *, issuer: str, ttl_s: int) -> None:
+        self._keyring = keyring
+        self.issuer = issuer
+        self.ttl_s = ttl_s
+
+    def issue(self, user_id: str, email: str | None, session_id: str | None, *, system: bool = False) -> str:
+        key = self._keyring.current()
+        now = int(time.time())
+        claims: dict[str, Any] = {"iss": self.issuer, "aud": AUDIENCE, "sub": user_id, "iat": now,
+                                  "exp": now + self.ttl_s, "jti": uuid.uuid4().hex}
+        if email:
+            claims["email"] = email
+        if session_id:
+            claims["sid"] = session_id
+        if system:
+            claims["sys"] = True
+        return jwt.encode(claims, key.private_key, algorithm=ALG, headers={"kid": key.kid})
+
+
+class LocalTokenVerifier:
+    def __init__(self, keyring: KeyRing, *, issuer: str, leeway_s: int = 30) -> None:
+        self._keyring = keyring
+        self._issuer = issuer
+        self._leeway_s = leeway_s
+        self._keys: dict[str, Any] = {}
+
+    def _key(self, kid: str) -> Any:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        for refresh in (False, True):  # an unknown kid may be a key another instance just added
+            for jwk in self._keyring.jwks(refresh=refresh)["keys"]:
+                if jwk["kid"] == kid:
+                    key = self._keys[kid] = jwk_to_public_key(jwk)
+                    return key
+        raise errors.StudioError(errors.TOKEN_INVALID, "token signed by an unknown key")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALG or not isinstance(header.get("kid"), str):
+                raise errors.StudioError(errors.TOKEN_INVALID, "unexpected token header")
+            claims = jwt.decode(token, self._key(header["kid"]), algorithms=[ALG], audience=AUDIENCE,
+                                issuer=self._issuer, leeway=self._leeway_s,
+                                options={"require": ["exp", "iat", "sub", "iss", "aud"]})
+        except jwt.PyJWTError as exc:
+            raise errors.StudioError(errors.TOKEN_INVALID, f"token rejected: {exc}") from None
+        return Principal(user_id=str(claims["sub"]), email=claims.get("email"), session_id=claims.get("sid"),
+                         is_system=claims.get("sys") is True, issuer="local", claims=claims)

@@ -1,0 +1,101 @@
+"""The identity API's shapes: what the frontend codes against."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from studio.kernel.roles import Role
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SignupIn(_In):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class SignupOut(BaseModel):
+    user_id: str
+    email: str
+
+
+class LoginIn(_In):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class RefreshIn(_In):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class MembershipRef(BaseModel):
+    tenant_id: str
+    role: Role
+
+
+class MeOut(BaseModel):
+    user_id: str
+    email: str | None
+    display_name: str | None = None
+    memberships: list[MembershipRef]
+
+
+class BootstrapIn(_In):
+    tenant_name: str = Field(min_length=1, max_length=100)
+
+
+class BootstrapOut(BaseModel):
+    tenant_id: str = Field(pattern=r"^t_[a-z0-9]{3,}$")
+    role: Literal["owner"] = "owner"
+
+
+class TenantOut(BaseModel):
+    tenant_id: str
+    name: str
+    rev: int
+    created_at: str
+    updated_at: str
+
+
+class TenantPatch(_In):
+    name: str = Field(min_length=1, max_length=100)
+    base_rev: int | None = Field(default=None, ge=0)
+
+
+class MemberOut(BaseModel):
+    tenant_id: str
+    user_id: str
+    email: str | None
+    role: Role
+    rev: int
+
+
+class MemberList(BaseModel):
+    members: list[MemberOut]
+
+
+class MemberAdd(_In):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    role: Role
+
+
+class MemberPatch(_In):
+    role: Role
+    base_rev: int | None = Field(default=None, ge=0)
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, str]]

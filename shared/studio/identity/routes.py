@@ -1,0 +1,116 @@
+"""HTTP routes of the identity function: /auth/*, /tenants/*, /.well-known/jwks.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from studio.identity import models as m
+from studio.identity.services import identity_services
+from studio.kernel import errors
+from studio.kernel.call import Call, Reply
+from studio.kernel.roles import Role
+from studio.kernel.routing import Router
+
+auth = Router("auth")
+tenants = Router("tenants")
+
+
+@auth.public("POST", "/auth/signup", body=m.SignupIn, response=m.SignupOut, status=201)
+def signup(call: Call) -> Any:
+    """Create an account (email + password)."""
+    b: m.SignupIn = call.body
+    return identity_services(call.deps).accounts.signup(b.email, b.password, b.display_name)
+
+
+@auth.public("POST", "/auth/login", body=m.LoginIn, response=m.TokenOut)
+def login(call: Call) -> Any:
+    """Exchange email + password for an access and a refresh token."""
+    return identity_services(call.deps).accounts.login(call.body.email, call.body.password)
+
+
+@auth.public("POST", "/auth/refresh", body=m.RefreshIn, response=m.TokenOut)
+def refresh(call: Call) -> Any:
+    """Rotate a refresh token; a reused one revokes its whole session."""
+    return identity_services(call.deps).accounts.refresh(call.body.refresh_token)
+
+
+@auth.user("POST", "/auth/logout", status=204)
+def logout(call: Call) -> Any:
+    """End the caller's session: its refresh and access tokens stop working."""
+    identity_services(call.deps).accounts.logout(call.need_principal())
+    return Reply(None, status=204)
+
+
+@auth.user("GET", "/auth/me", response=m.MeOut)
+def me(call: Call) -> Any:
+    """The caller and their tenant memberships."""
+    return identity_services(call.deps).accounts.me(call.need_principal())
+
+
+@auth.user("POST", "/auth/bootstrap", body=m.BootstrapIn, response=m.BootstrapOut, status=201)
+def bootstrap(call: Call) -> Any:
+    """Create a tenant with the caller as its owner."""
+    env = call.request.headers.get("X-Env", "dev")
+    tenant_id = identity_services(call.deps).tenants.bootstrap(call.need_principal(), call.body.tenant_name,
+                                                              env if env in ("dev", "staging", "prod") else "dev")
+    return {"tenant_id": tenant_id, "role": "owner"}
+
+
+@auth.public("GET", "/.well-known/jwks.json", response=m.Jwks)
+def jwks(call: Call) -> Any:
+    """Public keys of the built-in issuer (rotating; old keys stay until retired)."""
+    return Reply(identity_services(call.deps).keyring.public_jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@tenants.tenant("GET", "/tenants/{tenant_id}", role=Role.VIEWER, response=m.TenantOut)
+def get_tenant(call: Call) -> Any:
+    """Read the tenant (ETag carries its rev)."""
+    return identity_services(call.deps).tenants.get(call.need_ctx().tenant_id)
+
+
+@tenants.tenant("PATCH", "/tenants/{tenant_id}", role=Role.ADMIN, body=m.TenantPatch, response=m.TenantOut,
+                revisioned=True)
+def patch_tenant(call: Call) -> Any:
+    """Rename the tenant; needs If-Match or base_rev."""
+    view, _ = identity_services(call.deps).tenants.rename(call.need_ctx(), call.body.name, call.expected_rev())
+    return view
+
+
+@tenants.tenant("GET", "/tenants/{tenant_id}/members", role=Role.VIEWER, response=m.MemberList)
+def list_members(call: Call) -> Any:
+    """Members of the tenant and their roles."""
+    return {"members": identity_services(call.deps).memberships.list(call.need_ctx().tenant_id)}
+
+
+@tenants.tenant("POST", "/tenants/{tenant_id}/members", role=Role.ADMIN, body=m.MemberAdd, response=m.MemberOut,
+                status=201)
+def add_member(call: Call) -> Any:
+    """Add a signed-up user by email with a role."""
+    services = identity_services(call.deps)
+    user_id = services.accounts.user_id_for_email(call.body.email.lower())
+    if user_id is None:
+        raise errors.NotFound("no account with that email; they must sign up first")
+    return services.memberships.add(call.need_ctx(), user_id, call.body.email.lower(), call.body.role)
+
+
+@tenants.tenant("PATCH", "/tenants/{tenant_id}/members/{user_id}", role=Role.ADMIN, body=m.MemberPatch,
+                response=m.MemberOut, revisioned=True)
+def patch_member(call: Call) -> Any:
+    """Change a member's role; the last owner cannot be demoted."""
+    view, _ = identity_services(call.deps).memberships.set_role(call.need_ctx(), call.params["user_id"],
+                                                               call.body.role, call.expected_rev())
+    return view
+
+
+@tenants.tenant("DELETE", "/tenants/{tenant_id}/members/{user_id}", role=Role.MEMBER, status=204)
+def delete_member(call: Call) -> Any:
+    """Remove a member (admins), or leave (anyone); the last owner cannot be removed."""
+    ctx = call.need_ctx()
+    user_id = call.params["user_id"]
+    if user_id != ctx.user_id and not (ctx.role and ctx.role.at_least(Role.ADMIN)):
+        raise errors.StudioError(errors.ROLE_INSUFFICIENT, "removing another member needs admin")
+    base = call.precondition.rev if call.precondition else None
+    identity_services(call.deps).memberships.remove(ctx, user_id, base)
+    return Reply(None, status=204)
+
+
+ROUTERS = (auth, tenants)

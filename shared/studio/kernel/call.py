@@ -1,0 +1,50 @@
+"""What a handler receives: the validated request and who made it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from werkzeug.wrappers import Request
+
+from studio.kernel import errors
+from studio.kernel.context import Principal, RequestContext
+from studio.kernel.revisions import Precondition, require
+from studio.kernel.routing import Route
+
+
+@dataclass
+class Call:
+    request: Request
+    route: Route
+    params: dict[str, str]
+    request_id: str
+    deps: Any
+    principal: Principal | None = None
+    ctx: RequestContext | None = None
+    body: Any = None
+    query: Any = None
+    precondition: Precondition | None = None
+
+    def expected_rev(self) -> int:
+        """The revision the caller based this write on; 428 if none was given."""
+        return require(self.precondition).rev
+
+    def need_principal(self) -> Principal:
+        if self.principal is None:
+            raise errors.StudioError(errors.UNAUTHENTICATED)
+        return self.principal
+
+    def need_ctx(self) -> RequestContext:
+        if self.ctx is None:
+            raise errors.StudioError(errors.TENANT_REQUIRED)
+        return self.ctx
+
+
+@dataclass
+class Reply:
+    """A handler result with a status or headers other than the route's default."""
+
+    body: BaseModel | dict[str, Any] | list[Any] | None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)

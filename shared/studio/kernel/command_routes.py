@@ -1,0 +1,67 @@
+"""``POST /commands`` and ``GET /commands/types`` over a registry a function wires up.
+
+Idempotent by ``command_id`` (same rules as Idempotency-Key); revisions via ``base_rev``.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from studio.kernel import errors
+from studio.kernel.call import Call, Reply
+from studio.kernel.commands import CommandEnvelope, CommandRegistry, CommandResult
+from studio.kernel.idempotency import IdempotencyKeys, StoredResponse
+from studio.kernel.problems import from_validation_error, problem_body
+from studio.kernel.roles import Role
+from studio.kernel.routing import Router
+
+
+class CommandTypes(BaseModel):
+    types: list[dict[str, Any]]
+
+
+def command_router(registry: CommandRegistry) -> Router:
+    router = Router("commands")
+
+    @router.tenant("GET", "/commands/types", role=Role.VIEWER, response=CommandTypes)
+    def list_types(call: Call) -> Any:
+        """Command types with the JSON Schema of each payload."""
+        return {"types": registry.describe()}
+
+    @router.tenant("POST", "/commands", role=Role.VIEWER, body=CommandEnvelope, response=CommandResult)
+    def submit(call: Call) -> Any:
+        """Apply one command; replays the first result for a repeated command_id."""
+        ctx = call.need_ctx()
+        env: CommandEnvelope = call.body
+        kind = registry.get(env.type)
+        if env.target.kind != kind.target_kind:
+            raise errors.StudioError(errors.VALIDATION_FAILED, f"{env.type} targets a {kind.target_kind}",
+                                     errors=[{"field": "body.target.kind", "message": f"must be {kind.target_kind}"}])
+        if not ctx.is_system and (ctx.role is None or not ctx.role.at_least(kind.role)):
+            raise errors.StudioError(errors.ROLE_INSUFFICIENT, f"{env.type} needs {kind.role.value}")
+        try:
+            payload = kind.payload.model_validate(env.payload)
+        except ValidationError as exc:
+            raise from_validation_error(exc, location="body.payload") from None
+        keys = IdempotencyKeys(call.deps.store)
+        scope = f"commands/{ctx.tenant_id}/{ctx.env}"
+        fingerprint = json.dumps(env.model_dump(mode="json"), sort_keys=True)
+        stored = keys.begin(scope, env.command_id, fingerprint)
+        if stored is not None:
+            return Reply(json.loads(stored.body), status=stored.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            outcome = kind.handler(call.deps, ctx, env.target.id, env.base_rev, payload)
+        except errors.StudioError as err:
+            body = problem_body(err, instance=call.request.path, request_id=call.request_id)
+            keys.complete(scope, env.command_id, StoredResponse(err.status, {}, json.dumps(body)))
+            raise
+        except BaseException:
+            keys.complete(scope, env.command_id, StoredResponse(500, {}, ""))
+            raise
+        result = CommandResult(target=env.target, new_rev=outcome.new_rev, events=outcome.events)
+        keys.complete(scope, env.command_id, StoredResponse(200, {}, result.model_dump_json()))
+        return result
+
+    return router

@@ -1,0 +1,261 @@
+"""The HTTP pipeline every function runs: one place for the contract of BLUEPRINT section 3.
+
+request id -> route -> auth -> tenant + role -> rate limit -> validation -> idempotency
+-> handler -> ETag/problem+json -> one structured log line.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+from werkzeug.wrappers import Request, Response
+
+from studio.kernel import errors, logs
+from studio.kernel.call import Call, Reply
+from studio.kernel.context import (
+    MembershipReader,
+    Principal,
+    RequestContext,
+    SessionReader,
+    TokenVerifier,
+    check_tenant_id,
+    normalise_env,
+)
+from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
+from studio.kernel.problems import from_validation_error, problem_response
+from studio.kernel.ratelimit import RateLimiter
+from studio.kernel.revisions import etag, precondition
+from studio.kernel.routing import Access, Route, Router, RouteTable
+from studio.ports.store import DocumentStore
+
+MAX_BODY_BYTES = 1 << 20
+_log = logs.get("studio.http")
+
+
+class KernelDeps(Protocol):
+    store: DocumentStore
+    verifier: TokenVerifier
+    memberships: MembershipReader
+    sessions: SessionReader
+    rate_limiter: RateLimiter
+
+
+class HttpApp:
+    """One per function. ``deps_factory`` runs on the first request, not at import (cold start)."""
+
+    def __init__(self, name: str, routers: Iterable[Router], deps_factory: Callable[[], Any]) -> None:
+        self.name = name
+        self.table = RouteTable([*routers, _health_router(name)])
+        self._deps_factory = deps_factory
+        self._deps: Any = None
+
+    @property
+    def deps(self) -> Any:
+        if self._deps is None:
+            self._deps = self._deps_factory()
+            logs.configure()
+        return self._deps
+
+    def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = logs.new_request_id(request.headers.get("X-Request-Id"))
+        token = logs.request_id_var.set(request_id)
+        trace_token = logs.trace_var.set(request.headers.get("X-Cloud-Trace-Context", "").split("/")[0])
+        call: Call | None = None
+        try:
+            try:
+                call = self._prepare(request, request_id)
+                response = self._run(call)
+            except errors.StudioError as err:
+                if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
+                    err.status = call.precondition.conflict_status
+                response = problem_response(err, instance=request.path, request_id=request_id)
+            except Exception:  # the edge: anything unexpected is logged and answered as problem+json
+                _log.exception("unhandled error", extra={"fields": {"path": request.path}})
+                response = problem_response(errors.StudioError(errors.INTERNAL), instance=request.path,
+                                            request_id=request_id)
+            response.headers["X-Request-Id"] = request_id
+            self._log(request, response, started, call)
+            return response
+        finally:
+            logs.request_id_var.reset(token)
+            logs.trace_var.reset(trace_token)
+
+    # -- stages ------------------------------------------------------------
+    def _prepare(self, request: Request, request_id: str) -> Call:
+        route, params, allowed = self.table.resolve(request.method, request.path)
+        if route is None:
+            if allowed:
+                raise errors.StudioError(errors.METHOD_NOT_ALLOWED, headers={"Allow": ", ".join(allowed)})
+            raise errors.StudioError(errors.ROUTE_NOT_FOUND, f"no route for {request.path}")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE)
+        call = Call(request, route, params, request_id, self.deps)
+        if route.access is not Access.PUBLIC:
+            call.principal = self._authenticate(request)
+            if route.system_only and not call.principal.is_system:
+                raise errors.StudioError(errors.FORBIDDEN, "only service identities may call this route")
+        if route.access is Access.TENANT:
+            call.ctx = self._tenant_context(request, route, params, call.principal)
+        self.deps.rate_limiter.check(_rate_key(call, request))
+        call.query = _validate_query(route, request)
+        call.body = _validate_body(route, request)
+        _check_tenant_fields(call)
+        call.precondition = precondition(request.headers.get("If-Match"), call.body)
+        return call
+
+    def _authenticate(self, request: Request) -> Principal:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.StudioError(errors.UNAUTHENTICATED, "send Authorization: Bearer <token>",
+                                     headers={"WWW-Authenticate": 'Bearer realm="studio"'})
+        principal = self.deps.verifier.verify(token.strip())
+        if principal.session_id and not self.deps.sessions.session_active(principal.session_id):
+            raise errors.StudioError(errors.TOKEN_INVALID, "session has ended")
+        return principal
+
+    def _tenant_context(self, request: Request, route: Route, params: dict[str, str],
+                        principal: Principal) -> RequestContext:
+        tenant_id = check_tenant_id(request.headers.get("X-Tenant-Id"))
+        env = normalise_env(request.headers.get("X-Env"))
+        if "tenant_id" in params and params["tenant_id"] != tenant_id:
+            raise errors.StudioError(errors.TENANT_MISMATCH, "path tenant differs from X-Tenant-Id")
+        if principal.is_system:
+            return RequestContext(tenant_id, env, principal, None)
+        role = self.deps.memberships.role_of(tenant_id, principal.user_id)
+        if role is None:
+            raise errors.StudioError(errors.NOT_A_MEMBER)
+        assert route.role is not None
+        if not role.at_least(route.role):
+            raise errors.StudioError(errors.ROLE_INSUFFICIENT, f"needs {route.role.value}, caller is {role.value}")
+        return RequestContext(tenant_id, env, principal, role)
+
+    def _run(self, call: Call) -> Response:
+        key = call.request.headers.get("Idempotency-Key")
+        if call.request.method != "POST" or key is None:
+            return self._invoke(call)
+        keys = IdempotencyKeys(self.deps.store)
+        scope = _idempotency_scope(call)
+        stored = keys.begin(scope, key, request_fingerprint("POST", call.request.path, call.request.get_data()))
+        if stored is not None:
+            resp = Response(stored.body, status=stored.status, headers=stored.headers)
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
+        try:
+            response = self._invoke(call)
+        except errors.StudioError as err:
+            response = problem_response(err, instance=call.request.path, request_id=call.request_id)
+        except BaseException:
+            keys.complete(scope, key, StoredResponse(500, {}, ""))
+            raise
+        keep = {k: v for k, v in response.headers.items() if k in ("Content-Type", "ETag", "Location")}
+        keys.complete(scope, key, StoredResponse(response.status_code, keep, response.get_data(as_text=True)))
+        return response
+
+    def _invoke(self, call: Call) -> Response:
+        result = call.route.handler(call)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        status = reply.status or call.route.status
+        if reply.body is None:
+            response = Response(status=204 if status == 200 else status)
+        else:
+            payload = reply.body.model_dump(mode="json", by_alias=True) if isinstance(reply.body, BaseModel) else reply.body
+            response = Response(json.dumps(payload, default=str), status=status, content_type="application/json")
+            if isinstance(payload, dict) and isinstance(payload.get("rev"), int):
+                response.headers["ETag"] = etag(payload["rev"])
+        for name, value in reply.headers.items():
+            response.headers[name] = value
+        return response
+
+    def _log(self, request: Request, response: Response, started: float, call: Call | None) -> None:
+        fields: dict[str, Any] = {
+            "httpRequest": {
+                "requestMethod": request.method, "requestUrl": request.path, "status": response.status_code,
+                "latency": f"{time.perf_counter() - started:.6f}s", "userAgent": request.user_agent.string,
+            },
+            "function": self.name,
+        }
+        if call is not None and call.ctx is not None:
+            fields.update(tenant_id=call.ctx.tenant_id, env=call.ctx.env, user_id=call.ctx.user_id)
+        level = 40 if response.status_code >= 500 else 20
+        _log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={"fields": fields})
+
+
+class Health(BaseModel):
+    status: str
+    function: str
+
+
+def _health_router(name: str) -> Router:
+    router = Router("health")
+
+    @router.public("GET", f"/healthz/{name}", response=Health)
+    def healthz(call: Call) -> Any:
+        """Liveness of this function."""
+        return {"status": "ok", "function": name}
+
+    return router
+
+
+def _rate_key(call: Call, request: Request) -> str:
+    if call.ctx is not None:
+        return "tenant:" + call.ctx.tenant_id
+    if call.principal is not None:
+        return "user:" + call.principal.user_id
+    return "ip:" + (request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or request.remote_addr or "-")
+
+
+def _idempotency_scope(call: Call) -> str:
+    if call.ctx is not None:
+        return f"{call.ctx.tenant_id}/{call.ctx.env}/{call.ctx.user_id}"
+    if call.principal is not None:
+        return "user/" + call.principal.user_id
+    return "public"
+
+
+def _validate_query(route: Route, request: Request) -> Any:
+    if route.query is None:
+        return None
+    try:
+        return route.query.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise from_validation_error(exc, location="query") from None
+
+
+def _validate_body(route: Route, request: Request) -> Any:
+    if route.body is None:
+        return None
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        data: Any = {}
+    else:
+        if request.mimetype != "application/json":
+            raise errors.StudioError(errors.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise errors.StudioError(errors.INVALID_JSON) from None
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, location="body") from None
+
+
+def _check_tenant_fields(call: Call) -> None:
+    """Body or query tenant/env fields must agree with the verified context."""
+    if call.ctx is None:
+        return
+    for part in (call.body, call.query):
+        if part is None:
+            continue
+        for name in ("tenant_id", "tenantId"):
+            value = getattr(part, name, None)
+            if value is not None and value != call.ctx.tenant_id:
+                raise errors.StudioError(errors.TENANT_MISMATCH, f"{name} differs from X-Tenant-Id")
+        env = getattr(part, "env", None)
+        if env is not None and normalise_env(env) != call.ctx.env:
+            raise errors.StudioError(errors.TENANT_MISMATCH, "env differs from X-Env")

@@ -1,0 +1,107 @@
+"""OpenAPI 3.1 generated from the route tables and pydantic models: the frontend's contract."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from studio.kernel import errors
+from studio.kernel.problems import PROBLEM_JSON
+from studio.kernel.routing import Access, Route
+
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "request_id"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "code": {"type": "string", "enum": sorted(errors.registry())},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+        "current_rev": {"type": "integer"},
+    },
+}
+_TENANT_HEADERS = [
+    {"name": "X-Tenant-Id", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^t_[a-z0-9]{3,}$"}},
+    {"name": "X-Env", "in": "header", "required": True, "schema": {"type": "string", "enum": ["dev", "staging", "prod", "stage"]}},
+]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+class _Schemas:
+    """Collects model schemas into components, rewriting pydantic's $defs."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
+
+    def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+        for name, sub in schema.pop("$defs", {}).items():
+            self.components.setdefault(name, sub)
+        name = model.__name__
+        self.components.setdefault(name, schema)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": f"{route.tag}_{route.handler.__name__}",
+        "summary": route.summary,
+        "tags": [route.tag],
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+                       for p in route.params],
+        "responses": {},
+    }
+    if route.access is Access.PUBLIC:
+        op["security"] = []
+    if route.access is Access.TENANT:
+        op["parameters"] += _TENANT_HEADERS
+    if route.method == "POST":
+        op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    if route.revisioned:
+        op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
+                                 "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,18}"?$'}})
+    if route.query is not None:
+        props = route.query.model_json_schema()
+        required = set(props.get("required", []))
+        for name, sub in props.get("properties", {}).items():
+            op["parameters"].append({"name": name, "in": "query", "required": name in required, "schema": sub})
+    if route.body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": schemas.ref(route.body, "validation")}}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if route.response is not None and route.status != 204:
+        ok["content"] = {"application/json": {"schema": schemas.ref(route.response, "serialization")}}
+    op["responses"][str(route.status)] = ok
+    op["responses"]["default"] = _problem("Error (RFC 9457 problem+json; see the code registry)")
+    return op
+
+
+def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API", version: str = "0.1.0",
+                  server_url: str | None = None) -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Every error is application/problem+json with a stable `code` (x-error-codes)."},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+        "security": [{"bearer": []}],
+        "x-error-codes": [{"code": c.code, "status": c.status, "title": c.title}
+                          for c in sorted(errors.registry().values(), key=lambda c: c.code)],
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc

@@ -1,0 +1,105 @@
+"""Routes are declared, never discovered: each states its access level and role.
+
+Deny by default: a route is public only when declared with ``Router.public``; a
+tenant route must name the least role it admits.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from studio.kernel.roles import Role
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # no token
+    USER = "user"  # verified token, no tenant (e.g. /auth/me, /auth/bootstrap)
+    TENANT = "tenant"  # verified token + X-Tenant-Id/X-Env + membership with at least `role`
+
+
+_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    access: Access
+    role: Role | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    summary: str = ""
+    tag: str = ""
+    revisioned: bool = False  # a write that needs If-Match or base_rev
+    system_only: bool = False
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.access is Access.TENANT and self.role is None:
+            raise ValueError(f"{self.method} {self.path}: a tenant route must declare its role")
+        regex = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")) + "$"
+        object.__setattr__(self, "pattern", re.compile(regex))
+
+    @property
+    def params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        m = self.pattern.match(path)
+        return None if m is None else m.groupdict()
+
+
+class Router:
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.routes: list[Route] = []
+
+    def _add(self, method: str, path: str, access: Access, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            summary = kw.pop("summary", None) or (fn.__doc__ or "").strip().split("\n")[0]
+            self.routes.append(Route(method.upper(), path, fn, access, summary=summary, tag=self.tag, **kw))
+            return fn
+
+        return decorate
+
+    def public(self, method: str, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._add(method, path, Access.PUBLIC, **kw)
+
+    def user(self, method: str, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._add(method, path, Access.USER, **kw)
+
+    def tenant(self, method: str, path: str, *, role: Role, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._add(method, path, Access.TENANT, role=role, **kw)
+
+
+class RouteTable:
+    """All routes of one function, matched in declaration order."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.routes: list[Route] = [r for router in routers for r in router.routes]
+        seen: set[tuple[str, str]] = set()
+        for r in self.routes:
+            key = (r.method, r.path)
+            if key in seen:
+                raise ValueError(f"route declared twice: {r.method} {r.path}")
+            seen.add(key)
+
+    def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], Sequence[str]]:
+        """(route, params, allowed methods when only the method is wrong)."""
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == method or (method == "HEAD" and route.method == "GET"):
+                return route, params, ()
+            allowed.append(route.method)
+        return None, {}, allowed

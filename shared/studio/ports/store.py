@@ -1,0 +1,143 @@
+"""Document store port: Firestore's model (paths, documents, transactions, queries,
+a change feed) with revisions managed by the store itself.
+
+Paths alternate collection/document: ``tenants/t_abc/envs/dev/threads/th_1``.
+Every document carries ``rev`` (1 on create, +1 per write); writes may state the
+revision they expect so nothing overwrites blindly.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+
+Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
+Direction = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    data: dict[str, Any]
+    rev: int
+    create_time: str
+    update_time: str
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: Op
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    collection: str
+    filters: Sequence[Filter] = ()
+    order_by: Sequence[tuple[str, Direction]] = ()
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    docs: list[Document]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed write, in commit order. ``seq`` is the feed's offset."""
+
+    seq: int
+    path: str
+    op: Literal["put", "delete"]
+    rev: int
+    data: dict[str, Any] | None
+    time: str
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A domain event written in the same commit as the state change it reports."""
+
+    id: str
+    topic: str
+    data: bytes
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    ordering_key: str = ""
+
+
+class Transaction(Protocol):
+    def get(self, path: str) -> Document | None: ...
+
+    def create(self, path: str, data: Mapping[str, Any]) -> Document:
+        """Raises AlreadyExists."""
+        ...
+
+    def put(self, path: str, data: Mapping[str, Any], *, expected_rev: int | None = None) -> Document:
+        """Upsert. ``expected_rev=0`` means must not exist; a mismatch raises RevisionConflict."""
+        ...
+
+    def delete(self, path: str, *, expected_rev: int | None = None) -> None: ...
+
+    def query(self, query: Query) -> Page:
+        """Reads inside the transaction (e.g. counting owners before a demotion)."""
+        ...
+
+    def emit(self, message: OutboxMessage) -> None:
+        """Queue a bus message; it is published only if this transaction commits."""
+        ...
+
+
+class DocumentStore(Protocol):
+    def get(self, path: str) -> Document | None: ...
+
+    def create(self, path: str, data: Mapping[str, Any]) -> Document: ...
+
+    def put(self, path: str, data: Mapping[str, Any], *, expected_rev: int | None = None) -> Document: ...
+
+    def delete(self, path: str, *, expected_rev: int | None = None) -> None: ...
+
+    def query(self, query: Query) -> Page: ...
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def run_transaction(self, fn: Callable[[Transaction], T]) -> T: ...
+
+    def changes(self, prefix: str, after: int = 0, limit: int = 500) -> list[Change]: ...
+
+    def wait_for_change(self, after: int, timeout: float) -> int:
+        """Block until the feed passes ``after`` (or timeout); returns the latest seq."""
+        ...
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]: ...
+
+    def outbox_done(self, ids: Sequence[str]) -> None: ...
+
+
+def join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p)
+
+
+def parent_of(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def iter_all(store: DocumentStore, query: Query) -> Iterator[Document]:
+    """Every page of a query, following cursors."""
+    q = query
+    while True:
+        page = store.query(q)
+        yield from page.docs
+        if not page.next_cursor:
+            return
+        q = Query(q.collection, q.filters, q.order_by, q.limit, page.next_cursor)

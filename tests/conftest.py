@@ -1,0 +1,2 @@
+"""Shared fixtures. Everything here uses real parts: real SQLite files, real HTTP."""
+from __future__ import annotations
