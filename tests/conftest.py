@@ -1,2 +1,34 @@
-"""Shared fixtures. Everything here uses real parts: real SQLite files, real HTTP."""
+"""Shared fixtures. Everything here uses real parts: real SQLite files, real HTTP on loopback."""
 from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.api import User, new_tenant, new_user
+from tests.support.platform import RunningPlatform, start_platform
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    running = start_platform(tmp_path_factory.mktemp("platform"), rate_limit_per_minute=1_000_000,
+                             bus_backoff_base_s=0.05)
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def client(platform: RunningPlatform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.base_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture()
+def owner(client: httpx.Client) -> User:
+    return new_user(client, "owner")
+
+
+@pytest.fixture()
+def tenant(client: httpx.Client, owner: User) -> str:
+    return new_tenant(client, owner)

@@ -34,6 +34,7 @@ class EventDelivery:
         self._handlers = {subscription_name(s): (s, loader.entrypoint(s)) for s in specs}
         for spec in specs:
             deps.bus.subscribe(subscription_name(spec), topic_of(spec), max_attempts=MAX_ATTEMPTS,
+                               ack_deadline_s=deps.settings.bus_ack_deadline_s,
                                dead_letter_topic=topic_of(spec) + ".dead-letter")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,7 +72,7 @@ class EventDelivery:
                 delivered += 1
                 try:
                     fn(cloudevents.to_cloudevent(self._envelope(spec, delivery)))
-                except Exception as exc:  # a failed delivery is retried, then dead-lettered; never dropped
+                except Exception as exc:  # noqa: BLE001 - a failed delivery is retried, then dead-lettered; never dropped
                     self.counters[f"{spec.name}.failed"] += 1
                     _log.warning("delivery failed", extra={"fields": {
                         "function": spec.name, "message_id": delivery.message.message_id,
@@ -93,7 +94,7 @@ class EventDelivery:
             while not self._stop.is_set():
                 try:
                     busy = self.relay_outbox() + self.deliver_once()
-                except Exception:  # keep delivering; the error is logged and counted
+                except Exception:  # noqa: BLE001 - keep delivering; the error is logged and counted
                     self.counters["loop_errors"] += 1
                     _log.exception("delivery loop error")
                     busy = 0

@@ -24,6 +24,7 @@ class FunctionSpec(BaseModel):
     timeout: int = 60
     min_instances: int = 0
     max_instances: int = 10
+    functions_dir: Path = Field(default=REPO / "functions", exclude=True)
 
     @field_validator("trigger")
     @classmethod
@@ -42,7 +43,7 @@ class FunctionSpec(BaseModel):
 
     @property
     def source(self) -> Path:
-        return REPO / "functions" / self.name / "main.py"
+        return self.functions_dir / self.name / "main.py"
 
 
 class Manifest(BaseModel):
@@ -58,6 +59,8 @@ class Manifest(BaseModel):
 
 def load(path: Path = MANIFEST) -> Manifest:
     manifest = Manifest.model_validate(yaml.safe_load(path.read_text()))
+    for spec in manifest.functions:
+        spec.functions_dir = path.parent
     names = [f.name for f in manifest.functions]
     if len(names) != len(set(names)):
         raise ValueError("function names must be unique")

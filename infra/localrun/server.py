@@ -18,7 +18,6 @@ from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
-
 from studio.adapters.local_blobs import signed_blob_wsgi_app
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings

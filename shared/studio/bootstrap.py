@@ -53,7 +53,7 @@ class Deps:
                 return self._unsupported("bus")
             from studio.adapters.sqlite_bus import SqliteBus
 
-            return SqliteBus(self.settings.data_dir / "bus.db")
+            return SqliteBus(self.settings.data_dir / "bus.db", backoff_base_s=self.settings.bus_backoff_base_s)
 
         return self.memo("bus", build)
 
@@ -136,6 +136,9 @@ _instance_lock = threading.Lock()
 def bootstrap(settings: Settings | None = None) -> Deps:
     """The instance's dependencies: one per process, shared by every function in it."""
     global _instance
+    current = _instance
+    if settings is None and current is not None:
+        return current  # the hot path: no lock
     with _instance_lock:
         if _instance is None or (settings is not None and settings != _instance.settings):
             _instance = Deps(settings or Settings.from_env())

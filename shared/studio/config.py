@@ -33,6 +33,8 @@ class Settings:
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
     signing_key_max_age_s: int = 30 * 24 * 3600
+    bus_backoff_base_s: float = 0.5
+    bus_ack_deadline_s: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,4 +60,6 @@ class Settings:
             access_token_ttl_s=int(env.get("STUDIO_ACCESS_TOKEN_TTL_S", "900")),
             refresh_token_ttl_s=int(env.get("STUDIO_REFRESH_TOKEN_TTL_S", str(30 * 24 * 3600))),
             signing_key_max_age_s=int(env.get("STUDIO_SIGNING_KEY_MAX_AGE_S", str(30 * 24 * 3600))),
+            bus_backoff_base_s=float(env.get("STUDIO_BUS_BACKOFF_BASE_S", "0.5")),
+            bus_ack_deadline_s=float(env.get("STUDIO_BUS_ACK_DEADLINE_S", "30")),
         )

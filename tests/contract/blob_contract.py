@@ -13,6 +13,7 @@ import threading
 
 import httpx
 import pytest
+
 from studio.kernel import errors
 from studio.ports.blobs import BlobInfo, BlobStore
 

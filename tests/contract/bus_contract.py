@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+
 from studio.kernel import errors
 from studio.ports.bus import Bus, Delivery
 

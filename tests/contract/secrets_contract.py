@@ -6,6 +6,7 @@ empty (use a unique name prefix per run against a shared project).
 from __future__ import annotations
 
 import pytest
+
 from studio.kernel import errors
 from studio.ports.secrets import SecretStore
 

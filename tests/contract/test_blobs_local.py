@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from werkzeug.serving import make_server
+
 from studio.adapters.local_blobs import LocalBlobStore, crc32c, signed_blob_wsgi_app
 from studio.kernel import errors
 from studio.ports.blobs import BlobInfo
-from werkzeug.serving import make_server
-
 from tests.contract.blob_contract import BlobStoreContract
 
 KEY = b"k" * 32

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from studio.adapters.sqlite_bus import SqliteBus
 from studio.ports.bus import Bus
-
 from tests.contract.bus_contract import BusContract
 
 

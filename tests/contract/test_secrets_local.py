@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from studio.adapters.local_secrets import KEY_ENV, LocalSecretStore
 from studio.kernel import errors
-
 from tests.contract.secrets_contract import SecretStoreContract
 
 KEY = bytes(range(32))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from studio.adapters.sqlite_bus import SqliteBus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from cloudevents.http import CloudEvent
+
 from studio.kernel import errors
 from studio.kernel.cloudevents import (
     PUBSUB_PUBLISHED,

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from studio.kernel import errors
 from studio.kernel.clock import utc_now as now_rfc3339
-from studio.kernel.paths import check_document_path, check_collection_path
+from studio.kernel.paths import check_collection_path, check_document_path
 from studio.ports.store import Change, Document, OutboxMessage, Page, Query, parent_of
 
 T = TypeVar("T")

@@ -50,14 +50,12 @@ class HttpApp:
         self.name = name
         self.table = RouteTable([*routers, _health_router(name)])
         self._deps_factory = deps_factory
-        self._deps: Any = None
 
     @property
     def deps(self) -> Any:
-        if self._deps is None:
-            self._deps = self._deps_factory()
-            logs.configure()
-        return self._deps
+        # The factory caches per instance; asking each time lets a runtime swap settings.
+        logs.configure()
+        return self._deps_factory()
 
     def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -73,7 +71,7 @@ class HttpApp:
                 if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
                     err.status = call.precondition.conflict_status
                 response = problem_response(err, instance=request.path, request_id=request_id)
-            except Exception:  # the edge: anything unexpected is logged and answered as problem+json
+            except Exception:  # noqa: BLE001 - the edge: anything unexpected is logged and answered as problem+json
                 _log.exception("unhandled error", extra={"fields": {"path": request.path}})
                 response = problem_response(errors.StudioError(errors.INTERNAL), instance=request.path,
                                             request_id=request_id)

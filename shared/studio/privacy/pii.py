@@ -64,8 +64,10 @@ def _email_spans(text: str) -> list[Span]:
 # --- Cards and IBANs: runs of chunks separated by single separators --------------------------------------
 # A candidate starts at a chunk boundary and ends at one; the longest valid candidate from the leftmost
 # start wins, so "4111 1111 1111 1111 123" (card then CVV) still yields the 16-digit card.
-_CARD_START = re.compile(r"(?<![\w+])(?<![0-9][.,])[0-9]")  # not inside a word, "+49..." or "3.14..."
-_CARD_CHUNK = re.compile(r"[0-9]+(?!\w)(?![.,][0-9])")
+# Not inside a word, a "+49..." number or the fraction of a decimal ("0.4111..."); "," still separates,
+# as in CSV rows.
+_CARD_START = re.compile(r"(?<![\w+])(?<![0-9]\.)[0-9]")
+_CARD_CHUNK = re.compile(r"[0-9]+(?!\w)(?!\.[0-9])")
 _IBAN_START = re.compile(r"(?<!\w)[A-Za-z]{2}[0-9]{2}")
 _IBAN_CHUNK = re.compile(r"[A-Za-z0-9]+(?!\w)")
 
@@ -145,6 +147,8 @@ _KNOWN_SECRETS = re.compile(
 _BEARER = re.compile(r"(?i:\bbearer)\s+([A-Za-z0-9._~+/-]{20,}=*)")  # only the token is redacted
 _TOKEN_CHARS = r"A-Za-z0-9_\-+/="
 _TOKEN = re.compile(rf"(?<![{_TOKEN_CHARS}])[{_TOKEN_CHARS}]{{{ENTROPY_MIN_LENGTH},}}(?![{_TOKEN_CHARS}])")
+# "=" is base64 padding and only ends a token; "NAME=value" is judged as two tokens, so the name survives.
+_PADDED_PIECE = re.compile(r"[^=]+=*")
 # Hex-only tokens, dashes allowed, are identifiers (digests, git SHAs, UUIDs), not secrets. Hex tops out
 # at exactly 4.0 bits/char, and only with a perfectly even spread; random UUIDs can slightly exceed 4.0
 # through their dashes. Excluding them keeps the entropy rule from flagging them by chance.
@@ -166,7 +170,7 @@ def shannon_entropy(token: str) -> float:
 
 def _known_secret_spans(text: str) -> list[Span]:
     spans = [m.span() for m in _KNOWN_SECRETS.finditer(text)]
-    spans.extend(m.span(1) for m in _BEARER.finditer(text))
+    spans.extend(m.span() for m in _BEARER.finditer(text))
     return spans
 
 
@@ -183,12 +187,13 @@ def _looks_random(token: str) -> bool:
 def _entropy_secret_spans(text: str) -> list[Span]:
     spans: list[Span] = []
     for match in _TOKEN.finditer(text):
-        token = match.group()
-        if not any(ch.isupper() for ch in token) and _WORD_SEPARATORS.search(token):
-            pieces = [(match.start() + seg.start(), seg.group()) for seg in _SEGMENT.finditer(token)]
-        else:
-            pieces = [(match.start(), token)]
-        spans.extend((start, start + len(piece)) for start, piece in pieces if _looks_random(piece))
+        for piece in _PADDED_PIECE.finditer(match.group()):
+            offset, token = match.start() + piece.start(), piece.group()
+            if not any(ch.isupper() for ch in token) and _WORD_SEPARATORS.search(token):
+                parts = [(offset + seg.start(), seg.group()) for seg in _SEGMENT.finditer(token)]
+            else:
+                parts = [(offset, token)]
+            spans.extend((start, start + len(part)) for start, part in parts if _looks_random(part))
     return spans
 
 

@@ -1,0 +1,29 @@
+# The two Quickstart commands: `make serve` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQS := requirements-dev.txt $(wildcard shared/requirements/*.txt)
+
+.PHONY: serve test lint bench clean-data
+
+$(STAMP): $(REQS) infra/install-venv.sh
+	PYTHON=$(PYTHON) bash infra/install-venv.sh $(VENV)
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(PY) -m infra.localrun
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shared functions infra tests bench
+	PYTHONPATH=shared $(VENV)/bin/lint-imports --no-cache
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,99 @@
+"""Deny by default, proven over every registered route (generated, not hand-listed).
+
+A route added without auth fails here: only the explicit allowlists below may skip the
+token or the tenant check, and every tenant route refuses a tenant the caller is not in.
+"""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from infra.localrun import loader
+from infra.localrun import manifest as manifest_mod
+from studio.kernel.routing import Access, Route
+from tests.support.api import User, new_tenant, new_user
+
+PUBLIC_ROUTES = {
+    ("POST", "/auth/signup"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("GET", "/.well-known/jwks.json"),
+}
+USER_ROUTES = {  # token required, but no tenant yet
+    ("POST", "/auth/logout"),
+    ("GET", "/auth/me"),
+    ("POST", "/auth/bootstrap"),
+}
+
+
+def _all_routes() -> list[tuple[manifest_mod.FunctionSpec, Route]]:
+    return [(spec, r) for spec in manifest_mod.load().http() for r in loader.http_app(spec).table.routes]
+
+
+ROUTES = _all_routes()
+IDS = [f"{r.method} {r.path}" for _, r in ROUTES]
+
+
+def _is_health(route: Route) -> bool:
+    return route.path.startswith("/healthz/")
+
+
+def _url(route: Route, tenant_id: str) -> str:
+    return re.sub(r"\{([a-z_]+)\}", lambda m: tenant_id if m.group(1) == "tenant_id" else "x_missing", route.path)
+
+
+def test_public_and_user_routes_are_exactly_the_allowlists() -> None:
+    public = {(r.method, r.path) for _, r in ROUTES if r.access is Access.PUBLIC and not _is_health(r)}
+    user = {(r.method, r.path) for _, r in ROUTES if r.access is Access.USER}
+    assert public == PUBLIC_ROUTES
+    assert user == USER_ROUTES
+
+
+def test_every_route_is_reachable_through_its_function_prefix() -> None:
+    for spec, route in ROUTES:
+        assert any(route.path == p or route.path.startswith(p.rstrip("/") + "/") for p in spec.routes), \
+            f"{route.path} is not under any route prefix of {spec.name}"
+
+
+@pytest.mark.parametrize(("spec", "route"), ROUTES, ids=IDS)
+def test_route_refuses_a_caller_without_a_token(client: httpx.Client, spec: object, route: Route) -> None:
+    if route.access is Access.PUBLIC:
+        pytest.skip("declared public")
+    r = client.request(route.method, _url(route, "t_nobody000"), json={},
+                       headers={"X-Tenant-Id": "t_nobody000", "X-Env": "dev"})
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(("spec", "route"), ROUTES, ids=IDS)
+def test_route_refuses_a_bad_token(client: httpx.Client, spec: object, route: Route) -> None:
+    if route.access is Access.PUBLIC:
+        pytest.skip("declared public")
+    r = client.request(route.method, _url(route, "t_nobody000"), json={},
+                       headers={"Authorization": "Bearer not.a.jwt", "X-Tenant-Id": "t_nobody000", "X-Env": "dev"})
+    assert r.status_code == 401, r.text
+    assert r.json()["code"] == "TOKEN_INVALID"
+
+
+@pytest.fixture(scope="module")
+def outsider_and_foreign_tenant(platform: object) -> tuple[User, str]:
+    with httpx.Client(base_url=platform.base_url, timeout=30) as c:  # type: ignore[attr-defined]
+        outsider = new_user(c, "outsider")
+        new_tenant(c, outsider, "Outsider Inc")  # a member somewhere, just not there
+        stranger = new_user(c, "stranger")
+        foreign = new_tenant(c, stranger, "Foreign Ltd")
+    return outsider, foreign
+
+
+@pytest.mark.parametrize(("spec", "route"), [(s, r) for s, r in ROUTES if r.access is Access.TENANT],
+                         ids=[i for i, (_, r) in zip(IDS, ROUTES, strict=True) if r.access is Access.TENANT])
+def test_tenant_route_refuses_a_foreign_tenant(client: httpx.Client, outsider_and_foreign_tenant: tuple[User, str],
+                                               spec: object, route: Route) -> None:
+    outsider, foreign = outsider_and_foreign_tenant
+    r = client.request(route.method, _url(route, foreign), json={}, headers=outsider.in_tenant(foreign))
+    assert r.status_code in (403, 404), r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] in ("NOT_A_MEMBER", "NOT_FOUND")
