@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 
 from infra.localrun import loader
 from infra.localrun.manifest import FunctionSpec
 
 
-def build(specs: list[FunctionSpec], fallback: Callable[[str], Any]) -> flask.Flask:
+def build(specs: list[FunctionSpec], fallback: Callable[..., Any]) -> flask.Flask:
     table: list[tuple[str, Callable[..., Any]]] = []
     for spec in specs:
         fn = loader.entrypoint(spec)
@@ -21,9 +22,14 @@ def build(specs: list[FunctionSpec], fallback: Callable[[str], Any]) -> flask.Fl
 
     app = flask.Flask("studio-local")
     app.url_map.strict_slashes = False
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
-    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.errorhandler(HTTPException)
+    def framework_error(exc: HTTPException) -> Any:  # e.g. a method Flask itself refuses
+        return fallback(flask.request.path, exc.code or 400)
+
+    @app.route("/", defaults={"path": ""}, methods=methods)
+    @app.route("/<path:path>", methods=methods)
     def dispatch(path: str) -> Any:
         request_path = flask.request.path
         for prefix, fn in table:

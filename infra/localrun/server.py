@@ -35,12 +35,18 @@ class LocalPlatform:
     openapi: dict[str, Any]
 
 
-def _not_found(path: str) -> Any:
+def _not_found(path: str, status: int = 404) -> Any:
+    """What the runtime answers when no function owns a path (or the method is foreign)."""
     from werkzeug.wrappers import Response
 
-    body = problem_body(errors.StudioError(errors.ROUTE_NOT_FOUND, f"no function serves {path}"),
-                        instance=path, request_id="")
-    return Response(json.dumps(body), status=404, content_type=PROBLEM_JSON)
+    if status == 405:
+        err = errors.StudioError(errors.METHOD_NOT_ALLOWED)
+    elif status == 404:
+        err = errors.StudioError(errors.ROUTE_NOT_FOUND, f"no function serves {path}")
+    else:
+        err = errors.StudioError(errors.BAD_REQUEST, status=status)
+    body = problem_body(err, instance=path, request_id="")
+    return Response(json.dumps(body), status=err.status, content_type=PROBLEM_JSON)
 
 
 def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.MANIFEST) -> LocalPlatform:

@@ -170,7 +170,7 @@ def shannon_entropy(token: str) -> float:
 
 def _known_secret_spans(text: str) -> list[Span]:
     spans = [m.span() for m in _KNOWN_SECRETS.finditer(text)]
-    spans.extend(m.span() for m in _BEARER.finditer(text))
+    spans.extend(m.span(1) for m in _BEARER.finditer(text))
     return spans
 
 
