@@ -24,7 +24,7 @@ class FunctionSpec(BaseModel):
     timeout: int = 60
     min_instances: int = 0
     max_instances: int = 10
-    functions_dir: Path = Field(default=REPO / "functions", exclude=True)
+    directory: str = ""  # the function's folder relative to the repo; default functions/<name>
 
     @field_validator("trigger")
     @classmethod
@@ -43,7 +43,8 @@ class FunctionSpec(BaseModel):
 
     @property
     def source(self) -> Path:
-        return self.functions_dir / self.name / "main.py"
+        folder = REPO / self.directory if self.directory else REPO / "functions" / self.name
+        return folder / "main.py"
 
 
 class Manifest(BaseModel):
@@ -59,8 +60,6 @@ class Manifest(BaseModel):
 
 def load(path: Path = MANIFEST) -> Manifest:
     manifest = Manifest.model_validate(yaml.safe_load(path.read_text()))
-    for spec in manifest.functions:
-        spec.functions_dir = path.parent
     names = [f.name for f in manifest.functions]
     if len(names) != len(set(names)):
         raise ValueError("function names must be unique")

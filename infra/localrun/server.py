@@ -10,8 +10,9 @@ from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from infra.localrun import http_gateway, loader
@@ -69,7 +70,12 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def docs(request: Request) -> HTMLResponse:
         return HTMLResponse(DOCS_HTML)
 
-    app = Starlette(routes=[
+    async def framework_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        legacy = _not_found(request.url.path, status)
+        return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON)
+
+    app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),
@@ -95,7 +101,8 @@ def main() -> None:
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
-    platform = build()
+    manifest_path = Path(os.environ.get("STUDIO_MANIFEST", str(manifest_mod.MANIFEST)))
+    platform = build(manifest_path=manifest_path)
     platform.delivery.start()
     print(banner(platform, host, port), flush=True)
     try:

@@ -15,15 +15,15 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from studio.events.models import DatasetEvent, DatasetEventIn
+from pydantic import ValidationError
+
+from studio.events.models import EVENT_TYPE, TOPIC, DatasetEvent, DatasetEventIn
 from studio.events.training_prefs import TrainingPrefsRepo
 from studio.kernel import errors, logs
 from studio.kernel.context import RequestContext
+from studio.kernel.problems import from_validation_error
 from studio.ports.bus import Bus
 from studio.privacy.pii import scrub_value
-
-TOPIC = "dataset-events"
-EVENT_TYPE = "dataset_event.logged"
 
 _log = logs.get("studio.events.logger")
 
@@ -66,13 +66,16 @@ class DatasetEventLogger:
             scrubbed[name] = value
             found.extend(str(t) for t in types)
         fields = event.model_dump(exclude={"tenant_id", "env", "user_id", *scrubbed})
-        return DatasetEvent(
-            **fields, **scrubbed,
-            event_id=new_event_id(), tenant_id=ctx.tenant_id, env=ctx.env, user_id=user_id,
-            created_at=datetime.now(UTC),
-            train_ok=self._prefs.train_ok(ctx.tenant_id, ctx.env, user_id),
-            pii_redacted=sorted(set(found)),
-        )
+        try:
+            return DatasetEvent(
+                **fields, **scrubbed,
+                event_id=new_event_id(), tenant_id=ctx.tenant_id, env=ctx.env, user_id=user_id,
+                created_at=datetime.now(UTC),
+                train_ok=self._prefs.train_ok(ctx.tenant_id, ctx.env, user_id),
+                pii_redacted=sorted(set(found)),
+            )
+        except ValidationError as exc:  # e.g. redaction markers pushed the payload over its size limit
+            raise from_validation_error(exc, location="event") from None
 
     def publish(self, record: DatasetEvent) -> str:
         try:

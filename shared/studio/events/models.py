@@ -27,6 +27,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 ENV = Literal["dev", "staging", "prod"]
+TOPIC = "dataset-events"  # the logger publishes here; the writer function is subscribed
+EVENT_TYPE = "dataset_event.logged"  # the ``type`` attribute of every message on TOPIC
 # One Firestore document holds 1 MiB; the scrubbed payload must fit with room for the rest.
 MAX_PAYLOAD_BYTES = 256 * 1024
 SURFACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"

@@ -1,0 +1,101 @@
+"""HTTP routes of the dataset_events function: /events/datasets* and /privacy/training-prefs,
+plus the domain's memoised services factory."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from studio.events import models as m
+from studio.events import store_writer
+from studio.events.logger import DatasetEventLogger
+from studio.events.store_writer import DatasetEventWriter
+from studio.events.training_prefs import TrainingPrefsRepo
+from studio.kernel import errors
+from studio.kernel.call import Call
+from studio.kernel.roles import Role
+from studio.kernel.routing import Router
+
+# The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
+# "fn-" + function name). Deployments must keep the name for the stats route to find it.
+WRITER_SUBSCRIPTION = "fn-" + store_writer.CONSUMER
+
+
+@dataclass(frozen=True)
+class EventsServices:
+    logger: DatasetEventLogger
+    prefs: TrainingPrefsRepo
+    writer: DatasetEventWriter
+    store: Any
+    bus: Any
+
+
+def events_services(deps: Any) -> EventsServices:
+    def build() -> EventsServices:
+        prefs = TrainingPrefsRepo(deps.store)
+        return EventsServices(logger=DatasetEventLogger(deps.bus, prefs), prefs=prefs,
+                              writer=store_writer.writer_for(deps), store=deps.store, bus=deps.bus)
+
+    return deps.memo("events", build)  # type: ignore[no-any-return]
+
+
+datasets = Router("events")
+privacy = Router("privacy")
+
+
+@datasets.tenant("POST", "/events/datasets", role=Role.MEMBER, body=m.DatasetEventIn,
+                 response=m.DatasetEventAccepted, status=202)
+def log_event(call: Call) -> Any:
+    """Log a DatasetEvent: PII is redacted, the caller's training preference applied, then it is queued."""
+    event_id = events_services(call.deps).logger.log(call.need_ctx(), call.body)
+    return m.DatasetEventAccepted(event_id=event_id)
+
+
+@datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=m.DatasetEventQuery,
+                 response=m.DatasetEventPage)
+def list_events(call: Call) -> Any:
+    """Stored DatasetEvents, newest first, filtered by surface, agent and time range."""
+    ctx = call.need_ctx()
+    return store_writer.list_events(events_services(call.deps).store, ctx.tenant_id, ctx.env, call.query)
+
+
+@datasets.tenant("GET", "/events/datasets/stats", role=Role.ADMIN, response=m.DatasetEventStats)
+def event_stats(call: Call) -> Any:
+    """Counts: events written and duplicates dropped (this tenant), rejected and dead-lettered (all)."""
+    ctx = call.need_ctx()
+    services = events_services(call.deps)
+    return m.DatasetEventStats(
+        tenant_id=ctx.tenant_id, env=ctx.env,
+        counters=store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
+        rejected=store_writer.read_rejected(services.store),
+        delivery=_delivery_stats(services.bus),
+    )
+
+
+def _delivery_stats(bus: Any) -> m.DeliveryStats | None:
+    """The bus's own counts, when it keeps them (the embedded bus does; not every adapter will)."""
+    stats = getattr(bus, "stats", None)
+    if not callable(stats):
+        return None
+    try:
+        counts = stats(WRITER_SUBSCRIPTION)
+    except errors.NotFound:  # no writer subscribed on this bus (e.g. the function runs alone)
+        return None
+    known = set(m.DeliveryStats.model_fields) - {"subscription"}
+    return m.DeliveryStats(subscription=WRITER_SUBSCRIPTION, **{k: int(v) for k, v in counts.items() if k in known})
+
+
+@privacy.tenant("GET", "/privacy/training-prefs", role=Role.VIEWER, response=m.TrainingPrefs)
+def get_training_prefs(call: Call) -> Any:
+    """The caller's training preference here (rev 0 and train_ok false until they choose)."""
+    ctx = call.need_ctx()
+    return events_services(call.deps).prefs.get(ctx.tenant_id, ctx.env, ctx.user_id)
+
+
+@privacy.tenant("PUT", "/privacy/training-prefs", role=Role.VIEWER, body=m.TrainingPrefsIn,
+                response=m.TrainingPrefs, revisioned=True)
+def put_training_prefs(call: Call) -> Any:
+    """Set the caller's training preference; needs If-Match or base_rev (0 for the first write)."""
+    return events_services(call.deps).prefs.set(call.need_ctx(), call.body.train_ok, call.expected_rev())
+
+
+ROUTERS = (datasets, privacy)

@@ -1,0 +1,290 @@
+"""DatasetEvent logging end to end (CAPABILITIES H29): real SQLite, real HTTP, the real bus.
+
+The whole local platform is built from functions/manifest.yaml and served by uvicorn on a
+free port; events travel POST -> logger -> bus -> writer function -> store, and delivery is
+driven deterministically with ``run_until_idle``.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from infra.localrun.server import LocalPlatform, build
+from studio.bootstrap import reset
+from studio.config import Settings
+from studio.events.models import TOPIC, DatasetEventIn
+from studio.events.routes import WRITER_SUBSCRIPTION, events_services
+from studio.kernel.context import Principal, RequestContext
+from studio.kernel.roles import Role
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    reset()
+    built = build(Settings(data_dir=Path(tmp_path_factory.mktemp("platform"))))
+    yield built
+    reset()
+
+
+@pytest.fixture(scope="module")
+def http(platform: LocalPlatform) -> Iterator[httpx.Client]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(platform.app, log_level="warning", lifespan="off", ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=10) as client:
+        yield client
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@dataclass
+class User:
+    user_id: str
+    email: str
+    token: str
+
+
+def _user(http: httpx.Client, name: str) -> User:
+    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+    signup = http.post("/auth/signup", json={"email": email, "password": PASSWORD})
+    assert signup.status_code == 201, signup.text
+    login = http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return User(signup.json()["user_id"], email, login.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def people(http: httpx.Client) -> dict[str, User]:
+    return {name: _user(http, name) for name in ("owner", "member", "outsider")}
+
+
+@dataclass
+class World:
+    http: httpx.Client
+    platform: LocalPlatform
+    tenant_id: str
+    owner: User
+    member: User
+    outsider: User
+
+    def call(self, user: User, method: str, path: str, **kw: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {user.token}", "X-Tenant-Id": self.tenant_id, "X-Env": "dev",
+                   **kw.pop("headers", {})}  # type: ignore[dict-item]
+        return self.http.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
+
+    def log(self, user: User, **event: object) -> str:
+        body = {"surface": "chat", "agentId": "agent-1", "input": "hi", "output": "hello", **event}
+        resp = self.call(user, "POST", "/events/datasets", json=body)
+        assert resp.status_code == 202, resp.text
+        return resp.json()["event_id"]
+
+    def events(self, **params: object) -> list[dict]:
+        resp = self.call(self.owner, "GET", "/events/datasets", params={"limit": 500, **params})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["events"]
+
+    def stats(self) -> dict:
+        resp = self.call(self.owner, "GET", "/events/datasets/stats")
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+@pytest.fixture
+def world(http: httpx.Client, platform: LocalPlatform, people: dict[str, User]) -> World:
+    """A fresh tenant per test (the users are shared): counters and listings start empty."""
+    owner, member = people["owner"], people["member"]
+    resp = http.post("/auth/bootstrap", json={"tenant_name": "Acme"},
+                     headers={"Authorization": f"Bearer {owner.token}", "X-Env": "dev"})
+    assert resp.status_code == 201, resp.text
+    w = World(http, platform, resp.json()["tenant_id"], owner, member, people["outsider"])
+    added = w.call(owner, "POST", f"/tenants/{w.tenant_id}/members", json={"email": member.email, "role": "member"})
+    assert added.status_code == 201, added.text
+    return w
+
+
+def test_pii_is_redacted_before_storage(world: World):
+    event_id = world.log(
+        world.member, agentId="support-bot",
+        input="mail jane.doe@example.com, call +1 650-253-0000, card 4111 1111 1111 1111",
+        output={"reply": "noted", "echo": ["fine", "bob@example.org"]},
+        metadata={"contact": "+1 650-253-0000", "plan": "pro"}, tags=["vip"], latencyMs=120)
+    assert world.events() == []  # queued, not yet written
+    world.platform.delivery.run_until_idle()
+
+    [stored] = world.events()
+    assert stored["eventId"] == event_id
+    assert stored["input"] == "mail [REDACTED:EMAIL], call [REDACTED:PHONE], card [REDACTED:CARD]"
+    assert stored["output"] == {"reply": "noted", "echo": ["fine", "[REDACTED:EMAIL]"]}
+    assert stored["metadata"] == {"contact": "[REDACTED:PHONE]", "plan": "pro"}
+    assert stored["piiRedacted"] == ["CARD", "EMAIL", "PHONE"]
+    assert stored["tenantId"] == world.tenant_id and stored["env"] == "dev"
+    assert stored["userId"] == world.member.user_id
+    assert stored["trainOk"] is False  # nobody chose: no consent
+    assert stored["latencyMs"] == 120 and stored["tags"] == ["vip"]
+    assert world.stats()["counters"] == {"written": 1, "duplicates": 0}
+
+
+def test_training_prefs_are_revisioned_and_honoured(world: World):
+    member = world.member
+    first = world.call(member, "GET", "/privacy/training-prefs")
+    assert first.status_code == 200
+    assert first.json() == {"user_id": member.user_id, "train_ok": False, "rev": 0, "updated_at": None,
+                            "source": "default"}
+    assert first.headers["ETag"] == '"0"'
+
+    no_precondition = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": True})
+    assert no_precondition.status_code == 428
+    assert no_precondition.json()["code"] == "PRECONDITION_REQUIRED"
+    ahead = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": True, "base_rev": 3})
+    assert (ahead.status_code, ahead.json()["current_rev"]) == (409, 0)
+
+    opt_in = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": True, "base_rev": 0})
+    assert opt_in.status_code == 200, opt_in.text
+    assert (opt_in.json()["train_ok"], opt_in.json()["rev"], opt_in.json()["source"]) == (True, 1, "user")
+    assert opt_in.headers["ETag"] == '"1"'
+    stale = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": False},
+                       headers={"If-Match": '"0"'})
+    assert stale.status_code == 412
+    assert (stale.json()["code"], stale.json()["current_rev"]) == ("REVISION_CONFLICT", 1)
+    stale_body = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": False, "base_rev": 0})
+    assert stale_body.status_code == 409
+
+    opted_in_event = world.log(member, agentId="prefs")
+    owner_event = world.log(world.owner, agentId="prefs")  # the owner never opted in
+    opt_out = world.call(member, "PUT", "/privacy/training-prefs", json={"train_ok": False},
+                         headers={"If-Match": opt_in.headers["ETag"]})
+    assert (opt_out.status_code, opt_out.json()["rev"]) == (200, 2)
+    opted_out_event = world.log(member, agentId="prefs")
+    world.platform.delivery.run_until_idle()
+
+    train_ok = {e["eventId"]: e["trainOk"] for e in world.events(agent="prefs")}
+    assert train_ok == {opted_in_event: True, owner_event: False, opted_out_event: False}
+    assert world.call(member, "GET", "/privacy/training-prefs").json()["rev"] == 2
+
+
+def test_admin_reads_with_filters_and_pages(world: World):
+    ids: dict[str, list[str]] = {"early": [], "late": []}
+    for surface, agent in (("chat", "a1"), ("chat", "a2"), ("analytics.pageview", "a1")):
+        ids["early"].append(world.log(world.owner, surface=surface, agentId=agent))
+    middle = datetime.now(UTC)
+    time.sleep(0.002)
+    for surface, agent in (("chat", "a1"), ("chat", "a1"), ("analytics.pageview", "a2")):
+        ids["late"].append(world.log(world.member, surface=surface, agentId=agent))
+    world.platform.delivery.run_until_idle()
+
+    everything = world.events()
+    assert [e["eventId"] for e in everything] == list(reversed(ids["early"] + ids["late"]))  # newest first
+    assert {e["eventId"] for e in world.events(surface="chat", agent="a1")} == {
+        ids["early"][0], ids["late"][0], ids["late"][1]}
+    assert {e["eventId"] for e in world.events(agentId="a2")} == {ids["early"][1], ids["late"][2]}
+    assert [e["eventId"] for e in world.events(since=middle.isoformat())] == list(reversed(ids["late"]))
+    assert [e["eventId"] for e in world.events(until=middle.isoformat())] == list(reversed(ids["early"]))
+    in_offset = middle.astimezone(__import__("datetime").timezone(timedelta(hours=2))).isoformat()
+    assert len(world.events(since=in_offset, surface="chat")) == 2
+
+    pages, token = [], None
+    while True:
+        params = {"limit": 2, **({"page_token": token} if token else {})}
+        resp = world.call(world.owner, "GET", "/events/datasets", params=params)
+        assert resp.status_code == 200, resp.text
+        pages.append([e["eventId"] for e in resp.json()["events"]])
+        token = resp.json()["next_page_token"]
+        if token is None:
+            break
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert [i for p in pages for i in p] == [e["eventId"] for e in everything]
+
+    for bad in ({"limit": 0}, {"limit": 501}, {"since": "yesterday"}, {"since": "2024-01-01T00:00:00"},
+                {"since": middle.isoformat(), "until": middle.isoformat()}, {"page_token": "!!"}, {"nope": 1}):
+        resp = world.call(world.owner, "GET", "/events/datasets", params=bad)
+        assert resp.status_code == 400, (bad, resp.text)
+
+
+def test_roles_and_tenant_binding(world: World):
+    member, outsider = world.member, world.outsider
+    for path in ("/events/datasets", "/events/datasets/stats"):
+        resp = world.call(member, "GET", path)
+        assert (resp.status_code, resp.json()["code"]) == (403, "ROLE_INSUFFICIENT")
+    resp = world.call(outsider, "POST", "/events/datasets", json={"surface": "chat", "agentId": "a",
+                                                                  "input": "", "output": ""})
+    assert (resp.status_code, resp.json()["code"]) == (403, "NOT_A_MEMBER")
+    assert world.call(outsider, "GET", "/privacy/training-prefs").status_code == 403
+    unauthenticated = world.http.get("/events/datasets", headers={"X-Tenant-Id": world.tenant_id, "X-Env": "dev"})
+    assert unauthenticated.status_code == 401
+
+    body = {"surface": "chat", "agentId": "a", "input": "x", "output": "y"}
+    other = world.call(member, "POST", "/events/datasets", json={**body, "tenantId": "t_someoneelse"})
+    assert (other.status_code, other.json()["code"]) == (400, "TENANT_MISMATCH")
+    assert world.call(member, "POST", "/events/datasets", json={**body, "env": "prod"}).status_code == 400
+    same = world.call(member, "POST", "/events/datasets", json={**body, "tenantId": world.tenant_id, "env": "dev"})
+    assert same.status_code == 202
+    as_other_user = world.call(member, "POST", "/events/datasets", json={**body, "userId": world.owner.user_id})
+    assert (as_other_user.status_code, as_other_user.json()["code"]) == (403, "FORBIDDEN")
+    missing = world.call(member, "POST", "/events/datasets", json={"surface": "chat", "agentId": "a"})
+    assert missing.status_code == 400
+    assert {e["field"] for e in missing.json()["errors"]} == {"body.input", "body.output"}
+
+
+def test_redelivery_and_retried_posts_store_once(world: World):
+    # A producer that republishes after a timeout: two messages, one event id.
+    ctx = RequestContext(world.tenant_id, "dev", Principal(world.member.user_id), Role.MEMBER)
+    logger = events_services(world.platform.deps).logger
+    record = logger.prepare(ctx, DatasetEventIn(surface="chat", agent_id="dup", input="q", output="a"))
+    first, second = logger.publish(record), logger.publish(record)
+    assert first != second
+    # A client retrying its POST with the same Idempotency-Key gets the first answer back.
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"surface": "chat", "agentId": "dup", "input": "q2", "output": "a2"}
+    posted = [world.call(world.member, "POST", "/events/datasets", json=body, headers=key) for _ in range(2)]
+    assert posted[0].json() == posted[1].json() and posted[1].headers["Idempotent-Replayed"] == "true"
+    world.platform.delivery.run_until_idle()
+
+    stored = world.events(agent="dup")
+    assert sorted(e["eventId"] for e in stored) == sorted([record.event_id, posted[0].json()["event_id"]])
+    assert world.stats()["counters"] == {"written": 2, "duplicates": 1}
+
+
+def test_malformed_messages_are_retried_then_dead_lettered_and_counted(world: World):
+    bus, delivery = world.platform.deps.bus, world.platform.delivery
+    before = bus.stats(WRITER_SUBSCRIPTION)["dead_lettered"]
+    attrs = {"tenant": world.tenant_id, "env": "dev", "type": "dataset_event.logged"}
+    bus.publish(TOPIC, b"not json", attrs)
+    bus.publish(TOPIC, b'{"tenantId": "%s", "env": "dev", "surface": "chat"}' % world.tenant_id.encode(), attrs)
+
+    # The embedded bus backs off 0.5, 1, 2, 4 s between the five attempts (no setting shortens it).
+    deadline = time.monotonic() + 15
+    while bus.stats(WRITER_SUBSCRIPTION)["dead_lettered"] < before + 2:
+        assert time.monotonic() < deadline, bus.stats(WRITER_SUBSCRIPTION)
+        delivery.run_until_idle()
+        time.sleep(0.05)
+
+    dead = bus.dead_letters(WRITER_SUBSCRIPTION)[-2:]
+    assert [m.data[:8] for m, _ in dead] == [b"not json", b'{"tenan']
+    assert all("MalformedDatasetEvent" in error for _, error in dead)
+    stats = world.stats()
+    assert stats["rejected"] == 10  # five attempts each; nothing else in this platform is malformed
+    assert stats["delivery"]["subscription"] == WRITER_SUBSCRIPTION
+    assert stats["delivery"]["dead_lettered"] == before + 2
+    assert stats["delivery"]["redelivered"] >= 8
+    assert stats["counters"] == {"written": 0, "duplicates": 0}
+    assert world.events() == []
+    assert delivery.counters["dataset_event_writer.failed"] >= 10
