@@ -1,94 +1,37 @@
 """DatasetEvent logging end to end (CAPABILITIES H29): real SQLite, real HTTP, the real bus.
 
-The whole local platform is built from functions/manifest.yaml and served by uvicorn on a
-free port; events travel POST -> logger -> bus -> writer function -> store, and delivery is
-driven deterministically with ``run_until_idle``.
+The session's local platform (tests/conftest.py: every function of functions/manifest.yaml
+behind uvicorn on loopback) carries events POST -> logger -> bus -> writer function -> store;
+delivery is driven deterministically with ``drain`` (EventDelivery.run_until_idle).
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-import uvicorn
 
-from infra.localrun.server import LocalPlatform, build
-from studio.bootstrap import reset
-from studio.config import Settings
 from studio.events.models import TOPIC, DatasetEventIn
 from studio.events.routes import WRITER_SUBSCRIPTION, events_services
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.roles import Role
-
-PASSWORD = "Correct-Horse-42"
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    reset()
-    built = build(Settings(data_dir=Path(tmp_path_factory.mktemp("platform"))))
-    yield built
-    reset()
-
-
-@pytest.fixture(scope="module")
-def http(platform: LocalPlatform) -> Iterator[httpx.Client]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(platform.app, log_level="warning", lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=10) as client:
-        yield client
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-@dataclass
-class User:
-    user_id: str
-    email: str
-    token: str
-
-
-def _user(http: httpx.Client, name: str) -> User:
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    signup = http.post("/auth/signup", json={"email": email, "password": PASSWORD})
-    assert signup.status_code == 201, signup.text
-    login = http.post("/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return User(signup.json()["user_id"], email, login.json()["access_token"])
-
-
-@pytest.fixture(scope="module")
-def people(http: httpx.Client) -> dict[str, User]:
-    return {name: _user(http, name) for name in ("owner", "member", "outsider")}
+from tests.support.api import User, add_member, new_user
+from tests.support.platform import RunningPlatform
 
 
 @dataclass
 class World:
     http: httpx.Client
-    platform: LocalPlatform
+    platform: RunningPlatform
     tenant_id: str
     owner: User
     member: User
-    outsider: User
 
     def call(self, user: User, method: str, path: str, **kw: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {user.token}", "X-Tenant-Id": self.tenant_id, "X-Env": "dev",
-                   **kw.pop("headers", {})}  # type: ignore[dict-item]
+        headers = {**user.in_tenant(self.tenant_id), **kw.pop("headers", {})}  # type: ignore[dict-item]
         return self.http.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
 
     def log(self, user: User, **event: object) -> str:
@@ -109,16 +52,11 @@ class World:
 
 
 @pytest.fixture
-def world(http: httpx.Client, platform: LocalPlatform, people: dict[str, User]) -> World:
-    """A fresh tenant per test (the users are shared): counters and listings start empty."""
-    owner, member = people["owner"], people["member"]
-    resp = http.post("/auth/bootstrap", json={"tenant_name": "Acme"},
-                     headers={"Authorization": f"Bearer {owner.token}", "X-Env": "dev"})
-    assert resp.status_code == 201, resp.text
-    w = World(http, platform, resp.json()["tenant_id"], owner, member, people["outsider"])
-    added = w.call(owner, "POST", f"/tenants/{w.tenant_id}/members", json={"email": member.email, "role": "member"})
-    assert added.status_code == 201, added.text
-    return w
+def world(client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> World:
+    """A fresh tenant per test: its counters and listings start empty on the shared platform."""
+    member = new_user(client, "member")
+    add_member(client, owner, tenant, member, "member")
+    return World(client, platform, tenant, owner, member)
 
 
 def test_pii_is_redacted_before_storage(world: World):
@@ -128,7 +66,7 @@ def test_pii_is_redacted_before_storage(world: World):
         output={"reply": "noted", "echo": ["fine", "bob@example.org"]},
         metadata={"contact": "+1 650-253-0000", "plan": "pro"}, tags=["vip"], latencyMs=120)
     assert world.events() == []  # queued, not yet written
-    world.platform.delivery.run_until_idle()
+    world.platform.drain()
 
     [stored] = world.events()
     assert stored["eventId"] == event_id
@@ -174,7 +112,7 @@ def test_training_prefs_are_revisioned_and_honoured(world: World):
                          headers={"If-Match": opt_in.headers["ETag"]})
     assert (opt_out.status_code, opt_out.json()["rev"]) == (200, 2)
     opted_out_event = world.log(member, agentId="prefs")
-    world.platform.delivery.run_until_idle()
+    world.platform.drain()
 
     train_ok = {e["eventId"]: e["trainOk"] for e in world.events(agent="prefs")}
     assert train_ok == {opted_in_event: True, owner_event: False, opted_out_event: False}
@@ -189,7 +127,7 @@ def test_admin_reads_with_filters_and_pages(world: World):
     time.sleep(0.002)
     for surface, agent in (("chat", "a1"), ("chat", "a1"), ("analytics.pageview", "a2")):
         ids["late"].append(world.log(world.member, surface=surface, agentId=agent))
-    world.platform.delivery.run_until_idle()
+    world.platform.drain()
 
     everything = world.events()
     assert [e["eventId"] for e in everything] == list(reversed(ids["early"] + ids["late"]))  # newest first
@@ -198,7 +136,7 @@ def test_admin_reads_with_filters_and_pages(world: World):
     assert {e["eventId"] for e in world.events(agentId="a2")} == {ids["early"][1], ids["late"][2]}
     assert [e["eventId"] for e in world.events(since=middle.isoformat())] == list(reversed(ids["late"]))
     assert [e["eventId"] for e in world.events(until=middle.isoformat())] == list(reversed(ids["early"]))
-    in_offset = middle.astimezone(__import__("datetime").timezone(timedelta(hours=2))).isoformat()
+    in_offset = middle.astimezone(timezone(timedelta(hours=2))).isoformat()
     assert len(world.events(since=in_offset, surface="chat")) == 2
 
     pages, token = [], None
@@ -220,7 +158,7 @@ def test_admin_reads_with_filters_and_pages(world: World):
 
 
 def test_roles_and_tenant_binding(world: World):
-    member, outsider = world.member, world.outsider
+    member, outsider = world.member, new_user(world.http, "outsider")
     for path in ("/events/datasets", "/events/datasets/stats"):
         resp = world.call(member, "GET", path)
         assert (resp.status_code, resp.json()["code"]) == (403, "ROLE_INSUFFICIENT")
@@ -256,7 +194,7 @@ def test_redelivery_and_retried_posts_store_once(world: World):
     body = {"surface": "chat", "agentId": "dup", "input": "q2", "output": "a2"}
     posted = [world.call(world.member, "POST", "/events/datasets", json=body, headers=key) for _ in range(2)]
     assert posted[0].json() == posted[1].json() and posted[1].headers["Idempotent-Replayed"] == "true"
-    world.platform.delivery.run_until_idle()
+    world.platform.drain()
 
     stored = world.events(agent="dup")
     assert sorted(e["eventId"] for e in stored) == sorted([record.event_id, posted[0].json()["event_id"]])
@@ -264,27 +202,28 @@ def test_redelivery_and_retried_posts_store_once(world: World):
 
 
 def test_malformed_messages_are_retried_then_dead_lettered_and_counted(world: World):
-    bus, delivery = world.platform.deps.bus, world.platform.delivery
-    before = bus.stats(WRITER_SUBSCRIPTION)["dead_lettered"]
+    bus, delivery = world.platform.deps.bus, world.platform.platform.delivery
+    sub_before, stats_before = bus.stats(WRITER_SUBSCRIPTION), world.stats()
+    failed_before = delivery.counters["dataset_event_writer.failed"]
     attrs = {"tenant": world.tenant_id, "env": "dev", "type": "dataset_event.logged"}
     bus.publish(TOPIC, b"not json", attrs)
     bus.publish(TOPIC, b'{"tenantId": "%s", "env": "dev", "surface": "chat"}' % world.tenant_id.encode(), attrs)
 
-    # The embedded bus backs off 0.5, 1, 2, 4 s between the five attempts (no setting shortens it).
+    # Five attempts with exponential backoff between them (the session platform sets a 0.05 s base).
     deadline = time.monotonic() + 15
-    while bus.stats(WRITER_SUBSCRIPTION)["dead_lettered"] < before + 2:
+    while bus.stats(WRITER_SUBSCRIPTION)["dead_lettered"] < sub_before["dead_lettered"] + 2:
         assert time.monotonic() < deadline, bus.stats(WRITER_SUBSCRIPTION)
-        delivery.run_until_idle()
-        time.sleep(0.05)
+        world.platform.drain()
+        time.sleep(0.02)
 
     dead = bus.dead_letters(WRITER_SUBSCRIPTION)[-2:]
-    assert [m.data[:8] for m, _ in dead] == [b"not json", b'{"tenan']
+    assert [m.data[:8] for m, _ in dead] == [b"not json", b'{"tenant']
     assert all("MalformedDatasetEvent" in error for _, error in dead)
     stats = world.stats()
-    assert stats["rejected"] == 10  # five attempts each; nothing else in this platform is malformed
+    assert stats["rejected"] - stats_before["rejected"] == 10  # five attempts each, every one counted
     assert stats["delivery"]["subscription"] == WRITER_SUBSCRIPTION
-    assert stats["delivery"]["dead_lettered"] == before + 2
-    assert stats["delivery"]["redelivered"] >= 8
+    assert stats["delivery"]["dead_lettered"] - sub_before["dead_lettered"] == 2
+    assert stats["delivery"]["redelivered"] - sub_before["redelivered"] == 8
+    assert delivery.counters["dataset_event_writer.failed"] - failed_before == 10
     assert stats["counters"] == {"written": 0, "duplicates": 0}
     assert world.events() == []
-    assert delivery.counters["dataset_event_writer.failed"] >= 10

@@ -54,7 +54,9 @@ def test_twenty_concurrent_writers_each_win_exactly_one_revision(platform: objec
             h = owner.in_tenant(tenant)
             start.wait()
             while True:
-                rev = c.get(f"/tenants/{tenant}", headers=h).json()["rev"]
+                current = c.get(f"/tenants/{tenant}", headers=h)
+                assert current.status_code == 200, current.text
+                rev = current.json()["rev"]
                 r = c.patch(f"/tenants/{tenant}", json={"name": name, "base_rev": rev}, headers=h)
                 if r.status_code == 200:
                     with lock:

@@ -41,7 +41,7 @@ from studio.events.models import (
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.dedupe import apply_once
 from studio.kernel.paths import tenant_collection, tenant_root
-from studio.ports.store import DocumentStore, Filter, Query, Transaction
+from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
 CONSUMER = "dataset_event_writer"
 COLLECTION = "dataset_events"
@@ -71,11 +71,14 @@ def _shard(key: str) -> str:
     return str(int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % SHARDS)
 
 
-def _increment(tx: Transaction, path: str, counter: str) -> None:
-    doc = tx.get(path)
+def _bumped(doc: Document | None, counter: str) -> dict[str, Any]:
     data = dict(doc.data) if doc is not None else {}
     data[counter] = int(data.get(counter, 0)) + 1
-    tx.put(path, data)
+    return data
+
+
+def _increment(tx: Transaction, path: str, counter: str) -> None:
+    tx.put(path, _bumped(tx.get(path), counter))
 
 
 def decode(cloud_event: Any) -> DatasetEvent:
@@ -121,12 +124,14 @@ class DatasetEventWriter:
         outcome: list[Outcome] = ["duplicate"]
 
         def effect(tx: Transaction) -> None:
+            # Every read before the first write: Firestore transactions require it.
             path = event_path(record.tenant_id, record.env, record.event_id)
-            if tx.get(path) is not None:  # stored, but its marker is gone (e.g. expired): still once
-                _increment(tx, counters, "duplicates")
+            existing, shard = tx.get(path), tx.get(counters)
+            if existing is not None:  # stored, but its marker is gone (e.g. expired): still once
+                tx.put(counters, _bumped(shard, "duplicates"))
                 return
             tx.create(path, record.model_dump(mode="json", by_alias=True))
-            _increment(tx, counters, "written")
+            tx.put(counters, _bumped(shard, "written"))
             outcome[0] = "written"
 
         if not apply_once(self._store, CONSUMER, record.event_id, effect):

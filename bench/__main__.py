@@ -1,0 +1,74 @@
+"""``python -m bench``: every benchmark in sequence, a summary table, .data/bench-results.json.
+
+Exit code 0 even on a MISS (benchmarks report, tests judge); 1 only when a benchmark
+could not run at all.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bench import REPO, cold_start, kernel_latency, store_ops
+from bench.common import ERROR, MISS, Result, heading, machine, result_rows
+
+BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
+    "cold_start": ("Cold start per function vs bare functions-framework hello world: goal <= 1.3x",
+                   lambda verbose: cold_start.run(verbose)),
+    "kernel_latency": ("Authenticated GET through the whole kernel vs bare functions-framework echo: "
+                       "goal <= 2x latency (p50)", lambda verbose: kernel_latency.run(verbose)),
+    "store_ops": ("SQLite store: write, read, 1,000-document query, paged scan (p50/p99) vs raw sqlite3",
+                  lambda verbose: store_ops.run(verbose)),
+}
+RESULTS_FILE = REPO / ".data" / "bench-results.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true",
+                        help="diagnosis: python -X importtime top 10 per function in the cold-start bench")
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append",
+                        help="run just this benchmark (repeatable)")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    results: list[Result] = []
+    failed: dict[str, str] = {}
+    for name, (goal, bench) in BENCHES.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"\n# {name}: {goal}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            results.extend(bench(args.verbose))
+        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            failed[name] = traceback.format_exc()
+            print(f"  {name} could not run:\n{failed[name]}", flush=True)
+        print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+
+    heading("summary")
+    print(result_rows(results, with_bench=True))
+    for name in failed:
+        print(f"  {name}: {ERROR} (could not run, see above)")
+    misses = [r for r in results if r.status == MISS]
+    elapsed = time.perf_counter() - started
+    print(f"\n  {sum(r.status == 'PASS' for r in results)} PASS, {len(misses)} MISS, "
+          f"{len(failed)} ERROR; {elapsed:.0f} s total", flush=True)
+
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps({
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "machine": machine(),
+        "elapsed_s": round(elapsed, 1),
+        "results": [r.to_json() for r in results],
+        "errors": failed,
+    }, indent=2, default=str) + "\n")
+    print(f"  results: {RESULTS_FILE.relative_to(REPO)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,27 @@
+"""The store contract against the embedded SQLite adapter, plus durability across reopen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.adapters.sqlite_store import SqliteStore
+from tests.contract.store_contract import StoreContract
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "store.db")
+
+
+class TestSqliteStore(StoreContract):
+    pass
+
+
+def test_a_second_handle_sees_committed_writes(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path / "s.db")
+    first.put("a/b", {"x": 1})
+    first.close()
+    again = SqliteStore(tmp_path / "s.db")
+    assert again.get("a/b").data == {"x": 1}
+    assert [c.path for c in again.changes("a")] == ["a/b"]
