@@ -24,8 +24,10 @@ os.devnull instead of the terminal for the duration. uvicorn's own access line i
 (server noise, not kernel; gunicorn logs at 'error' in production). The rate limit is
 raised so ~4,200 requests on one tenant are not refused; the check itself still runs.
 
-The client (httpx, keep-alive) runs in the same process, so its cost is in both figures;
-the in-app time (dispatcher entry to the last body byte) is reported too for diagnosis.
+The client (httpx, keep-alive) runs in the same process, so its cost (and GIL sharing with
+the server) is in both figures. For diagnosis, the two apps are also called directly
+(a WSGI call with a prepared environ, no server, no client, no other thread): that is the
+CPU cost of each function body alone, and its ratio shows what the kernel itself costs.
 """
 from __future__ import annotations
 
@@ -53,27 +55,43 @@ ECHO = REPO / "bench" / "fixtures" / "echo" / "main.py"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class _Timed:
-    """Dispatches /echo to the echo app, everything else to the identity function; times the app."""
+class _Dispatch:
+    """/echo to the echo app, everything else to the identity function: one check for both."""
 
     def __init__(self, echo: WsgiApp, identity: WsgiApp) -> None:
         self.echo, self.identity = echo, identity
-        self.samples: dict[str, list[float]] = {"echo": [], "kernel": []}
-        self.recording = False
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        app = self.echo if environ.get("PATH_INFO", "").startswith("/echo") else self.identity
+        return app(environ, start_response)
+
+
+def _direct(app: WsgiApp, path: str, headers: dict[str, str], n: int) -> list[float]:
+    """Seconds per direct WSGI call (environ built outside the clock), body read to the end."""
+    from werkzeug.test import EnvironBuilder
+
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        statuses.append(status)
+        return lambda data: None
+
+    out = []
+    for _ in range(n):
+        environ = EnvironBuilder(path=path, headers=headers, base_url="http://127.0.0.1").get_environ()
         started = time.perf_counter()
-        is_echo = environ.get("PATH_INFO", "").startswith("/echo")
-        result = (self.echo if is_echo else self.identity)(environ, start_response)
+        result = app(environ, start_response)
         try:
-            body = b"".join(result)
+            for _chunk in result:
+                pass
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        if self.recording:
-            self.samples["echo" if is_echo else "kernel"].append(time.perf_counter() - started)
-        return [body]
+        out.append(time.perf_counter() - started)
+        if not statuses[-1].startswith("200"):
+            raise RuntimeError(f"direct GET {path} answered {statuses[-1]}")
+    return out
 
 
 def _serve(app: WsgiApp, port: int) -> tuple[Any, threading.Thread]:
@@ -155,8 +173,8 @@ def run(verbose: bool = False, requests: int = REQUESTS) -> list[Result]:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)
         identity_source = REPO / "functions" / "identity" / "main.py"
-        app = _Timed(functions_framework.create_app("echo", str(ECHO)),
-                     functions_framework.create_app("identity", str(identity_source)))
+        app = _Dispatch(functions_framework.create_app("echo", str(ECHO)),
+                        functions_framework.create_app("identity", str(identity_source)))
         server, thread = _serve(app, port)
         try:
             with httpx.Client(base_url=base_url, timeout=30) as client:
@@ -172,13 +190,15 @@ def run(verbose: bool = False, requests: int = REQUESTS) -> list[Result]:
                     _timed_get(client, echo_path, echo_headers, sink)
                     _timed_get(client, kernel_path, kernel_headers, sink)
                 seq: dict[str, list[float]] = {"echo": [], "kernel": []}
-                app.recording = True
                 for _ in range(requests):  # interleaved, so drift hits both sides alike
                     _timed_get(client, echo_path, echo_headers, seq["echo"])
                     _timed_get(client, kernel_path, kernel_headers, seq["kernel"])
-                app.recording = False
             conc = {"echo": _concurrent(base_url, echo_path, echo_headers, requests, THREADS),
                     "kernel": _concurrent(base_url, kernel_path, kernel_headers, requests, THREADS)}
+            direct: dict[str, list[float]] = {"echo": [], "kernel": []}
+            for _ in range(requests // 100):  # alternate blocks of 100
+                direct["echo"] += _direct(app.echo, echo_path, echo_headers, 100)
+                direct["kernel"] += _direct(app.identity, kernel_path, kernel_headers, 100)
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -189,7 +209,7 @@ def run(verbose: bool = False, requests: int = REQUESTS) -> list[Result]:
     ms = 1000.0
     stats = {k: {"p50": percentile(v, 50) * ms, "p99": percentile(v, 99) * ms, "rps": len(v) / sum(v)}
              for k, v in seq.items()}
-    inapp = {k: {"p50": percentile(v, 50) * ms, "p99": percentile(v, 99) * ms} for k, v in app.samples.items()}
+    inapp = {k: {"p50": percentile(v, 50) * ms, "p99": percentile(v, 99) * ms} for k, v in direct.items()}
     rows = []
     for key, label in (("echo", "GET /echo (bare functions-framework)"),
                        ("kernel", "GET /tenants/{id} (whole kernel)")):
@@ -197,8 +217,9 @@ def run(verbose: bool = False, requests: int = REQUESTS) -> list[Result]:
         rows.append([label, fmt_num(s["p50"], "ms"), fmt_num(s["p99"], "ms"), fmt_num(s["rps"], "req/s"),
                      fmt_num(conc[key], "req/s"), fmt_num(a["p50"], "ms"), fmt_num(a["p99"], "ms")])
     print(f"  {requests} sequential requests each (interleaved, keep-alive, after {WARMUP} warm-up each); "
-          f"concurrent: {THREADS} client threads, {requests} requests total", flush=True)
-    print(table(["request", "p50", "p99", "req/s (seq)", f"req/s ({THREADS} thr)", "in-app p50", "in-app p99"],
+          f"concurrent: {THREADS} client threads, {requests} requests total; direct: {requests} WSGI calls "
+          "each, no server", flush=True)
+    print(table(["request", "p50", "p99", "req/s (seq)", f"req/s ({THREADS} thr)", "direct p50", "direct p99"],
                 rows), flush=True)
 
     note = "end-to-end: httpx -> uvicorn -> a2wsgi -> functions-framework app, one process"
@@ -207,8 +228,8 @@ def run(verbose: bool = False, requests: int = REQUESTS) -> list[Result]:
                           extra={"p99_ms": stats["kernel"]["p99"], "echo_p99_ms": stats["echo"]["p99"]}))
     results.append(Result("kernel_latency", "GET /tenants/{id} p99", stats["kernel"]["p99"], "ms",
                           stats["echo"]["p99"], "echo", None))
-    results.append(Result("kernel_latency", "in-app p50 (server side only)", inapp["kernel"]["p50"], "ms",
-                          inapp["echo"]["p50"], "echo", None, note="diagnosis: client and socket time removed"))
+    results.append(Result("kernel_latency", "direct WSGI call p50 (no server/client)", inapp["kernel"]["p50"], "ms",
+                          inapp["echo"]["p50"], "echo", None, note="diagnosis: the function bodies alone"))
     results.append(Result("kernel_latency", "sequential throughput", stats["kernel"]["rps"], "req/s",
                           stats["echo"]["rps"], "echo", None))
     results.append(Result("kernel_latency", f"concurrent throughput ({THREADS} threads)", conc["kernel"], "req/s",

@@ -166,5 +166,7 @@ class DatasetEventStats(BaseModel):
     tenant_id: str
     env: ENV
     counters: DatasetEventCounters
-    rejected: int = Field(description="Deliveries refused as malformed, all tenants (each retry counts)")
-    delivery: DeliveryStats | None = Field(default=None, description="Absent when the bus reports no stats")
+    rejected: int | None = Field(default=None, description=(
+        "Deliveries refused as malformed, all tenants (each retry counts); service identities only"))
+    delivery: DeliveryStats | None = Field(default=None, description=(
+        "The writer subscription's counts; service identities only, absent when the bus keeps none"))

@@ -60,14 +60,15 @@ def list_events(call: Call) -> Any:
 
 @datasets.tenant("GET", "/events/datasets/stats", role=Role.ADMIN, response=m.DatasetEventStats)
 def event_stats(call: Call) -> Any:
-    """Counts: events written and duplicates dropped (this tenant), rejected and dead-lettered (all)."""
+    """Counts: events written and duplicates dropped (this tenant); platform-wide rejects and
+    dead letters only for service identities (they span tenants)."""
     ctx = call.need_ctx()
     services = events_services(call.deps)
     return m.DatasetEventStats(
         tenant_id=ctx.tenant_id, env=ctx.env,
         counters=store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
-        rejected=store_writer.read_rejected(services.store),
-        delivery=_delivery_stats(services.bus),
+        rejected=store_writer.read_rejected(services.store) if ctx.is_system else None,
+        delivery=_delivery_stats(services.bus) if ctx.is_system else None,
     )
 
 
