@@ -2,15 +2,20 @@
 import functions_framework
 
 from studio.bootstrap import bootstrap
-from studio.identity.commands import COMMANDS as IDENTITY_COMMANDS
-from studio.kernel.command_routes import command_router
-from studio.kernel.commands import CommandRegistry
 from studio.kernel.http_app import HttpApp
 
-REGISTRY = CommandRegistry([*IDENTITY_COMMANDS])
-app = HttpApp("commands", [command_router(REGISTRY)], bootstrap)
+
+def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
+    from studio.identity.commands import COMMANDS as IDENTITY_COMMANDS
+    from studio.kernel.command_routes import command_router
+    from studio.kernel.commands import CommandRegistry
+
+    return [command_router(CommandRegistry([*IDENTITY_COMMANDS]))]
+
+
+app = HttpApp("commands", routers, bootstrap)
 
 
 @functions_framework.http
-def commands(request):  # noqa: ANN001
+def commands(request):  # noqa: ANN001 - flask.Request, typed by the framework
     return app(request)

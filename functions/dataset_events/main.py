@@ -2,10 +2,16 @@
 import functions_framework
 
 from studio.bootstrap import bootstrap
-from studio.events.routes import ROUTERS
 from studio.kernel.http_app import HttpApp
 
-app = HttpApp("dataset_events", ROUTERS, bootstrap)
+
+def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
+    from studio.events.routes import ROUTERS
+
+    return ROUTERS
+
+
+app = HttpApp("dataset_events", routers, bootstrap)
 
 
 @functions_framework.http

@@ -2,10 +2,16 @@
 import functions_framework
 
 from studio.bootstrap import bootstrap
-from studio.identity.routes import ROUTERS
 from studio.kernel.http_app import HttpApp
 
-app = HttpApp("identity", ROUTERS, bootstrap)
+
+def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
+    from studio.identity.routes import ROUTERS
+
+    return ROUTERS
+
+
+app = HttpApp("identity", routers, bootstrap)
 
 
 @functions_framework.http

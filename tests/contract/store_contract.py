@@ -124,3 +124,29 @@ class StoreContract:
             t.join()
         doc = store.get("counter/c")
         assert doc.data["n"] == 100 and doc.rev == 101
+
+
+class WatchContract:
+    """Listeners on a collection: every later change of its direct documents, in order."""
+
+    def test_watch_delivers_changes_in_order_and_stops_on_close(self, store: Any) -> None:
+        import time
+
+        seen: list[tuple[str, str, Any]] = []
+        store.put("feeds/f1/items/old", {"v": 0})  # before the watch: not delivered
+        watch = store.watch("feeds/f1/items", lambda c: seen.append((c.path.rsplit("/", 1)[-1], c.op, c.data)))
+        try:
+            store.put("feeds/f1/items/a", {"v": 1})
+            store.put("feeds/f2/items/x", {"v": 9})  # another collection
+            store.put("feeds/f1/items/a/sub/deep", {"v": 8})  # a subcollection, not a direct child
+            store.put("feeds/f1/items/a", {"v": 2})
+            store.delete("feeds/f1/items/a")
+            deadline = time.monotonic() + 10
+            while len(seen) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            watch.close()
+        assert seen == [("a", "put", {"v": 1}), ("a", "put", {"v": 2}), ("a", "delete", None)]
+        store.put("feeds/f1/items/b", {"v": 3})
+        time.sleep(0.2)
+        assert len(seen) == 3

@@ -134,7 +134,7 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._changed = threading.Condition()
-        self._latest_seq = 0
+        self._hub: Any = None
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn().executescript(_SCHEMA)  # idempotent; executescript commits by itself
 
@@ -252,12 +252,24 @@ class SqliteStore:
     # -- change feed -------------------------------------------------------
     def changes(self, prefix: str, after: int = 0, limit: int = 500) -> list[Change]:
         prefix = prefix.strip("/")
+        if not prefix:  # the whole feed
+            rows = self._conn().execute(
+                "SELECT seq, path, op, rev, data, time FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit)).fetchall()
+            return [Change(r[0], r[1], r[2], r[3], None if r[4] is None else json.loads(r[4]), r[5]) for r in rows]
         rows = self._conn().execute(
             "SELECT seq, path, op, rev, data, time FROM changes WHERE seq > ? "
             "AND (path = ? OR (path >= ? AND path < ?)) ORDER BY seq LIMIT ?",
             (after, prefix, prefix + "/", prefix + "/\U0010ffff", limit),
         ).fetchall()
         return [Change(r[0], r[1], r[2], r[3], None if r[4] is None else json.loads(r[4]), r[5]) for r in rows]
+
+    def watch(self, collection: str, callback: Callable[[Change], None], *, after: int | None = None) -> Any:
+        from studio.adapters.sqlite_watch import SqliteWatchHub
+
+        if self._hub is None:
+            self._hub = SqliteWatchHub(self)
+        return self._hub.watch(collection, callback, after)
 
     def latest_seq(self) -> int:
         row = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()

@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AliasChoices,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     JsonValue,
@@ -25,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from studio.kernel.api_model import ApiModel
 
 ENV = Literal["dev", "staging", "prod"]
 TOPIC = "dataset-events"  # the logger publishes here; the writer function is subscribed
@@ -45,7 +46,7 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Camel(BaseModel):
+class _Camel(ApiModel):
     # No whitespace stripping: input and output are recorded exactly as given.
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
@@ -103,11 +104,11 @@ class DatasetEvent(_EventFields):
         return rfc3339(value)
 
 
-class DatasetEventAccepted(BaseModel):
+class DatasetEventAccepted(ApiModel):
     event_id: str
 
 
-class DatasetEventQuery(BaseModel):
+class DatasetEventQuery(ApiModel):
     """Filters of GET /events/datasets. Times are RFC 3339 with an offset; ``until`` is exclusive."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -125,12 +126,12 @@ class DatasetEventQuery(BaseModel):
         return self
 
 
-class DatasetEventPage(BaseModel):
+class DatasetEventPage(ApiModel):
     events: list[DatasetEvent]
     next_page_token: str | None = None
 
 
-class TrainingPrefs(BaseModel):
+class TrainingPrefs(ApiModel):
     """A user's durable choice, per tenant and env. ``rev`` 0 means never set (the default applies)."""
 
     user_id: str
@@ -140,18 +141,18 @@ class TrainingPrefs(BaseModel):
     source: Literal["default", "user"]
 
 
-class TrainingPrefsIn(BaseModel):
+class TrainingPrefsIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     train_ok: bool
     base_rev: int | None = Field(default=None, ge=0)
 
 
-class DatasetEventCounters(BaseModel):
+class DatasetEventCounters(ApiModel):
     written: int = 0
     duplicates: int = 0
 
 
-class DeliveryStats(BaseModel):
+class DeliveryStats(ApiModel):
     """The writer's subscription as the bus reports it (all tenants: a subscription is shared)."""
 
     subscription: str
@@ -162,7 +163,7 @@ class DeliveryStats(BaseModel):
     redelivered: int = 0
 
 
-class DatasetEventStats(BaseModel):
+class DatasetEventStats(ApiModel):
     tenant_id: str
     env: ENV
     counters: DatasetEventCounters

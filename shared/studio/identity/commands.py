@@ -3,21 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from studio.identity.services import identity_services
 from studio.kernel import errors
+from studio.kernel.api_model import ApiModel
 from studio.kernel.commands import CommandOutcome, CommandType
 from studio.kernel.context import RequestContext
 from studio.kernel.roles import Role
 
 
-class RenameTenant(BaseModel):
+class RenameTenant(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
 
 
-class SetRole(BaseModel):
+class SetRole(ApiModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
 

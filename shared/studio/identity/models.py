@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from studio.kernel.api_model import ApiModel
 from studio.kernel.roles import Role
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
 
-class _In(BaseModel):
+class _In(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -20,7 +21,7 @@ class SignupIn(_In):
     display_name: str | None = Field(default=None, max_length=100)
 
 
-class SignupOut(BaseModel):
+class SignupOut(ApiModel):
     user_id: str
     email: str
 
@@ -30,7 +31,7 @@ class LoginIn(_In):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class TokenOut(BaseModel):
+class TokenOut(ApiModel):
     access_token: str
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"
@@ -41,12 +42,12 @@ class RefreshIn(_In):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class MembershipRef(BaseModel):
+class MembershipRef(ApiModel):
     tenant_id: str
     role: Role
 
 
-class MeOut(BaseModel):
+class MeOut(ApiModel):
     user_id: str
     email: str | None
     display_name: str | None = None
@@ -57,12 +58,12 @@ class BootstrapIn(_In):
     tenant_name: str = Field(min_length=1, max_length=100)
 
 
-class BootstrapOut(BaseModel):
+class BootstrapOut(ApiModel):
     tenant_id: str = Field(pattern=r"^t_[a-z0-9]{3,}$")
     role: Literal["owner"] = "owner"
 
 
-class TenantOut(BaseModel):
+class TenantOut(ApiModel):
     tenant_id: str
     name: str
     rev: int
@@ -75,7 +76,7 @@ class TenantPatch(_In):
     base_rev: int | None = Field(default=None, ge=0)
 
 
-class MemberOut(BaseModel):
+class MemberOut(ApiModel):
     tenant_id: str
     user_id: str
     email: str | None
@@ -83,7 +84,7 @@ class MemberOut(BaseModel):
     rev: int
 
 
-class MemberList(BaseModel):
+class MemberList(ApiModel):
     members: list[MemberOut]
 
 
@@ -97,5 +98,5 @@ class MemberPatch(_In):
     base_rev: int | None = Field(default=None, ge=0)
 
 
-class Jwks(BaseModel):
+class Jwks(ApiModel):
     keys: list[dict[str, str]]

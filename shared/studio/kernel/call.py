@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from werkzeug.wrappers import Request
 
 from studio.kernel import errors
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.revisions import Precondition, require
 from studio.kernel.routing import Route
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @dataclass

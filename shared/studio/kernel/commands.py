@@ -10,17 +10,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.kernel import errors
+from studio.kernel.api_model import ApiModel
 from studio.kernel.context import RequestContext
 from studio.kernel.roles import Role
 
 
-class CommandTarget(BaseModel):
+class CommandTarget(ApiModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(min_length=1, max_length=64)
     id: str = Field(min_length=1, max_length=200)
 
 
-class CommandEnvelope(BaseModel):
+class CommandEnvelope(ApiModel):
     model_config = ConfigDict(extra="forbid")
     command_id: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     type: str = Field(min_length=1, max_length=100)
@@ -29,13 +30,13 @@ class CommandEnvelope(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class EventSummary(BaseModel):
+class EventSummary(ApiModel):
     id: str
     type: str
     subject: str
 
 
-class CommandResult(BaseModel):
+class CommandResult(ApiModel):
     status: Literal["applied"] = "applied"
     target: CommandTarget
     new_rev: int

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from studio.kernel import errors, logs
@@ -44,12 +43,24 @@ class KernelDeps(Protocol):
 
 
 class HttpApp:
-    """One per function. ``deps_factory`` runs on the first request, not at import (cold start)."""
+    """One per function. Cold start: the routers (and the models and clients they import) load on
+    the first request that needs them, and ``deps_factory`` builds adapters on first use; the
+    health route answers before either."""
 
-    def __init__(self, name: str, routers: Iterable[Router], deps_factory: Callable[[], Any]) -> None:
+    def __init__(self, name: str, routers: Iterable[Router] | Callable[[], Iterable[Router]],
+                 deps_factory: Callable[[], Any]) -> None:
         self.name = name
-        self.table = RouteTable([*routers, _health_router(name)])
+        self._routers = routers
+        self._table: RouteTable | None = None
+        self._health = RouteTable([_health_router(name)])
         self._deps_factory = deps_factory
+
+    @property
+    def table(self) -> RouteTable:
+        if self._table is None:
+            routers = self._routers() if callable(self._routers) else self._routers
+            self._table = RouteTable([*routers, *self._health.routes_as_routers()])
+        return self._table
 
     @property
     def deps(self) -> Any:
@@ -84,7 +95,9 @@ class HttpApp:
 
     # -- stages ------------------------------------------------------------
     def _prepare(self, request: Request, request_id: str) -> Call:
-        route, params, allowed = self.table.resolve(request.method, request.path)
+        route, params, allowed = self._health.resolve(request.method, request.path)
+        if route is None:
+            route, params, allowed = self.table.resolve(request.method, request.path)
         if route is None:
             if allowed:
                 raise errors.StudioError(errors.METHOD_NOT_ALLOWED, headers={"Allow": ", ".join(allowed)})
@@ -161,7 +174,8 @@ class HttpApp:
         if reply.body is None:
             response = Response(status=204 if status == 200 else status)
         else:
-            payload = reply.body.model_dump(mode="json", by_alias=True) if isinstance(reply.body, BaseModel) else reply.body
+            dump = getattr(reply.body, "model_dump", None)  # a pydantic model, without importing pydantic
+            payload = dump(mode="json", by_alias=True) if dump is not None else reply.body
             response = Response(json.dumps(payload, default=str), status=status, content_type="application/json")
             if isinstance(payload, dict) and isinstance(payload.get("rev"), int):
                 response.headers["ETag"] = etag(payload["rev"])
@@ -183,15 +197,10 @@ class HttpApp:
         _log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={"fields": fields})
 
 
-class Health(BaseModel):
-    status: str
-    function: str
-
-
 def _health_router(name: str) -> Router:
     router = Router("health")
 
-    @router.public("GET", f"/healthz/{name}", response=Health)
+    @router.public("GET", f"/healthz/{name}")
     def healthz(call: Call) -> Any:
         """Liveness of this function."""
         return {"status": "ok", "function": name}
@@ -218,6 +227,8 @@ def _idempotency_scope(call: Call) -> str:
 def _validate_query(route: Route, request: Request) -> Any:
     if route.query is None:
         return None
+    from pydantic import ValidationError
+
     try:
         return route.query.model_validate(request.args.to_dict())
     except ValidationError as exc:
@@ -237,6 +248,8 @@ def _validate_body(route: Route, request: Request) -> Any:
             data = json.loads(raw)
         except ValueError:
             raise errors.StudioError(errors.INVALID_JSON) from None
+    from pydantic import ValidationError
+
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:

@@ -9,11 +9,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.roles import Role
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class Access(StrEnum):
@@ -32,7 +33,7 @@ class Route:
     handler: Callable[..., Any]
     access: Access
     role: Role | None = None
-    body: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None  # pydantic models; annotations only, no import at cold start
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -91,6 +92,11 @@ class RouteTable:
             if key in seen:
                 raise ValueError(f"route declared twice: {r.method} {r.path}")
             seen.add(key)
+
+    def routes_as_routers(self) -> list[Router]:
+        router = Router("")
+        router.routes = list(self.routes)
+        return [router]
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], Sequence[str]]:
         """(route, params, allowed methods when only the method is wrong)."""

@@ -76,6 +76,10 @@ class OutboxMessage:
     ordering_key: str = ""
 
 
+class Watch(Protocol):
+    def close(self) -> None: ...
+
+
 class Transaction(Protocol):
     def get(self, path: str) -> Document | None: ...
 
@@ -114,6 +118,11 @@ class DocumentStore(Protocol):
     def run_transaction(self, fn: Callable[[Transaction], T]) -> T: ...
 
     def changes(self, prefix: str, after: int = 0, limit: int = 500) -> list[Change]: ...
+
+    def watch(self, collection: str, callback: Callable[[Change], None], *, after: int | None = None) -> Watch:
+        """Call ``callback`` on a background thread for every later change to a document directly
+        in ``collection``, in commit order (Firestore: an on_snapshot listener)."""
+        ...
 
     def wait_for_change(self, after: int, timeout: float) -> int:
         """Block until the feed passes ``after`` (or timeout); returns the latest seq."""
