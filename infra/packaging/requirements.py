@@ -19,7 +19,8 @@ def group_lines(group: str) -> list[str]:
 
 
 def requirements_for(spec: manifest_mod.FunctionSpec) -> str:
-    groups = ["core", *[g for g in spec.extras if g != "core"]]
+    # Deployed functions run on the Google adapters, so every one vendors the gcp group.
+    groups = ["core", "gcp", *[g for g in spec.extras if g not in ("core", "gcp")]]
     lines: list[str] = []
     for group in groups:
         lines.extend(line for line in group_lines(group) if line not in lines)
