@@ -12,6 +12,7 @@ from typing import Any
 from infra.localrun import loader
 from infra.localrun.manifest import FunctionSpec
 from studio.kernel import cloudevents, logs
+from studio.kernel.outbox import relay_outbox
 
 _log = logs.get("studio.localrun.delivery")
 STORAGE_TOPIC_PREFIX = "storage.finalized."
@@ -29,6 +30,8 @@ def topic_of(spec: FunctionSpec) -> str:
 class EventDelivery:
     def __init__(self, deps: Any, specs: list[FunctionSpec]) -> None:
         self.deps = deps
+        # Firestore-triggered functions (the outbox relay) are not fed here: the loop relays itself.
+        specs = [s for s in specs if s.kind in ("pubsub", "storage")]
         self.specs = specs
         self.counters: Counter[str] = Counter()
         self._handlers = {subscription_name(s): (s, loader.entrypoint(s)) for s in specs}
@@ -48,13 +51,9 @@ class EventDelivery:
         self.deps.bus.publish(STORAGE_TOPIC_PREFIX + info.bucket, json.dumps(body).encode(), {"bucket": info.bucket})
 
     def relay_outbox(self) -> int:
-        store, bus = self.deps.store, self.deps.bus
-        pending = store.outbox_pending(200)
-        for msg in pending:
-            bus.publish(msg.topic, msg.data, dict(msg.attributes), msg.ordering_key)
-        store.outbox_done([m.id for m in pending])
-        self.counters["relayed"] += len(pending)
-        return len(pending)
+        relayed = relay_outbox(self.deps.store, self.deps.bus)
+        self.counters["relayed"] += relayed
+        return relayed
 
     # -- consumer ----------------------------------------------------------
     def _envelope(self, spec: FunctionSpec, delivery: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "functions" / "manifest.yaml"
-_TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9.-]{2,}|storage:[a-z][a-z0-9-]{1,})$")
+_TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9.-]{2,}|storage:[a-z][a-z0-9-]{1,}|firestore:[a-z][a-z0-9_]{1,})$")
 
 
 class FunctionSpec(BaseModel):
@@ -30,11 +30,11 @@ class FunctionSpec(BaseModel):
     @classmethod
     def _trigger(cls, value: str) -> str:
         if not _TRIGGER.match(value):
-            raise ValueError("trigger must be http, pubsub:<topic> or storage:<bucket-role>")
+            raise ValueError("trigger must be http, pubsub:<topic>, storage:<bucket-role> or firestore:<collection>")
         return value
 
     @property
-    def kind(self) -> Literal["http", "pubsub", "storage"]:
+    def kind(self) -> Literal["http", "pubsub", "storage", "firestore"]:
         return self.trigger.split(":", 1)[0]  # type: ignore[return-value]
 
     @property

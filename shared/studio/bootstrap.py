@@ -31,15 +31,14 @@ class Deps:
                     value = self._memo[key] = build()
         return value  # type: ignore[no-any-return]
 
-    def _unsupported(self, port: str) -> Any:
-        raise RuntimeError(f"the gcp adapter for {port} arrives with the Google Cloud adapters issue")
-
     # -- ports -------------------------------------------------------------
     @property
     def store(self) -> Any:
         def build() -> Any:
             if self.settings.store == "gcp":
-                return self._unsupported("store")
+                from studio.adapters.firestore_store import FirestoreStore
+
+                return FirestoreStore(self.settings.project, self.settings.firestore_database)
             from studio.adapters.sqlite_store import SqliteStore
 
             return SqliteStore(self.settings.data_dir / "store.db")
@@ -50,7 +49,9 @@ class Deps:
     def bus(self) -> Any:
         def build() -> Any:
             if self.settings.bus == "gcp":
-                return self._unsupported("bus")
+                from studio.adapters.pubsub_bus import PubsubBus
+
+                return PubsubBus(self.settings.project, create_missing=self.settings.pubsub_create_missing)
             from studio.adapters.sqlite_bus import SqliteBus
 
             return SqliteBus(self.settings.data_dir / "bus.db", backoff_base_s=self.settings.bus_backoff_base_s)
@@ -61,7 +62,9 @@ class Deps:
     def secrets(self) -> Any:
         def build() -> Any:
             if self.settings.secrets == "gcp":
-                return self._unsupported("secrets")
+                from studio.adapters.secret_manager import SecretManagerStore
+
+                return SecretManagerStore(self.settings.project)
             from studio.adapters.local_secrets import LocalSecretStore
 
             return LocalSecretStore(self.settings.data_dir / "secrets.json")
@@ -72,7 +75,9 @@ class Deps:
     def blobs(self) -> Any:
         def build() -> Any:
             if self.settings.blobs == "gcp":
-                return self._unsupported("blobs")
+                from studio.adapters.gcs_blobs import GcsBlobStore
+
+                return GcsBlobStore(self.settings.project, bucket_names=self.settings.bucket_names)
             from studio.adapters.local_blobs import LocalBlobStore
 
             key = self._blob_signing_key()

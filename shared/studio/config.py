@@ -35,6 +35,9 @@ class Settings:
     signing_key_max_age_s: int = 30 * 24 * 3600
     bus_backoff_base_s: float = 0.5
     bus_ack_deadline_s: float = 30.0
+    firestore_database: str = "(default)"
+    bucket_names: dict[str, str] = field(default_factory=dict)  # bucket role -> bucket (STUDIO_BUCKET_<ROLE>)
+    pubsub_create_missing: bool = False  # emulator/dev only: in production Terraform owns topics
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -62,4 +65,8 @@ class Settings:
             signing_key_max_age_s=int(env.get("STUDIO_SIGNING_KEY_MAX_AGE_S", str(30 * 24 * 3600))),
             bus_backoff_base_s=float(env.get("STUDIO_BUS_BACKOFF_BASE_S", "0.5")),
             bus_ack_deadline_s=float(env.get("STUDIO_BUS_ACK_DEADLINE_S", "30")),
+            firestore_database=env.get("FIRESTORE_DATABASE", "(default)"),
+            bucket_names={k[len("STUDIO_BUCKET_"):].lower().replace("_", "-"): v
+                          for k, v in env.items() if k.startswith("STUDIO_BUCKET_") and v},
+            pubsub_create_missing=env.get("STUDIO_PUBSUB_CREATE_MISSING", "") == "1",
         )
