@@ -96,6 +96,27 @@ class Deps:
             self.secrets.put("local-blob-url-signing-key", pysecrets.token_bytes(32))
             return bytes(self.secrets.get("local-blob-url-signing-key"))
 
+    @property
+    def llm(self) -> Any:
+        """The model provider: local responder, any OpenAI-compatible URL, or Gemini on Vertex AI."""
+
+        def build() -> Any:
+            s = self.settings
+            if s.llm == "openai":
+                from studio.adapters.openai_compatible import OpenAiCompatible
+
+                key = self.secrets.get(s.llm_api_key_secret).decode() if s.llm_api_key_secret else ""
+                return OpenAiCompatible(s.llm_base_url, model=s.llm_model or "gpt-4o-mini", api_key=key)
+            if s.llm == "gemini":
+                from studio.adapters.gemini_vertex import GeminiVertex
+
+                return GeminiVertex(s.project, s.vertex_location, model=s.llm_model or "gemini-2.5-flash")
+            from studio.adapters.local_llm import LocalResponder
+
+            return LocalResponder(token_delay_s=s.llm_token_delay_s)
+
+        return self.memo("llm", build)
+
     # -- identity ----------------------------------------------------------
     @property
     def keyring(self) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Adapter = Literal["embedded", "gcp"]
 
@@ -14,6 +14,13 @@ def _adapter(name: str, default: str) -> Adapter:
     if value not in ("embedded", "gcp"):
         raise ValueError(f"{name} must be 'embedded' or 'gcp', not {value!r}")
     return value  # type: ignore[return-value]
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> Any:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,12 @@ class Settings:
     firestore_database: str = "(default)"
     bucket_names: dict[str, str] = field(default_factory=dict)  # bucket role -> bucket (STUDIO_BUCKET_<ROLE>)
     pubsub_create_missing: bool = False  # emulator/dev only: in production Terraform owns topics
+    llm: Literal["local", "openai", "gemini"] = "local"
+    llm_model: str = ""
+    llm_base_url: str = ""  # an OpenAI-compatible endpoint, for llm=openai
+    llm_api_key_secret: str = ""  # name of the secret holding the provider's key
+    llm_token_delay_s: float = 0.02  # the local responder's pace
+    vertex_location: str = "europe-west1"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,4 +82,10 @@ class Settings:
             bucket_names={k[len("STUDIO_BUCKET_"):].lower().replace("_", "-"): v
                           for k, v in env.items() if k.startswith("STUDIO_BUCKET_") and v},
             pubsub_create_missing=env.get("STUDIO_PUBSUB_CREATE_MISSING", "") == "1",
+            llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "openai", "gemini")),
+            llm_model=env.get("STUDIO_LLM_MODEL", ""),
+            llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),
+            llm_api_key_secret=env.get("STUDIO_LLM_API_KEY_SECRET", ""),
+            llm_token_delay_s=float(env.get("STUDIO_LOCAL_LLM_TOKEN_DELAY_S", "0.02")),
+            vertex_location=env.get("VERTEX_LOCATION", "europe-west1"),
         )

@@ -1,0 +1,156 @@
+"""The agent pipeline (CAPABILITIES A3): on a user message, log a DatasetEvent, keep a memory
+snippet, filter the prompt, ask the governance gates, call the model and stream the reply.
+
+Streaming writes: the first piece is persisted at once (time to first token), later pieces
+are batched into chunk documents no more often than every ``flush_s`` (Firestore's write
+rate), and the message document is written only at creation and at the end.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.agents.governance import AgentCall, GovernanceBlocked, GovernanceGate, check_all
+from studio.chat import paths
+from studio.chat.messages import MessageService
+from studio.events.logger import DatasetEventLogger
+from studio.events.models import DatasetEventIn
+from studio.kernel import errors, logs
+from studio.kernel.clock import utc_now
+from studio.kernel.context import Principal, RequestContext
+from studio.kernel.roles import Role
+from studio.ports.llm import LlmError, LlmProvider, Turn
+from studio.ports.store import DocumentStore, Filter, Query
+from studio.privacy.pii import scrub_text
+
+_log = logs.get("studio.agents")
+HISTORY = 20
+SYSTEM_PROMPT = "You are {agent}, a creative assistant in a studio app. Be concise and helpful."
+
+
+@dataclass
+class PipelineStats:
+    writes: int = 0
+    chunks: int = 0
+    first_piece_at: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class AgentPipeline:
+    def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
+                 events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
+                 *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._messages = messages
+        self._llm = llm
+        self._events = events
+        self._gates = gates or []
+        self._flush_s = flush_s
+        self._clock = clock
+
+    def handle(self, tenant_id: str, env: str, thread_id: str, user_seq: int) -> PipelineStats | None:
+        """Answer the user message at ``user_seq``. Redelivery-safe: one reply per user message."""
+        stats = PipelineStats()
+        user_msg = self._messages.get(tenant_id, env, thread_id, user_seq)
+        thread = self._store.get(paths.thread(tenant_id, env, thread_id))
+        if user_msg is None or thread is None or thread.data.get("deleted") or user_msg["role"] != "user":
+            return None  # gone or not ours: nothing to answer
+        agent_id = thread.data["agent_id"]
+        ctx = RequestContext(tenant_id, env, Principal(user_msg["author"]), Role.MEMBER)
+        reply = self._claim_reply(tenant_id, env, thread_id, user_seq, agent_id)
+        if reply is None:  # answered already (a redelivery): only the event log may be owed
+            self._log_if_owed(ctx, thread_id, agent_id, user_msg)
+            return None
+        started = self._clock()
+        text, pieces, error = "", 0, None
+        try:
+            self._remember(tenant_id, env, thread_id, user_msg)
+            check_all(self._gates, AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name,
+                                             self._llm.model))
+            text, pieces = self._stream(tenant_id, env, thread_id, reply["seq"], self._turns(
+                tenant_id, env, thread_id, agent_id, user_seq), stats)
+        except (LlmError, GovernanceBlocked) as exc:
+            error = exc.reason
+        except errors.StudioError as exc:
+            error = exc.detail
+        self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
+        stats.writes += 1
+        self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started)
+        self._store.put(self._marker(tenant_id, env, thread_id, user_seq), {"reply_seq": reply["seq"], "logged": True})
+        return stats
+
+    def _marker(self, tenant_id: str, env: str, thread_id: str, user_seq: int) -> str:
+        return f"{paths.thread(tenant_id, env, thread_id)}/replies/{user_seq:0{paths.SEQ_WIDTH}d}"
+
+    def _log_if_owed(self, ctx: RequestContext, thread_id: str, agent_id: str, user_msg: dict[str, Any]) -> None:
+        """A crash after the reply finished but before its DatasetEvent was published: publish it now."""
+        marker = self._store.get(self._marker(ctx.tenant_id, ctx.env, thread_id, user_msg["seq"]))
+        if marker is None or marker.data.get("logged"):
+            return
+        reply = self._messages.get(ctx.tenant_id, ctx.env, thread_id, marker.data["reply_seq"]) or {}
+        self._log_event(ctx, thread_id, agent_id, user_msg["text"], reply.get("text", ""), reply.get("error"), 0.0)
+        self._store.put(marker.path, dict(marker.data, logged=True))
+
+    def _claim_reply(self, tenant_id: str, env: str, thread_id: str, user_seq: int, agent_id: str) -> dict | None:
+        marker = self._marker(tenant_id, env, thread_id, user_seq)
+        existing = self._store.get(marker)
+        if existing is not None:
+            prior = self._messages.get(tenant_id, env, thread_id, existing.data["reply_seq"])
+            if prior is not None and prior["status"] != "streaming":
+                return None
+            if prior is not None:  # an earlier attempt died mid-stream: close it honestly, answer anew
+                self._messages.finish(tenant_id, env, thread_id, prior["seq"], text=prior.get("text", ""),
+                                      chunks=prior.get("chunks", 0), error="interrupted; retried")
+        reply = self._messages.start_reply(tenant_id, env, thread_id, agent_id, user_seq)
+        self._store.put(marker, {"reply_seq": reply["seq"], "logged": False, "at": utc_now()})
+        return reply
+
+    def _remember(self, tenant_id: str, env: str, thread_id: str, user_msg: dict[str, Any]) -> None:
+        """A memory snippet for the session (Nexus memory reads these)."""
+        snippet = scrub_text(user_msg["text"][:500]).text
+        self._store.put(f"{paths.memory_snippets(tenant_id, env, thread_id)}/{user_msg['seq']:0{paths.SEQ_WIDTH}d}",
+                        {"text": snippet, "seq": user_msg["seq"], "author": user_msg["author"], "at": utc_now()})
+
+    def _turns(self, tenant_id: str, env: str, thread_id: str, agent_id: str, upto: int) -> list[Turn]:
+        page = self._store.query(Query(paths.messages(tenant_id, env, thread_id),
+                                       [Filter("seq", "<=", upto), Filter("seq", ">", max(0, upto - HISTORY))],
+                                       [("seq", "asc")], HISTORY))
+        turns = [Turn("system", SYSTEM_PROMPT.format(agent=agent_id))]
+        for doc in page.docs:
+            d = doc.data
+            if d["status"] == "failed" or not d["text"]:
+                continue
+            # The policy filter: no personal data leaves for a model provider.
+            turns.append(Turn("user" if d["role"] == "user" else "assistant", scrub_text(d["text"]).text))
+        return turns
+
+    def _stream(self, tenant_id: str, env: str, thread_id: str, seq: int, turns: list[Turn],
+                stats: PipelineStats) -> tuple[str, int]:
+        text, buffer, n = "", "", 0
+        last_flush: float | None = None
+        for piece in self._llm.stream(turns):
+            text += piece
+            buffer += piece
+            now = self._clock()
+            if last_flush is None or now - last_flush >= self._flush_s:
+                n += 1
+                self._messages.append_chunk(tenant_id, env, thread_id, seq, n, buffer)
+                stats.writes += 1
+                stats.first_piece_at = stats.first_piece_at or now
+                buffer, last_flush = "", now
+        if buffer:
+            n += 1
+            self._messages.append_chunk(tenant_id, env, thread_id, seq, n, buffer)
+            stats.writes += 1
+        stats.chunks = n
+        return text, n
+
+    def _log_event(self, ctx: RequestContext, thread_id: str, agent_id: str, prompt: str, reply: str,
+                   error: str | None, elapsed_s: float) -> None:
+        event = DatasetEventIn(surface="chat", agent_id=agent_id, input=prompt, output=reply, thread_id=thread_id,
+                               provider=self._llm.name, model=self._llm.model, latency_ms=int(elapsed_s * 1000),
+                               metadata={"status": "failed" if error else "complete", **({"error": error} if error else {})})
+        self._events.log(ctx, event)
+

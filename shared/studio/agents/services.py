@@ -1,0 +1,16 @@
+"""Builds the agent pipeline from the ports, once per instance."""
+from __future__ import annotations
+
+from typing import Any
+
+from studio.agents.pipeline import AgentPipeline
+from studio.chat.services import chat_services
+from studio.events.routes import events_services
+
+
+def agent_pipeline(deps: Any) -> AgentPipeline:
+    def build() -> AgentPipeline:
+        # Governance gates (kill switches, budgets, licences) are added to this list as they land.
+        return AgentPipeline(deps.store, chat_services(deps).messages, deps.llm, events_services(deps).logger, gates=[])
+
+    return deps.memo("agent_pipeline", build)  # type: ignore[no-any-return]

@@ -1,0 +1,80 @@
+"""HTTP routes of the chat function: threads, messages, and realtime tickets."""
+from __future__ import annotations
+
+from typing import Any
+
+from studio.chat import models as m
+from studio.chat.services import chat_services
+from studio.kernel.call import Call, Reply
+from studio.kernel.roles import Role
+from studio.kernel.routing import Router
+
+chat = Router("chat")
+realtime = Router("realtime")
+
+
+@chat.tenant("GET", "/chat/threads", role=Role.VIEWER, query=m.ThreadListQuery, response=m.ThreadList)
+def list_threads(call: Call) -> Any:
+    """Threads of the tenant and env, newest first."""
+    return chat_services(call.deps).threads.list(call.need_ctx(), call.query.limit, call.query.page_token)
+
+
+@chat.tenant("POST", "/chat/threads", role=Role.MEMBER, body=m.ThreadIn, response=m.ThreadOut, status=201)
+def create_thread(call: Call) -> Any:
+    """Start a thread with an agent."""
+    return chat_services(call.deps).threads.create(call.need_ctx(), call.body.title, call.body.agent_id)
+
+
+@chat.tenant("GET", "/chat/threads/{thread_id}", role=Role.VIEWER, response=m.ThreadOut)
+def get_thread(call: Call) -> Any:
+    """One thread, with its epoch and last seq."""
+    return chat_services(call.deps).threads.get(call.need_ctx(), call.params["thread_id"])
+
+
+@chat.tenant("PATCH", "/chat/threads/{thread_id}", role=Role.MEMBER, body=m.ThreadPatch, response=m.ThreadOut,
+             revisioned=True)
+def patch_thread(call: Call) -> Any:
+    """Rename a thread; needs If-Match or base_rev."""
+    return chat_services(call.deps).threads.rename(call.need_ctx(), call.params["thread_id"], call.body.title,
+                                                   call.expected_rev())
+
+
+@chat.tenant("DELETE", "/chat/threads/{thread_id}", role=Role.MEMBER, status=204)
+def delete_thread(call: Call) -> Any:
+    """Delete a thread (its author or an admin); live clients are told to reload."""
+    base = call.precondition.rev if call.precondition else None
+    chat_services(call.deps).threads.delete(call.need_ctx(), call.params["thread_id"], base)
+    return Reply(None, status=204)
+
+
+@chat.tenant("GET", "/chat/threads/{thread_id}/messages", role=Role.VIEWER, query=m.MessageListQuery,
+             response=m.MessageList)
+def list_messages(call: Call) -> Any:
+    """Messages after ?since= (a seq), in seq order."""
+    ctx = call.need_ctx()
+    services = chat_services(call.deps)
+    services.threads.get_doc(ctx, call.params["thread_id"])
+    return services.messages.list(ctx.tenant_id, ctx.env, call.params["thread_id"], call.query.since, call.query.limit)
+
+
+@chat.tenant("POST", "/chat/threads/{thread_id}/messages", role=Role.MEMBER, body=m.MessageIn,
+             response=m.MessageOut, status=201)
+def post_message(call: Call) -> Any:
+    """Post a user message; the agent's reply streams over SSE / WebSocket."""
+    ctx = call.need_ctx()
+    services = chat_services(call.deps)
+    thread = services.threads.get_doc(ctx, call.params["thread_id"])
+    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.id, ctx.user_id, call.body.text,
+                                       call.body.client_id, thread.data["agent_id"])
+
+
+@realtime.tenant("POST", "/realtime/tickets", role=Role.VIEWER, body=m.TicketIn, response=m.TicketOut, status=201)
+def issue_ticket(call: Call) -> Any:
+    """A single-use ticket (30 s) for a browser's EventSource or WebSocket on one thread."""
+    ctx = call.need_ctx()
+    services = chat_services(call.deps)
+    services.threads.get_doc(ctx, call.body.thread_id)
+    return services.tickets.issue(ctx, call.body.thread_id)
+
+
+ROUTERS = (chat, realtime)
