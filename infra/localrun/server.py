@@ -25,6 +25,7 @@ from studio.config import Settings
 from studio.kernel import errors
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
+from studio.realtime.app import create_gateway
 
 
 @dataclass
@@ -75,20 +76,23 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         legacy = _not_found(request.url.path, status)
         return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON)
 
+    realtime = create_gateway(deps)
     app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[
+        *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
     ])
+    app.state.gateway = realtime.state.gateway
     return LocalPlatform(app, deps, delivery, manifest, openapi)
 
 
 def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
-             f"  docs      {base}/docs", f"  openapi   {base}/openapi.json", f"  health    {base}/healthz",
+             f"  docs      {base}/docs", f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:
         where = ", ".join(spec.routes) if spec.kind == "http" else spec.trigger

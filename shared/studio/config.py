@@ -51,6 +51,9 @@ class Settings:
     llm_api_key_secret: str = ""  # name of the secret holding the provider's key
     llm_token_delay_s: float = 0.02  # the local responder's pace
     vertex_location: str = "europe-west1"
+    sse_heartbeat_s: float = 15.0
+    ws_ping_s: float = 20.0
+    ws_idle_s: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,4 +91,7 @@ class Settings:
             llm_api_key_secret=env.get("STUDIO_LLM_API_KEY_SECRET", ""),
             llm_token_delay_s=float(env.get("STUDIO_LOCAL_LLM_TOKEN_DELAY_S", "0.02")),
             vertex_location=env.get("VERTEX_LOCATION", "europe-west1"),
+            sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
+            ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),
+            ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),
         )

@@ -139,6 +139,20 @@ def test_unreachable_secret_manager_is_503_and_leaks_nothing() -> None:
         assert exc.value.status == 503 and "hunter2" not in str(exc.value)
 
 
+def test_checksum_mismatch_on_access_is_503_without_the_value(
+        store: SecretManagerStore, fake: FakeSecretManager) -> None:
+    name = f"crc-{uuid.uuid4().hex[:8]}"
+    store.put(name, b"hunter2-value")
+    fake.corrupt_access = True
+    try:
+        with pytest.raises(errors.StudioError) as exc:
+            store.get(name)
+    finally:
+        fake.corrupt_access = False
+    assert exc.value.status == 503 and "hunter2" not in str(exc.value)
+    assert store.get(name) == b"hunter2-value"
+
+
 def test_crc32c_fallback_matches_the_library() -> None:
     for data in (b"", b"123456789", bytes(range(256)) * 3):
         assert _crc32c_py(data) == _crc32c(data)

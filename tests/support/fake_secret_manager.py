@@ -55,6 +55,7 @@ class FakeSecretManager:
     def __init__(self, page_cap: int = 2) -> None:
         self.page_cap = page_cap
         self.calls: list[str] = []  # "METHOD path" per request, for tests that count round trips
+        self.corrupt_access = False  # fault injection: serve a wrong dataCrc32c, as a damaged reply would
         self._lock = threading.Lock()
         self._numbers: dict[str, str] = {}
         self._secrets: dict[tuple[str, str], dict[str, Any]] = {}  # (project number, id) -> secret
@@ -218,7 +219,8 @@ class FakeSecretManager:
             if version["state"] != "ENABLED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{name}] is in {version['state']} state.")
             return {"name": name, "payload": {"data": base64.b64encode(version["data"]).decode(),
-                                              "dataCrc32c": str(version["crc"])}}  # int64 is a JSON string
+                                              # int64 is a JSON string
+                                              "dataCrc32c": str(version["crc"] ^ int(self.corrupt_access))}}
         if verb == "disable" and request.method == "POST":
             self._json(request)
             n, version = self._version(number, secret_id, ref)

@@ -1,0 +1,33 @@
+"""The realtime gateway as an ASGI app: mounted by the local runtime under the same base URL,
+and run by uvicorn on Cloud Run in production (infra/realtime/)."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from studio.realtime import sse, ws
+from studio.realtime.gateway_state import GatewayState
+
+
+def create_gateway(deps: Any, **timing: float) -> Starlette:
+    s = deps.settings
+    state = GatewayState(deps, **{"heartbeat_s": s.sse_heartbeat_s, "ws_ping_s": s.ws_ping_s,
+                                  "ws_idle_s": s.ws_idle_s, **timing})
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.feeds.open_feeds()})
+
+    app = Starlette(routes=[
+        Route("/sse/chat/{thread_id}", sse.stream_thread, methods=["GET"]),
+        Route("/sse/chat/{thread_id}", sse.send_message, methods=["POST"]),
+        Route("/sse/meta", sse.stream_meta, methods=["GET"]),
+        WebSocketRoute("/ws/chat/{thread_id}", ws.chat_socket),
+        WebSocketRoute("/ws/meta", ws.meta_socket),
+        Route("/healthz/realtime", healthz),
+    ])
+    app.state.gateway = state
+    return app

@@ -1,0 +1,65 @@
+"""Exact resume for a thread's event stream.
+
+Positions are ``(seq, k)``: ``k`` is 0 for ``message.created`` of a streaming reply, ``n`` for
+its n-th delta, FINAL for the end (a user message is born final). Replies stream while other
+messages arrive, so "the last event id" alone cannot say what a client has: the cursor is
+``floor`` (every message up to it is complete on the client) plus the exact position of each
+message above it, e.g. ``5~6.3,7.f``: all of 1..5, message 6 up to delta 3, message 7 whole.
+In the common case, nothing streaming, it is just the last seq: ``7``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from studio.kernel import errors
+
+FINAL = 10**9
+_PART = re.compile(r"^(\d{1,12})\.(\d{1,9}|f)$")
+
+
+@dataclass
+class Cursor:
+    floor: int = 0
+    states: dict[int, int] = field(default_factory=dict)
+
+    def seen(self, seq: int, k: int) -> bool:
+        if seq in self.states:
+            return k <= self.states[seq]
+        return seq <= self.floor
+
+    def advance(self, seq: int, k: int) -> None:
+        if self.seen(seq, k):
+            return
+        self.states[seq] = k
+        while self.states.get(self.floor + 1) == FINAL:
+            self.floor += 1
+            del self.states[self.floor]
+
+    def position_of(self, seq: int) -> int:
+        """The last k the client has of message ``seq`` (-1: nothing)."""
+        if seq in self.states:
+            return self.states[seq]
+        return FINAL if seq <= self.floor else -1
+
+    def __str__(self) -> str:
+        if not self.states:
+            return str(self.floor)
+        parts = ",".join(f"{s}.{'f' if k == FINAL else k}" for s, k in sorted(self.states.items()))
+        return f"{self.floor}~{parts}"
+
+    @classmethod
+    def parse(cls, raw: str) -> Cursor:
+        text = raw.strip()
+        floor_text, _, rest = text.partition("~")
+        if not floor_text.isdigit() or len(floor_text) > 12:
+            raise errors.StudioError(errors.BAD_REQUEST, f"invalid resume cursor {raw[:40]!r}")
+        states: dict[int, int] = {}
+        for part in filter(None, rest.split(",")) if rest else ():
+            m = _PART.match(part)
+            if m is None or len(states) > 100:
+                raise errors.StudioError(errors.BAD_REQUEST, f"invalid resume cursor {raw[:40]!r}")
+            seq = int(m.group(1))
+            if seq > int(floor_text):
+                states[seq] = FINAL if m.group(2) == "f" else int(m.group(2))
+        return cls(int(floor_text), states)

@@ -1,0 +1,136 @@
+"""Server-Sent Events: ``GET /sse/chat/{thread_id}`` streams, ``POST`` sends.
+
+``id:`` is the resume cursor (the last seq, unless a reply is mid-stream: see cursor.py),
+``event:`` the type, ``retry:`` the reconnect hint, ``: ping`` comments keep proxies open.
+``Last-Event-ID`` (or ``?since=`` / ``?cursor=``) resumes exactly.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from studio.kernel import errors
+from studio.kernel.roles import Role
+from studio.realtime import events as ev
+from studio.realtime.access import META, authorize
+from studio.realtime.cursor import Cursor
+from studio.realtime.gateway_state import GatewayState, problem
+
+RETRY_MS = 3000
+
+
+def _sse(event_type: str, data: Any, event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cursor:
+    if raw_cursor:
+        return Cursor.parse(raw_cursor)
+    if since is not None:
+        if not since.isdigit():
+            raise errors.StudioError(errors.BAD_REQUEST, "since must be a seq (a whole number)")
+        return Cursor(int(since))
+    return Cursor(fallback)
+
+
+async def stream_thread(request: Request) -> Response:
+    state: GatewayState = request.app.state.gateway
+    thread_id = request.path_params["thread_id"]
+    try:
+        grant = await to_thread.run_sync(lambda: authorize(
+            state.deps, thread_id=thread_id, ticket=request.query_params.get("ticket"), headers=request.headers))
+        last_seq = await to_thread.run_sync(lambda: state.live_floor(grant))
+        cursor = start_cursor(request.headers.get("last-event-id") or request.query_params.get("cursor"),
+                              request.query_params.get("since"), last_seq)
+    except errors.StudioError as err:
+        return problem(err, request.url.path)
+    key = (grant.tenant_id, grant.env, thread_id)
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    feed, unsubscribe = state.feeds.subscribe(key, queue)
+    client_epoch = request.query_params.get("epoch")
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            if client_epoch is not None and client_epoch != str(feed.epoch):
+                yield _sse(ev.EPOCH_CHANGED, {"epoch": feed.epoch, "reload": True})
+                return
+            for event in await to_thread.run_sync(
+                    lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, thread_id, cursor)):
+                if not cursor.seen(event.seq, event.k):
+                    cursor.advance(event.seq, event.k)
+                    yield _sse(event.type, event.frame(str(cursor)), str(cursor))
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), state.heartbeat_s)
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+                if event.type == ev.EPOCH_CHANGED:
+                    yield _sse(event.type, {**event.data, "reload": True})
+                    return
+                if not cursor.seen(event.seq, event.k):
+                    cursor.advance(event.seq, event.k)
+                    yield _sse(event.type, event.frame(str(cursor)), str(cursor))
+        finally:
+            unsubscribe()
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def send_message(request: Request) -> Response:
+    """``POST /sse/chat/{thread_id}`` {text}: the same as POST /chat/threads/{id}/messages."""
+    state: GatewayState = request.app.state.gateway
+    thread_id = request.path_params["thread_id"]
+    try:
+        grant = await to_thread.run_sync(lambda: authorize(
+            state.deps, thread_id=thread_id, ticket=None, headers=request.headers, min_role=Role.MEMBER))
+        try:
+            payload = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise errors.StudioError(errors.INVALID_JSON) from None
+        text = payload.get("text") if isinstance(payload, dict) else None
+        if not isinstance(text, str) or not text.strip() or len(text) > 32_000:
+            raise errors.StudioError(errors.VALIDATION_FAILED, "text must be 1-32000 characters",
+                                     errors=[{"field": "body.text", "message": "required"}])
+        message = await to_thread.run_sync(lambda: state.post(grant, text, payload.get("client_id")))
+    except errors.StudioError as err:
+        return problem(err, request.url.path)
+    return JSONResponse(message, status_code=201)
+
+
+async def stream_meta(request: Request) -> Response:
+    """``GET /sse/meta``: the tenant's cross-service events (job progress, presence...)."""
+    state: GatewayState = request.app.state.gateway
+    try:
+        grant = await to_thread.run_sync(lambda: authorize(
+            state.deps, thread_id=META, ticket=request.query_params.get("ticket"), headers=request.headers))
+    except errors.StudioError as err:
+        return problem(err, request.url.path)
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    meta = state.meta_hub()
+    meta.add(grant.tenant_id, grant.env, queue)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), state.heartbeat_s)
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+                yield _sse(event["type"], event, event.get("id"))
+        finally:
+            meta.remove(grant.tenant_id, grant.env, queue)
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+

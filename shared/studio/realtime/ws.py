@@ -1,0 +1,178 @@
+"""WebSocket ``/ws/chat/{thread_id}``: frames ``{type, thread_id, seq, epoch, data, cursor}``.
+
+Connect with ``?ticket=`` (browsers) or bearer + tenant headers; resume with ``?cursor=``
+(or ``?seq=``) and ``?epoch=``, or later with a ``{"type": "resume"}`` frame. A refused
+caller is closed before the handshake completes: no data. Client frames: ``ping``,
+``typing`` {active}, ``send`` {text, client_id}, ``resume`` {cursor|seq, epoch}.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from anyio import to_thread
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from studio.kernel import errors
+from studio.kernel.roles import Role
+from studio.realtime import events as ev
+from studio.realtime.access import META, authorize
+from studio.realtime.cursor import Cursor
+from studio.realtime.gateway_state import GatewayState
+from studio.realtime.sse import start_cursor
+
+CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY = 4409, 4408, 4400
+_conn_ids = itertools.count(1)
+
+
+def _close_code(err: errors.StudioError) -> int:
+    return 4000 + err.status if 400 <= err.status < 500 else 1011
+
+
+async def chat_socket(websocket: WebSocket) -> None:
+    state: GatewayState = websocket.app.state.gateway
+    thread_id = websocket.path_params["thread_id"]
+    q = websocket.query_params
+    try:
+        grant = await to_thread.run_sync(lambda: authorize(
+            state.deps, thread_id=thread_id, ticket=q.get("ticket"), headers=websocket.headers))
+        floor = await to_thread.run_sync(lambda: state.live_floor(grant))
+        cursor = start_cursor(q.get("cursor"), q.get("seq"), floor)
+    except errors.StudioError as err:
+        await websocket.close(code=_close_code(err), reason=err.code.code)
+        return
+    await websocket.accept()
+    key = (grant.tenant_id, grant.env, thread_id)
+    conn_id = next(_conn_ids)
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    feed, unsubscribe = state.feeds.subscribe(key, queue)
+    state.presence.join(key, conn_id, grant.user_id, queue)
+    try:
+        await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor, "epoch": feed.epoch,
+                                   "cursor": str(cursor), "data": {"user_id": grant.user_id,
+                                                                   "presence": state.presence.users(key)}})
+        if q.get("epoch") is not None and q.get("epoch") != str(feed.epoch):
+            await _epoch_changed(websocket, thread_id, feed.epoch)
+            return
+        await _replay(websocket, state, grant, cursor)
+        await _pump(websocket, state, grant, key, conn_id, queue, cursor, feed)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        state.presence.leave(key, conn_id)
+        unsubscribe()
+
+
+async def _epoch_changed(websocket: WebSocket, thread_id: str, epoch: int) -> None:
+    await websocket.send_json({"type": ev.EPOCH_CHANGED, "thread_id": thread_id, "seq": None, "epoch": epoch,
+                               "data": {"epoch": epoch, "reload": True}})
+    await websocket.close(code=CLOSE_EPOCH)
+
+
+async def _replay(websocket: WebSocket, state: GatewayState, grant: Any, cursor: Cursor) -> None:
+    backlog = await to_thread.run_sync(
+        lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, grant.thread_id, cursor))
+    for event in backlog:
+        if not cursor.seen(event.seq, event.k):
+            cursor.advance(event.seq, event.k)
+            await websocket.send_json(event.frame(str(cursor)))
+
+
+async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str], conn_id: int,
+                queue: asyncio.Queue[Any], cursor: Cursor, feed: Any) -> None:
+    async def writer() -> None:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), state.ws_ping_s)
+            except TimeoutError:
+                await websocket.send_json({"type": "ping", "thread_id": grant.thread_id, "seq": None,
+                                           "epoch": feed.epoch, "data": {}})
+                continue
+            if isinstance(item, dict):  # presence and typing signals
+                await websocket.send_json(item)
+            elif item.type == ev.EPOCH_CHANGED:
+                await _epoch_changed(websocket, grant.thread_id, item.epoch)
+                return
+            elif not cursor.seen(item.seq, item.k):
+                cursor.advance(item.seq, item.k)
+                await websocket.send_json(item.frame(str(cursor)))
+
+    async def reader() -> None:
+        while True:
+            try:
+                frame = await asyncio.wait_for(websocket.receive_json(), state.ws_idle_s)
+            except TimeoutError:
+                await websocket.close(code=CLOSE_IDLE, reason="idle")
+                return
+            except (ValueError, KeyError):
+                await websocket.close(code=CLOSE_POLICY, reason="frames are JSON objects")
+                return
+            await _on_frame(websocket, state, grant, key, conn_id, frame, cursor, feed)
+
+    tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect):
+                raise exc
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str],
+                    conn_id: int, frame: Any, cursor: Cursor, feed: Any) -> None:
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if kind == "ping":
+        await websocket.send_json({"type": "pong", "thread_id": grant.thread_id, "seq": None, "epoch": feed.epoch,
+                                   "data": {}})
+    elif kind == "typing":
+        state.presence.typing(key, conn_id, grant.user_id, bool(frame.get("active", True)))
+    elif kind == "send":
+        text = frame.get("text")
+        try:
+            if grant.role.rank < Role.MEMBER.rank:
+                raise errors.StudioError(errors.ROLE_INSUFFICIENT, "viewers cannot send")
+            if not isinstance(text, str) or not text.strip() or len(text) > 32_000:
+                raise errors.StudioError(errors.VALIDATION_FAILED, "text must be 1-32000 characters")
+            message = await to_thread.run_sync(lambda: state.post(grant, text, frame.get("client_id")))
+            await websocket.send_json({"type": "ack", "thread_id": grant.thread_id, "seq": message["seq"],
+                                       "epoch": message["epoch"], "data": message})
+        except errors.StudioError as err:
+            await websocket.send_json({"type": "error", "thread_id": grant.thread_id, "seq": None,
+                                       "epoch": feed.epoch, "data": {"code": err.code.code, "detail": err.detail}})
+    elif kind == "resume":
+        if frame.get("epoch") is not None and str(frame.get("epoch")) != str(feed.epoch):
+            await _epoch_changed(websocket, grant.thread_id, feed.epoch)
+            return
+        raw = frame.get("cursor") or (str(frame["seq"]) if isinstance(frame.get("seq"), int) else None)
+        if raw is not None:
+            fresh = Cursor.parse(raw)
+            cursor.floor, cursor.states = fresh.floor, fresh.states
+            await _replay(websocket, state, grant, cursor)
+
+
+async def meta_socket(websocket: WebSocket) -> None:
+    """``/ws/meta``: the tenant's cross-service events, one JSON frame each."""
+    state: GatewayState = websocket.app.state.gateway
+    try:
+        grant = await to_thread.run_sync(lambda: authorize(
+            state.deps, thread_id=META, ticket=websocket.query_params.get("ticket"), headers=websocket.headers))
+    except errors.StudioError as err:
+        await websocket.close(code=_close_code(err), reason=err.code.code)
+        return
+    await websocket.accept()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    meta = state.meta_hub()
+    meta.add(grant.tenant_id, grant.env, queue)
+    try:
+        while True:
+            await websocket.send_json(await queue.get())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        meta.remove(grant.tenant_id, grant.env, queue)

@@ -1,0 +1,106 @@
+# Inputs. Only project, environment and domain have no default; everything the functions
+# need is read from functions/manifest.yaml (see locals.tf), so a new function is no edit here.
+
+variable "project" {
+  description = "Google Cloud project id. One project per environment: topic names are the code's own (dataset-events, domain.<name>), so two environments cannot share a project."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, buckets, serverless NEGs and Artifact Registry."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "environment" {
+  description = "Deployment environment: dev, staging or prod (labels, sizing defaults, the state prefix)."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be dev, staging or prod."
+  }
+}
+
+variable "domain" {
+  description = "The public host name of the single base URL (a Google-managed certificate is issued for it once its DNS A record points at the load balancer address)."
+  type        = string
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region or a multi-region such as eur3 / nam5). Empty: the region. Firestore-triggered functions receive events in this location."
+  type        = string
+  default     = ""
+}
+
+variable "zip_dir" {
+  description = "Where infra/packaging/build_zips.py wrote one <function>.zip per manifest function (relative to this directory, or absolute)."
+  type        = string
+  default     = "../dist/functions"
+}
+
+variable "bucket_roles" {
+  description = "Bucket roles the platform uses besides those named by storage:<role> triggers in the manifest. Each role is one bucket, passed to every function as STUDIO_BUCKET_<ROLE>."
+  type        = list(string)
+  default     = ["uploads", "media"]
+}
+
+variable "bucket_access" {
+  description = "Optional override: bucket role -> manifest function names given roles/storage.objectAdmin on that bucket. Roles not listed here go to every HTTP function and to the storage-triggered functions of that role."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "domain_topics" {
+  description = "Outbox topics (domain.<name>) the outbox relay publishes to, besides the manifest's pubsub:<topic> triggers. tests/infra checks that every domain the code emits is listed."
+  type        = list(string)
+  default     = ["domain.chat", "domain.member", "domain.privacy", "domain.tenant", "domain.user"]
+}
+
+variable "secrets" {
+  description = "Secret Manager secrets (ids) created empty (versions are added by ops or by the app), each readable by the listed functions and by every function whose manifest extras include one of `extras`."
+  type = map(object({
+    functions = optional(list(string), [])
+    extras    = optional(list(string), [])
+  }))
+  default = {
+    # The key for an OpenAI-compatible LLM endpoint, when one is configured instead of Vertex AI.
+    "llm-api-key" = { extras = ["llm"] }
+  }
+}
+
+variable "dead_letter_max_attempts" {
+  description = "Delivery attempts before an event goes to its dead-letter topic (Pub/Sub allows 5-100)."
+  type        = number
+  default     = 10
+}
+
+variable "kms_key_name" {
+  description = "Optional CMEK key (projects/.../cryptoKeys/...) for buckets, topics, secrets, Firestore, Artifact Registry and functions. Empty: Google-managed keys. The key's IAM must let each service agent use it."
+  type        = string
+  default     = ""
+}
+
+variable "enable_cloud_armor" {
+  description = "Attach a Cloud Armor policy (per-IP rate limit, Log4j and preconfigured WAF rules) to every backend."
+  type        = bool
+  default     = true
+}
+
+variable "rate_limit_per_ip_per_minute" {
+  description = "Cloud Armor throttle per client IP across the whole API (decision 0004: the global quota belongs at the load balancer)."
+  type        = number
+  default     = 3000
+}
+
+variable "default_http_function" {
+  description = "The function that answers paths no manifest route claims (it returns problem+json 404). Empty: the first HTTP function in the manifest."
+  type        = string
+  default     = ""
+}
+
+variable "log_retention_days" {
+  description = "Age after which access logs (bucket access logs) are deleted."
+  type        = number
+  default     = 90
+}

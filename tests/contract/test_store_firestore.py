@@ -1,0 +1,142 @@
+"""The store contract against the Firestore adapter on Google's Firestore emulator.
+
+Skipped, with the reason printed, where the emulator or Java is missing. Only the global change
+feed (``changes``/``wait_for_change``) is skipped here: Firestore has none, ``watch`` is the feed.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from studio.adapters.firestore_store import FirestoreStore
+from studio.kernel import errors
+from studio.ports.store import OutboxMessage
+from tests.contract.store_contract import StoreContract, WatchContract
+from tests.support.firestore_emulator import FirestoreEmulator, emulator_session
+
+pytestmark = pytest.mark.emulator
+PROJECT = "demo-store-contract"
+NO_FEED = "Firestore has no global change log: watch() is the feed"
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(pytestconfig: pytest.Config) -> Iterator[FirestoreEmulator]:
+    yield from emulator_session(pytestconfig)
+
+
+@pytest.fixture(scope="module")
+def firestore_client(firestore_emulator: FirestoreEmulator) -> Iterator[Any]:
+    client = firestore_emulator.client(PROJECT)
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def store(firestore_emulator: FirestoreEmulator, firestore_client: Any) -> FirestoreStore:
+    firestore_emulator.wipe(PROJECT)
+    return FirestoreStore(PROJECT, client=firestore_client)
+
+
+class TestFirestoreStore(StoreContract, WatchContract):
+    def test_change_feed_by_prefix_in_commit_order(self, store: Any) -> None:
+        pytest.skip(NO_FEED)
+
+    def test_wait_for_change_wakes_on_a_write(self, store: Any) -> None:
+        pytest.skip(NO_FEED)
+
+
+# -- Firestore-specific behaviour the contract does not pin down ------------------------------
+
+
+def test_the_global_feed_says_what_to_use_instead(store: FirestoreStore) -> None:
+    with pytest.raises(NotImplementedError, match="watch"):
+        store.changes("", 0)
+    with pytest.raises(NotImplementedError, match="watch"):
+        store.wait_for_change(0, 0.1)
+
+
+def test_revision_lives_in_the_document_and_times_are_firestores(store: FirestoreStore,
+                                                                  firestore_client: Any) -> None:
+    first = store.create("things/a", {"n": 1, "drop": True})
+    second = store.put("things/a", {"n": 2}, expected_rev=1)
+    raw = firestore_client.document("things/a").get().to_dict()
+    assert raw == {"n": 2, "_rev": 2}  # a full replacement: the dropped field is gone
+    assert second.create_time == first.create_time and second.update_time > first.update_time
+    assert store.get("things/a") == second
+    with pytest.raises(errors.StudioError):
+        store.put("things/b", {"_rev": 7})
+
+
+def test_a_write_between_read_and_commit_is_caught_by_the_update_time_precondition(
+        store: FirestoreStore, firestore_client: Any) -> None:
+    store.put("race/r", {"n": 0})
+    interfered = threading.Event()
+    real_read = store._read
+
+    def read_then_interfere(path: str, native: Any = None) -> Any:
+        snap = real_read(path, native)
+        if not interfered.is_set():  # someone else writes right after our read
+            interfered.set()
+            firestore_client.document(path).update({"n": 100, "_rev": 2})
+        return snap
+
+    store._read = read_then_interfere  # type: ignore[method-assign]
+    with pytest.raises(errors.RevisionConflict) as conflict:
+        store.put("race/r", {"n": 1}, expected_rev=1)
+    assert conflict.value.current_rev == 2 and store.get("race/r").data == {"n": 100}
+    assert store.put("race/r", {"n": 3}).rev == 3  # blind put: re-read, then +1
+
+
+def test_reads_after_writes_in_a_transaction(store: FirestoreStore) -> None:
+    def fn(tx: Any) -> int:
+        tx.put("rw/a", {"v": 1})
+        tx.put("rw/a", {"v": 2})  # Firestore forbids reads after writes; the adapter buffers
+        doc = tx.get("rw/a")
+        tx.emit(OutboxMessage("m_rw", "t", b"x"))
+        return int(doc.rev)
+
+    assert store.run_transaction(fn) == 2
+    assert store.get("rw/a").data == {"v": 2} and store.get("rw/a").rev == 2
+    assert [m.id for m in store.outbox_pending()] == ["m_rw"]
+
+
+def test_the_context_manager_transaction_commits_once(store: FirestoreStore) -> None:
+    with store.transaction() as tx:
+        tx.create("cm/a", {"x": 1})
+    with pytest.raises(errors.AlreadyExists), store.transaction() as tx:
+        tx.create("cm/a", {"x": 2})
+    assert store.get("cm/a").data == {"x": 1}
+
+
+def test_watch_resumes_after_a_seq(store: FirestoreStore) -> None:
+    import time
+
+    seen: list[Any] = []
+    watch = store.watch("res/r/items", seen.append)
+    try:
+        store.put("res/r/items/a", {"v": 1})
+        _wait(lambda: len(seen) == 1)
+    finally:
+        watch.close()
+    store.put("res/r/items/b", {"v": 2})  # while nobody listens
+    again: list[Any] = []
+    watch = store.watch("res/r/items", again.append, after=seen[0].seq)
+    try:
+        _wait(lambda: len(again) == 1)
+        time.sleep(0.2)
+    finally:
+        watch.close()
+    assert [(c.path, c.op, c.rev) for c in again] == [("res/r/items/b", "put", 1)]
+    assert again[0].seq > seen[0].seq
+
+
+def _wait(cond: Any, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cond()

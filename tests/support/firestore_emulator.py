@@ -1,0 +1,154 @@
+"""Google's Firestore emulator for the test session: started once on a free port, stopped at the end.
+
+Test modules share one process through ``emulator_session`` (reference-counted, so two modules with
+session fixtures still start one emulator). Where the binary or Java is missing the tests are
+skipped with the reason written to the terminal: never silently passed.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+EMULATOR = Path(os.environ.get(
+    "FIRESTORE_EMULATOR_BIN",
+    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator"))
+ADMIN = "owner"  # the emulator's bearer token that bypasses security rules
+
+
+def missing_reason() -> str | None:
+    if not EMULATOR.exists():
+        return f"Firestore emulator not installed: {EMULATOR} is missing (google-cloud-cli's cloud-firestore-emulator)"
+    if not EMULATOR.with_name("cloud-firestore-emulator.jar").exists():
+        return f"Firestore emulator jar missing next to {EMULATOR}"
+    java = os.environ.get("JAVA") or shutil.which("java")
+    if not java:
+        return "Firestore emulator needs Java 17+: no `java` on PATH"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FirestoreEmulator:
+    def __init__(self, process: subprocess.Popen[bytes], host: str, log: Path, started_in_s: float) -> None:
+        self.process = process
+        self.host = host  # "127.0.0.1:PORT", what FIRESTORE_EMULATOR_HOST would hold
+        self.log = log
+        self.started_in_s = started_in_s
+        self.http = httpx.Client(base_url=f"http://{host}", timeout=10)
+
+    def client(self, project: str) -> Any:
+        """A google Firestore client bound to this emulator. The client reads FIRESTORE_EMULATOR_HOST
+        only in its constructor, so the variable is set for that call and restored at once."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import firestore
+
+        previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        os.environ["FIRESTORE_EMULATOR_HOST"] = self.host
+        try:
+            return firestore.Client(project=project, credentials=AnonymousCredentials())
+        finally:
+            if previous is None:
+                del os.environ["FIRESTORE_EMULATOR_HOST"]
+            else:
+                os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+    def wipe(self, project: str) -> None:
+        """Delete every document of ``project`` (the emulator's own reset endpoint)."""
+        r = self.http.delete(f"/emulator/v1/projects/{project}/databases/(default)/documents")
+        r.raise_for_status()
+
+    def load_rules(self, project: str, path: Path) -> None:
+        body = {"rules": {"files": [{"name": path.name, "content": path.read_text()}]}}
+        r = self.http.put(f"/emulator/v1/projects/{project}:securityRules", json=body)
+        if r.status_code != 200:
+            raise AssertionError(f"rules did not load ({r.status_code}): {r.text}")
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start(timeout_s: float = 30.0) -> FirestoreEmulator:
+    port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="firestore-emulator-", suffix=".log")[1])
+    began = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - fixed binary, our arguments
+            [str(EMULATOR), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    host = f"127.0.0.1:{port}"
+    while time.monotonic() - began < timeout_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"Firestore emulator exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://{host}/", timeout=1).status_code == 200:  # answers "Ok" once ready
+                return FirestoreEmulator(process, host, log, time.monotonic() - began)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    process.wait(5)
+    raise RuntimeError(f"Firestore emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+
+
+_lock = threading.Lock()
+_shared: dict[str, Any] = {"emulator": None, "users": 0}
+
+
+def emulator_session(config: pytest.Config) -> Iterator[FirestoreEmulator]:
+    """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
+    reason = missing_reason()
+    if reason:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"SKIPPED (emulator): {reason}", yellow=True)
+        pytest.skip(reason)
+    with _lock:
+        if _shared["emulator"] is None:
+            _shared["emulator"] = start()
+        _shared["users"] += 1
+        emulator: FirestoreEmulator = _shared["emulator"]
+    try:
+        yield emulator
+    finally:
+        with _lock:
+            _shared["users"] -= 1
+            if _shared["users"] == 0:
+                _shared["emulator"] = None
+                emulator.stop()
+
+
+def unsigned_id_token(uid: str, project: str, **claims: Any) -> str:
+    """A Firebase ID token with ``alg: none``: the emulator accepts it as ``request.auth``."""
+    now = int(time.time())
+    payload = {"iss": f"https://securetoken.google.com/{project}", "aud": project, "auth_time": now,
+               "iat": now, "exp": now + 3600, "sub": uid, "user_id": uid,
+               "firebase": {"sign_in_provider": "custom", "identities": {}}, **claims}
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."

@@ -1,0 +1,130 @@
+"""Google's Pub/Sub emulator for the test session: started once on a free port, stopped at the end.
+
+Test modules share one process through ``emulator_session`` (reference-counted, so several modules
+with session fixtures still start one emulator). Where the emulator or Java is missing the tests
+are skipped with the reason written to the terminal: never silently passed. Each test isolates
+itself with its own resource-name prefix rather than a restart (the emulator has no reset call).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+EMULATOR = Path(os.environ.get(
+    "PUBSUB_EMULATOR_BIN", "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"))
+HOST_ENV = "PUBSUB_EMULATOR_HOST"
+
+
+def missing_reason() -> str | None:
+    if not EMULATOR.exists():
+        return f"Pub/Sub emulator not installed: {EMULATOR} is missing (google-cloud-cli's pubsub-emulator)"
+    if not list(EMULATOR.parent.parent.glob("lib/cloud-pubsub-emulator-*.jar")):
+        return f"Pub/Sub emulator jar missing under {EMULATOR.parent.parent / 'lib'}"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "Pub/Sub emulator needs Java: no `java` on PATH and no JAVA_HOME"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PubsubEmulator:
+    def __init__(self, process: subprocess.Popen[bytes], host: str, log: Path, started_in_s: float) -> None:
+        self.process = process
+        self.host = host  # "127.0.0.1:PORT", what PUBSUB_EMULATOR_HOST holds
+        self.log = log
+        self.started_in_s = started_in_s
+
+    def clients(self) -> tuple[Any, Any]:
+        """(publisher, subscriber) bound to this emulator, configured as PubsubBus makes its own.
+        The clients read PUBSUB_EMULATOR_HOST in their constructors only: set it just for that."""
+        from google.cloud import pubsub_v1
+
+        previous = os.environ.get(HOST_ENV)
+        os.environ[HOST_ENV] = self.host
+        try:
+            publisher = pubsub_v1.PublisherClient(
+                batch_settings=pubsub_v1.types.BatchSettings(max_latency=0.001),
+                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+            return publisher, pubsub_v1.SubscriberClient()
+        finally:
+            if previous is None:
+                del os.environ[HOST_ENV]
+            else:
+                os.environ[HOST_ENV] = previous
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # the launcher script execs java: this is the JVM's pid
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start(timeout_s: float = 30.0) -> PubsubEmulator:
+    port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="pubsub-emulator-", suffix=".log")[1])
+    began = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - fixed binary, our arguments
+            [str(EMULATOR), "--host=127.0.0.1", f"--port={port}"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    host = f"127.0.0.1:{port}"
+    while time.monotonic() - began < timeout_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"Pub/Sub emulator exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://{host}/", timeout=1).status_code == 200:  # answers "Ok" once ready
+                return PubsubEmulator(process, host, log, time.monotonic() - began)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    process.wait(5)
+    raise RuntimeError(f"Pub/Sub emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+
+
+_lock = threading.Lock()
+_shared: dict[str, Any] = {"emulator": None, "users": 0}
+
+
+def emulator_session(config: pytest.Config) -> Iterator[PubsubEmulator]:
+    """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
+    reason = missing_reason()
+    if reason:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"SKIPPED (emulator): {reason}", yellow=True)
+        pytest.skip(reason)
+    with _lock:
+        if _shared["emulator"] is None:
+            _shared["emulator"] = start()
+            reporter = config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"Pub/Sub emulator up in {_shared['emulator'].started_in_s:.2f} s")
+        _shared["users"] += 1
+        emulator: PubsubEmulator = _shared["emulator"]
+    try:
+        yield emulator
+    finally:
+        with _lock:
+            _shared["users"] -= 1
+            if _shared["users"] == 0:
+                _shared["emulator"] = None
+                emulator.stop()
