@@ -132,7 +132,7 @@ resource "google_compute_security_policy" "api" {
     description = "Log4j2 message lookup (CVE-2021-44228)"
     match {
       expr {
-        expression = "evaluatePreconfiguredWaf('cve-canary', {'sensitivity': 1})"
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
       }
     }
   }

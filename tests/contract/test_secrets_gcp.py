@@ -10,7 +10,10 @@ credentials; secrets are created under a unique prefix and deleted afterwards).
 """
 from __future__ import annotations
 
+import base64
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -151,6 +154,25 @@ def test_checksum_mismatch_on_access_is_503_without_the_value(
         fake.corrupt_access = False
     assert exc.value.status == 503 and "hunter2" not in str(exc.value)
     assert store.get(name) == b"hunter2-value"
+
+
+def test_client_debug_logging_never_shows_values(fake: FakeSecretManager) -> None:
+    # Google's client logs payloads at DEBUG when GOOGLE_SDK_PYTHON_LOGGING_SCOPE is set; it reads that
+    # once per process, hence a child process.
+    script = (
+        "import logging; from google.auth.credentials import AnonymousCredentials\n"
+        "from studio.adapters.secret_manager import SecretManagerStore\n"
+        "logging.basicConfig(level=logging.DEBUG)\n"
+        f"s = SecretManagerStore('p', transport='rest', api_endpoint='{fake.url}',"
+        " credentials=AnonymousCredentials())\n"
+        "s.put('logged', b'hunter2-value'); assert s.get('logged') == b'hunter2-value'; print('ok')\n")
+    env = {**os.environ, "GOOGLE_SDK_PYTHON_LOGGING_SCOPE": "google.cloud.secretmanager_v1",
+           "PYTHONPATH": os.pathsep.join(["shared", "."])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
+    output = done.stdout + done.stderr
+    assert "hunter2" not in output and base64.b64encode(b"hunter2-value").decode() not in output
 
 
 def test_crc32c_fallback_matches_the_library() -> None:

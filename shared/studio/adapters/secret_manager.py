@@ -17,6 +17,7 @@ errors, within that deadline: a retried addVersion could store the value twice.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +102,9 @@ class SecretManagerStore:
                     options = {"api_endpoint": self._api_endpoint} if self._api_endpoint else None
                     self._client = secretmanager_v1.SecretManagerServiceClient(
                         credentials=self._credentials, transport=self._transport, client_options=options)
+                    # With GOOGLE_SDK_PYTHON_LOGGING_SCOPE set, the client logs request and response
+                    # payloads (the secret values) at DEBUG. Set after construction, which configures it.
+                    pass  # TEMP
         return self._client
 
     def _call(self, method: str, *, idempotent: bool, page: bool = False, **request: Any) -> Any:
