@@ -20,6 +20,7 @@ lint: $(STAMP)
 	PYTHONPATH=shared $(VENV)/bin/lint-imports --no-cache
 
 test: lint
+	bash infra/install-browser.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -153,7 +153,6 @@ resource "google_project_iam_member" "gcs_agent_publisher" {
 # balancer (and VPC-internal callers) can reach them at all. Every route then checks the
 # bearer token itself (deny by default: kernel/http_app.py).
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
-  #checkov:skip=CKV_GCP_102:Reached only through the load balancer (ingress internal-and-gclb); the app authenticates every non-public route.
   for_each = local.http_functions
 
   project  = var.project

@@ -18,6 +18,8 @@ from starlette.routing import Mount, Route
 from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
+
+CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 from infra.localrun.event_delivery import EventDelivery
 from studio.adapters.local_blobs import signed_blob_wsgi_app
 from studio.bootstrap import Deps, bootstrap
@@ -71,6 +73,9 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def docs(request: Request) -> HTMLResponse:
         return HTMLResponse(DOCS_HTML)
 
+    async def console_chat(request: Request) -> HTMLResponse:
+        return HTMLResponse(CONSOLE_CHAT.read_text())
+
     async def framework_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         legacy = _not_found(request.url.path, status)
@@ -82,6 +87,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),
+        Route("/console/chat", console_chat),
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
     ])
@@ -92,7 +98,8 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
-             f"  docs      {base}/docs", f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json", f"  health    {base}/healthz",
+             f"  docs      {base}/docs", f"  console   {base}/console/chat",
+             f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:
         where = ", ".join(spec.routes) if spec.kind == "http" else spec.trigger

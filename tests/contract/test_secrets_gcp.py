@@ -169,6 +169,7 @@ def test_client_debug_logging_never_shows_values(fake: FakeSecretManager) -> Non
     env = {**os.environ, "GOOGLE_SDK_PYTHON_LOGGING_SCOPE": "google.cloud.secretmanager_v1",
            "PYTHONPATH": os.pathsep.join(["shared", "."])}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           timeout=60, check=False)
     assert done.stdout.strip() == "ok", done.stderr
     output = done.stdout + done.stderr

@@ -100,6 +100,19 @@ def start(timeout_s: float = 30.0) -> PubsubEmulator:
     raise RuntimeError(f"Pub/Sub emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
+def say(config: pytest.Config, line: str) -> None:
+    """Write past output capture, so a skip reason or a start time shows in a quiet run."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+    else:
+        reporter.write_line(line)
+
+
 _lock = threading.Lock()
 _shared: dict[str, Any] = {"emulator": None, "users": 0}
 
@@ -108,16 +121,12 @@ def emulator_session(config: pytest.Config) -> Iterator[PubsubEmulator]:
     """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
     reason = missing_reason()
     if reason:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"SKIPPED (emulator): {reason}", yellow=True)
+        say(config, f"SKIPPED (Pub/Sub emulator): {reason}")
         pytest.skip(reason)
     with _lock:
         if _shared["emulator"] is None:
             _shared["emulator"] = start()
-            reporter = config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                reporter.write_line(f"Pub/Sub emulator up in {_shared['emulator'].started_in_s:.2f} s")
+            say(config, f"Pub/Sub emulator up in {_shared['emulator'].started_in_s:.2f} s")
         _shared["users"] += 1
         emulator: PubsubEmulator = _shared["emulator"]
     try:

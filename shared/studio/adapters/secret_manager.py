@@ -104,7 +104,7 @@ class SecretManagerStore:
                         credentials=self._credentials, transport=self._transport, client_options=options)
                     # With GOOGLE_SDK_PYTHON_LOGGING_SCOPE set, the client logs request and response
                     # payloads (the secret values) at DEBUG. Set after construction, which configures it.
-                    pass  # TEMP
+                    logging.getLogger("google.cloud.secretmanager_v1").setLevel(logging.INFO)
         return self._client
 
     def _call(self, method: str, *, idempotent: bool, page: bool = False, **request: Any) -> Any:

@@ -35,6 +35,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from studio.kernel import errors
 
@@ -71,7 +72,7 @@ class IdentityToolkitRevocation:
         self._cache: OrderedDict[str, _Account] = OrderedDict()
 
     @classmethod
-    def for_emulator(cls, project: str, host: str, **kwargs: float) -> IdentityToolkitRevocation:
+    def for_emulator(cls, project: str, host: str, **kwargs: Any) -> IdentityToolkitRevocation:
         """``host`` as in FIREBASE_AUTH_EMULATOR_HOST (``127.0.0.1:9099``)."""
         return cls(project, endpoint=f"http://{host}/identitytoolkit.googleapis.com",
                    credentials_provider=lambda: "owner", **kwargs)

@@ -1,0 +1,209 @@
+"""terraform/: formatted, driven by functions/manifest.yaml, and valid against the Google
+provider's schema. All offline: no provider download, no cloud account."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+
+from infra.localrun import manifest as manifest_mod
+from infra.provider_schema import lint as schema_lint
+from tests.infra.tools import REPO, TERRAFORM_DIR, terraform
+
+_SA_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+_RUN_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")  # Cloud Run service: <= 49 characters
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if value.startswith('"') and value.endswith('"') else value
+
+
+def _tf() -> dict[str, list[dict[str, Any]]]:
+    """All blocks of terraform/*.tf by kind ("resource", "locals", "variable" ...)."""
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for kind, entries in hcl2.loads(path.read_text()).items():
+            merged.setdefault(kind, []).extend(entries)
+    return merged
+
+
+def _resource(rtype: str, name: str) -> dict[str, Any]:
+    for entry in _tf()["resource"]:
+        body = entry.get(f'"{rtype}"', {}).get(f'"{name}"')
+        if body is not None:
+            return body
+    raise AssertionError(f"no resource {rtype}.{name} in terraform/")
+
+
+def _locals() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for entry in _tf()["locals"]:
+        out.update(entry)
+    return out
+
+
+def _variable_default(name: str) -> Any:
+    for entry in _tf()["variable"]:
+        if f'"{name}"' in entry:
+            return entry[f'"{name}"']["default"]
+    raise AssertionError(f"no variable {name}")
+
+
+def test_terraform_is_formatted() -> None:
+    result = terraform(["fmt", "-check", "-diff", "-recursive"], TERRAFORM_DIR)
+    assert result.returncode == 0, f"run `terraform fmt -recursive terraform`:\n{result.stdout}{result.stderr}"
+
+
+def test_terraform_reads_the_manifest_and_keys_every_function_by_it() -> None:
+    loc = _locals()
+    assert loc["manifest"] == '${yamldecode(file("${path.module}/../functions/manifest.yaml"))}'
+    assert loc["functions"].startswith("${{for f in local.manifest.functions : f.name =>")
+    per_function = {
+        ("google_cloudfunctions2_function", "function"): "${local.functions}",
+        ("google_service_account", "function"): "${local.functions}",
+        ("google_storage_bucket_object", "source"): "${local.functions}",
+        ("google_project_iam_member", "firestore_user"): "${local.functions}",
+        ("google_compute_region_network_endpoint_group", "function"): "${local.http_functions}",
+        ("google_compute_backend_service", "function"): "${local.http_functions}",
+        ("google_cloud_run_v2_service_iam_member", "public_invoker"): "${local.http_functions}",
+        ("google_cloud_run_v2_service_iam_member", "eventarc_invoker"): "${local.event_functions}",
+    }
+    for (rtype, name), source in per_function.items():
+        assert _resource(rtype, name)["for_each"] == source, f"{rtype}.{name}"
+    fn = _resource("google_cloudfunctions2_function", "function")
+    service = fn["service_config"][0]
+    assert service["service_account_email"] == "${google_service_account.function[each.key].email}"
+    assert fn["build_config"][0]["entry_point"] == "${each.value.entrypoint}"
+    assert "${google_storage_bucket_object.source[each.key].name}" in json.dumps(fn["build_config"])
+    url_map = _resource("google_compute_url_map", "api")
+    rules = url_map["path_matcher"][0]["dynamic"][0]['"path_rule"']
+    assert rules["for_each"] == "${local.route_paths}"
+
+
+def test_every_trigger_kind_the_manifest_allows_has_its_event_trigger() -> None:
+    allowed = set(re.findall(r"(?:\^\(|\|)([a-z]+)", manifest_mod._TRIGGER.pattern))
+    present = {spec.kind for spec in manifest_mod.load().functions}
+    handled = {"http"} | set(_locals()["event_types"])
+    assert allowed >= present
+    assert handled >= allowed, f"terraform/manifest.tf event_types lacks {sorted(allowed - handled)}"
+    trigger = _resource("google_cloudfunctions2_function", "function")["dynamic"][0]['"event_trigger"']
+    assert trigger["for_each"] == '${each.value.kind == "http" ? [] : [each.value]}'
+    content = json.dumps(trigger["content"])
+    assert "google_pubsub_topic.topic[event_trigger.value.target].id" in content
+    assert "google_storage_bucket.role[event_trigger.value.target].name" in content  # storage: bucket filter
+    assert "match-path-pattern" in content and "google_firestore_database.main.name" in content  # firestore
+
+
+def _evaluate(manifest: dict[str, Any], tmp_path: Path, expression: str) -> Any:
+    """Evaluate an expression over terraform/manifest.tf (pure locals) with `terraform console`."""
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+    module = tmp_path / "terraform"
+    module.mkdir()
+    for name in ("manifest.tf", "variables.tf"):
+        shutil.copy(TERRAFORM_DIR / name, module / name)
+    result = terraform(["console", "-var", "project=studio-test", "-var", "environment=dev",
+                        "-var", "domain=api.example.com"], module, stdin=f"jsonencode({expression})\n")
+    assert result.returncode == 0, result.stderr
+    return json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+_DERIVED = ("{functions = local.functions, sa = local.service_account_ids, paths = local.route_paths,"
+            " dead = local.dead_letter_of, dead_topics = local.dead_letter_topics, topics = local.topics,"
+            " roles = local.bucket_roles, buckets = local.bucket_grants, default = local.default_http_function}")
+
+
+def _check_derived(specs: list[manifest_mod.FunctionSpec], got: dict[str, Any]) -> None:
+    assert set(got["functions"]) == {s.name for s in specs}
+    assert len(set(got["sa"].values())) == len(specs), "service account ids collide"
+    for spec in specs:
+        fn = got["functions"][spec.name]
+        assert (fn["kind"], fn["entrypoint"], fn["memory"], fn["timeout"]) == (
+            spec.kind, spec.entrypoint, spec.memory, spec.timeout), spec.name
+        assert _SA_ID.match(got["sa"][spec.name]), got["sa"][spec.name]
+        assert _RUN_NAME.match(fn["id"]), fn["id"]
+        if spec.kind == "http":
+            for route in spec.routes:
+                assert {route, route.rstrip("/") + "/*"} <= set(got["paths"][spec.name])
+            continue
+        assert got["dead"][spec.name] in got["dead_topics"]
+        if spec.kind == "pubsub":
+            assert spec.topic in got["topics"] and f"{spec.topic}.dead-letter" in got["dead_topics"]
+        if spec.kind == "storage":
+            assert spec.topic in got["roles"] and f"{spec.topic}/{spec.name}" in got["buckets"]
+    assert got["default"] in got["paths"]
+
+
+def test_derived_names_routes_and_topics_for_the_real_manifest(tmp_path: Path) -> None:
+    raw = yaml.safe_load(manifest_mod.MANIFEST.read_text())
+    _check_derived(manifest_mod.load().functions, _evaluate(raw, tmp_path, _DERIVED))
+
+
+def test_derived_locals_cover_every_trigger_kind(tmp_path: Path) -> None:
+    raw = {"functions": [
+        {"name": "long_" + "n" * 36, "entrypoint": "api", "trigger": "http",  # the longest name allowed
+         "routes": ["/a", "/b/"]},
+        {"name": "on_upload", "entrypoint": "on_upload", "trigger": "storage:uploads"},
+        {"name": "on_event", "entrypoint": "on_event", "trigger": "pubsub:some.topic", "memory": "1Gi"},
+        {"name": "relay", "entrypoint": "relay", "trigger": "firestore:outbox", "timeout": 30},
+    ]}
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    specs = manifest_mod.load(path).functions
+    got = _evaluate(raw, tmp_path, _DERIVED)
+    _check_derived(specs, got)
+    assert got["dead"] == {"on_upload": "storage.uploads.dead-letter", "on_event": "some.topic.dead-letter",
+                           "relay": "firestore.outbox.dead-letter"}
+
+
+def test_every_resource_matches_the_google_provider_schema() -> None:
+    assert schema_lint.lint(TERRAFORM_DIR) == []
+
+
+def test_the_schema_lint_catches_unknown_missing_and_misplaced_names(tmp_path: Path) -> None:
+    broken = tmp_path / "tf"
+    shutil.copytree(TERRAFORM_DIR, broken)
+    fn = broken / "functions.tf"
+    text = fn.read_text()
+    text = text.replace('runtime           = "python311"', 'runtime = "python311"\n    runtimes = 1', 1)
+    text = text.replace("service_config {", "service_config {\n    ingress { x = 1 }", 1)
+    fn.write_text(text)
+    lb = broken / "loadbalancer.tf"
+    lb.write_text(lb.read_text().replace("hosts        = [var.domain]", "", 1))
+    (broken / "extra.tf").write_text('resource "google_storage_bucket" "x" {\n  name = "x"\n  location = "EU"\n'
+                                     '  versioning = { enabled = true }\n}\n')
+    problems = "\n".join(schema_lint.lint(broken))
+    assert "build_config: unknown argument or block 'runtimes'" in problems
+    assert "service_config: unknown argument or block 'ingress'" in problems
+    assert "host_rule: missing required 'hosts'" in problems
+    assert "'versioning' is a block, written as an argument" in problems
+
+
+def test_every_domain_the_code_emits_has_its_outbox_topic() -> None:
+    """Publishing to a topic that does not exist fails: the relay would retry forever."""
+    domains: set[str] = set()
+    for path in (REPO / "shared" / "studio").rglob("*.py"):
+        source = path.read_text()
+        constants = dict(re.findall(r'^([A-Z_]+) = "([a-z_]+)\.[a-z_.]+"', source, re.M))
+        for literal, constant in re.findall(r'DomainEvent\(\s*(?:"([a-z_]+)\.|([A-Z_]+)\s*,)', source):
+            if literal or constant in constants:
+                domains.add(literal or constants[constant])
+    topics = {_unquote(t) for t in _variable_default("domain_topics")}
+    assert domains, "found no DomainEvent in shared/studio: the scan is broken"
+    missing = sorted(f"domain.{d}" for d in domains if f"domain.{d}" not in topics)
+    assert not missing, f"add {missing} to variable domain_topics in terraform/variables.tf"
+
+
+@pytest.mark.parametrize("name", ["firestore.rules", "indexes.yaml"])
+def test_firestore_files_terraform_reads_exist(name: str) -> None:
+    assert (TERRAFORM_DIR / "firestore" / name).read_text().strip()
+    if name == "indexes.yaml":
+        doc = yaml.safe_load((TERRAFORM_DIR / "firestore" / name).read_text())
+        for index in doc["indexes"]:
+            assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}

