@@ -20,7 +20,7 @@ import pytest
 from studio.adapters.gcs_blobs import GcsBlobStore
 from studio.kernel import errors
 from tests.contract.blob_contract import BlobStoreContract
-from tests.support.gcs_fake import FakeGcs, fake_session
+from tests.support.gcs_fake import FakeGcs, fake_session, service_account_credentials
 
 pytestmark = pytest.mark.emulator
 PROJECT = "demo-blob-contract"
@@ -35,17 +35,7 @@ def fake_gcs(pytestconfig: pytest.Config) -> Iterator[FakeGcs]:
 
 @pytest.fixture(scope="session")
 def signing_credentials() -> Any:
-    """A service-account credential with a fresh RSA key: signs locally, never calls Google."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from google.oauth2 import service_account
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return service_account.Credentials.from_service_account_info({
-        "type": "service_account", "project_id": PROJECT, "private_key_id": "test-key", "private_key": pem,
-        "client_email": SIGNER, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"})
+    return service_account_credentials(PROJECT, SIGNER)
 
 
 @pytest.fixture

@@ -50,6 +50,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def service_account_credentials(project: str, email: str) -> Any:
+    """A service-account credential with a fresh RSA key: signs URLs locally, never calls Google."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from google.oauth2 import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return service_account.Credentials.from_service_account_info({
+        "type": "service_account", "project_id": project, "private_key_id": "test-key", "private_key": pem,
+        "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"})
+
+
 class FakeGcs:
     def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path, started_in_s: float) -> None:
         self.process = process

@@ -27,6 +27,7 @@ timeout and ``retry=None`` unless a retry is configured: callers above retry who
 """
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -268,3 +269,23 @@ class GcsBlobStore:
             return str(blob.create_resumable_upload_session(
                 content_type=content_type, size=size, origin=origin, if_generation_match=if_generation_match,
                 checksum=None, **self._call()))  # the library never sees the bytes: nothing to check
+
+
+def finalize_envelope(message: Any) -> dict[str, Any]:
+    """The Eventarc ``object.v1.finalized`` CloudEvent for a Cloud Storage Pub/Sub notification
+    (``payloadFormat=JSON_API_V1``, as buckets send and fake-gcs-server imitates): what Eventarc
+    does for a storage trigger, for code that pulls the notification topic itself."""
+    from studio.kernel import cloudevents
+
+    attrs = message.attributes
+    if attrs.get("eventType") != "OBJECT_FINALIZE" or attrs.get("payloadFormat") != "JSON_API_V1":
+        raise errors.StudioError(errors.BAD_REQUEST, "not a JSON_API_V1 OBJECT_FINALIZE notification")
+    try:
+        obj = json.loads(message.data)
+        return cloudevents.storage_envelope(
+            bucket=obj["bucket"], name=obj["name"], size=int(obj["size"]),
+            content_type=obj.get("contentType") or DEFAULT_CONTENT_TYPE, generation=int(obj["generation"]),
+            md5_b64=obj.get("md5Hash", ""), crc32c_b64=obj.get("crc32c", ""), time=obj["updated"],
+            event_id=message.message_id)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise errors.StudioError(errors.BAD_REQUEST, f"malformed storage notification: {exc!r}") from None
