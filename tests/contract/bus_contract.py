@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,12 @@ def _ids(deliveries: list[Delivery]) -> list[str]:
 
 class BusContract:
     fake_clock = True
+    stats_keys: frozenset[str] | None = None  # the keys an adapter's stats() can report; None: all, exactly
+
+    def assert_stats(self, bus: Any, subscription: str, **expected: int) -> None:
+        got = bus.stats(subscription)
+        keys = expected.keys() if self.stats_keys is None else expected.keys() & self.stats_keys
+        assert {k: got[k] for k in keys} == {k: expected[k] for k in keys}
 
     @pytest.fixture
     def clock(self) -> FakeClock:
@@ -59,7 +66,7 @@ class BusContract:
         bus.ack(d)
         bus.ack(d)  # a repeated ack is harmless
         assert bus.pull("s") == []
-        assert bus.stats("s") == {"pending": 0, "in_flight": 0, "acked": 1, "dead_lettered": 0, "redelivered": 0}
+        self.assert_stats(bus, "s", pending=0, in_flight=0, acked=1, dead_lettered=0, redelivered=0)
 
     def test_pull_respects_max_messages_and_publish_order(self, bus_factory):
         bus = bus_factory()
@@ -78,7 +85,7 @@ class BusContract:
         [da], [db] = bus.pull("a"), bus.pull("b")
         assert da.message.message_id == db.message.message_id == mid
         bus.ack(da)  # acking on one subscription leaves the other untouched
-        assert bus.stats("b")["in_flight"] == 1
+        self.assert_stats(bus, "b", in_flight=1)
         assert bus.pull("other") == []
 
     def test_no_delivery_to_subscription_created_after_publish(self, bus_factory):
@@ -243,4 +250,4 @@ class BusContract:
             t.join(timeout=20)
         assert len(published) == 1000
         assert sorted(received) == sorted(published)  # every message, none twice
-        assert bus.stats("s") == {"pending": 0, "in_flight": 0, "acked": 1000, "dead_lettered": 0, "redelivered": 0}
+        self.assert_stats(bus, "s", pending=0, in_flight=0, acked=1000, dead_lettered=0, redelivered=0)

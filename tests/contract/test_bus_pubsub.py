@@ -12,7 +12,6 @@ import contextlib
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -74,22 +73,9 @@ def pull_until(bus: PubsubBus, subscription: str, count: int, timeout: float = 5
 
 class TestPubsubBus(BusContract):
     fake_clock = False
+    stats_keys = frozenset({"dead_lettered"})  # Pub/Sub's API reports no backlog or ack counts
 
     # -- the contract's steps; stats() reduced to what Pub/Sub reports ----------------------------
-
-    def test_publish_pull_ack(self, bus_factory):
-        bus = bus_factory()
-        bus.subscribe("s", "t")
-        mid = bus.publish("t", b"\x00payload", {"k": "v"}, ordering_key="")
-        [d] = bus.pull("s")
-        assert (d.subscription, d.attempt) == ("s", 1)
-        m = d.message
-        assert (m.message_id, m.topic, m.data, m.attributes, m.ordering_key) == (mid, "t", b"\x00payload", {"k": "v"}, "")
-        assert bus.pull("s") == []
-        bus.ack(d)
-        bus.ack(d)
-        assert bus.pull("s") == []
-        assert bus.stats("s") == {"dead_lettered": 0}
 
     def test_fan_out_to_every_subscription(self, bus_factory):
         bus = bus_factory()
@@ -102,42 +88,6 @@ class TestPubsubBus(BusContract):
         bus.nack(db, "retry")  # b still holds its own copy after a acked
         assert _ids(pull_until(bus, "b", 1)) == [mid]
         assert bus.pull("other") == []
-
-    def test_concurrent_publishers_and_pullers_ack_each_message_once(self, bus_factory):
-        bus = bus_factory()
-        bus.subscribe("s", "t")
-        published: list[str] = []
-        received: list[str] = []
-        lock = threading.Lock()
-
-        def publisher(n: int) -> None:
-            ids = [bus.publish("t", f"{n}-{i}".encode(), {"p": str(n)}) for i in range(250)]
-            with lock:
-                published.extend(ids)
-
-        def puller() -> None:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                with lock:
-                    if len(received) >= 1000:
-                        return
-                batch = bus.pull("s", max_messages=20)
-                for d in batch:
-                    bus.ack(d)
-                with lock:
-                    received.extend(_ids(batch))
-                if not batch:
-                    time.sleep(0.005)
-
-        threads = [threading.Thread(target=publisher, args=(n,)) for n in range(4)]
-        threads += [threading.Thread(target=puller) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=25)
-        assert len(published) == 1000
-        assert sorted(received) == sorted(published)
-        assert bus.pull("s") == [] and bus.stats("s") == {"dead_lettered": 0}
 
     # -- contract tests that cannot hold on Pub/Sub ------------------------------------------------
 

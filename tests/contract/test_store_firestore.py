@@ -74,16 +74,16 @@ def test_a_write_between_read_and_commit_is_caught_by_the_update_time_preconditi
         store: FirestoreStore, firestore_client: Any) -> None:
     store.put("race/r", {"n": 0})
     interfered = threading.Event()
-    real_read = store._read
+    real_read = store.read
 
-    def read_then_interfere(path: str, native: Any = None) -> Any:
-        snap = real_read(path, native)
+    def read_then_interfere(path: str) -> Any:
+        snap = real_read(path)
         if not interfered.is_set():  # someone else writes right after our read
             interfered.set()
             firestore_client.document(path).update({"n": 100, "_rev": 2})
         return snap
 
-    store._read = read_then_interfere  # type: ignore[method-assign]
+    store.read = read_then_interfere  # type: ignore[method-assign]
     with pytest.raises(errors.RevisionConflict) as conflict:
         store.put("race/r", {"n": 1}, expected_rev=1)
     assert conflict.value.current_rev == 2 and store.get("race/r").data == {"n": 100}
@@ -103,12 +103,32 @@ def test_reads_after_writes_in_a_transaction(store: FirestoreStore) -> None:
     assert [m.id for m in store.outbox_pending()] == ["m_rw"]
 
 
-def test_the_context_manager_transaction_commits_once(store: FirestoreStore) -> None:
+def test_the_context_manager_transaction_commits_once(store: FirestoreStore, firestore_client: Any) -> None:
     with store.transaction() as tx:
         tx.create("cm/a", {"x": 1})
     with pytest.raises(errors.AlreadyExists), store.transaction() as tx:
         tx.create("cm/a", {"x": 2})
-    assert store.get("cm/a").data == {"x": 1}
+    with pytest.raises(errors.Unavailable), store.transaction() as tx:  # no re-run: refuses instead
+        tx.put("cm/a", {"x": 3})
+        firestore_client.document("cm/a").update({"x": 9})
+    assert store.get("cm/a").data == {"x": 9}
+
+
+def test_a_changed_read_only_document_reruns_the_transaction(store: FirestoreStore,
+                                                             firestore_client: Any) -> None:
+    store.put("guard/g", {"open": True})
+    runs: list[int] = []
+
+    def fn(tx: Any) -> None:
+        runs.append(1)
+        guard = tx.get("guard/g")  # only read: validated in a Firestore transaction at commit
+        if len(runs) == 1:
+            firestore_client.document("guard/g").update({"open": False})
+        if guard.data["open"]:
+            tx.put("guarded/x", {"ok": True})
+
+    store.run_transaction(fn)
+    assert len(runs) == 2 and store.get("guarded/x") is None
 
 
 def test_watch_resumes_after_a_seq(store: FirestoreStore) -> None:

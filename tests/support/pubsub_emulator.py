@@ -100,12 +100,16 @@ def start(timeout_s: float = 30.0) -> PubsubEmulator:
     raise RuntimeError(f"Pub/Sub emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
+_said: set[str] = set()
+
+
 def say(config: pytest.Config, line: str) -> None:
-    """Write past output capture, so a skip reason or a start time shows in a quiet run."""
+    """Write past output capture (once per line), so a skip reason or a start time shows in a quiet run."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
+    if reporter is None or line in _said:
         return
+    _said.add(line)
     if capture is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(line)

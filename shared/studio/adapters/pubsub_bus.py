@@ -1,39 +1,31 @@
 """The bus port on Google Cloud Pub/Sub (production; the local stand-in is ``sqlite_bus``).
 
-Mapping. A port topic is a Pub/Sub topic and a port subscription a pull subscription, both named
-``name_prefix + name`` in ``project``. Every subscription is created with message ordering on,
-a retry policy (exponential backoff ``min_backoff_s``..``max_backoff_s``) and a dead-letter
-policy, because only a dead-letter policy makes Pub/Sub report ``delivery_attempt``, which becomes
-``Delivery.attempt``. Its topic is ``dead_letter_topic``, or ``<subscription>.dead-letter`` when the
-caller names none (the port dead-letters after ``max_attempts`` either way).
+A port topic is a Pub/Sub topic, a port subscription a pull subscription, both ``name_prefix + name``
+in ``project``. Subscriptions get message ordering, a retry policy (exponential backoff
+``min_backoff_s``..``max_backoff_s``) and always a dead-letter policy: only that makes Pub/Sub report
+``delivery_attempt`` (-> ``Delivery.attempt``). Its topic is ``dead_letter_topic`` or, when the caller
+names none, ``<subscription>.dead-letter``. ``max_attempts`` lives in the subscription label
+``studio-max-attempts`` so every instance, and Terraform-made subscriptions, agree on it.
 
-Dead letters, two paths to one topic:
+Dead letters take two paths to that topic. ``nack`` of the final attempt is dead-lettered here: the
+message is republished with Pub/Sub's ``CloudPubSubDeadLetter*`` attributes plus the error and the
+original message id, then acked (so the port's "last error" survives and ``max_attempts`` below
+Pub/Sub's floor of 5 works). Expired leases are Pub/Sub's to forward, after ``max_delivery_attempts`` =
+``max_attempts`` clamped to 5..100; below 5, ``pull`` dead-letters a delivery past ``max_attempts``.
+``dead_letters(s)`` reads the reader subscription ``<s>.dead-letters`` on the dead-letter topic: it
+pulls, keeps what came from ``s`` and releases it again (a best-effort peek for operators).
 
-* ``nack`` of the final attempt (``attempt >= max_attempts``) is dead-lettered by this adapter: it
-  republishes the message to the dead-letter topic with Pub/Sub's own ``CloudPubSubDeadLetter*``
-  attributes plus the error and the original message id, then acks it. This keeps the port's
-  "last error" and works below Pub/Sub's floor of 5 attempts.
-* Pub/Sub forwards a message itself when leases keep expiring (a crashed consumer): after
-  ``max_delivery_attempts`` = ``max_attempts`` clamped to Pub/Sub's 5..100. When ``max_attempts``
-  is below 5, ``pull`` dead-letters a delivery whose attempt already exceeds it.
+``create_missing=True`` (emulator, dev) makes topics and subscriptions on demand and updates their
+settings. In production Terraform makes them all, readers included (filter
+``attributes.CloudPubSubDeadLetterSourceSubscription = "<s>"``); ``subscribe`` only checks.
 
-``max_attempts`` is kept in the subscription label ``studio-max-attempts`` so any instance (or a
-Terraform-made subscription) knows it. ``dead_letters(s)`` reads the adapter's reader subscription
-``<s>.dead-letters`` on the dead-letter topic: it pulls everything, keeps the messages whose source
-is ``s`` and releases them again (nack), so it is a best-effort peek for operators, not a queue.
+Where Pub/Sub differs from the port: ``stats`` has only ``dead_lettered`` (the other counts are Cloud
+Monitoring metrics, not API data); ack deadlines are clamped to 10..600 s; one pull may hold several
+messages of an ordering key (in order; a nack redelivers the key from there); a stale ack id is
+accepted and ignored. The emulator ignores retry policies (redelivery is immediate) and filters.
 
-Production (``create_missing=False``): Terraform creates topics, subscriptions and the reader
-subscriptions (filter ``attributes.CloudPubSubDeadLetterSourceSubscription = "<s>"``); the adapter
-creates nothing and ``subscribe`` only checks the subscription exists on the right topic. With
-``create_missing=True`` (emulator, dev) topics and subscriptions are made on demand and updated.
-
-Pub/Sub differs from the port here: ``stats`` reports only ``dead_lettered`` (backlog and ack counts
-are Cloud Monitoring metrics, not API data); ack deadlines are clamped to Pub/Sub's 10..600 s; a
-pull may return several messages of one ordering key (in order), not one at a time; a stale ack id
-is accepted and ignored. The emulator ignores retry policies (redelivery is immediate) and filters.
-
-Clients are imported and built on first use (cold start), then cached. Every call has a deadline
-and ``retry=None``: a failed publish raises ``Unavailable`` and the outbox relay publishes again.
+Clients are imported and built on first use (cold start), then cached. Every call has a deadline and
+``retry=None``: a failed publish raises ``Unavailable`` and the outbox relay publishes it again.
 """
 from __future__ import annotations
 
@@ -53,11 +45,9 @@ READER_SUFFIX = ".dead-letters"  # the adapter's reader subscription on the dead
 MAX_ATTEMPTS_LABEL = "studio-max-attempts"
 ERROR_ATTR = "studio-dead-letter-error"
 MESSAGE_ID_ATTR = "studio-dead-letter-message-id"
-_DL_SOURCE = "CloudPubSubDeadLetterSourceSubscription"
-_DL_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
-_DL_PROJECT = "CloudPubSubDeadLetterSourceSubscriptionProject"
-_DL_PUBLISH_TIME = "CloudPubSubDeadLetterSourceTopicPublishTime"
-_DL_ATTRS = (ERROR_ATTR, MESSAGE_ID_ATTR, _DL_SOURCE, _DL_COUNT, _DL_PROJECT, _DL_PUBLISH_TIME)
+# The attributes Pub/Sub puts on a message it dead-letters; this adapter writes the same ones.
+_DL = "CloudPubSubDeadLetterSource"
+_DL_SOURCE, _DL_COUNT, _DL_PUBLISH_TIME = _DL + "Subscription", _DL + "DeliveryCount", _DL + "TopicPublishTime"
 # PublisherClient.publish takes attributes as **kwargs: these names would clash with its parameters.
 _RESERVED_ATTRS = frozenset({"topic", "data", "ordering_key", "retry", "timeout"})
 _MAX_ATTR_BYTES = 1024  # Pub/Sub's limit on an attribute value
@@ -87,10 +77,6 @@ def _rfc3339(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _truncate(text: str) -> str:
-    return text.encode("utf-8")[:_MAX_ATTR_BYTES].decode("utf-8", "ignore")
-
-
 @contextmanager
 def _mapped(what: str) -> Iterator[None]:
     """Google errors as studio errors: the caller's mistakes are 4xx, everything else 503."""
@@ -109,19 +95,9 @@ def _mapped(what: str) -> Iterator[None]:
 class PubsubBus:
     """``studio.ports.bus.Bus`` on Pub/Sub. Thread-safe; one instance per process is enough."""
 
-    def __init__(
-        self,
-        project: str,
-        *,
-        publisher: Any | None = None,
-        subscriber: Any | None = None,
-        create_missing: bool = False,
-        name_prefix: str = "",
-        timeout_s: float = 10.0,
-        pull_wait_s: float = 0.0,
-        min_backoff_s: float = 10.0,
-        max_backoff_s: float = 600.0,
-    ) -> None:
+    def __init__(self, project: str, *, publisher: Any | None = None, subscriber: Any | None = None,
+                 create_missing: bool = False, name_prefix: str = "", timeout_s: float = 10.0,
+                 pull_wait_s: float = 0.0, min_backoff_s: float = 10.0, max_backoff_s: float = 600.0) -> None:
         self.project = project
         self.name_prefix = name_prefix  # e.g. an environment, or a test's namespace
         self._publisher, self._subscriber = publisher, subscriber
@@ -139,26 +115,23 @@ class PubsubBus:
     # -- clients and names ------------------------------------------------------------
 
     def _pub(self) -> Any:
-        if self._publisher is None:
-            with self._lock:
-                if self._publisher is None:
-                    from google.cloud import pubsub_v1
+        with self._lock:
+            if self._publisher is None:
+                from google.cloud import pubsub_v1
 
-                    self._publisher = pubsub_v1.PublisherClient(
-                        # publish() waits for each message id anyway: commit batches at once.
-                        batch_settings=pubsub_v1.types.BatchSettings(max_latency=0.001),
-                        publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
-                    )
-        return self._publisher
+                self._publisher = pubsub_v1.PublisherClient(
+                    # publish() waits for each message id anyway: commit batches at once.
+                    batch_settings=pubsub_v1.types.BatchSettings(max_latency=0.001),
+                    publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+            return self._publisher
 
     def _sub(self) -> Any:
-        if self._subscriber is None:
-            with self._lock:
-                if self._subscriber is None:
-                    from google.cloud import pubsub_v1
+        with self._lock:
+            if self._subscriber is None:
+                from google.cloud import pubsub_v1
 
-                    self._subscriber = pubsub_v1.SubscriberClient()
-        return self._subscriber
+                self._subscriber = pubsub_v1.SubscriberClient()
+            return self._subscriber
 
     def _topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{self.name_prefix}{topic}"
@@ -217,15 +190,8 @@ class PubsubBus:
                     # holds the new max_attempts; other instances read the label set at creation.
                     mask.remove("labels")
 
-    def subscribe(
-        self,
-        subscription: str,
-        topic: str,
-        *,
-        max_attempts: int = 5,
-        ack_deadline_s: float = 30.0,
-        dead_letter_topic: str | None = None,
-    ) -> None:
+    def subscribe(self, subscription: str, topic: str, *, max_attempts: int = 5, ack_deadline_s: float = 30.0,
+                  dead_letter_topic: str | None = None) -> None:
         if max_attempts < 1 or ack_deadline_s <= 0:
             raise ValueError("max_attempts must be >= 1 and ack_deadline_s > 0")
         dlt = dead_letter_topic or subscription + DEAD_LETTER_SUFFIX
@@ -279,13 +245,8 @@ class PubsubBus:
 
     # -- publish, pull, ack, nack ---------------------------------------------------------
 
-    def publish(
-        self,
-        topic: str,
-        data: bytes,
-        attributes: Mapping[str, str] | None = None,
-        ordering_key: str = "",
-    ) -> str:
+    def publish(self, topic: str, data: bytes, attributes: Mapping[str, str] | None = None,
+                ordering_key: str = "") -> str:
         if not isinstance(data, bytes | bytearray):
             raise TypeError("data must be bytes")
         attrs = dict(attributes or {})
@@ -311,28 +272,24 @@ class PubsubBus:
                 raise errors.Unavailable(f"Pub/Sub publish to {self._short(path)} timed out") from None
             raise
 
-    def _pull_raw(self, path: str, max_messages: int) -> list[Any]:
+    def _pull_all(self, path: str, max_messages: int) -> list[Any]:
         from google.api_core import exceptions as gexc
 
-        wait = self._pull_wait_s
+        wait, out = self._pull_wait_s, []
         with _mapped(f"subscription {self._short(path)}"):
-            try:
-                return list(self._sub().pull(
-                    subscription=path, max_messages=max_messages, return_immediately=wait <= 0,
-                    timeout=wait if wait > 0 else self._timeout_s, retry=None).received_messages)
-            except gexc.DeadlineExceeded:
-                if wait > 0:  # a long poll that found nothing
-                    return []
-                raise
-
-    def _pull_all(self, path: str, max_messages: int) -> list[Any]:
-        # A pull may return fewer than available: top up while it keeps returning messages.
-        out: list[Any] = []
-        for _ in range(5):
-            batch = self._pull_raw(path, max_messages - len(out))
-            out += batch
-            if not batch or len(out) >= max_messages or self._pull_wait_s > 0:
-                break
+            # A pull may return fewer than available: top up while it keeps returning messages.
+            for _ in range(1 if wait > 0 else 5):
+                try:
+                    batch = self._sub().pull(
+                        subscription=path, max_messages=max_messages - len(out), return_immediately=wait <= 0,
+                        timeout=wait if wait > 0 else self._timeout_s, retry=None).received_messages
+                except gexc.DeadlineExceeded:
+                    if wait <= 0:
+                        raise
+                    batch = []  # a long poll that found nothing
+                out += batch
+                if not batch or len(out) >= max_messages:
+                    break
         return out
 
     def pull(self, subscription: str, max_messages: int = 10) -> list[Delivery]:
@@ -350,34 +307,41 @@ class PubsubBus:
                 out.append(delivery)
         return out
 
-    def _ack_ids(self, delivery: Delivery) -> list[str]:
+    def _settle(self, subscription: str, ack_ids: list[str], *, ack: bool) -> None:
+        """Ack, or nack (ack deadline 0: redelivery after the retry policy's backoff)."""
+        if not ack_ids:
+            return
+        path, client, call = self._sub_path(subscription), self._sub(), {"timeout": self._timeout_s, "retry": None}
+        with _mapped(f"subscription {subscription}"):
+            if ack:
+                client.acknowledge(subscription=path, ack_ids=ack_ids, **call)
+            else:
+                client.modify_ack_deadline(subscription=path, ack_ids=ack_ids, ack_deadline_seconds=0, **call)
+
+    @staticmethod
+    def _ack_id(delivery: Delivery) -> list[str]:
         if not isinstance(delivery, PubsubDelivery) or not delivery.ack_id:
             raise TypeError("not a delivery pulled from Pub/Sub")
         return [delivery.ack_id]
 
     def ack(self, delivery: Delivery) -> None:
         # A stale or repeated ack id is accepted by Pub/Sub and changes nothing.
-        with _mapped(f"subscription {delivery.subscription}"):
-            self._sub().acknowledge(subscription=self._sub_path(delivery.subscription),
-                                    ack_ids=self._ack_ids(delivery), timeout=self._timeout_s, retry=None)
+        self._settle(delivery.subscription, self._ack_id(delivery), ack=True)
 
     def nack(self, delivery: Delivery, error: str) -> None:
         config = self._config(delivery.subscription)
         if config.max_attempts is not None and delivery.attempt >= config.max_attempts:
             self._dead_letter(delivery, error, config)
-            return
-        # Deadline 0 = nack: Pub/Sub redelivers after the subscription's retry-policy backoff.
-        with _mapped(f"subscription {delivery.subscription}"):
-            self._sub().modify_ack_deadline(
-                subscription=self._sub_path(delivery.subscription), ack_ids=self._ack_ids(delivery),
-                ack_deadline_seconds=0, timeout=self._timeout_s, retry=None)
+        else:
+            self._settle(delivery.subscription, self._ack_id(delivery), ack=False)
 
     def _dead_letter(self, delivery: Delivery, error: str, config: _SubConfig) -> None:
         """Republish to the dead-letter topic as Pub/Sub would, plus the error; then ack."""
         m = delivery.message
-        attrs = {**m.attributes, _DL_SOURCE: self.name_prefix + delivery.subscription,
-                 _DL_COUNT: str(delivery.attempt), _DL_PROJECT: self.project,
-                 _DL_PUBLISH_TIME: m.publish_time, ERROR_ATTR: _truncate(error), MESSAGE_ID_ATTR: m.message_id}
+        error = error.encode("utf-8")[:_MAX_ATTR_BYTES].decode("utf-8", "ignore")
+        attrs = {**m.attributes, _DL_SOURCE: self.name_prefix + delivery.subscription, _DL_COUNT: str(delivery.attempt),
+                 _DL + "SubscriptionProject": self.project, _DL_PUBLISH_TIME: m.publish_time,
+                 ERROR_ATTR: error, MESSAGE_ID_ATTR: m.message_id}
         dlt = config.dead_letter_topic or delivery.subscription + DEAD_LETTER_SUFFIX
         self._publish(self._topic_path(dlt), m.data, attrs, m.ordering_key)
         self.ack(delivery)  # after the publish: a crash in between duplicates, never loses
@@ -385,45 +349,34 @@ class PubsubBus:
     # -- dead letters, stats, wait ----------------------------------------------------------
 
     def dead_letters(self, subscription: str) -> list[tuple[BusMessage, str]]:
-        config = self._config(subscription)
-        reader = self._sub_path(subscription + READER_SUFFIX)
-        source = self.name_prefix + subscription
+        config, reader = self._config(subscription), subscription + READER_SUFFIX
         found: dict[str, tuple[BusMessage, str]] = {}
-        mine, others = [], []
-        for _ in range(50):  # at most ~5000 dead letters per look: an operator's peek, not a drain
-            batch = self._pull_all(reader, 100)
-            if not batch:
-                break
+        mine: list[str] = []
+        others: list[str] = []
+        for _ in range(10):  # at most 1000 per look: an operator's peek, not a drain
+            batch = self._pull_all(self._sub_path(reader), 100)
             for received in batch:
-                m = received.message
-                attrs = dict(m.attributes)
-                # Pub/Sub writes the subscription id; accept a full path too. Filters are not applied
-                # by the emulator, so the reader may see other subscriptions' dead letters.
-                if attrs.get(_DL_SOURCE, "").rsplit("/", 1)[-1] != source:
+                m, attrs = received.message, dict(received.message.attributes)
+                # Pub/Sub writes the subscription id (accept a path too). The emulator applies no
+                # filters, so a reader may also see other subscriptions' dead letters.
+                if attrs.get(_DL_SOURCE, "").rsplit("/", 1)[-1] != self.name_prefix + subscription:
                     others.append(received.ack_id)
                     continue
                 mine.append(received.ack_id)
-                error = attrs.get(ERROR_ATTR) or "max delivery attempts exceeded"
                 message = BusMessage(
                     attrs.get(MESSAGE_ID_ATTR) or m.message_id, config.topic, bytes(m.data),
-                    {k: v for k, v in attrs.items() if k not in _DL_ATTRS}, m.ordering_key,
-                    attrs.get(_DL_PUBLISH_TIME) or _rfc3339(m.publish_time))
-                found[m.message_id] = (message, error)
-        with _mapped(f"subscription {subscription}{READER_SUFFIX}"):
-            client = self._sub()
-            if others:  # not ours: each source subscription has its own reader
-                client.acknowledge(subscription=reader, ack_ids=others, timeout=self._timeout_s, retry=None)
-            if mine:  # a peek: release them for the next look
-                client.modify_ack_deadline(subscription=reader, ack_ids=mine, ack_deadline_seconds=0,
-                                           timeout=self._timeout_s, retry=None)
+                    {k: v for k, v in attrs.items() if not k.startswith((_DL, "studio-dead-letter-"))},
+                    m.ordering_key, attrs.get(_DL_PUBLISH_TIME) or _rfc3339(m.publish_time))
+                found[m.message_id] = (message, attrs.get(ERROR_ATTR) or "max delivery attempts exceeded")
+            if not batch:
+                break
+        self._settle(reader, others, ack=True)  # not ours: each source subscription has its own reader
+        self._settle(reader, mine, ack=False)  # a peek: release them for the next look
         return sorted(found.values(), key=lambda item: item[0].publish_time)
 
     def stats(self, subscription: str) -> dict[str, int]:
-        """Only what Pub/Sub's API can say: the dead letters held for this subscription.
-
-        pending, in_flight, acked and redelivered are Cloud Monitoring metrics
-        (subscription/num_undelivered_messages, .../ack_message_count, ...), not API data.
-        """
+        """Only what Pub/Sub's API can say. pending, in_flight, acked and redelivered are Cloud
+        Monitoring metrics (subscription/num_undelivered_messages, .../ack_message_count, ...)."""
         return {"dead_lettered": len(self.dead_letters(subscription))}
 
     def wait(self, timeout: float) -> None:
