@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements-dev.txt $(wildcard shared/requirements/*.txt)
 
-.PHONY: serve test lint bench clean-data
+.PHONY: serve test lint bench clean-data zips provider-schema clean-infra
 
 $(STAMP): $(REQS) infra/install-venv.sh
 	PYTHON=$(PYTHON) bash infra/install-venv.sh $(VENV)
@@ -28,3 +28,12 @@ bench: $(STAMP)
 
 clean-data:
 	rm -rf .data
+
+zips: $(STAMP)  # one deployable zip per function in dist/functions/ (Cloud Build runs this)
+	$(PY) -m infra.packaging.build_zips
+
+provider-schema: $(STAMP)  # regenerate infra/provider_schema/google.json from cdktn-provider-google
+	$(PY) -m infra.provider_schema.generate
+
+clean-infra:
+	rm -rf .venv-checkov .venv-packaging .venv-tools dist

