@@ -76,6 +76,14 @@ resource "google_compute_url_map" "api" {
         service = google_compute_backend_service.function[path_rule.key].id
       }
     }
+
+    dynamic "path_rule" {
+      for_each = google_compute_backend_service.realtime
+      content {
+        paths   = ["/sse/*", "/ws/*"]
+        service = path_rule.value.id
+      }
+    }
   }
 }
 

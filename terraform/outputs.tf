@@ -70,3 +70,12 @@ output "secrets" {
   description = "Secret Manager secret ids (add versions with gcloud)."
   value       = [for s in google_secret_manager_secret.secret : s.secret_id]
 }
+
+output "realtime_urls" {
+  description = "The realtime gateway behind the base URL (SSE and WebSocket), and its own Cloud Run URL."
+  value = {
+    sse       = "https://${var.domain}/sse/chat/{thread_id}"
+    websocket = "wss://${var.domain}/ws/chat/{thread_id}"
+    service   = one(google_cloud_run_v2_service.realtime[*].uri)
+  }
+}

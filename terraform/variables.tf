@@ -54,7 +54,7 @@ variable "bucket_access" {
 variable "domain_topics" {
   description = "Outbox topics (domain.<name>) the outbox relay publishes to, besides the manifest's pubsub:<topic> triggers. tests/infra checks that every domain the code emits is listed."
   type        = list(string)
-  default     = ["domain.chat", "domain.member", "domain.privacy", "domain.tenant", "domain.user"]
+  default     = ["domain.chat", "domain.member", "domain.privacy", "domain.tenant", "domain.user", "realtime.meta"]
 }
 
 variable "secrets" {
@@ -103,4 +103,16 @@ variable "log_retention_days" {
   description = "Age after which access logs (bucket access logs) are deleted."
   type        = number
   default     = 90
+}
+
+variable "realtime_image" {
+  description = "Container image of the realtime gateway (built from infra/realtime/Dockerfile by Cloud Build)."
+  type        = string
+  default     = ""
+}
+
+variable "realtime_min_instances" {
+  description = "Warm gateway instances (streams survive a deploy by resuming; see docs/realtime.md)."
+  type        = number
+  default     = 1
 }

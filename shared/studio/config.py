@@ -81,7 +81,7 @@ class Settings:
             signing_key_max_age_s=int(env.get("STUDIO_SIGNING_KEY_MAX_AGE_S", str(30 * 24 * 3600))),
             bus_backoff_base_s=float(env.get("STUDIO_BUS_BACKOFF_BASE_S", "0.5")),
             bus_ack_deadline_s=float(env.get("STUDIO_BUS_ACK_DEADLINE_S", "30")),
-            firestore_database=env.get("FIRESTORE_DATABASE", "(default)"),
+            firestore_database=env.get("STUDIO_FIRESTORE_DATABASE", env.get("FIRESTORE_DATABASE", "(default)")),
             bucket_names={k[len("STUDIO_BUCKET_"):].lower().replace("_", "-"): v
                           for k, v in env.items() if k.startswith("STUDIO_BUCKET_") and v},
             pubsub_create_missing=env.get("STUDIO_PUBSUB_CREATE_MISSING", "") == "1",
@@ -90,7 +90,7 @@ class Settings:
             llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),
             llm_api_key_secret=env.get("STUDIO_LLM_API_KEY_SECRET", ""),
             llm_token_delay_s=float(env.get("STUDIO_LOCAL_LLM_TOKEN_DELAY_S", "0.02")),
-            vertex_location=env.get("VERTEX_LOCATION", "europe-west1"),
+            vertex_location=env.get("VERTEX_LOCATION", env.get("GOOGLE_CLOUD_LOCATION", "europe-west1")),
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),
             ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),

@@ -1,0 +1,116 @@
+# The realtime gateway (SSE + WebSocket, infra/realtime/) on Cloud Run, behind the same load
+# balancer: /sse/* and /ws/* route here. Streams may stay open up to Cloud Run's 60-minute
+# limit; clients resume exactly when it ends them (docs/realtime.md).
+
+resource "google_service_account" "realtime" {
+  account_id   = "svc-realtime"
+  display_name = "studio realtime gateway"
+}
+
+resource "google_cloud_run_v2_service" "realtime" {
+  count = var.realtime_image == "" ? 0 : 1
+
+  name     = "studio-realtime"
+  location = var.region
+  ingress  = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+
+  template {
+    service_account                  = google_service_account.realtime.email
+    timeout                          = "3600s"
+    max_instance_request_concurrency = 1000 # idle streams are cheap: one process holds thousands
+    session_affinity                 = true # presence and typing are per instance
+
+    scaling {
+      min_instance_count = var.realtime_min_instances
+      max_instance_count = 20
+    }
+
+    containers {
+      image = var.realtime_image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "1Gi"
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.common_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+    }
+  }
+}
+
+# Reads chat documents and tickets (redeeming one deletes it), follows them with listeners.
+resource "google_project_iam_member" "realtime_datastore" {
+  project = var.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.realtime.email}"
+}
+
+# The meta channel: each instance makes its own subscription to realtime.meta and pulls it;
+# posting a message publishes to chat.messages through the outbox relay, not from here.
+resource "google_pubsub_topic_iam_member" "realtime_meta_subscriber" {
+  project = var.project
+  topic   = google_pubsub_topic.topic["realtime.meta"].name
+  role    = "roles/pubsub.subscriber"
+  member  = "serviceAccount:${google_service_account.realtime.email}"
+}
+
+resource "google_project_iam_member" "realtime_subscription_editor" {
+  project = var.project
+  role    = "roles/pubsub.editor" # creates its per-instance subscription; Pub/Sub has no narrower role for that
+  member  = "serviceAccount:${google_service_account.realtime.email}"
+}
+
+# Like the functions: reachable only through the load balancer; every stream checks its ticket or token.
+resource "google_cloud_run_v2_service_iam_member" "realtime_public_invoker" {
+  count = var.realtime_image == "" ? 0 : 1
+
+  project  = var.project
+  location = var.region
+  name     = google_cloud_run_v2_service.realtime[0].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+resource "google_compute_region_network_endpoint_group" "realtime" {
+  count = var.realtime_image == "" ? 0 : 1
+
+  name                  = "studio-realtime"
+  region                = var.region
+  network_endpoint_type = "SERVERLESS"
+
+  cloud_run {
+    service = google_cloud_run_v2_service.realtime[0].name
+  }
+}
+
+resource "google_compute_backend_service" "realtime" {
+  count = var.realtime_image == "" ? 0 : 1
+
+  name                  = "studio-realtime"
+  description           = "studio realtime gateway (/sse/*, /ws/*)"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  protocol              = "HTTPS"
+  timeout_sec           = 3600
+  security_policy       = var.enable_cloud_armor ? google_compute_security_policy.api[0].id : null
+
+  backend {
+    group = google_compute_region_network_endpoint_group.realtime[0].id
+  }
+
+  log_config {
+    enable      = true
+    sample_rate = 1.0
+  }
+}
