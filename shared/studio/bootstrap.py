@@ -129,14 +129,30 @@ class Deps:
     def verifier(self) -> Any:
         def build() -> Any:
             if self.settings.auth == "firebase":
-                from studio.identity.firebase_tokens import FirebaseTokenVerifier
-
-                return FirebaseTokenVerifier(self.settings.firebase_project, certs_url=self.settings.firebase_certs_url)
+                return self._firebase_verifier()
             from studio.identity.local_tokens import LocalTokenVerifier
 
             return LocalTokenVerifier(self.keyring, issuer=self.settings.public_url)
 
         return self.memo("verifier", build)
+
+    def _firebase_verifier(self) -> Any:
+        """Firebase ID tokens, with revocation checked against Identity Toolkit (emulator when set)."""
+        import os
+
+        from studio.identity.firebase_revocation import IdentityToolkitRevocation
+        from studio.identity.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
+
+        project = self.settings.firebase_project
+        emulator_host = os.environ.get(EMULATOR_ENV, "")
+        if emulator_host:
+            revocation = IdentityToolkitRevocation.for_emulator(project, emulator_host)
+        else:
+            from studio.adapters.google_credentials import access_token_provider
+
+            revocation = IdentityToolkitRevocation(project, credentials_provider=access_token_provider())
+        return FirebaseTokenVerifier(project, certs_url=self.settings.firebase_certs_url, revocation=revocation,
+                                     emulator=bool(emulator_host))
 
     @property
     def memberships(self) -> Any:
