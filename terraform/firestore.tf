@@ -23,41 +23,49 @@ resource "google_firestore_database" "main" {
 }
 
 locals {
-  # firestore/indexes.yaml: one entry per composite index the code's queries need.
+  # infra/firestore.indexes.json (the Firebase CLI's format), kept beside the rules and checked
+  # against every query the code makes by tests/unit/test_firestore_indexes.py.
+  firestore_index_file = jsondecode(file("${path.module}/../infra/firestore.indexes.json"))
   firestore_indexes = {
-    for ix in yamldecode(file("${path.module}/firestore/indexes.yaml")).indexes :
-    "${ix.collection}:${join(",", [for f in ix.fields : "${f.field}:${f.order}"])}" => ix
+    for ix in local.firestore_index_file.indexes :
+    "${ix.collectionGroup}:${join(",", [for f in ix.fields : "${f.fieldPath}:${f.order}"])}" => ix
   }
-  firestore_ttl = yamldecode(file("${path.module}/firestore/indexes.yaml")).ttl
+  firestore_field_overrides = {
+    for fo in try(local.firestore_index_file.fieldOverrides, []) : "${fo.collectionGroup}.${fo.fieldPath}" => fo
+  }
 }
 
 resource "google_firestore_index" "index" {
   for_each = local.firestore_indexes
 
   database    = google_firestore_database.main.name
-  collection  = each.value.collection
-  query_scope = try(each.value.scope, "COLLECTION")
+  collection  = each.value.collectionGroup
+  query_scope = try(each.value.queryScope, "COLLECTION")
 
   dynamic "fields" {
     for_each = each.value.fields
     content {
-      field_path = fields.value.field
+      field_path = fields.value.fieldPath
       order      = fields.value.order
     }
   }
 }
 
-# TTL policies: Firestore deletes a document some time after its timestamp field passes.
-resource "google_firestore_field" "ttl" {
-  for_each = { for t in local.firestore_ttl : "${t.collection}.${t.field}" => t }
+# Field overrides: TTL policies (Firestore deletes a document some time after its timestamp
+# passes) and fields exempt from single-field indexing (free-form maps, long text).
+resource "google_firestore_field" "override" {
+  for_each = local.firestore_field_overrides
 
   database   = google_firestore_database.main.name
-  collection = each.value.collection
-  field      = each.value.field
+  collection = each.value.collectionGroup
+  field      = each.value.fieldPath
 
-  ttl_config {}
+  dynamic "ttl_config" {
+    for_each = try(each.value.ttl, false) ? [1] : []
+    content {}
+  }
 
-  # A TTL field needs no single-field index (it would only cost writes).
+  # An empty index list: no single-field index (a TTL field or an unqueried blob only costs writes).
   index_config {}
 }
 
@@ -67,7 +75,7 @@ resource "google_firebaserules_ruleset" "firestore" {
   source {
     files {
       name    = "firestore.rules"
-      content = file("${path.module}/firestore/firestore.rules")
+      content = file("${path.module}/../infra/firestore.rules")
     }
   }
 

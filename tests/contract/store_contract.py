@@ -88,6 +88,29 @@ class StoreContract:
             store.query(Query("items", order_by=[("n", "asc")], cursor="garbage!!"))
         assert err.value.status == 400
 
+    def test_concurrent_increments_lose_nothing(self, store: Any) -> None:
+        store.put("counter/c", {"n": 0})
+
+        def bump() -> None:
+            for _ in range(25):
+                def inc(tx: Any) -> None:
+                    doc = tx.get("counter/c")
+                    tx.put("counter/c", {"n": doc.data["n"] + 1}, expected_rev=doc.rev)
+                store.run_transaction(inc)
+
+        threads = [threading.Thread(target=bump) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        doc = store.get("counter/c")
+        assert doc.data["n"] == 100 and doc.rev == 101
+
+
+class FeedContract:
+    """The global change feed (``changes``/``wait_for_change``): the embedded store's. Firestore has
+    no global change log; its feed is ``watch`` (WatchContract)."""
+
     def test_change_feed_by_prefix_in_commit_order(self, store: Any) -> None:
         start = store.changes("", 0)[-1].seq if store.changes("", 0) else 0
         store.put("tenants/t_a/envs/dev/threads/x", {"v": 1})
@@ -106,24 +129,6 @@ class StoreContract:
         timer.start()
         assert store.wait_for_change(latest, 5.0) > latest
         timer.join()
-
-    def test_concurrent_increments_lose_nothing(self, store: Any) -> None:
-        store.put("counter/c", {"n": 0})
-
-        def bump() -> None:
-            for _ in range(25):
-                def inc(tx: Any) -> None:
-                    doc = tx.get("counter/c")
-                    tx.put("counter/c", {"n": doc.data["n"] + 1}, expected_rev=doc.rev)
-                store.run_transaction(inc)
-
-        threads = [threading.Thread(target=bump) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        doc = store.get("counter/c")
-        assert doc.data["n"] == 100 and doc.rev == 101
 
 
 class WatchContract:

@@ -6,7 +6,9 @@ feed (``changes``/``wait_for_change``) is skipped here: Firestore has none, ``wa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -41,11 +43,7 @@ def store(firestore_emulator: FirestoreEmulator, firestore_client: Any) -> Fires
 
 
 class TestFirestoreStore(StoreContract, WatchContract):
-    def test_change_feed_by_prefix_in_commit_order(self, store: Any) -> None:
-        pytest.skip(NO_FEED)
-
-    def test_wait_for_change_wakes_on_a_write(self, store: Any) -> None:
-        pytest.skip(NO_FEED)
+    """Not FeedContract: Firestore has no global change log (see test below); watch() is its feed."""
 
 
 # -- Firestore-specific behaviour the contract does not pin down ------------------------------
@@ -68,6 +66,15 @@ def test_revision_lives_in_the_document_and_times_are_firestores(store: Firestor
     assert store.get("things/a") == second
     with pytest.raises(errors.StudioError):
         store.put("things/b", {"_rev": 7})
+
+
+def test_expire_at_ts_is_mirrored_as_the_timestamp_ttl_needs(store: FirestoreStore, firestore_client: Any) -> None:
+    store.put("idempotency/k", {"state": "done", "expire_at_ts": 1_900_000_000.5})
+    raw = firestore_client.document("idempotency/k").get().to_dict()
+    assert raw["_expire_at"] == datetime.fromtimestamp(1_900_000_000.5, UTC)
+    assert store.get("idempotency/k").data == {"state": "done", "expire_at_ts": 1_900_000_000.5}
+    store.put("idempotency/k", {"state": "kept"})
+    assert "_expire_at" not in firestore_client.document("idempotency/k").get().to_dict()
 
 
 def test_a_write_between_read_and_commit_is_caught_by_the_update_time_precondition(
@@ -132,8 +139,6 @@ def test_a_changed_read_only_document_reruns_the_transaction(store: FirestoreSto
 
 
 def test_watch_resumes_after_a_seq(store: FirestoreStore) -> None:
-    import time
-
     seen: list[Any] = []
     watch = store.watch("res/r/items", seen.append)
     try:
@@ -153,9 +158,27 @@ def test_watch_resumes_after_a_seq(store: FirestoreStore) -> None:
     assert again[0].seq > seen[0].seq
 
 
-def _wait(cond: Any, timeout: float = 10.0) -> None:
-    import time
+def test_a_failing_callback_is_logged_and_a_callback_may_close_its_own_watch(store: FirestoreStore) -> None:
+    seen: list[str] = []
+    holder: dict[str, Any] = {}
 
+    def callback(change: Any) -> None:
+        seen.append(change.path)
+        if len(seen) == 1:
+            raise RuntimeError("listener bug")  # logged; the listener goes on
+        holder["watch"].close()  # from the listener's own thread: must not deadlock
+
+    holder["watch"] = store.watch("cb/c/items", callback)
+    store.put("cb/c/items/a", {})
+    _wait(lambda: len(seen) == 1)
+    store.put("cb/c/items/b", {})
+    _wait(lambda: len(seen) == 2)
+    store.put("cb/c/items/c", {})
+    time.sleep(0.3)
+    assert seen == ["cb/c/items/a", "cb/c/items/b"]
+
+
+def _wait(cond: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from studio.adapters.sqlite_store import SqliteStore
-from tests.contract.store_contract import StoreContract, WatchContract
+from tests.contract.store_contract import FeedContract, StoreContract, WatchContract
 
 
 @pytest.fixture()
@@ -14,7 +14,7 @@ def store(tmp_path: Path) -> SqliteStore:
     return SqliteStore(tmp_path / "store.db")
 
 
-class TestSqliteStore(StoreContract, WatchContract):
+class TestSqliteStore(StoreContract, FeedContract, WatchContract):
     pass
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import pytest
 import yaml
 
 from infra.localrun import manifest as manifest_mod
@@ -200,10 +199,13 @@ def test_every_domain_the_code_emits_has_its_outbox_topic() -> None:
     assert not missing, f"add {missing} to variable domain_topics in terraform/variables.tf"
 
 
-@pytest.mark.parametrize("name", ["firestore.rules", "indexes.yaml"])
-def test_firestore_files_terraform_reads_exist(name: str) -> None:
-    assert (TERRAFORM_DIR / "firestore" / name).read_text().strip()
-    if name == "indexes.yaml":
-        doc = yaml.safe_load((TERRAFORM_DIR / "firestore" / name).read_text())
-        for index in doc["indexes"]:
-            assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}
+def test_terraform_deploys_the_firestore_files_the_tests_check() -> None:
+    """One copy: Terraform reads infra/firestore.rules and infra/firestore.indexes.json, which the
+    emulator rules tests and tests/unit/test_firestore_indexes.py hold to the code."""
+    source = (TERRAFORM_DIR / "firestore.tf").read_text()
+    assert '"${path.module}/../infra/firestore.rules"' in source
+    assert '"${path.module}/../infra/firestore.indexes.json"' in source
+    assert not (TERRAFORM_DIR / "firestore").exists(), "no second copy of the rules or indexes"
+    doc = json.loads((TERRAFORM_DIR.parent / "infra" / "firestore.indexes.json").read_text())
+    for index in doc["indexes"]:
+        assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}

@@ -6,10 +6,12 @@ skipped with the reason written to the terminal: never silently passed.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,9 +35,9 @@ def missing_reason() -> str | None:
         return f"Firestore emulator not installed: {EMULATOR} is missing (google-cloud-cli's cloud-firestore-emulator)"
     if not EMULATOR.with_name("cloud-firestore-emulator.jar").exists():
         return f"Firestore emulator jar missing next to {EMULATOR}"
-    java = os.environ.get("JAVA") or shutil.which("java")
-    if not java:
-        return "Firestore emulator needs Java 17+: no `java` on PATH"
+    java = os.environ.get("JAVA", "java")  # what the launcher script runs
+    if not shutil.which(java):
+        return f"Firestore emulator needs Java 17+: {java!r} not found (set JAVA or install a JRE)"
     return None
 
 
@@ -51,6 +53,7 @@ class FirestoreEmulator:
         self.host = host  # "127.0.0.1:PORT", what FIRESTORE_EMULATOR_HOST would hold
         self.log = log
         self.started_in_s = started_in_s
+        self.stopped = False
         self.http = httpx.Client(base_url=f"http://{host}", timeout=10)
 
     def client(self, project: str) -> Any:
@@ -81,14 +84,33 @@ class FirestoreEmulator:
             raise AssertionError(f"rules did not load ({r.status_code}): {r.text}")
 
     def stop(self) -> None:
+        """Stop the whole process group: the launcher is a bash script whose java child would
+        survive a signal sent to the script alone."""
+        if self.stopped:
+            return
+        self.stopped = True
         self.http.close()
-        if self.process.poll() is None:
-            self.process.terminate()
+        group = self.process.pid  # start_new_session: the group id is the launcher's pid
+        for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
             try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+                os.killpg(group, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and _group_alive(group):
+                self.process.poll()  # reap the launcher
+                time.sleep(0.05)
+            if not _group_alive(group):
+                break
+        self.process.poll()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def start(timeout_s: float = 30.0) -> FirestoreEmulator:
@@ -105,12 +127,13 @@ def start(timeout_s: float = 30.0) -> FirestoreEmulator:
             raise RuntimeError(f"Firestore emulator exited with {process.returncode}:\n{log.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://{host}/", timeout=1).status_code == 200:  # answers "Ok" once ready
-                return FirestoreEmulator(process, host, log, time.monotonic() - began)
+                emulator = FirestoreEmulator(process, host, log, time.monotonic() - began)
+                atexit.register(emulator.stop)  # a safety net if the session ends without teardown
+                return emulator
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    process.kill()
-    process.wait(5)
+    FirestoreEmulator(process, host, log, 0).stop()
     raise RuntimeError(f"Firestore emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
@@ -122,9 +145,7 @@ def emulator_session(config: pytest.Config) -> Iterator[FirestoreEmulator]:
     """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
     reason = missing_reason()
     if reason:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"SKIPPED (emulator): {reason}", yellow=True)
+        _say_once(config, f"Firestore emulator tests SKIPPED: {reason}")
         pytest.skip(reason)
     with _lock:
         if _shared["emulator"] is None:
@@ -139,6 +160,19 @@ def emulator_session(config: pytest.Config) -> Iterator[FirestoreEmulator]:
             if _shared["users"] == 0:
                 _shared["emulator"] = None
                 emulator.stop()
+
+
+def _say_once(config: pytest.Config, line: str) -> None:
+    """Print past -q and output capture, so a skipped emulator suite is visible without -rs."""
+    if _shared.get("said") == line:
+        return
+    _shared["said"] = line
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line, yellow=True, bold=True)
 
 
 def unsigned_id_token(uid: str, project: str, **claims: Any) -> str:

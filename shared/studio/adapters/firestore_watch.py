@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from studio.adapters.firestore_store import REV, rfc3339, to_document
+from studio.adapters.firestore_tx import REV, rfc3339, to_document
 from studio.kernel import errors, logs
 from studio.ports.store import Change
 
@@ -48,8 +48,6 @@ class FirestoreWatch:
         self._last = after or 0
         self._initial = True
         self._closed = False
-        self._lock = threading.RLock()  # close() waits for a delivery in flight
-        self._listener_thread: int | None = None
         self._ready = threading.Event()
         self._handle = client.collection(collection).on_snapshot(self._on_snapshot)
         # on_snapshot returns before the listen target is current: wait for the initial snapshot,
@@ -59,16 +57,14 @@ class FirestoreWatch:
             raise errors.Unavailable(f"no initial snapshot for {collection} within {ready_timeout_s}s")
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        if self._listener_thread == threading.get_ident():
-            # Called from a callback: the client cannot join its own thread, so stop it from another.
-            threading.Thread(target=self._handle.unsubscribe, name="firestore-unwatch", daemon=True).start()
-        else:
-            self._handle.unsubscribe()
+        """No delivery starts after this returns (one in flight may finish). The gRPC stream is
+        stopped on a helper thread: the client joins its listener thread, which may be inside a
+        callback waiting for a lock our caller holds (the realtime feed closes a chunk watch under
+        its own lock), and a callback may close its own watch."""
+        self._closed = True
+        threading.Thread(target=self._handle.unsubscribe, name="firestore-unwatch", daemon=True).start()
 
     def _on_snapshot(self, docs: list[Any], changes: list[Any], read_time: datetime) -> None:
-        self._listener_thread = threading.get_ident()
         if self._initial:
             self._initial = False
             self._ready.set()
@@ -76,16 +72,15 @@ class FirestoreWatch:
                 return
             changes = [c for c in changes if micros(c.document.update_time) > self._after]
         events = sorted((self._change(c, read_time) for c in changes), key=lambda c: (c.seq, c.path))
-        for event in events:
-            with self._lock:
-                if self._closed:
-                    return
-                seq = max(event.seq, self._last + 1)
-                self._last = seq
-                try:
-                    self._callback(Change(seq, event.path, event.op, event.rev, event.data, event.time))
-                except Exception:  # noqa: BLE001 - a listener's bug must not stop the listener
-                    _log.exception("change listener failed", extra={"fields": {"collection": self._collection}})
+        for event in events:  # one listener thread: no lock needed, and none held in callbacks
+            if self._closed:
+                return
+            seq = max(event.seq, self._last + 1)
+            self._last = seq
+            try:
+                self._callback(Change(seq, event.path, event.op, event.rev, event.data, event.time))
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the listener
+                _log.exception("change listener failed", extra={"fields": {"collection": self._collection}})
 
     @staticmethod
     def _change(change: Any, read_time: datetime) -> Change:

@@ -111,11 +111,13 @@ class FeedRegistry:
         self._feeds: dict[Key, ThreadFeed] = {}
         self._lock = threading.Lock()
 
-    def subscribe(self, key: Key, queue: asyncio.Queue[ev.ThreadEvent]) -> tuple[ThreadFeed, Callable[[], None]]:
+    def subscribe(self, key: Key, queue: asyncio.Queue[ev.ThreadEvent],
+                  loop: asyncio.AbstractEventLoop) -> tuple[ThreadFeed, Callable[[], None]]:
+        """Blocking (opening a feed waits for the store's listeners): call it off the event loop."""
         with self._lock:
             feed = self._feeds.get(key)
             if feed is None:
-                feed = self._feeds[key] = ThreadFeed(self._store, key, asyncio.get_running_loop())
+                feed = self._feeds[key] = ThreadFeed(self._store, key, loop)
             feed.queues.add(queue)
 
         def unsubscribe() -> None:

@@ -53,7 +53,8 @@ async def stream_thread(request: Request) -> Response:
         return problem(err, request.url.path)
     key = (grant.tenant_id, grant.env, thread_id)
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    feed, unsubscribe = state.feeds.subscribe(key, queue)
+    loop = asyncio.get_running_loop()
+    feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
     client_epoch = request.query_params.get("epoch")
 
     async def body() -> AsyncIterator[str]:

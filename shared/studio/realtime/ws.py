@@ -46,7 +46,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     key = (grant.tenant_id, grant.env, thread_id)
     conn_id = next(_conn_ids)
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    feed, unsubscribe = state.feeds.subscribe(key, queue)
+    loop = asyncio.get_running_loop()
+    feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
     state.presence.join(key, conn_id, grant.user_id, queue)
     try:
         await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor, "epoch": feed.epoch,
