@@ -18,8 +18,6 @@ from starlette.routing import Mount, Route
 from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
-
-CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 from infra.localrun.event_delivery import EventDelivery
 from studio.adapters.local_blobs import signed_blob_wsgi_app
 from studio.bootstrap import Deps, bootstrap
@@ -28,6 +26,8 @@ from studio.kernel import errors
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.realtime.app import create_gateway
+
+CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 
 
 @dataclass
