@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import REPO, cold_start, kernel_latency, store_ops
+from bench import REPO, cold_start, kernel_latency, realtime_fanout, realtime_idle, realtime_ttft, store_ops
 from bench.common import ERROR, MISS, Result, heading, machine, result_rows
 
 BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
@@ -22,6 +22,14 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                        "goal <= 2x latency (p50)", lambda verbose: kernel_latency.run(verbose)),
     "store_ops": ("SQLite store: write, read, 1,000-document query, paged scan (p50/p99) vs raw sqlite3",
                   lambda verbose: store_ops.run(verbose)),
+    "realtime_fanout": ("Fan-out: 1,000 concurrent subscribers (half SSE, half WS) on one gateway process, "
+                        "post -> delivery: goal p50 <= 20 ms, p99 <= 100 ms",
+                        lambda verbose: realtime_fanout.run(verbose)),
+    "realtime_idle": ("10,000 idle connections held by one gateway process: resident memory, goal < 1 GiB",
+                      lambda verbose: realtime_idle.run(verbose)),
+    "realtime_ttft": ("Time to first token added by the platform over the provider's own: goal <= 20 ms; "
+                      "store writes per 500-token reply vs one per token",
+                      lambda verbose: realtime_ttft.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

@@ -117,6 +117,7 @@ def main() -> None:
     platform.delivery.start()
     print(banner(platform, host, port), flush=True)
     try:
-        uvicorn.run(platform.app, host=host, port=port, log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"))
+        uvicorn.run(platform.app, host=host, port=port, log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+                    ws_per_message_deflate=False)  # small JSON frames: compression cost more than it saved
     finally:
         platform.delivery.stop()

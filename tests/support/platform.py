@@ -49,7 +49,8 @@ def start_platform(data_dir: Path, manifest: Path = MANIFEST, **settings: object
     reset()
     platform = build(config, manifest)
     server = uvicorn.Server(uvicorn.Config(platform.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", timeout_graceful_shutdown=1))
+                                           lifespan="off", timeout_graceful_shutdown=1,
+                                           ws_per_message_deflate=False))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -12,13 +12,11 @@ records it so pages stay consistent. (SQLite orders such a query by path.)
 """
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from studio.kernel import errors
 from studio.kernel.paths import check_collection_path
-from studio.ports.store import Query
+from studio.ports.store import Query, decode_page_token, encode_page_token
 
 _OPS = {"==", "!=", "<", "<=", ">", ">=", "in", "array_contains"}
 _INEQUALITIES = {"!=", "<", "<=", ">", ">="}
@@ -80,17 +78,11 @@ def _direction(direction: str) -> str:
 
 
 def cursor_after(snapshot: Any, fields: list[str]) -> str:
-    values = [snapshot.get(f) for f in fields] + [snapshot.id]
-    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_page_token([snapshot.get(f) for f in fields] + [snapshot.id])
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from exc
-    if not isinstance(values, list) or len(values) != width + 1 or not isinstance(values[-1], str) \
-            or "/" in values[-1] or not values[-1]:
+    values = decode_page_token(cursor, width + 1)
+    if not isinstance(values[-1], str) or "/" in values[-1] or not values[-1]:  # the last is a document id
         raise errors.StudioError(errors.BAD_REQUEST, "invalid page token")
     return values

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.paths import check_collection_path, check_document_path
-from studio.ports.store import Document, OutboxMessage, Page, Query, parent_of
+from studio.ports.store import Document, OutboxMessage, Page, Query, check_expected, parent_of
 
 if TYPE_CHECKING:
     from studio.adapters.firestore_store import FirestoreStore
@@ -63,16 +63,6 @@ def stored_form(doc: Document) -> dict[str, Any]:
     if isinstance(ttl, int | float) and not isinstance(ttl, bool):
         body[EXPIRES] = datetime.fromtimestamp(ttl, UTC)
     return body
-
-
-def check_expected(current: Document | None, expected_rev: int | None) -> None:
-    if expected_rev is None:
-        return
-    actual = 0 if current is None else current.rev
-    if actual != expected_rev:
-        if current is None:
-            raise errors.NotFound("document does not exist")
-        raise errors.RevisionConflict(actual)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ keeps every acknowledged commit across a process crash (kill -9).
 """
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import threading
@@ -19,7 +18,17 @@ from typing import Any, TypeVar
 from studio.kernel import errors
 from studio.kernel.clock import utc_now as now_rfc3339
 from studio.kernel.paths import check_collection_path, check_document_path
-from studio.ports.store import Change, Document, OutboxMessage, Page, Query, parent_of
+from studio.ports.store import (
+    Change,
+    Document,
+    OutboxMessage,
+    Page,
+    Query,
+    check_expected,
+    decode_page_token,
+    encode_page_token,
+    parent_of,
+)
 
 T = TypeVar("T")
 
@@ -73,12 +82,12 @@ class _SqliteTransaction:
 
     def put(self, path: str, data: Mapping[str, Any], *, expected_rev: int | None = None) -> Document:
         current = self.get(path)
-        _check_expected(current, expected_rev)
+        check_expected(current, expected_rev)
         return self._write(path, data, current)
 
     def delete(self, path: str, *, expected_rev: int | None = None) -> None:
         current = self.get(path)
-        _check_expected(current, expected_rev)
+        check_expected(current, expected_rev)
         if current is None:
             return
         self._conn.execute("DELETE FROM docs WHERE path = ?", (path,))
@@ -117,15 +126,6 @@ class _SqliteTransaction:
         self.wrote = True
         return Document(path, json.loads(body), rev, created, stamp)
 
-
-def _check_expected(current: Document | None, expected_rev: int | None) -> None:
-    if expected_rev is None:
-        return
-    actual = 0 if current is None else current.rev
-    if actual != expected_rev:
-        if current is None:
-            raise errors.NotFound("document does not exist")
-        raise errors.RevisionConflict(actual)
 
 
 class SqliteStore:
@@ -211,7 +211,7 @@ class SqliteStore:
             where.append(f"{expr} IS NOT NULL")
         order.append(("path", order[-1][1] if order else "asc"))
         if query.cursor:
-            cond, cursor_params = _after_cursor(order, _decode_cursor(query.cursor, len(order)))
+            cond, cursor_params = _after_cursor(order, decode_page_token(query.cursor, len(order)))
             where.append(cond)
             params.extend(cursor_params)
         order_sql = ", ".join(f"{e} {'DESC' if d == 'desc' else 'ASC'}" for e, d in order)
@@ -224,7 +224,7 @@ class SqliteStore:
         docs = [Document(r[0], json.loads(r[1]), r[2], r[3], r[4]) for r in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
-            next_cursor = _encode_cursor(list(rows[query.limit - 1][5:]))
+            next_cursor = encode_page_token(list(rows[query.limit - 1][5:]))
         return Page(docs, next_cursor)
 
     # -- writes ------------------------------------------------------------
@@ -303,21 +303,6 @@ class SqliteStore:
             return
         with self._write_conn() as conn:
             conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
-
-
-def _encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, width: int) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from exc
-    if not isinstance(values, list) or len(values) != width:
-        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token")
-    return values
 
 
 def _after_cursor(order: list[tuple[str, str]], values: list[Any]) -> tuple[str, list[Any]]:

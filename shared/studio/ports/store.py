@@ -7,10 +7,14 @@ revision they expect so nothing overwrites blindly.
 """
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
+
+from studio.kernel import errors
 
 T = TypeVar("T")
 
@@ -131,6 +135,33 @@ class DocumentStore(Protocol):
     def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]: ...
 
     def outbox_done(self, ids: Sequence[str]) -> None: ...
+
+
+def check_expected(current: Document | None, expected_rev: int | None) -> None:
+    """The revision rule every adapter applies: 0 = must not exist; a mismatch is a conflict."""
+    if expected_rev is None:
+        return
+    actual = 0 if current is None else current.rev
+    if actual != expected_rev:
+        if current is None:
+            raise errors.NotFound("document does not exist")
+        raise errors.RevisionConflict(actual)
+
+
+def encode_page_token(values: list[Any]) -> str:
+    """Opaque cursor: the last document's order values (and its id), as the adapters page."""
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, width: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError as exc:
+        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from exc
+    if not isinstance(values, list) or len(values) != width:
+        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token")
+    return values
 
 
 def join(*parts: str) -> str:

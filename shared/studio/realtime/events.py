@@ -2,6 +2,7 @@
 live changes and backfill, so a resumed stream is the stream it would have been."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,15 @@ class ThreadEvent:
         """The WebSocket frame: {type, thread_id, seq, epoch, data}, plus the resume cursor."""
         return {"type": self.type, "thread_id": self.thread_id, "seq": self.seq, "epoch": self.epoch,
                 "data": self.data, "cursor": cursor}
+
+    def encoded(self, cursor: str) -> str:
+        """The frame as JSON, encoded once per cursor however many subscribers receive it
+        (they almost all share one cursor): fan-out cost is the send, not the encoding."""
+        cache: dict[str, str] = self.__dict__.setdefault("_encoded", {})
+        text = cache.get(cursor)
+        if text is None:
+            text = cache[cursor] = json.dumps(self.frame(cursor), separators=(",", ":"))
+        return text
 
 
 def message_events(thread_id: str, msg: dict[str, Any], chunks: list[dict[str, Any]]) -> list[ThreadEvent]:

@@ -27,7 +27,18 @@ RETRY_MS = 3000
 
 def _sse(event_type: str, data: Any, event_id: str | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return f"{head}event: {event_type}\ndata: {body}\n\n"
+
+
+async def next_item(queue: asyncio.Queue[Any], timeout: float) -> Any:
+    """The next queued item, or TimeoutError. No task per item (asyncio.wait_for makes one):
+    with a thousand subscribers that overhead dominated the fan-out."""
+    try:
+        return queue.get_nowait()
+    except asyncio.QueueEmpty:
+        async with asyncio.timeout(timeout):
+            return await queue.get()
 
 
 def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cursor:
@@ -67,10 +78,10 @@ async def stream_thread(request: Request) -> Response:
                     lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, thread_id, cursor)):
                 if not cursor.seen(event.seq, event.k):
                     cursor.advance(event.seq, event.k)
-                    yield _sse(event.type, event.frame(str(cursor)), str(cursor))
+                    yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), state.heartbeat_s)
+                    event = await next_item(queue, state.heartbeat_s)
                 except TimeoutError:
                     yield ": ping\n\n"
                     continue
@@ -79,7 +90,7 @@ async def stream_thread(request: Request) -> Response:
                     return
                 if not cursor.seen(event.seq, event.k):
                     cursor.advance(event.seq, event.k)
-                    yield _sse(event.type, event.frame(str(cursor)), str(cursor))
+                    yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
         finally:
             unsubscribe()
 
@@ -125,7 +136,7 @@ async def stream_meta(request: Request) -> Response:
             yield f"retry: {RETRY_MS}\n\n"
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), state.heartbeat_s)
+                    event = await next_item(queue, state.heartbeat_s)
                 except TimeoutError:
                     yield ": ping\n\n"
                     continue

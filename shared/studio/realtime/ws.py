@@ -20,7 +20,7 @@ from studio.realtime import events as ev
 from studio.realtime.access import META, authorize
 from studio.realtime.cursor import Cursor
 from studio.realtime.gateway_state import GatewayState
-from studio.realtime.sse import start_cursor
+from studio.realtime.sse import next_item, start_cursor
 
 CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY = 4409, 4408, 4400
 _conn_ids = itertools.count(1)
@@ -77,7 +77,7 @@ async def _replay(websocket: WebSocket, state: GatewayState, grant: Any, cursor:
     for event in backlog:
         if not cursor.seen(event.seq, event.k):
             cursor.advance(event.seq, event.k)
-            await websocket.send_json(event.frame(str(cursor)))
+            await websocket.send_text(event.encoded(str(cursor)))
 
 
 async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str], conn_id: int,
@@ -85,7 +85,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
     async def writer() -> None:
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), state.ws_ping_s)
+                item = await next_item(queue, state.ws_ping_s)
             except TimeoutError:
                 await websocket.send_json({"type": "ping", "thread_id": grant.thread_id, "seq": None,
                                            "epoch": feed.epoch, "data": {}})
@@ -97,12 +97,13 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
                 return
             elif not cursor.seen(item.seq, item.k):
                 cursor.advance(item.seq, item.k)
-                await websocket.send_json(item.frame(str(cursor)))
+                await websocket.send_text(item.encoded(str(cursor)))
 
     async def reader() -> None:
         while True:
             try:
-                frame = await asyncio.wait_for(websocket.receive_json(), state.ws_idle_s)
+                async with asyncio.timeout(state.ws_idle_s):
+                    frame = await websocket.receive_json()
             except TimeoutError:
                 await websocket.close(code=CLOSE_IDLE, reason="idle")
                 return
