@@ -12,7 +12,17 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import REPO, cold_start, kernel_latency, realtime_fanout, realtime_idle, realtime_ttft, store_ops
+from bench import (
+    REPO,
+    cold_start,
+    contract_latency,
+    gcp_cold_start,
+    kernel_latency,
+    realtime_fanout,
+    realtime_idle,
+    realtime_ttft,
+    store_ops,
+)
 from bench.common import ERROR, MISS, Result, heading, machine, result_rows
 
 BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
@@ -30,6 +40,10 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "realtime_ttft": ("Time to first token added by the platform over the provider's own: goal <= 20 ms; "
                       "store writes per 500-token reply vs one per token",
                       lambda verbose: realtime_ttft.run(verbose)),
+    "gcp_cold_start": ("Cold start per function with the Google Cloud adapters (lazy clients) vs embedded "
+                       "adapters: goal <= 1.2x", lambda verbose: gcp_cold_start.run(verbose)),
+    "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
+                         lambda verbose: contract_latency.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 
