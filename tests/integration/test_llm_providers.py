@@ -1,0 +1,80 @@
+"""Model providers against loopback servers that speak their APIs (the edge of the machine:
+no emulator exists): the OpenAI-compatible stream and Gemini through google-genai stream
+text in order, and a provider failure is an LlmError with a reason, never a crash."""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from studio.adapters.gemini_vertex import GeminiVertex
+from studio.adapters.local_llm import LocalResponder
+from studio.adapters.openai_compatible import OpenAiCompatible
+from studio.ports.llm import LlmError, Turn
+
+PIECES = ["Once", " upon", " a", " time"]
+TURNS = [Turn("system", "be brief"), Turn("user", "tell me a story")]
+seen: list[dict] = []
+
+
+@Request.application
+def _provider(request: Request) -> Response:
+    body = json.loads(request.get_data() or b"{}")
+    seen.append({"path": request.path, "query": request.query_string.decode(), "body": body})
+    if "fail" in request.path:
+        return Response('{"error": {"code": 500}}', status=500, content_type="application/json")
+    if request.path.endswith("/chat/completions"):
+        events = [{"choices": [{"delta": {"content": p}}]} for p in PIECES]
+        text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        return Response(text, content_type="text/event-stream")
+    if ":streamGenerateContent" in request.path:
+        events = [{"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}]} for p in PIECES]
+        return Response("".join(f"data: {json.dumps(e)}\r\n\r\n" for e in events), content_type="text/event-stream")
+    return Response("not found", status=404)
+
+
+@pytest.fixture(scope="module")
+def provider_url() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, _provider, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_openai_compatible_streams_in_order(provider_url: str) -> None:
+    pieces = list(OpenAiCompatible(provider_url + "/v1", model="m-1", api_key="k").stream(TURNS))
+    assert pieces == PIECES
+    request = seen[-1]["body"]
+    assert request["stream"] is True and request["model"] == "m-1"
+    assert [m["role"] for m in request["messages"]] == ["system", "user"]
+
+
+def test_openai_compatible_failure_is_an_llm_error(provider_url: str) -> None:
+    with pytest.raises(LlmError) as err:
+        list(OpenAiCompatible(provider_url + "/fail", model="m").stream(TURNS))
+    assert "500" in err.value.reason
+
+
+def test_gemini_streams_through_google_genai(provider_url: str) -> None:
+    from google import genai
+    from google.oauth2.credentials import Credentials
+    from google.genai import types
+
+    client = genai.Client(vertexai=True, project="p", location="europe-west1", credentials=Credentials(token="test-token"),
+                          http_options=types.HttpOptions(base_url=provider_url))
+    pieces = list(GeminiVertex("p", "europe-west1", model="gemini-test", client=client).stream(TURNS))
+    assert pieces == PIECES
+    call = next(s for s in reversed(seen) if ":streamGenerateContent" in s["path"])
+    assert "gemini-test" in call["path"] and "alt=sse" in call["query"]
+    assert call["body"]["systemInstruction"]["parts"][0]["text"] == "be brief"
+    assert call["body"]["contents"][0]["parts"][0]["text"] == "tell me a story"
+
+
+def test_local_responder_says_it_is_local() -> None:
+    text = "".join(LocalResponder(token_delay_s=0).stream(TURNS))
+    assert text.startswith("[local model, no network]") and "tell me a story" in text
