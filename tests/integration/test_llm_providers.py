@@ -62,8 +62,8 @@ def test_openai_compatible_failure_is_an_llm_error(provider_url: str) -> None:
 
 def test_gemini_streams_through_google_genai(provider_url: str) -> None:
     from google import genai
-    from google.oauth2.credentials import Credentials
     from google.genai import types
+    from google.oauth2.credentials import Credentials
 
     client = genai.Client(vertexai=True, project="p", location="europe-west1", credentials=Credentials(token="test-token"),
                           http_options=types.HttpOptions(base_url=provider_url))
