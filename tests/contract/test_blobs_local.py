@@ -178,19 +178,25 @@ def test_upload_size_limit(served: Served, http: httpx.Client) -> None:
     assert served.store.stat(BUCKET, "big") is None
 
 
-def test_failing_on_finalize_does_not_fail_upload(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_finalize_that_cannot_be_queued_is_a_503_and_a_retry_notifies(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from werkzeug.test import Client
 
     store = LocalBlobStore(tmp_path, base_url="http://blobs.local", signing_key=KEY)
+    notified: list[int] = []
 
-    def boom(info: BlobInfo) -> None:
-        raise RuntimeError("handler bug")
+    def flaky(info: BlobInfo) -> None:
+        if not notified and "failed" not in caplog.text:
+            raise RuntimeError("bus unavailable")
+        notified.append(info.generation)
 
-    client = Client(signed_blob_wsgi_app(store, boom))
+    client = Client(signed_blob_wsgi_app(store, flaky))
     url = store.signed_url(BUCKET, "obj", method="PUT").removeprefix("http://blobs.local")
-    assert client.put(url, data=b"x").status_code == 200
-    assert store.stat(BUCKET, "obj") is not None
+    first = client.put(url, data=b"x")
+    assert first.status_code == 503 and first.json["code"] == "UNAVAILABLE"  # never a silent success
     assert "on_finalize failed" in caplog.text
+    assert client.put(url, data=b"x").status_code == 200
+    assert notified == [store.stat(BUCKET, "obj").generation]
 
 
 def test_mounted_under_a_dispatcher(tmp_path: Path) -> None:

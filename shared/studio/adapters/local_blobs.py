@@ -322,9 +322,10 @@ def signed_blob_wsgi_app(
         info = store.put(bucket, name, data, content_type, if_generation_match=match)
         if on_finalize is not None:
             try:
-                on_finalize(info)
-            except Exception:
+                on_finalize(info)  # queues the finalize event (durably); it does not run the handler
+            except Exception as exc:  # noqa: BLE001 - returned, not swallowed: the client retries the upload
                 log.exception("on_finalize failed for %s/%s generation %s", bucket, name, info.generation)
+                raise errors.Unavailable("stored, but the upload notification could not be queued: retry") from exc
         return _object_headers(Response(json.dumps(asdict(info)), content_type="application/json"), info)
 
     @Request.application
