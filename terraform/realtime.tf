@@ -40,7 +40,8 @@ resource "google_cloud_run_v2_service" "realtime" {
       }
 
       dynamic "env" {
-        for_each = local.common_env
+        # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
+        for_each = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1" })
         content {
           name  = env.key
           value = env.value

@@ -8,6 +8,7 @@ from studio.chat.services import chat_services
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.realtime.access import META
 
 chat = Router("chat")
 realtime = Router("realtime")
@@ -73,7 +74,8 @@ def issue_ticket(call: Call) -> Any:
     """A single-use ticket (30 s) for a browser's EventSource or WebSocket on one thread."""
     ctx = call.need_ctx()
     services = chat_services(call.deps)
-    services.threads.get_doc(ctx, call.body.thread_id)
+    if call.body.thread_id != META:  # "meta": the tenant's meta channel, no thread to look up
+        services.threads.get_doc(ctx, call.body.thread_id)
     return services.tickets.issue(ctx, call.body.thread_id)
 
 

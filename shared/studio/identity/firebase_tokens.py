@@ -54,6 +54,7 @@ class FirebaseTokenVerifier:
         self._lock = threading.Lock()
         self._keys: dict[str, Any] = {}
         self._expires = 0.0
+        self._last_fetch = -1e9
 
     def _fetch(self) -> None:
         from cryptography.x509 import load_pem_x509_certificate
@@ -69,7 +70,11 @@ class FirebaseTokenVerifier:
 
     def _key(self, kid: str) -> Any:
         with self._lock:
-            if time.monotonic() >= self._expires or kid not in self._keys:
+            now = time.monotonic()
+            # An unknown kid refetches at most every 30 s: random kids must not make every
+            # request wait on Google's certificate endpoint.
+            if now >= self._expires or (kid not in self._keys and now - self._last_fetch >= 30):
+                self._last_fetch = now
                 self._fetch()
             key = self._keys.get(kid)
         if key is None:

@@ -21,13 +21,13 @@ def signup(call: Call) -> Any:
     return identity_services(call.deps).accounts.signup(b.email, b.password, b.display_name)
 
 
-@auth.public("POST", "/auth/login", body=m.LoginIn, response=m.TokenOut)
+@auth.public("POST", "/auth/login", body=m.LoginIn, response=m.TokenOut, idempotent=False)
 def login(call: Call) -> Any:
     """Exchange email + password for an access and a refresh token."""
     return identity_services(call.deps).accounts.login(call.body.email, call.body.password)
 
 
-@auth.public("POST", "/auth/refresh", body=m.RefreshIn, response=m.TokenOut)
+@auth.public("POST", "/auth/refresh", body=m.RefreshIn, response=m.TokenOut, idempotent=False)
 def refresh(call: Call) -> Any:
     """Rotate a refresh token; a reused one revokes its whole session."""
     return identity_services(call.deps).accounts.refresh(call.body.refresh_token)
@@ -101,7 +101,7 @@ def patch_member(call: Call) -> Any:
     return view
 
 
-@tenants.tenant("DELETE", "/tenants/{tenant_id}/members/{user_id}", role=Role.MEMBER, status=204)
+@tenants.tenant("DELETE", "/tenants/{tenant_id}/members/{user_id}", role=Role.VIEWER, status=204)
 def delete_member(call: Call) -> Any:
     """Remove a member (admins), or leave (anyone); the last owner cannot be removed."""
     ctx = call.need_ctx()

@@ -62,7 +62,7 @@ class KeyRing:
         ring = self.jwks()
         current = next((k for k in ring["keys"] if k["kid"] == ring.get("current")), None)
         if current is None or time.time() - float(current["created"]) > self._max_age_s:
-            self.rotate()
+            self.rotate(force=False)
             ring = self.jwks(refresh=True)
             current = next(k for k in ring["keys"] if k["kid"] == ring["current"])
         return SigningKey(current["kid"], self._private_key(current["kid"]))
@@ -80,7 +80,7 @@ class KeyRing:
             self._private[kid] = key
         return key
 
-    def rotate(self) -> str:
+    def rotate(self, *, force: bool = True) -> str:
         """Add a new current key. Safe when two instances race: one JWKS write wins."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -94,16 +94,22 @@ class KeyRing:
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw_public), "kid": kid, "alg": ALG, "use": "sig",
                "created": str(time.time())}
 
-        def publish(tx: Any) -> None:
+        def publish(tx: Any) -> str:
             doc = tx.get(JWKS_PATH)
             keys = list(doc.data["keys"]) if doc else []
-            keys = (keys + [jwk])[-KEEP:]
-            tx.put(JWKS_PATH, {"keys": keys, "current": kid}, expected_rev=doc.rev if doc else 0)
+            current = next((k for k in keys if doc and k["kid"] == doc.data.get("current")), None)
+            if not force and current is not None and time.time() - float(current["created"]) < self._max_age_s:
+                return str(current["kid"])  # another instance rotated first: adopt its key, push none out
+            tx.put(JWKS_PATH, {"keys": (keys + [jwk])[-KEEP:], "current": kid})
+            return kid
 
-        self._store.run_transaction(publish)
-        self._private[kid] = key
+        winner = str(self._store.run_transaction(publish))
+        if winner != kid:
+            self._secrets.delete(_secret_name(kid))  # ours was never published
+        else:
+            self._private[kid] = key
         self.jwks(refresh=True)
-        return kid
+        return winner
 
 
 def _secret_name(kid: str) -> str:

@@ -13,7 +13,7 @@ from studio.kernel import errors
 from studio.kernel.call import Call, Reply
 from studio.kernel.commands import CommandEnvelope, CommandRegistry, CommandResult
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse
-from studio.kernel.problems import from_validation_error, problem_body
+from studio.kernel.problems import PROBLEM_JSON, from_validation_error, problem_body
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
@@ -46,11 +46,14 @@ def command_router(registry: CommandRegistry) -> Router:
         except ValidationError as exc:
             raise from_validation_error(exc, location="body.payload") from None
         keys = IdempotencyKeys(call.deps.store)
-        scope = f"commands/{ctx.tenant_id}/{ctx.env}"
+        scope = f"commands/{ctx.tenant_id}/{ctx.env}/{ctx.user_id}"
         fingerprint = json.dumps(env.model_dump(mode="json"), sort_keys=True)
         stored = keys.begin(scope, env.command_id, fingerprint)
         if stored is not None:
-            return Reply(json.loads(stored.body), status=stored.status, headers={"Idempotent-Replayed": "true"})
+            headers = {"Idempotent-Replayed": "true"}
+            if stored.status >= 400:
+                headers["Content-Type"] = PROBLEM_JSON
+            return Reply(json.loads(stored.body), status=stored.status, headers=headers)
         try:
             outcome = kind.handler(call.deps, ctx, env.target.id, env.base_rev, payload)
         except errors.StudioError as err:

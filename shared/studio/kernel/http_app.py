@@ -147,7 +147,7 @@ class HttpApp:
 
     def _run(self, call: Call) -> Response:
         key = call.request.headers.get("Idempotency-Key")
-        if call.request.method != "POST" or key is None:
+        if call.request.method != "POST" or key is None or not call.route.idempotent:
             return self._invoke(call)
         keys = IdempotencyKeys(self.deps.store)
         scope = _idempotency_scope(call)
@@ -213,7 +213,10 @@ def _rate_key(call: Call, request: Request) -> str:
         return "tenant:" + call.ctx.tenant_id
     if call.principal is not None:
         return "user:" + call.principal.user_id
-    return "ip:" + (request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or request.remote_addr or "-")
+    # Google's load balancer appends "<client>, <lb>" to X-Forwarded-For; earlier entries are the
+    # client's own claims, so the second-to-last is the first address we can trust.
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    return "ip:" + (hops[-2] if len(hops) >= 2 else request.remote_addr or "-")
 
 
 def _idempotency_scope(call: Call) -> str:

@@ -61,7 +61,7 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         op["security"] = []
     if route.access is Access.TENANT:
         op["parameters"] += _TENANT_HEADERS
-    if route.method == "POST":
+    if route.method == "POST" and route.idempotent:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     if route.revisioned:

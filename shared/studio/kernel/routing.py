@@ -41,6 +41,7 @@ class Route:
     tag: str = ""
     revisioned: bool = False  # a write that needs If-Match or base_rev
     system_only: bool = False
+    idempotent: bool = True  # False: Idempotency-Key is ignored (responses carrying credentials are never stored)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -159,7 +159,8 @@ def decode_page_token(token: str, width: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError as exc:
         raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from exc
-    if not isinstance(values, list) or len(values) != width:
+    if not isinstance(values, list) or len(values) != width or not all(
+            v is None or isinstance(v, (str, int, float, bool)) for v in values):
         raise errors.StudioError(errors.BAD_REQUEST, "invalid page token")
     return values
 

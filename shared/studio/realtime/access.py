@@ -23,10 +23,12 @@ class Grant:
     user_id: str
     role: Role
     thread_id: str
+    session_id: str | None = None
 
 
 def authorize(deps: Any, *, thread_id: str, ticket: str | None, headers: Mapping[str, str],
               min_role: Role = Role.VIEWER) -> Grant:
+    session_id: str | None = None
     if ticket:
         t = TicketService(deps.store).redeem(ticket, thread_id)
         tenant_id, env, user_id = t.tenant_id, t.env, t.user_id
@@ -40,6 +42,7 @@ def authorize(deps: Any, *, thread_id: str, ticket: str | None, headers: Mapping
         tenant_id = check_tenant_id(headers.get("x-tenant-id"))
         env = normalise_env(headers.get("x-env"))
         user_id = principal.user_id
+        session_id = principal.session_id
     role = deps.memberships.role_of(tenant_id, user_id)  # checked now, not when the ticket was made
     if role is None:
         raise errors.StudioError(errors.NOT_A_MEMBER)
@@ -49,4 +52,17 @@ def authorize(deps: Any, *, thread_id: str, ticket: str | None, headers: Mapping
         doc = deps.store.get(paths.thread(tenant_id, env, thread_id)) if thread_id.startswith("th_") else None
         if doc is None or doc.data.get("deleted"):
             raise errors.NotFound("no such thread")
-    return Grant(tenant_id, env, user_id, role, thread_id)
+    return Grant(tenant_id, env, user_id, role, thread_id, session_id)
+
+
+def recheck(deps: Any, grant: Grant, min_role: Role = Role.VIEWER) -> Grant:
+    """A long-lived stream re-asks what a request would: still a member (with the role), session
+    still open. Removed or logged-out users lose the stream at the next check, not at reconnect."""
+    if grant.session_id and not deps.sessions.session_active(grant.session_id):
+        raise errors.StudioError(errors.TOKEN_INVALID, "session has ended")
+    role = deps.memberships.role_of(grant.tenant_id, grant.user_id)
+    if role is None:
+        raise errors.StudioError(errors.NOT_A_MEMBER)
+    if not role.at_least(min_role):
+        raise errors.StudioError(errors.ROLE_INSUFFICIENT)
+    return Grant(grant.tenant_id, grant.env, grant.user_id, role, grant.thread_id, grant.session_id)

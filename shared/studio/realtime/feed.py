@@ -33,10 +33,13 @@ class ThreadFeed:
         self._chunk_watches: dict[int, Any] = {}
         thread = store.get(paths.thread(*key))
         self.epoch = int(thread.data["epoch"]) if thread else 0
-        self._watches = [
-            store.watch(paths.messages(*key), self._on_message),
-            store.watch(paths.threads(self.tenant_id, self.env), self._on_thread),
-        ]
+        self._watches: list[Any] = []
+        try:
+            self._watches.append(store.watch(paths.messages(*key), self._on_message))
+            self._watches.append(store.watch(paths.threads(self.tenant_id, self.env), self._on_thread))
+        except BaseException:
+            self.close()  # no half-open feed keeps listening
+            raise
 
     # -- from the store's listener threads ------------------------------------
     def _emit(self, event: ev.ThreadEvent) -> None:
@@ -113,19 +116,28 @@ class FeedRegistry:
 
     def subscribe(self, key: Key, queue: asyncio.Queue[ev.ThreadEvent],
                   loop: asyncio.AbstractEventLoop) -> tuple[ThreadFeed, Callable[[], None]]:
-        """Blocking (opening a feed waits for the store's listeners): call it off the event loop."""
+        """Blocking (opening a feed waits for the store's listeners): call it off the event loop.
+        The registry lock is never held while a feed opens, so one slow open stalls nobody else."""
         with self._lock:
             feed = self._feeds.get(key)
-            if feed is None:
-                feed = self._feeds[key] = ThreadFeed(self._store, key, loop)
-            feed.queues.add(queue)
+            if feed is not None:
+                feed.queues.add(queue)
+        if feed is None:
+            fresh = ThreadFeed(self._store, key, loop)
+            with self._lock:
+                feed = self._feeds.setdefault(key, fresh)
+                feed.queues.add(queue)
+            if feed is not fresh:
+                fresh.close()  # another subscriber opened it meanwhile
 
         def unsubscribe() -> None:
             with self._lock:
                 feed.queues.discard(queue)
-                if not feed.queues and self._feeds.get(key) is feed:
+                last = not feed.queues and self._feeds.get(key) is feed
+                if last:
                     del self._feeds[key]
-                    feed.close()
+            if last:
+                feed.close()  # outside the lock: closing listeners may wait on the store
 
         return feed, unsubscribe
 

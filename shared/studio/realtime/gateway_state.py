@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +30,17 @@ class GatewayState:
     feeds: FeedRegistry = field(init=False)
     presence: PresenceHub = field(default_factory=PresenceHub)
     _meta: MetaHub | None = None
+    _meta_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.feeds = FeedRegistry(self.deps.store)
 
-    def meta_hub(self) -> MetaHub:
-        if self._meta is None:  # on the event loop's thread: one per process
-            self._meta = MetaHub(self.deps.bus, asyncio.get_running_loop())
-        return self._meta
+    def meta_hub(self, loop: asyncio.AbstractEventLoop) -> MetaHub:
+        """One per process. Blocking (it declares a bus subscription): call it off the event loop."""
+        with self._meta_lock:
+            if self._meta is None:
+                self._meta = MetaHub(self.deps.bus, loop)
+            return self._meta
 
     def live_floor(self, grant: Grant) -> int:
         """Where a client that sends no cursor starts: now, but with any reply still streaming."""
@@ -51,9 +55,9 @@ class GatewayState:
     def post(self, grant: Grant, text: str, client_id: Any) -> dict[str, Any]:
         services = chat_services(self.deps)
         thread = services.threads.get_doc(_ctx(grant), grant.thread_id)
+        client_id = client_id[:100] if isinstance(client_id, str) else None  # as the REST route bounds it
         return services.messages.post_user(grant.tenant_id, grant.env, grant.thread_id, grant.user_id, text,
-                                           client_id if isinstance(client_id, str) else None,
-                                           thread.data["agent_id"])
+                                           client_id, thread.data["agent_id"])
 
     def close(self) -> None:
         if self._meta is not None:

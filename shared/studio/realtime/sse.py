@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,11 +19,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from studio.kernel import errors
 from studio.kernel.roles import Role
 from studio.realtime import events as ev
-from studio.realtime.access import META, authorize
+from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
 from studio.realtime.gateway_state import GatewayState, problem
 
 RETRY_MS = 3000
+MAX_BODY_BYTES = 1 << 20
 
 
 def _sse(event_type: str, data: Any, event_id: str | None = None) -> str:
@@ -65,7 +67,10 @@ async def stream_thread(request: Request) -> Response:
     key = (grant.tenant_id, grant.env, thread_id)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     loop = asyncio.get_running_loop()
-    feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+    try:
+        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+    except errors.StudioError as err:
+        return problem(err, request.url.path)
     client_epoch = request.query_params.get("epoch")
 
     async def body() -> AsyncIterator[str]:
@@ -79,10 +84,20 @@ async def stream_thread(request: Request) -> Response:
                 if not cursor.seen(event.seq, event.k):
                     cursor.advance(event.seq, event.k)
                     yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
+            checked = time.monotonic()
             while True:
                 try:
                     event = await next_item(queue, state.heartbeat_s)
                 except TimeoutError:
+                    event = None
+                if time.monotonic() - checked >= state.heartbeat_s:
+                    try:  # a stream lives long: membership and session are re-checked as it goes
+                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
+                    except errors.StudioError as err:
+                        yield _sse("stream.revoked", {"code": err.code.code, "detail": err.detail})
+                        return
+                    checked = time.monotonic()
+                if event is None:
                     yield ": ping\n\n"
                     continue
                 if event.type == ev.EPOCH_CHANGED:
@@ -105,8 +120,13 @@ async def send_message(request: Request) -> Response:
     try:
         grant = await to_thread.run_sync(lambda: authorize(
             state.deps, thread_id=thread_id, ticket=None, headers=request.headers, min_role=Role.MEMBER))
+        raw = b""
+        async for part in request.stream():
+            raw += part
+            if len(raw) > MAX_BODY_BYTES:
+                raise errors.StudioError(errors.PAYLOAD_TOO_LARGE)
         try:
-            payload = json.loads(await request.body() or b"{}")
+            payload = json.loads(raw or b"{}")
         except ValueError:
             raise errors.StudioError(errors.INVALID_JSON) from None
         text = payload.get("text") if isinstance(payload, dict) else None
@@ -128,7 +148,11 @@ async def stream_meta(request: Request) -> Response:
     except errors.StudioError as err:
         return problem(err, request.url.path)
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    meta = state.meta_hub()
+    loop = asyncio.get_running_loop()
+    try:
+        meta = await to_thread.run_sync(lambda: state.meta_hub(loop))
+    except errors.StudioError as err:
+        return problem(err, request.url.path)
     meta.add(grant.tenant_id, grant.env, queue)
 
     async def body() -> AsyncIterator[str]:

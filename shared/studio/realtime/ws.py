@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from typing import Any
 
 from anyio import to_thread
@@ -17,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from studio.kernel import errors
 from studio.kernel.roles import Role
 from studio.realtime import events as ev
-from studio.realtime.access import META, authorize
+from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
 from studio.realtime.gateway_state import GatewayState
 from studio.realtime.sse import next_item, start_cursor
@@ -42,12 +43,16 @@ async def chat_socket(websocket: WebSocket) -> None:
     except errors.StudioError as err:
         await websocket.close(code=_close_code(err), reason=err.code.code)
         return
-    await websocket.accept()
     key = (grant.tenant_id, grant.env, thread_id)
     conn_id = next(_conn_ids)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     loop = asyncio.get_running_loop()
-    feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+    try:
+        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+    except errors.StudioError as err:
+        await websocket.close(code=_close_code(err), reason=err.code.code)
+        return
+    await websocket.accept()
     state.presence.join(key, conn_id, grant.user_id, queue)
     try:
         await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor, "epoch": feed.epoch,
@@ -83,10 +88,20 @@ async def _replay(websocket: WebSocket, state: GatewayState, grant: Any, cursor:
 async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str], conn_id: int,
                 queue: asyncio.Queue[Any], cursor: Cursor, feed: Any) -> None:
     async def writer() -> None:
+        checked = time.monotonic()
         while True:
             try:
                 item = await next_item(queue, state.ws_ping_s)
             except TimeoutError:
+                item = None
+            if time.monotonic() - checked >= state.ws_ping_s:
+                try:  # a socket lives long: membership and session are re-checked as it goes
+                    await to_thread.run_sync(lambda: recheck(state.deps, grant))
+                except errors.StudioError as err:
+                    await websocket.close(code=_close_code(err), reason=err.code.code)
+                    return
+                checked = time.monotonic()
+            if item is None:
                 await websocket.send_json({"type": "ping", "thread_id": grant.thread_id, "seq": None,
                                            "epoch": feed.epoch, "data": {}})
                 continue
@@ -110,7 +125,8 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
             except (ValueError, KeyError):
                 await websocket.close(code=CLOSE_POLICY, reason="frames are JSON objects")
                 return
-            await _on_frame(websocket, state, grant, key, conn_id, frame, cursor, feed)
+            if not await _on_frame(websocket, state, grant, key, conn_id, frame, cursor, feed):
+                return
 
     tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
     try:
@@ -127,7 +143,8 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
 
 
 async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str],
-                    conn_id: int, frame: Any, cursor: Cursor, feed: Any) -> None:
+                    conn_id: int, frame: Any, cursor: Cursor, feed: Any) -> bool:
+    """Handle one client frame; False once the socket is closed."""
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "ping":
         await websocket.send_json({"type": "pong", "thread_id": grant.thread_id, "seq": None, "epoch": feed.epoch,
@@ -137,11 +154,10 @@ async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: 
     elif kind == "send":
         text = frame.get("text")
         try:
-            if grant.role.rank < Role.MEMBER.rank:
-                raise errors.StudioError(errors.ROLE_INSUFFICIENT, "viewers cannot send")
+            current = await to_thread.run_sync(lambda: recheck(state.deps, grant, Role.MEMBER))  # as a request would
             if not isinstance(text, str) or not text.strip() or len(text) > 32_000:
                 raise errors.StudioError(errors.VALIDATION_FAILED, "text must be 1-32000 characters")
-            message = await to_thread.run_sync(lambda: state.post(grant, text, frame.get("client_id")))
+            message = await to_thread.run_sync(lambda: state.post(current, text, frame.get("client_id")))
             await websocket.send_json({"type": "ack", "thread_id": grant.thread_id, "seq": message["seq"],
                                        "epoch": message["epoch"], "data": message})
         except errors.StudioError as err:
@@ -150,12 +166,21 @@ async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: 
     elif kind == "resume":
         if frame.get("epoch") is not None and str(frame.get("epoch")) != str(feed.epoch):
             await _epoch_changed(websocket, grant.thread_id, feed.epoch)
-            return
-        raw = frame.get("cursor") or (str(frame["seq"]) if isinstance(frame.get("seq"), int) else None)
-        if raw is not None:
+            return False
+        raw = frame.get("cursor")
+        if raw is None and isinstance(frame.get("seq"), int) and not isinstance(frame.get("seq"), bool):
+            raw = str(frame["seq"])
+        try:
+            if not isinstance(raw, str):
+                raise errors.StudioError(errors.BAD_REQUEST, "resume needs a cursor (string) or a seq (integer)")
             fresh = Cursor.parse(raw)
-            cursor.floor, cursor.states = fresh.floor, fresh.states
-            await _replay(websocket, state, grant, cursor)
+        except errors.StudioError as err:
+            await websocket.send_json({"type": "error", "thread_id": grant.thread_id, "seq": None,
+                                       "epoch": feed.epoch, "data": {"code": err.code.code, "detail": err.detail}})
+            return True
+        cursor.floor, cursor.states = fresh.floor, fresh.states
+        await _replay(websocket, state, grant, cursor)
+    return True
 
 
 async def meta_socket(websocket: WebSocket) -> None:
@@ -167,14 +192,28 @@ async def meta_socket(websocket: WebSocket) -> None:
     except errors.StudioError as err:
         await websocket.close(code=_close_code(err), reason=err.code.code)
         return
+    loop = asyncio.get_running_loop()
+    try:
+        meta = await to_thread.run_sync(lambda: state.meta_hub(loop))
+    except errors.StudioError as err:
+        await websocket.close(code=_close_code(err), reason=err.code.code)
+        return
     await websocket.accept()
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    meta = state.meta_hub()
     meta.add(grant.tenant_id, grant.env, queue)
-    try:
+
+    async def sender() -> None:
         while True:
             await websocket.send_json(await queue.get())
-    except WebSocketDisconnect:
-        pass
+
+    async def reader() -> None:  # notices a closed socket at once, not at the next event
+        while True:
+            await websocket.receive_text()
+
+    tasks = [asyncio.create_task(sender()), asyncio.create_task(reader())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in tasks:
+            task.cancel()
         meta.remove(grant.tenant_id, grant.env, queue)
