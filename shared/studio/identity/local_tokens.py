@@ -10,6 +10,7 @@ from studio.kernel import errors
 from studio.kernel.context import Principal
 
 AUDIENCE = "studio"
+KEY_CACHE_S = 300  # a key dropped from the JWKS stops verifying within this (plus the JWKS cache)
 
 
 class LocalTokenIssuer:
@@ -40,16 +41,24 @@ class LocalTokenVerifier:
         self._issuer = issuer
         self._leeway_s = leeway_s
         self._keys: dict[str, Any] = {}
+        self._last_forced = -1e9
 
     def _key(self, kid: str) -> Any:
-        key = self._keys.get(kid)
-        if key is not None:
-            return key
-        for refresh in (False, True):  # an unknown kid may be a key another instance just added
+        cached = self._keys.get(kid)
+        if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_S:
+            return cached[0]
+        # An unknown kid may be a key another instance just added: re-read the JWKS, at most every 10 s
+        # (random kids must not turn every request into a store read).
+        may_refresh = time.monotonic() - self._last_forced >= 10
+        for refresh in (False, True) if may_refresh else (False,):
+            if refresh:
+                self._last_forced = time.monotonic()
             for jwk in self._keyring.jwks(refresh=refresh)["keys"]:
                 if jwk["kid"] == kid:
-                    key = self._keys[kid] = jwk_to_public_key(jwk)
+                    key = jwk_to_public_key(jwk)
+                    self._keys[kid] = (key, time.monotonic())
                     return key
+        self._keys.pop(kid, None)  # retired: it no longer verifies anything
         raise errors.StudioError(errors.TOKEN_INVALID, "token signed by an unknown key")
 
     def verify(self, token: str) -> Principal:
