@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from anyio import to_thread
 from starlette.responses import Response
 
 from studio.chat import paths
@@ -15,7 +17,7 @@ from studio.chat.services import chat_services
 from studio.kernel import errors
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.ports.store import Filter, Query
-from studio.realtime.access import Grant
+from studio.realtime.access import Grant, recheck
 from studio.realtime.feed import FeedRegistry
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
@@ -62,6 +64,33 @@ class GatewayState:
     def close(self) -> None:
         if self._meta is not None:
             self._meta.close()
+
+
+class LiveCheck:
+    """A long-lived stream re-asks, at most every ``interval``, what a request would: still a member,
+    session still open (access.recheck). Raises StudioError once the answer is no."""
+
+    def __init__(self, deps: Any, grant: Grant, interval: float) -> None:
+        self._deps, self._grant, self._interval = deps, grant, interval
+        self._checked = time.monotonic()
+
+    async def __call__(self) -> None:
+        if time.monotonic() - self._checked >= self._interval:
+            await to_thread.run_sync(lambda: recheck(self._deps, self._grant))
+            self._checked = time.monotonic()
+
+
+async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:
+    """The next queued item, or None after ``timeout``. No task per item (asyncio.wait_for makes
+    one): with a thousand subscribers that overhead dominated the fan-out."""
+    try:
+        return queue.get_nowait()
+    except asyncio.QueueEmpty:
+        try:
+            async with asyncio.timeout(timeout):
+                return await queue.get()
+        except TimeoutError:
+            return None
 
 
 def _ctx(grant: Grant) -> Any:

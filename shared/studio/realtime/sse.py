@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,9 +18,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from studio.kernel import errors
 from studio.kernel.roles import Role
 from studio.realtime import events as ev
-from studio.realtime.access import META, authorize, recheck
+from studio.realtime.access import META, authorize
 from studio.realtime.cursor import Cursor
-from studio.realtime.gateway_state import GatewayState, problem
+from studio.realtime.gateway_state import GatewayState, LiveCheck, next_or_none, problem
 
 RETRY_MS = 3000
 MAX_BODY_BYTES = 1 << 20
@@ -32,15 +31,6 @@ def _sse(event_type: str, data: Any, event_id: str | None = None) -> str:
     body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return f"{head}event: {event_type}\ndata: {body}\n\n"
 
-
-async def next_item(queue: asyncio.Queue[Any], timeout: float) -> Any:
-    """The next queued item, or TimeoutError. No task per item (asyncio.wait_for makes one):
-    with a thousand subscribers that overhead dominated the fan-out."""
-    try:
-        return queue.get_nowait()
-    except asyncio.QueueEmpty:
-        async with asyncio.timeout(timeout):
-            return await queue.get()
 
 
 def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cursor:
@@ -84,19 +74,14 @@ async def stream_thread(request: Request) -> Response:
                 if not cursor.seen(event.seq, event.k):
                     cursor.advance(event.seq, event.k)
                     yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
-            checked = time.monotonic()
+            still_allowed = LiveCheck(state.deps, grant, state.heartbeat_s)
             while True:
+                event = await next_or_none(queue, state.heartbeat_s)
                 try:
-                    event = await next_item(queue, state.heartbeat_s)
-                except TimeoutError:
-                    event = None
-                if time.monotonic() - checked >= state.heartbeat_s:
-                    try:  # a stream lives long: membership and session are re-checked as it goes
-                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                    except errors.StudioError as err:
-                        yield _sse("stream.revoked", {"code": err.code.code, "detail": err.detail})
-                        return
-                    checked = time.monotonic()
+                    await still_allowed()
+                except errors.StudioError as err:
+                    yield _sse("stream.revoked", {"code": err.code.code, "detail": err.detail})
+                    return
                 if event is None:
                     yield ": ping\n\n"
                     continue
@@ -159,9 +144,8 @@ async def stream_meta(request: Request) -> Response:
         try:
             yield f"retry: {RETRY_MS}\n\n"
             while True:
-                try:
-                    event = await next_item(queue, state.heartbeat_s)
-                except TimeoutError:
+                event = await next_or_none(queue, state.heartbeat_s)
+                if event is None:
                     yield ": ping\n\n"
                     continue
                 yield _sse(event["type"], event, event.get("id"))

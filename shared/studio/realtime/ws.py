@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from typing import Any
 
 from anyio import to_thread
@@ -20,8 +19,8 @@ from studio.kernel.roles import Role
 from studio.realtime import events as ev
 from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
-from studio.realtime.gateway_state import GatewayState
-from studio.realtime.sse import next_item, start_cursor
+from studio.realtime.gateway_state import GatewayState, LiveCheck, next_or_none
+from studio.realtime.sse import start_cursor
 
 CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY = 4409, 4408, 4400
 _conn_ids = itertools.count(1)
@@ -88,19 +87,14 @@ async def _replay(websocket: WebSocket, state: GatewayState, grant: Any, cursor:
 async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str], conn_id: int,
                 queue: asyncio.Queue[Any], cursor: Cursor, feed: Any) -> None:
     async def writer() -> None:
-        checked = time.monotonic()
+        still_allowed = LiveCheck(state.deps, grant, state.ws_ping_s)
         while True:
+            item = await next_or_none(queue, state.ws_ping_s)
             try:
-                item = await next_item(queue, state.ws_ping_s)
-            except TimeoutError:
-                item = None
-            if time.monotonic() - checked >= state.ws_ping_s:
-                try:  # a socket lives long: membership and session are re-checked as it goes
-                    await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                except errors.StudioError as err:
-                    await websocket.close(code=_close_code(err), reason=err.code.code)
-                    return
-                checked = time.monotonic()
+                await still_allowed()
+            except errors.StudioError as err:
+                await websocket.close(code=_close_code(err), reason=err.code.code)
+                return
             if item is None:
                 await websocket.send_json({"type": "ping", "thread_id": grant.thread_id, "seq": None,
                                            "epoch": feed.epoch, "data": {}})
