@@ -19,7 +19,8 @@ from studio.adapters.gcs_blobs import GcsBlobStore, finalize_envelope
 from studio.adapters.pubsub_bus import PubsubBus
 from studio.kernel import cloudevents, errors
 from tests.support import gcs_fake
-from tests.support.pubsub_emulator import HOST_ENV, PubsubEmulator, emulator_session, say
+from tests.support.pubsub_emulator import HOST_ENV, PubsubEmulator, emulator_session
+from tests.support.shared_process import say
 
 pytestmark = pytest.mark.emulator
 PROJECT = "demo-storage-events"

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.shared_process import SharedProcess
 
 EMULATOR = Path(os.environ.get(
     "FIRESTORE_EMULATOR_BIN",
@@ -137,42 +138,12 @@ def start(timeout_s: float = 30.0) -> FirestoreEmulator:
     raise RuntimeError(f"Firestore emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
-_lock = threading.Lock()
-_shared: dict[str, Any] = {"emulator": None, "users": 0}
+_shared = SharedProcess("Firestore emulator", start, missing_reason)
 
 
 def emulator_session(config: pytest.Config) -> Iterator[FirestoreEmulator]:
     """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
-    reason = missing_reason()
-    if reason:
-        _say_once(config, f"Firestore emulator tests SKIPPED: {reason}")
-        pytest.skip(reason)
-    with _lock:
-        if _shared["emulator"] is None:
-            _shared["emulator"] = start()
-        _shared["users"] += 1
-        emulator: FirestoreEmulator = _shared["emulator"]
-    try:
-        yield emulator
-    finally:
-        with _lock:
-            _shared["users"] -= 1
-            if _shared["users"] == 0:
-                _shared["emulator"] = None
-                emulator.stop()
-
-
-def _say_once(config: pytest.Config, line: str) -> None:
-    """Print past -q and output capture, so a skipped emulator suite is visible without -rs."""
-    if _shared.get("said") == line:
-        return
-    _shared["said"] = line
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(line, yellow=True, bold=True)
+    yield from _shared.session(config)
 
 
 def unsigned_id_token(uid: str, project: str, **claims: Any) -> str:

@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.pubsub_emulator import say
+from tests.support.shared_process import SharedProcess
 
 
 def binary() -> Path | str:
@@ -120,27 +119,10 @@ def start(*, pubsub_host: str | None = None, project: str = "", topic: str = "",
     raise RuntimeError(f"fake-gcs-server did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
-_lock = threading.Lock()
-_shared: dict[str, Any] = {"fake": None, "users": 0}
+_shared = SharedProcess("fake-gcs-server", start, missing_reason)
 
 
 def fake_session(config: pytest.Config) -> Iterator[FakeGcs]:
     """Body of a session fixture: yields the shared fake, or skips with the reason printed."""
-    reason = missing_reason()
-    if reason:
-        say(config, f"SKIPPED (fake-gcs-server): {reason}")
-        pytest.skip(reason)
-    with _lock:
-        if _shared["fake"] is None:
-            _shared["fake"] = start()
-            say(config, f"fake-gcs-server up in {_shared['fake'].started_in_s:.2f} s")
-        _shared["users"] += 1
-        fake: FakeGcs = _shared["fake"]
-    try:
-        yield fake
-    finally:
-        with _lock:
-            _shared["users"] -= 1
-            if _shared["users"] == 0:
-                _shared["fake"] = None
-                fake.stop()
+    yield from _shared.session(config)
+

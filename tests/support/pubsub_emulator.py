@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.shared_process import SharedProcess
 
 EMULATOR = Path(os.environ.get(
     "PUBSUB_EMULATOR_BIN", "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"))
@@ -100,44 +101,10 @@ def start(timeout_s: float = 30.0) -> PubsubEmulator:
     raise RuntimeError(f"Pub/Sub emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
 
 
-_said: set[str] = set()
-
-
-def say(config: pytest.Config, line: str) -> None:
-    """Write past output capture (once per line), so a skip reason or a start time shows in a quiet run."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or line in _said:
-        return
-    _said.add(line)
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(line)
-    else:
-        reporter.write_line(line)
-
-
-_lock = threading.Lock()
-_shared: dict[str, Any] = {"emulator": None, "users": 0}
+_shared = SharedProcess("Pub/Sub emulator", start, missing_reason)
 
 
 def emulator_session(config: pytest.Config) -> Iterator[PubsubEmulator]:
     """Body of a session fixture: yields the shared emulator, or skips with the reason printed."""
-    reason = missing_reason()
-    if reason:
-        say(config, f"SKIPPED (Pub/Sub emulator): {reason}")
-        pytest.skip(reason)
-    with _lock:
-        if _shared["emulator"] is None:
-            _shared["emulator"] = start()
-            say(config, f"Pub/Sub emulator up in {_shared['emulator'].started_in_s:.2f} s")
-        _shared["users"] += 1
-        emulator: PubsubEmulator = _shared["emulator"]
-    try:
-        yield emulator
-    finally:
-        with _lock:
-            _shared["users"] -= 1
-            if _shared["users"] == 0:
-                _shared["emulator"] = None
-                emulator.stop()
+    yield from _shared.session(config)
+
