@@ -95,20 +95,11 @@ def _direct(app: WsgiApp, path: str, headers: dict[str, str], n: int) -> list[fl
 
 
 def _serve(app: WsgiApp, port: int) -> tuple[Any, threading.Thread]:
-    import uvicorn
     from a2wsgi import WSGIMiddleware
 
-    config = uvicorn.Config(WSGIMiddleware(app), host="127.0.0.1", port=port,  # type: ignore[arg-type]
-                            log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the benchmark server did not start")
-        time.sleep(0.01)
-    return server, thread
+    from tests.support.platform import serve_in_thread
+
+    return serve_in_thread(WSGIMiddleware(app), port, access_log=False)  # type: ignore[arg-type]
 
 
 def _timed_get(client: httpx.Client, path: str, headers: dict[str, str], out: list[float]) -> None:

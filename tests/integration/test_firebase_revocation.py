@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -32,6 +31,7 @@ from studio.adapters.google_credentials import access_token_provider
 from studio.identity.firebase_revocation import IdentityToolkitRevocation
 from studio.identity.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 from studio.kernel import errors
+from tests.support.shared_process import free_port
 
 PROJECT = "demo-studio"
 DEAD_CERTS = "http://127.0.0.1:9/certs"  # never fetched: emulator tokens carry no signature
@@ -192,11 +192,6 @@ def test_verifier_asks_revocation_only_for_genuine_tokens(monkeypatch: pytest.Mo
 # -- the real Firebase Auth emulator (slow, opt-in) --------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _firebase_bin(tmp_root: Path) -> Path:
     tools = Path(os.environ.get("STUDIO_FIREBASE_TOOLS_DIR") or tmp_root / "firebase-tools")
@@ -221,10 +216,10 @@ def auth_emulator(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         print(reason)
         pytest.skip(reason)
     binary = _firebase_bin(tmp_path_factory.getbasetemp())
-    port = _free_port()
+    port = free_port()
     config = {"emulators": {"auth": {"host": "127.0.0.1", "port": port}, "ui": {"enabled": False},
-                            "hub": {"host": "127.0.0.1", "port": _free_port()},
-                            "logging": {"host": "127.0.0.1", "port": _free_port()}, "singleProjectMode": True}}
+                            "hub": {"host": "127.0.0.1", "port": free_port()},
+                            "logging": {"host": "127.0.0.1", "port": free_port()}, "singleProjectMode": True}}
     (tmp_path / "firebase.json").write_text(json.dumps(config))
     log = (tmp_path / "emulator.log").open("w")
     started = time.monotonic()

@@ -12,9 +12,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.shared_process import SharedProcess
+from tests.support.shared_process import SharedProcess, free_port, spawn_until_ready
 
 EMULATOR = Path(os.environ.get(
     "FIRESTORE_EMULATOR_BIN",
@@ -41,11 +39,6 @@ def missing_reason() -> str | None:
         return f"Firestore emulator needs Java 17+: {java!r} not found (set JAVA or install a JRE)"
     return None
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class FirestoreEmulator:
@@ -115,27 +108,14 @@ def _group_alive(group: int) -> bool:
 
 
 def start(timeout_s: float = 30.0) -> FirestoreEmulator:
-    port = _free_port()
-    log = Path(tempfile.mkstemp(prefix="firestore-emulator-", suffix=".log")[1])
-    began = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed binary, our arguments
-            [str(EMULATOR), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    port = free_port()
     host = f"127.0.0.1:{port}"
-    while time.monotonic() - began < timeout_s:
-        if process.poll() is not None:
-            raise RuntimeError(f"Firestore emulator exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://{host}/", timeout=1).status_code == 200:  # answers "Ok" once ready
-                emulator = FirestoreEmulator(process, host, log, time.monotonic() - began)
-                atexit.register(emulator.stop)  # a safety net if the session ends without teardown
-                return emulator
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    FirestoreEmulator(process, host, log, 0).stop()
-    raise RuntimeError(f"Firestore emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+    process, log, took = spawn_until_ready(  # answers "Ok" at / once ready
+        "Firestore emulator", [str(EMULATOR), "--host", "127.0.0.1", "--port", str(port)], f"http://{host}/",
+        timeout_s=timeout_s, on_timeout=lambda p: FirestoreEmulator(p, host, Path(os.devnull), 0).stop())
+    emulator = FirestoreEmulator(process, host, log, took)
+    atexit.register(emulator.stop)  # a safety net if the session ends without teardown
+    return emulator
 
 
 _shared = SharedProcess("Firestore emulator", start, missing_reason)

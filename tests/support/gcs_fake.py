@@ -11,10 +11,7 @@ What the fake does not do (so tests must not rely on it): verify signed-URL sign
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.shared_process import SharedProcess
+from tests.support.shared_process import SharedProcess, free_port, spawn_until_ready
 
 
 def binary() -> Path | str:
@@ -42,11 +39,6 @@ def missing_reason() -> str | None:
     found = binary()
     return found if isinstance(found, str) else None
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def service_account_credentials(project: str, email: str) -> Any:
@@ -91,7 +83,7 @@ def start(*, pubsub_host: str | None = None, project: str = "", topic: str = "",
     path = binary()
     if isinstance(path, str):
         raise RuntimeError(path)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [str(path), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory",
             # Signed URLs are path style on the API host: the fake must treat it as the public host.
@@ -100,23 +92,9 @@ def start(*, pubsub_host: str | None = None, project: str = "", topic: str = "",
     if pubsub_host:
         args += ["-event.pubsub-project-id", project, "-event.pubsub-topic", topic, "-event.list", "finalize"]
         env["PUBSUB_EMULATOR_HOST"] = pubsub_host  # the fake's Go Pub/Sub client reads it
-    log = Path(tempfile.mkstemp(prefix="fake-gcs-", suffix=".log")[1])
-    began = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
-                                   env=env, start_new_session=True)
-    while time.monotonic() - began < timeout_s:
-        if process.poll() is not None:
-            raise RuntimeError(f"fake-gcs-server exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/storage/v1/b", timeout=1).status_code == 200:
-                return FakeGcs(process, url, log, time.monotonic() - began)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.02)
-    process.kill()
-    process.wait(5)
-    raise RuntimeError(f"fake-gcs-server did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+    process, log, took = spawn_until_ready("fake-gcs-server", args, f"{url}/storage/v1/b", timeout_s=timeout_s,
+                                           env=env)
+    return FakeGcs(process, url, log, took)
 
 
 _shared = SharedProcess("fake-gcs-server", start, missing_reason)

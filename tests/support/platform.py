@@ -1,11 +1,11 @@
 """The real local runtime, served by uvicorn on a loopback port, for integration tests."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -13,12 +13,21 @@ from infra.localrun.manifest import MANIFEST
 from infra.localrun.server import LocalPlatform, build
 from studio.bootstrap import reset
 from studio.config import Settings
+from tests.support.shared_process import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def serve_in_thread(app: Any, port: int, **config: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    """uvicorn serving ``app`` on 127.0.0.1:``port`` in a daemon thread, returned once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           **config))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    return server, thread
 
 
 @dataclass
@@ -48,14 +57,5 @@ def start_platform(data_dir: Path, manifest: Path = MANIFEST, **settings: object
     config = Settings(data_dir=data_dir, public_url=base_url, **settings)  # type: ignore[arg-type]
     reset()
     platform = build(config, manifest)
-    server = uvicorn.Server(uvicorn.Config(platform.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", timeout_graceful_shutdown=1,
-                                           ws_per_message_deflate=False))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("local runtime did not start")
-        time.sleep(0.01)
+    server, thread = serve_in_thread(platform.app, port, timeout_graceful_shutdown=1, ws_per_message_deflate=False)
     return RunningPlatform(platform, base_url, server, thread)

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.shared_process import SharedProcess
+from tests.support.shared_process import SharedProcess, free_port, spawn_until_ready
 
 EMULATOR = Path(os.environ.get(
     "PUBSUB_EMULATOR_BIN", "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"))
@@ -36,11 +32,6 @@ def missing_reason() -> str | None:
         return "Pub/Sub emulator needs Java: no `java` on PATH and no JAVA_HOME"
     return None
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PubsubEmulator:
@@ -79,26 +70,12 @@ class PubsubEmulator:
 
 
 def start(timeout_s: float = 30.0) -> PubsubEmulator:
-    port = _free_port()
-    log = Path(tempfile.mkstemp(prefix="pubsub-emulator-", suffix=".log")[1])
-    began = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed binary, our arguments
-            [str(EMULATOR), "--host=127.0.0.1", f"--port={port}"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    port = free_port()
     host = f"127.0.0.1:{port}"
-    while time.monotonic() - began < timeout_s:
-        if process.poll() is not None:
-            raise RuntimeError(f"Pub/Sub emulator exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://{host}/", timeout=1).status_code == 200:  # answers "Ok" once ready
-                return PubsubEmulator(process, host, log, time.monotonic() - began)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    process.wait(5)
-    raise RuntimeError(f"Pub/Sub emulator did not answer within {timeout_s}s:\n{log.read_text()[-2000:]}")
+    process, log, took = spawn_until_ready(  # answers "Ok" at / once ready
+        "Pub/Sub emulator", [str(EMULATOR), "--host=127.0.0.1", f"--port={port}"], f"http://{host}/",
+        timeout_s=timeout_s)
+    return PubsubEmulator(process, host, log, took)
 
 
 _shared = SharedProcess("Pub/Sub emulator", start, missing_reason)
