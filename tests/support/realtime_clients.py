@@ -86,3 +86,66 @@ def ws_until(conn: ClientConnection, predicate: Any, timeout: float = 10) -> lis
     while not frames or not predicate(frames):
         frames.append(json.loads(conn.recv(timeout=timeout)))
     return frames
+
+
+class SlowSseSocket:
+    """An SSE stream on a bare socket with a small receive buffer, read only when the test says:
+    a client too slow for the stream, so the gateway meets backpressure on it."""
+
+    def __init__(self, base_url: str, path: str, headers: dict[str, str], rcvbuf: int = 4096) -> None:
+        import socket
+
+        host, port = base_url.removeprefix("http://").split(":")
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: a small window
+        self.sock.settimeout(10)
+        self.sock.connect((host, int(port)))
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.raw = b""
+        while b"\r\n\r\n" not in self.raw:
+            self.raw += self.sock.recv(4096)
+        head, self.raw = self.raw.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ", 2)[1])
+        assert b"transfer-encoding: chunked" in head.lower()
+        self.text = b""
+        self.events: list[SseEvent] = []
+        self.comments: list[str] = []
+
+    def read_until(self, predicate: Any, timeout: float = 30) -> list[SseEvent]:
+        """Read until ``predicate(self)`` holds (events and comments parsed so far)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"condition not met; got {[(e.event, e.id) for e in self.events][-5:]}, "
+                                     f"{len(self.comments)} comments")
+            self.sock.settimeout(remaining)
+            self.raw += self.sock.recv(1 << 16)
+            self._parse()
+        return self.events
+
+    def _parse(self) -> None:
+        while (eol := self.raw.find(b"\r\n")) >= 0:  # chunked framing
+            size = int(self.raw[:eol], 16)
+            if len(self.raw) < eol + 4 + size:
+                break
+            self.text += self.raw[eol + 2:eol + 2 + size]
+            self.raw = self.raw[eol + 4 + size:]
+        while b"\n\n" in self.text:
+            block, self.text = self.text.split(b"\n\n", 1)
+            fields: dict[str, str] = {}
+            for line in block.decode().split("\n"):
+                if line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                elif line:
+                    name, _, value = line.partition(":")
+                    fields[name] = value[1:] if value.startswith(" ") else value
+            if "data" in fields:
+                self.events.append(SseEvent(fields.get("id"), fields.get("event", "message"), json.loads(fields["data"])))
+
+    def close(self) -> None:
+        self.sock.close()

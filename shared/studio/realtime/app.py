@@ -2,15 +2,21 @@
 and run by uvicorn on Cloud Run in production (infra/realtime/)."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from studio.realtime import sse, ws
 from studio.realtime.gateway_state import GatewayState
+from studio.realtime.server_send import ServerSend
+
+# Any app that serves the gateway's routes installs these (the local runtime mounts the routes in its own app).
+MIDDLEWARE = [Middleware(ServerSend)]
 
 
 def create_gateway(deps: Any, **timing: float) -> Starlette:
@@ -19,7 +25,8 @@ def create_gateway(deps: Any, **timing: float) -> Starlette:
                                   "ws_idle_s": s.ws_idle_s, **timing})
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.feeds.open_feeds()})
+        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.feeds.open_feeds(),
+                             "deliveries": asdict(state.deliveries)})
 
     app = Starlette(routes=[
         Route("/sse/chat/{thread_id}", sse.stream_thread, methods=["GET"]),
@@ -28,6 +35,6 @@ def create_gateway(deps: Any, **timing: float) -> Starlette:
         WebSocketRoute("/ws/chat/{thread_id}", ws.chat_socket),
         WebSocketRoute("/ws/meta", ws.meta_socket),
         Route("/healthz/realtime", healthz),
-    ])
+    ], middleware=MIDDLEWARE)
     app.state.gateway = state
     return app

@@ -28,13 +28,22 @@ class Cursor:
             return k <= self.states[seq]
         return seq <= self.floor
 
-    def advance(self, seq: int, k: int) -> None:
-        if self.seen(seq, k):
-            return
-        self.states[seq] = k
-        while self.states.get(self.floor + 1) == FINAL:
+    def advance(self, seq: int, k: int) -> bool:
+        """Move past (seq, k); False when the client already had it (nothing moves)."""
+        states = self.states
+        if seq in states:
+            if k <= states[seq]:
+                return False
+        elif seq <= self.floor:
+            return False
+        if k == FINAL and seq == self.floor + 1 and not states:  # the common case: the next whole message
+            self.floor = seq
+            return True
+        states[seq] = k
+        while states.get(self.floor + 1) == FINAL:
             self.floor += 1
-            del self.states[self.floor]
+            del states[self.floor]
+        return True
 
     def position_of(self, seq: int) -> int:
         """The last k the client has of message ``seq`` (-1: nothing)."""

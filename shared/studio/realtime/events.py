@@ -3,8 +3,9 @@ live changes and backfill, so a resumed stream is the stream it would have been.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from studio.chat import paths
 from studio.chat.models import message_view
@@ -13,6 +14,7 @@ from studio.realtime.cursor import FINAL, Cursor
 
 CREATED, DELTA, COMPLETED, FAILED = "message.created", "message.delta", "message.completed", "message.failed"
 EPOCH_CHANGED = "thread.epoch_changed"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,19 @@ class ThreadEvent:
                 "data": self.data, "cursor": cursor}
 
     def encoded(self, cursor: str) -> str:
-        """The frame as JSON, encoded once per cursor however many subscribers receive it
-        (they almost all share one cursor): fan-out cost is the send, not the encoding."""
-        cache: dict[str, str] = self.__dict__.setdefault("_encoded", {})
-        text = cache.get(cursor)
-        if text is None:
-            text = cache[cursor] = json.dumps(self.frame(cursor), separators=(",", ":"))
-        return text
+        """The frame as JSON (the WebSocket text and the SSE ``data:``)."""
+        return self.rendered("json", cursor, lambda: json.dumps(self.frame(cursor), separators=(",", ":")))
+
+    def rendered(self, form: str, cursor: str, build: Callable[[], T]) -> T:
+        """``build()`` once per form and cursor however many subscribers receive the event
+        (they almost all share one cursor): the fan-out's cost is the send, not the encoding."""
+        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_rendered", {})
+        key = (form, cursor)
+        try:
+            return cache[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = cache[key] = build()
+            return value
 
 
 def message_events(thread_id: str, msg: dict[str, Any], chunks: list[dict[str, Any]]) -> list[ThreadEvent]:

@@ -2,8 +2,9 @@
 
 A feed listens on the store (the thread's messages, the chunks of each reply while it
 streams, and the thread document for epoch changes), turns changes into ThreadEvents and
-hands each event once to the event loop, which fans it out to every subscriber's queue:
-1,000 subscribers cost one cross-thread hop, not 1,000.
+hands each event once to the event loop, which offers it to every subscriber (written to
+the socket there and then, see subscriber.py): 1,000 subscribers cost one cross-thread
+hop, not 1,000.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from studio.kernel import logs
 from studio.ports.store import Change, DocumentStore
 from studio.realtime import events as ev
 from studio.realtime.cursor import FINAL
+from studio.realtime.subscriber import Subscriber
 
 _log = logs.get("studio.realtime.feed")
 Key = tuple[str, str, str]
@@ -27,7 +29,7 @@ class ThreadFeed:
         self._store = store
         self.tenant_id, self.env, self.thread_id = key
         self._loop = loop
-        self.queues: set[asyncio.Queue[ev.ThreadEvent]] = set()
+        self.subscribers: set[Subscriber] = set()
         self._lock = threading.RLock()
         self._last_k: dict[int, int] = {}  # streaming replies: the last delta handed out
         self._chunk_watches: dict[int, Any] = {}
@@ -46,8 +48,8 @@ class ThreadFeed:
         self._loop.call_soon_threadsafe(self._fan_out, event)
 
     def _fan_out(self, event: ev.ThreadEvent) -> None:  # on the event loop
-        for queue in list(self.queues):
-            queue.put_nowait(event)
+        for subscriber in list(self.subscribers):
+            subscriber.offer(event)
 
     def _on_thread(self, change: Change) -> None:
         if change.path.rsplit("/", 1)[-1] != self.thread_id or change.data is None:
@@ -114,26 +116,26 @@ class FeedRegistry:
         self._feeds: dict[Key, ThreadFeed] = {}
         self._lock = threading.Lock()
 
-    def subscribe(self, key: Key, queue: asyncio.Queue[ev.ThreadEvent],
+    def subscribe(self, key: Key, subscriber: Subscriber,
                   loop: asyncio.AbstractEventLoop) -> tuple[ThreadFeed, Callable[[], None]]:
         """Blocking (opening a feed waits for the store's listeners): call it off the event loop.
         The registry lock is never held while a feed opens, so one slow open stalls nobody else."""
         with self._lock:
             feed = self._feeds.get(key)
             if feed is not None:
-                feed.queues.add(queue)
+                feed.subscribers.add(subscriber)
         if feed is None:
             fresh = ThreadFeed(self._store, key, loop)
             with self._lock:
                 feed = self._feeds.setdefault(key, fresh)
-                feed.queues.add(queue)
+                feed.subscribers.add(subscriber)
             if feed is not fresh:
                 fresh.close()  # another subscriber opened it meanwhile
 
         def unsubscribe() -> None:
             with self._lock:
-                feed.queues.discard(queue)
-                last = not feed.queues and self._feeds.get(key) is feed
+                feed.subscribers.discard(subscriber)
+                last = not feed.subscribers and self._feeds.get(key) is feed
                 if last:
                     del self._feeds[key]
             if last:

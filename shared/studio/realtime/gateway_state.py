@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from anyio import to_thread
 from starlette.responses import Response
 
 from studio.chat import paths
@@ -17,10 +15,11 @@ from studio.chat.services import chat_services
 from studio.kernel import errors
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.ports.store import Filter, Query
-from studio.realtime.access import Grant, recheck
+from studio.realtime.access import Grant
 from studio.realtime.feed import FeedRegistry
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
+from studio.realtime.subscriber import DeliveryStats
 
 
 @dataclass
@@ -31,6 +30,7 @@ class GatewayState:
     ws_idle_s: float = 60.0
     feeds: FeedRegistry = field(init=False)
     presence: PresenceHub = field(default_factory=PresenceHub)
+    deliveries: DeliveryStats = field(default_factory=DeliveryStats)
     _meta: MetaHub | None = None
     _meta_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,20 +64,6 @@ class GatewayState:
     def close(self) -> None:
         if self._meta is not None:
             self._meta.close()
-
-
-class LiveCheck:
-    """A long-lived stream re-asks, at most every ``interval``, what a request would: still a member,
-    session still open (access.recheck). Raises StudioError once the answer is no."""
-
-    def __init__(self, deps: Any, grant: Grant, interval: float) -> None:
-        self._deps, self._grant, self._interval = deps, grant, interval
-        self._checked = time.monotonic()
-
-    async def __call__(self) -> None:
-        if time.monotonic() - self._checked >= self._interval:
-            await to_thread.run_sync(lambda: recheck(self._deps, self._grant))
-            self._checked = time.monotonic()
 
 
 async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:

@@ -2,30 +2,31 @@
 instance. Never persisted. (Across instances they travel on the meta channel.)"""
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from typing import Any
+
+from studio.realtime.subscriber import Subscriber
 
 Key = tuple[str, str, str]
 
 
 class PresenceHub:
     def __init__(self) -> None:
-        self._rooms: dict[Key, dict[int, tuple[str, asyncio.Queue[Any]]]] = {}
+        self._rooms: dict[Key, dict[int, tuple[str, Subscriber]]] = {}
 
     def users(self, key: Key) -> list[str]:
         return sorted({user for user, _ in self._rooms.get(key, {}).values()})
 
     def _broadcast(self, key: Key, frame: dict[str, Any], *, skip: int | None = None) -> None:
-        for conn_id, (_, queue) in self._rooms.get(key, {}).items():
+        for conn_id, (_, subscriber) in self._rooms.get(key, {}).items():
             if conn_id != skip:
-                queue.put_nowait(frame)
+                subscriber.signal(frame)
 
-    def join(self, key: Key, conn_id: int, user_id: str, queue: asyncio.Queue[Any]) -> bool:
+    def join(self, key: Key, conn_id: int, user_id: str, subscriber: Subscriber) -> bool:
         """True when the user was not here before (a join others are told about)."""
         room = self._rooms.setdefault(key, {})
         first = user_id not in {u for u, _ in room.values()}
-        room[conn_id] = (user_id, queue)
+        room[conn_id] = (user_id, subscriber)
         if first:
             self._broadcast(key, _signal("presence.join", key, {"user_id": user_id}), skip=conn_id)
         return first

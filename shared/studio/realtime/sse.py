@@ -14,13 +14,16 @@ from typing import Any
 from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Send
 
 from studio.kernel import errors
 from studio.kernel.roles import Role
 from studio.realtime import events as ev
-from studio.realtime.access import META, authorize
+from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
-from studio.realtime.gateway_state import GatewayState, LiveCheck, next_or_none, problem
+from studio.realtime.event_stream import EventStream
+from studio.realtime.gateway_state import GatewayState, next_or_none, problem
+from studio.realtime.subscriber import Subscriber
 
 RETRY_MS = 3000
 MAX_BODY_BYTES = 1 << 20
@@ -31,6 +34,18 @@ def _sse(event_type: str, data: Any, event_id: str | None = None) -> str:
     body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return f"{head}event: {event_type}\ndata: {body}\n\n"
 
+
+def _chunk(text: str | bytes) -> dict[str, Any]:
+    return {"type": "http.response.body", "body": text if isinstance(text, bytes) else text.encode(),
+            "more_body": True}
+
+
+def _event_chunk(event: ev.ThreadEvent, cursor: str) -> dict[str, Any]:
+    return event.rendered("sse", cursor, lambda: _chunk(_sse(event.type, event.encoded(cursor), cursor)))
+
+
+def _ping() -> dict[str, Any]:
+    return _chunk(b": ping\n\n")
 
 
 def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cursor:
@@ -55,47 +70,42 @@ async def stream_thread(request: Request) -> Response:
     except errors.StudioError as err:
         return problem(err, request.url.path)
     key = (grant.tenant_id, grant.env, thread_id)
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    subscriber = Subscriber(cursor, _event_chunk, _ping, state.heartbeat_s, state.deliveries)
     loop = asyncio.get_running_loop()
     try:
-        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, subscriber, loop))
     except errors.StudioError as err:
         return problem(err, request.url.path)
     client_epoch = request.query_params.get("epoch")
 
-    async def body() -> AsyncIterator[str]:
+    async def run(send: Send) -> None:
+        subscriber.bind(send)
         try:
-            yield f"retry: {RETRY_MS}\n\n"
+            await subscriber.send(_chunk(f"retry: {RETRY_MS}\n\n"))
             if client_epoch is not None and client_epoch != str(feed.epoch):
-                yield _sse(ev.EPOCH_CHANGED, {"epoch": feed.epoch, "reload": True})
+                await subscriber.send(_chunk(_sse(ev.EPOCH_CHANGED, {"epoch": feed.epoch, "reload": True})))
                 return
             for event in await to_thread.run_sync(
                     lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, thread_id, cursor)):
-                if not cursor.seen(event.seq, event.k):
-                    cursor.advance(event.seq, event.k)
-                    yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
-            still_allowed = LiveCheck(state.deps, grant, state.heartbeat_s)
+                await subscriber.write_event(event)
             while True:
-                event = await next_or_none(queue, state.heartbeat_s)
-                try:
-                    await still_allowed()
-                except errors.StudioError as err:
-                    yield _sse("stream.revoked", {"code": err.code.code, "detail": err.detail})
+                event = await subscriber.next()
+                if event is None:  # upkeep: may the client still listen?
+                    try:
+                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
+                    except errors.StudioError as err:
+                        await subscriber.send(_chunk(_sse("stream.revoked",
+                                                          {"code": err.code.code, "detail": err.detail})))
+                        return
+                elif event.type == ev.EPOCH_CHANGED:
+                    await subscriber.send(_chunk(_sse(event.type, {**event.data, "reload": True})))
                     return
-                if event is None:
-                    yield ": ping\n\n"
-                    continue
-                if event.type == ev.EPOCH_CHANGED:
-                    yield _sse(event.type, {**event.data, "reload": True})
-                    return
-                if not cursor.seen(event.seq, event.k):
-                    cursor.advance(event.seq, event.k)
-                    yield _sse(event.type, event.encoded(str(cursor)), str(cursor))
+                else:
+                    await subscriber.write_event(event)
         finally:
             unsubscribe()
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def send_message(request: Request) -> Response:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
@@ -19,8 +21,10 @@ from studio.kernel.roles import Role
 from studio.realtime import events as ev
 from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
-from studio.realtime.gateway_state import GatewayState, LiveCheck, next_or_none
+from studio.realtime.gateway_state import GatewayState
+from studio.realtime.server_send import server_send
 from studio.realtime.sse import start_cursor
+from studio.realtime.subscriber import Subscriber
 
 CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY = 4409, 4408, 4400
 _conn_ids = itertools.count(1)
@@ -28,6 +32,21 @@ _conn_ids = itertools.count(1)
 
 def _close_code(err: errors.StudioError) -> int:
     return 4000 + err.status if 400 <= err.status < 500 else 1011
+
+
+def _text(frame: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "websocket.send", "text": json.dumps(frame, separators=(",", ":"), ensure_ascii=False)}
+
+
+def _event_text(event: ev.ThreadEvent, cursor: str) -> dict[str, Any]:
+    return event.rendered("ws", cursor, lambda: {"type": "websocket.send", "text": event.encoded(cursor)})
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """A client's resume frame, handed to the writer so replay and live events never interleave."""
+
+    cursor: Cursor
 
 
 async def chat_socket(websocket: WebSocket) -> None:
@@ -44,15 +63,21 @@ async def chat_socket(websocket: WebSocket) -> None:
         return
     key = (grant.tenant_id, grant.env, thread_id)
     conn_id = next(_conn_ids)
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def ping() -> dict[str, Any]:  # only once subscribed: ``feed`` is bound below
+        return _text({"type": "ping", "thread_id": thread_id, "seq": None, "epoch": feed.epoch, "data": {}})
+
+    # Frames of the open socket go through the server's send, past Starlette's wrappers (server_send.py).
+    subscriber = Subscriber(cursor, _event_text, ping, state.ws_ping_s, state.deliveries,
+                            send=server_send(websocket.scope))
     loop = asyncio.get_running_loop()
     try:
-        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, queue, loop))
+        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, subscriber, loop))
     except errors.StudioError as err:
         await websocket.close(code=_close_code(err), reason=err.code.code)
         return
     await websocket.accept()
-    state.presence.join(key, conn_id, grant.user_id, queue)
+    state.presence.join(key, conn_id, grant.user_id, subscriber)
     try:
         await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor, "epoch": feed.epoch,
                                    "cursor": str(cursor), "data": {"user_id": grant.user_id,
@@ -60,9 +85,9 @@ async def chat_socket(websocket: WebSocket) -> None:
         if q.get("epoch") is not None and q.get("epoch") != str(feed.epoch):
             await _epoch_changed(websocket, thread_id, feed.epoch)
             return
-        await _replay(websocket, state, grant, cursor)
-        await _pump(websocket, state, grant, key, conn_id, queue, cursor, feed)
-    except WebSocketDisconnect:
+        await _replay(state, grant, subscriber)
+        await _pump(websocket, state, grant, key, conn_id, subscriber, feed)
+    except (WebSocketDisconnect, OSError):  # the client is gone (OSError: the server's send, per ASGI)
         pass
     finally:
         state.presence.leave(key, conn_id)
@@ -75,38 +100,35 @@ async def _epoch_changed(websocket: WebSocket, thread_id: str, epoch: int) -> No
     await websocket.close(code=CLOSE_EPOCH)
 
 
-async def _replay(websocket: WebSocket, state: GatewayState, grant: Any, cursor: Cursor) -> None:
+async def _replay(state: GatewayState, grant: Any, subscriber: Subscriber) -> None:
+    cursor = subscriber.cursor
     backlog = await to_thread.run_sync(
         lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, grant.thread_id, cursor))
     for event in backlog:
-        if not cursor.seen(event.seq, event.k):
-            cursor.advance(event.seq, event.k)
-            await websocket.send_text(event.encoded(str(cursor)))
+        await subscriber.write_event(event)
 
 
 async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str], conn_id: int,
-                queue: asyncio.Queue[Any], cursor: Cursor, feed: Any) -> None:
+                subscriber: Subscriber, feed: Any) -> None:
     async def writer() -> None:
-        still_allowed = LiveCheck(state.deps, grant, state.ws_ping_s)
         while True:
-            item = await next_or_none(queue, state.ws_ping_s)
-            try:
-                await still_allowed()
-            except errors.StudioError as err:
-                await websocket.close(code=_close_code(err), reason=err.code.code)
-                return
-            if item is None:
-                await websocket.send_json({"type": "ping", "thread_id": grant.thread_id, "seq": None,
-                                           "epoch": feed.epoch, "data": {}})
-                continue
-            if isinstance(item, dict):  # presence and typing signals
-                await websocket.send_json(item)
+            item = await subscriber.next()
+            if item is None:  # upkeep: may the client still listen?
+                try:
+                    await to_thread.run_sync(lambda: recheck(state.deps, grant))
+                except errors.StudioError as err:
+                    await websocket.close(code=_close_code(err), reason=err.code.code)
+                    return
+            elif isinstance(item, dict):  # presence and typing signals
+                await subscriber.send(_text(item))
+            elif isinstance(item, _Resume):
+                subscriber.cursor.floor, subscriber.cursor.states = item.cursor.floor, item.cursor.states
+                await _replay(state, grant, subscriber)
             elif item.type == ev.EPOCH_CHANGED:
                 await _epoch_changed(websocket, grant.thread_id, item.epoch)
                 return
-            elif not cursor.seen(item.seq, item.k):
-                cursor.advance(item.seq, item.k)
-                await websocket.send_text(item.encoded(str(cursor)))
+            else:
+                await subscriber.write_event(item)
 
     async def reader() -> None:
         while True:
@@ -119,7 +141,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
             except (ValueError, KeyError):
                 await websocket.close(code=CLOSE_POLICY, reason="frames are JSON objects")
                 return
-            if not await _on_frame(websocket, state, grant, key, conn_id, frame, cursor, feed):
+            if not await _on_frame(websocket, state, grant, key, conn_id, frame, subscriber, feed):
                 return
 
     tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
@@ -129,7 +151,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
             task.cancel()
         for task in done:
             exc = task.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect):
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):  # OSError: gone (ASGI)
                 raise exc
     finally:
         for task in tasks:
@@ -137,7 +159,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
 
 
 async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: tuple[str, str, str],
-                    conn_id: int, frame: Any, cursor: Cursor, feed: Any) -> bool:
+                    conn_id: int, frame: Any, subscriber: Subscriber, feed: Any) -> bool:
     """Handle one client frame; False once the socket is closed."""
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "ping":
@@ -172,8 +194,7 @@ async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: 
             await websocket.send_json({"type": "error", "thread_id": grant.thread_id, "seq": None,
                                        "epoch": feed.epoch, "data": {"code": err.code.code, "detail": err.detail}})
             return True
-        cursor.floor, cursor.states = fresh.floor, fresh.states
-        await _replay(websocket, state, grant, cursor)
+        subscriber.signal(_Resume(fresh))
     return True
 
 

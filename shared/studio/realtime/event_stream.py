@@ -1,0 +1,46 @@
+"""A ``text/event-stream`` response that hands its ASGI ``send`` to the stream's code.
+
+Starlette's StreamingResponse pulls chunks from an async generator, so every event costs a
+task wakeup. The realtime feed instead writes events from its fan-out (subscriber.py), which
+needs the connection's ``send`` itself: ``run(send)`` writes the body, and the response ends
+when ``run`` returns or when the client goes away, whichever comes first.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from studio.realtime.server_send import server_send
+
+
+class EventStream(Response):
+    media_type = "text/event-stream"
+
+    def __init__(self, run: Callable[[Send], Awaitable[None]], headers: Mapping[str, str] | None = None) -> None:
+        self._run = run
+        self.status_code = 200
+        self.background = None
+        self.init_headers(headers)  # no body: no Content-Length, so the server sends it chunked
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        stream = asyncio.ensure_future(self._run(server_send(scope)))  # the body skips Starlette's wrappers
+        watcher = asyncio.ensure_future(client_gone())
+        try:
+            done, _ = await asyncio.wait((stream, watcher), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stream, watcher):
+                task.cancel()
+            await asyncio.wait((stream, watcher))
+        if stream in done and not stream.cancelled() and stream.exception() is not None:
+            raise stream.exception()  # type: ignore[misc]
+        if watcher not in done:  # the stream ended and the client is still there: end the body
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
