@@ -16,7 +16,7 @@ connection, as it would in production), spread over THREADS chat threads of one 
 Why WebSocket for the 10,000: it is the transport every kind of client can use (browsers,
 mobile, services) and the heavier of the two per connection here, so the verdict holds for
 any mix. Two smaller samples are opened on top of the 10,000 and their increments reported
-beside it: SSE_SAMPLE SSE streams (bare-socket clients: the gateway's side is the same), and
+beside it: SSE_SAMPLE SSE streams (lean clients, bench/realtime_lean_clients.py: the gateway's side is the same), and
 SSE_SAMPLE WebSockets whose client offers no permessage-deflate (the share of compression).
 
 Figures: VmRSS of the gateway process from /proc/<pid>/status before connecting (after a
@@ -42,7 +42,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.protocol import State
 
 from bench.common import Result, fmt_num, heading, result_rows
-from bench.realtime_rawclients import RawSse
+from bench.realtime_lean_clients import LeanSse, LeanWs, open_stream
 from bench.realtime_support import Gateway, no_agent_manifest, proc_status_kib, raise_nofile, session
 
 GOAL_MIB = 1024.0
@@ -59,7 +59,7 @@ HOUR = "3600"
 class Held:
     ws: list[ClientConnection] = field(default_factory=list)
     plain: list[ClientConnection] = field(default_factory=list)  # no permessage-deflate offered
-    sse: list[RawSse] = field(default_factory=list)
+    sse: list[LeanSse | LeanWs] = field(default_factory=list)
     connect_s: float = 0.0
     sse_connect_s: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -81,14 +81,10 @@ async def _open_ws(url: str, headers: dict[str, str], gate: asyncio.Semaphore, h
 
 async def _open_sse(host: str, port: int, path: str, headers: dict[str, str], gate: asyncio.Semaphore,
                     held: Held) -> None:
-    import re
 
     async with gate:
         try:
-            _, proto = await asyncio.get_running_loop().create_connection(
-                lambda: RawSse(path, f"{host}:{port}", headers, re.compile(rb"(?!)()"), lambda i, t: None), host, port)
-            await asyncio.wait_for(proto.ready, 60)
-            held.sse.append(proto)
+            held.sse.append(await open_stream(LeanSse, host, port, path, headers, lambda *event: None))
         except Exception as exc:  # noqa: BLE001 - counted and reported
             held.failures.append(repr(exc))
 

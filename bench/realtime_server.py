@@ -1,9 +1,10 @@
 """The realtime benchmarks' gateway process: the local runtime (``infra.localrun.server.build``:
 every HTTP function plus the realtime gateway) under uvicorn, as ``python -m infra.localrun``
 serves it, with the two knobs a many-connection benchmark needs and that entry point lacks:
-the open-file limit raised to the hard limit and a longer listen backlog.
+the open-file limit raised to the hard limit and a longer listen backlog (and, for the
+fan-out benchmark, CPU pinning).
 
-    STUDIO_DATA_DIR=... PORT=... python -m bench.realtime_server --manifest M [--backlog 4096]
+    STUDIO_DATA_DIR=... PORT=... python -m bench.realtime_server --manifest M [--backlog 4096] [--cpus 0]
 
 Configuration comes from the environment (``Settings.from_env``), as for the runtime.
 The event delivery loop runs (outbox relay + event functions of the manifest), as in
@@ -33,7 +34,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--backlog", type=int, default=4096)
+    parser.add_argument("--cpus", help="pin the process to these CPUs (comma-separated), before any thread starts")
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
     raise_nofile()
 
     import uvicorn

@@ -41,9 +41,9 @@ def proc_status_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 class Gateway:
-    """``python -m bench.realtime_server`` in its own process, on a loopback port."""
+    """``python -m bench.realtime_server`` in its own process, on a loopback port (on ``cpus`` if given)."""
 
-    def __init__(self, data_dir: Path, manifest: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, manifest: Path, cpus: set[int] | None = None, **env: str) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -53,7 +53,8 @@ class Gateway:
                      "PYTHONPATH": str(REPO / "shared"), **env}
         child_env.pop("STUDIO_MANIFEST", None)
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.realtime_server", "--manifest", str(manifest)],
+        pin = ["--cpus", ",".join(map(str, sorted(cpus)))] if cpus else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.realtime_server", "--manifest", str(manifest), *pin],
                                      cwd=REPO, env=child_env, stdout=self._log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 60
