@@ -13,7 +13,7 @@ import pytest
 
 from studio.realtime.cursor import FINAL, Cursor
 from studio.realtime.events import CREATED, EPOCH_CHANGED, ThreadEvent
-from studio.realtime.subscriber import DeliveryStats, Subscriber
+from studio.realtime.subscriber import ClientGone, DeliveryStats, Subscriber
 
 
 class Wire:
@@ -152,7 +152,8 @@ def test_a_failed_direct_write_ends_the_stream_in_its_task() -> None:
         wire.broken = True
         sub.offer(_event(1))
         await _idle()
-        assert isinstance(task.error, ConnectionResetError) and sub.stats.failed == 1
+        assert isinstance(task.error, ClientGone) and isinstance(task.error.__cause__, ConnectionResetError)
+        assert sub.stats.failed == 1
         await task.stop()
 
     asyncio.run(main())
@@ -168,6 +169,43 @@ def test_an_epoch_change_is_handed_to_the_task() -> None:
         sub.offer(_event(1))
         await _idle()
         assert [getattr(i, "type", i) for i in task.items[:1]] == [EPOCH_CHANGED]
+        await task.stop()
+
+    asyncio.run(main())
+
+
+def test_after_the_server_closes_the_fan_out_writes_nothing() -> None:
+    async def main() -> None:
+        wire = Wire()
+        sub = _subscriber(wire)
+        task = Task(sub)
+        await _idle()
+        sub.close()  # what the gateway does before it closes a socket (idle, epoch change, revoked)
+        sub.offer(_event(1))
+        await _idle()
+        assert wire.sent == [] and task.items == [] and sub.stats.failed == 0
+        await task.stop()
+
+    asyncio.run(main())
+
+
+def test_nothing_is_written_past_a_due_recheck() -> None:
+    async def main() -> None:
+        wire = Wire()
+        sub = _subscriber(wire, interval=0.2)
+        task = Task(sub)
+        await asyncio.sleep(0.1)
+        sub.offer(_event(1))  # written: the re-check is not due yet
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 0.15
+        while loop.time() < until:  # the loop is busy past the deadline: the upkeep timer cannot run yet
+            pass
+        sub.offer(_event(2))  # due now: queued for the task, which re-checks first
+        assert wire.sent == ["m1@1"]
+        while len(task.items) < 2:
+            await asyncio.sleep(0.01)
+        assert task.items[0] is None and getattr(task.items[1], "seq", None) == 2
+        assert wire.sent == ["m1@1", "m2@2"]
         await task.stop()
 
     asyncio.run(main())

@@ -19,13 +19,22 @@ from studio.realtime.server_send import server_send
 class EventStream(Response):
     media_type = "text/event-stream"
 
-    def __init__(self, run: Callable[[Send], Awaitable[None]], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, run: Callable[[Send], Awaitable[None]], headers: Mapping[str, str] | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
         self._run = run
+        self._on_close = on_close  # runs however the response ends, even if it never started
         self.status_code = 200
         self.background = None
         self.init_headers(headers)  # no body: no Content-Length, so the server sends it chunked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._respond(scope, receive, send)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
 
         async def client_gone() -> None:
@@ -40,7 +49,8 @@ class EventStream(Response):
             for task in (stream, watcher):
                 task.cancel()
             await asyncio.wait((stream, watcher))
-        if stream in done and not stream.cancelled() and stream.exception() is not None:
-            raise stream.exception()  # type: ignore[misc]
+        for task in (stream, watcher):  # an error in either is raised (and logged), never dropped
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
         if watcher not in done:  # the stream ended and the client is still there: end the body
             await send({"type": "http.response.body", "body": b"", "more_body": False})

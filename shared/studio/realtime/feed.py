@@ -14,13 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.chat import paths
-from studio.kernel import logs
 from studio.ports.store import Change, DocumentStore
 from studio.realtime import events as ev
 from studio.realtime.cursor import FINAL
 from studio.realtime.subscriber import Subscriber
 
-_log = logs.get("studio.realtime.feed")
 Key = tuple[str, str, str]
 
 

@@ -5,6 +5,8 @@ machine) to note whether a response has started. A stream that is already open n
 of that for its body chunks or frames, and a fan-out to a thousand subscribers paid every
 wrapper a thousand times per event (about a fifth of its cost). Installed as the app's first
 middleware, this keeps the ``send`` it was given; the realtime streams write through it.
+So a middleware added after it never sees a stream's body, and the fan-out's writes run in its
+loop callback's context, not the connection task's: nothing on this path may rely on either.
 """
 from __future__ import annotations
 

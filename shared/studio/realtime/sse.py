@@ -23,7 +23,7 @@ from studio.realtime.access import META, authorize, recheck
 from studio.realtime.cursor import Cursor
 from studio.realtime.event_stream import EventStream
 from studio.realtime.gateway_state import GatewayState, next_or_none, problem
-from studio.realtime.subscriber import Subscriber
+from studio.realtime.subscriber import ClientGone, Subscriber
 
 RETRY_MS = 3000
 MAX_BODY_BYTES = 1 << 20
@@ -102,10 +102,12 @@ async def stream_thread(request: Request) -> Response:
                     return
                 else:
                     await subscriber.write_event(event)
+        except ClientGone:
+            pass
         finally:
-            unsubscribe()
+            subscriber.close()
 
-    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}, on_close=unsubscribe)
 
 
 async def send_message(request: Request) -> Response:

@@ -32,6 +32,10 @@ Render = Callable[[ThreadEvent, str], Message]
 _WAKE = object()  # queued to make the task look at the subscriber (a failure, an unfinished send)
 
 
+class ClientGone(Exception):
+    """A write found the client gone (the server's send raised OSError, as ASGI says it does)."""
+
+
 @dataclass
 class DeliveryStats:
     """How events reached the sockets, per gateway process (``/healthz/realtime``)."""
@@ -53,7 +57,9 @@ class Subscriber:
         self._ping = ping
         self._send = send
         self._direct = False  # True only while the task waits with nothing queued
+        self._closed = False
         self._unfinished: Unfinished | None = None
+        self._woken_by: Any = None  # the item that woke the waiting task, not handed out yet
         self._failure: BaseException | None = None
         self._last_write = self._last_upkeep = time.monotonic()
 
@@ -61,9 +67,22 @@ class Subscriber:
         """The connection's ASGI send, once the response has started (SSE)."""
         self._send = send
 
+    def close(self) -> None:
+        """Before the server closes the connection: the fan-out writes nothing more to it."""
+        self._closed = True
+        self._direct = False
+        if self._unfinished is not None:
+            self._unfinished.close()
+            self._unfinished = None
+
     # -- on the event loop, from the feed's fan-out and the presence hub ---------
     def offer(self, event: ThreadEvent) -> None:
-        if not self._direct or event.type == EPOCH_CHANGED:
+        if self._closed:
+            return
+        now = time.monotonic()
+        # Queued, not written: while the task is busy; an epoch change (the task ends the stream);
+        # and once a re-check is due, so nothing goes out past its deadline unchecked.
+        if not self._direct or event.type == EPOCH_CHANGED or now - self._last_upkeep >= self.interval:
             self._enqueue(event)
             return
         try:
@@ -73,10 +92,13 @@ class Subscriber:
         except Exception as exc:  # noqa: BLE001 - raised again in the connection's task, which ends
             self.stats.failed += 1
             self._failure = exc
+            if isinstance(exc, OSError):
+                self._failure = ClientGone(str(exc))
+                self._failure.__cause__ = exc
             self._enqueue(_WAKE)
             return
         self.stats.direct += 1
-        self._last_write = time.monotonic()
+        self._last_write = now
         if rest is not None:  # backpressure: the task finishes this send before anything else
             self.stats.backpressure += 1
             self._unfinished = rest
@@ -93,7 +115,10 @@ class Subscriber:
     # -- in the connection's task --------------------------------------------------
     async def send(self, message: Message) -> None:
         assert self._send is not None, "bind() first"
-        await self._send(message)
+        try:
+            await self._send(message)
+        except OSError as exc:
+            raise ClientGone(str(exc)) from exc
         self._last_write = time.monotonic()
 
     async def write_event(self, event: ThreadEvent) -> None:
@@ -110,6 +135,9 @@ class Subscriber:
             await self._settle()
             if time.monotonic() - self._last_upkeep >= self.interval:
                 return await self._upkeep(ping=time.monotonic() - self._last_write >= self.interval)
+            if self._woken_by is not None:
+                item, self._woken_by = self._woken_by, None
+                return item
             try:
                 item = self.queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -128,6 +156,7 @@ class Subscriber:
                 async with asyncio.timeout(max(wait, 0.0)):
                     item = await self.queue.get()
             except TimeoutError:
+                self._direct = False  # before any await: the upkeep's own writes come first
                 await self._settle()
                 if not ping_first:
                     return await self._upkeep(ping=False)
@@ -137,7 +166,7 @@ class Subscriber:
             finally:
                 self._direct = False
             if item is not _WAKE:
-                return item
+                self._woken_by = item  # handed out at the top: a failure, backpressure or a due re-check first
 
     async def _upkeep(self, ping: bool) -> None:
         now = time.monotonic()
@@ -152,4 +181,7 @@ class Subscriber:
             raise self._failure
         if self._unfinished is not None:
             unfinished, self._unfinished = self._unfinished, None
-            await unfinished
+            try:
+                await unfinished
+            except OSError as exc:
+                raise ClientGone(str(exc)) from exc

@@ -24,7 +24,7 @@ from studio.realtime.cursor import Cursor
 from studio.realtime.gateway_state import GatewayState
 from studio.realtime.server_send import server_send
 from studio.realtime.sse import start_cursor
-from studio.realtime.subscriber import Subscriber
+from studio.realtime.subscriber import ClientGone, Subscriber
 
 CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY = 4409, 4408, 4400
 _conn_ids = itertools.count(1)
@@ -76,28 +76,37 @@ async def chat_socket(websocket: WebSocket) -> None:
     except errors.StudioError as err:
         await websocket.close(code=_close_code(err), reason=err.code.code)
         return
-    await websocket.accept()
-    state.presence.join(key, conn_id, grant.user_id, subscriber)
     try:
+        try:
+            await websocket.accept()
+        except OSError:  # gone during the handshake (the server's send raises OSError, per ASGI)
+            return
+        state.presence.join(key, conn_id, grant.user_id, subscriber)
         await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor, "epoch": feed.epoch,
                                    "cursor": str(cursor), "data": {"user_id": grant.user_id,
                                                                    "presence": state.presence.users(key)}})
         if q.get("epoch") is not None and q.get("epoch") != str(feed.epoch):
-            await _epoch_changed(websocket, thread_id, feed.epoch)
+            await _epoch_changed(websocket, subscriber, thread_id, feed.epoch)
             return
         await _replay(state, grant, subscriber)
         await _pump(websocket, state, grant, key, conn_id, subscriber, feed)
-    except (WebSocketDisconnect, OSError):  # the client is gone (OSError: the server's send, per ASGI)
+    except (WebSocketDisconnect, ClientGone):
         pass
     finally:
+        subscriber.close()
         state.presence.leave(key, conn_id)
         unsubscribe()
 
 
-async def _epoch_changed(websocket: WebSocket, thread_id: str, epoch: int) -> None:
+async def _close(websocket: WebSocket, subscriber: Subscriber, code: int, reason: str = "") -> None:
+    subscriber.close()  # the fan-out writes nothing after the server's goodbye
+    await websocket.close(code=code, reason=reason)
+
+
+async def _epoch_changed(websocket: WebSocket, subscriber: Subscriber, thread_id: str, epoch: int) -> None:
     await websocket.send_json({"type": ev.EPOCH_CHANGED, "thread_id": thread_id, "seq": None, "epoch": epoch,
                                "data": {"epoch": epoch, "reload": True}})
-    await websocket.close(code=CLOSE_EPOCH)
+    await _close(websocket, subscriber, CLOSE_EPOCH)
 
 
 async def _replay(state: GatewayState, grant: Any, subscriber: Subscriber) -> None:
@@ -117,7 +126,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
                 try:
                     await to_thread.run_sync(lambda: recheck(state.deps, grant))
                 except errors.StudioError as err:
-                    await websocket.close(code=_close_code(err), reason=err.code.code)
+                    await _close(websocket, subscriber, _close_code(err), err.code.code)
                     return
             elif isinstance(item, dict):  # presence and typing signals
                 await subscriber.send(_text(item))
@@ -125,7 +134,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
                 subscriber.cursor.floor, subscriber.cursor.states = item.cursor.floor, item.cursor.states
                 await _replay(state, grant, subscriber)
             elif item.type == ev.EPOCH_CHANGED:
-                await _epoch_changed(websocket, grant.thread_id, item.epoch)
+                await _epoch_changed(websocket, subscriber, grant.thread_id, item.epoch)
                 return
             else:
                 await subscriber.write_event(item)
@@ -136,10 +145,10 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
                 async with asyncio.timeout(state.ws_idle_s):
                     frame = await websocket.receive_json()
             except TimeoutError:
-                await websocket.close(code=CLOSE_IDLE, reason="idle")
+                await _close(websocket, subscriber, CLOSE_IDLE, "idle")
                 return
             except (ValueError, KeyError):
-                await websocket.close(code=CLOSE_POLICY, reason="frames are JSON objects")
+                await _close(websocket, subscriber, CLOSE_POLICY, "frames are JSON objects")
                 return
             if not await _on_frame(websocket, state, grant, key, conn_id, frame, subscriber, feed):
                 return
@@ -151,7 +160,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, grant: Any, key: tupl
             task.cancel()
         for task in done:
             exc = task.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):  # OSError: gone (ASGI)
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | ClientGone):
                 raise exc
     finally:
         for task in tasks:
@@ -181,7 +190,7 @@ async def _on_frame(websocket: WebSocket, state: GatewayState, grant: Any, key: 
                                        "epoch": feed.epoch, "data": {"code": err.code.code, "detail": err.detail}})
     elif kind == "resume":
         if frame.get("epoch") is not None and str(frame.get("epoch")) != str(feed.epoch):
-            await _epoch_changed(websocket, grant.thread_id, feed.epoch)
+            await _epoch_changed(websocket, subscriber, grant.thread_id, feed.epoch)
             return False
         raw = frame.get("cursor")
         if raw is None and isinstance(frame.get("seq"), int) and not isinstance(frame.get("seq"), bool):
