@@ -26,6 +26,8 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * p / 100.0
     lo, hi = math.floor(k), math.ceil(k)
+    if math.isinf(ordered[hi]):  # what never happened (math.inf) stays infinitely late, never NaN
+        return ordered[lo] if k == lo else math.inf
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 

@@ -33,7 +33,8 @@ _ANC_SPACE = socket.CMSG_SPACE(16)
 
 class _Stream:
     """A non-blocking socket read on the event loop with ``recvmsg``, so each read carries the
-    kernel's arrival timestamp. ``ready`` resolves once the stream is open, ``closed`` at the end."""
+    kernel's arrival timestamp. ``ready`` resolves once the stream is open, ``closed`` at the end
+    (with the error that ended it, if any: the server closing, a parse failure)."""
 
     expected_status = b""
 
@@ -47,7 +48,7 @@ class _Stream:
         self.head_fields: dict[bytes, bytes] | None = None
         self.loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = self.loop.create_future()
-        self.closed: asyncio.Future[None] = self.loop.create_future()
+        self.closed: asyncio.Future[BaseException | None] = self.loop.create_future()  # why it ended
 
     async def open(self, host: str, port: int) -> None:
         await self.loop.sock_connect(self.sock, (host, port))
@@ -73,9 +74,12 @@ class _Stream:
                 sec, nsec = struct.unpack("qq", payload[:16])
                 arrived = sec + nsec / 1e9
         if not data:
-            self._end(None)
+            self._end(ConnectionError("the server closed the connection"))
             return
-        self._received(data, arrived, read_at)
+        try:
+            self._received(data, arrived, read_at)
+        except Exception as exc:  # noqa: BLE001 - a malformed stream ends this subscriber, reported by the round
+            self._end(exc)
 
     def _received(self, data: bytes, arrived: float, read_at: float) -> None:
         if self.head_fields is None:
@@ -104,7 +108,7 @@ class _Stream:
         if not self.ready.done():
             self.ready.set_exception(exc or ConnectionError("closed before the stream opened"))
         if not self.closed.done():
-            self.closed.set_result(None)
+            self.closed.set_result(exc)
         self.close()
 
     def close(self) -> None:
@@ -140,7 +144,7 @@ class LeanSse(_Stream):
                 if len(raw) < eol + 4 + size:
                     break
                 if size == 0:  # the last chunk: the server ended the stream
-                    self._end(None)
+                    self._end(ConnectionError("the server ended the stream"))
                     return
                 self.text += raw[eol + 2:eol + 2 + size]
                 pos = eol + 4 + size
@@ -205,7 +209,7 @@ class LeanWs(_Stream):
     def _frame(self, b0: int, payload: bytes, arrived: float, read_at: float) -> None:
         opcode = b0 & 0x0F
         if opcode == 0x8:  # close
-            self._end(None)
+            self._end(ConnectionError(f"the server closed the socket: {payload[:2].hex()} {payload[2:]!r}"))
         elif opcode == 0x9:  # the server's ping: a pong, masked as a client must
             mask = os.urandom(4)
             self.send(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
