@@ -7,6 +7,7 @@ tests run the same code against uvicorn over loopback sockets."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -71,42 +72,52 @@ async def _idle() -> None:
         await asyncio.sleep(0)
 
 
-def test_the_fan_out_writes_to_a_waiting_subscriber_without_waking_its_task() -> None:
+async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+Scenario = Callable[[Wire, Subscriber, Task], Awaitable[None]]
+
+
+def run(scenario: Scenario, interval: float = 30.0, floor: int = 0) -> None:
+    """A subscriber on a Wire, its task started and waiting, then ``scenario``."""
     async def main() -> None:
         wire = Wire()
-        sub = _subscriber(wire)
+        sub = _subscriber(wire, floor=floor, interval=interval)
         task = Task(sub)
         await _idle()
+        try:
+            await scenario(wire, sub, task)
+        finally:
+            await task.stop()
+
+    asyncio.run(main())
+
+
+def test_the_fan_out_writes_to_a_waiting_subscriber_without_waking_its_task() -> None:
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         for seq in (1, 2, 3):
             sub.offer(_event(seq))
             assert wire.sent[-1] == f"m{seq}@{seq}"  # on the spot, inside offer()
         await _idle()
         assert task.items == [] and sub.stats.direct == 3 and sub.stats.by_task == 0
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_an_event_the_client_has_is_not_written_again() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire, floor=2)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         sub.offer(_event(2))
         sub.offer(_event(3))
         assert wire.sent == ["m3@3"]
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario, floor=2)
 
 
 def test_once_something_is_queued_later_events_wait_their_turn() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         sub.signal({"type": "presence.join"})
         sub.offer(_event(1))
         sub.offer(_event(2))
@@ -116,17 +127,12 @@ def test_once_something_is_queued_later_events_wait_their_turn() -> None:
         assert wire.sent == ["m1@1", "m2@2"] and sub.stats.by_task == 2
         sub.offer(_event(3))  # drained: direct again
         assert wire.sent[-1] == "m3@3" and sub.stats.direct == 1
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_backpressure_the_blocked_write_finishes_first_then_the_queue_in_order() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         writable = wire.block = asyncio.get_running_loop().create_future()
         sub.offer(_event(1))  # the socket is full: this write has to wait
         wire.block = None
@@ -138,62 +144,43 @@ def test_backpressure_the_blocked_write_finishes_first_then_the_queue_in_order()
         await _idle()
         assert wire.sent == ["m1@1", "m2@2", "m3@3"]
         assert (sub.stats.direct, sub.stats.by_task) == (1, 2)
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_a_failed_direct_write_ends_the_stream_in_its_task() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         wire.broken = True
         sub.offer(_event(1))
         await _idle()
         assert isinstance(task.error, ClientGone) and isinstance(task.error.__cause__, ConnectionResetError)
         assert sub.stats.failed == 1
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_an_epoch_change_is_handed_to_the_task() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         sub.offer(ThreadEvent(EPOCH_CHANGED, "th_1", 0, 0, 2, {"epoch": 2}))
         sub.offer(_event(1))
         await _idle()
         assert [getattr(i, "type", i) for i in task.items[:1]] == [EPOCH_CHANGED]
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_after_the_server_closes_the_fan_out_writes_nothing() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire)
-        task = Task(sub)
-        await _idle()
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         sub.close()  # what the gateway does before it closes a socket (idle, epoch change, revoked)
         sub.offer(_event(1))
         await _idle()
         assert wire.sent == [] and task.items == [] and sub.stats.failed == 0
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario)
 
 
 def test_nothing_is_written_past_a_due_recheck() -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire, interval=0.2)
-        task = Task(sub)
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         await asyncio.sleep(0.1)
         sub.offer(_event(1))  # written: the re-check is not due yet
         loop = asyncio.get_running_loop()
@@ -202,31 +189,23 @@ def test_nothing_is_written_past_a_due_recheck() -> None:
             pass
         sub.offer(_event(2))  # due now: queued for the task, which re-checks first
         assert wire.sent == ["m1@1"]
-        while len(task.items) < 2:
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(task.items) >= 2)
         assert task.items[0] is None and getattr(task.items[1], "seq", None) == 2
         assert wire.sent == ["m1@1", "m2@2"]
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario, interval=0.2)
 
 
 @pytest.mark.parametrize("traffic", [False, True])
 def test_upkeep_pings_only_after_an_interval_of_silence(traffic: bool) -> None:
-    async def main() -> None:
-        wire = Wire()
-        sub = _subscriber(wire, interval=0.3)
-        task = Task(sub)
+    async def scenario(wire: Wire, sub: Subscriber, task: Task) -> None:
         await asyncio.sleep(0.1)
         if traffic:
             sub.offer(_event(1))
-        while len(task.items) < 1:  # the first upkeep: 0.3 s after the start
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(task.items) >= 1)  # the first upkeep: 0.3 s after the start
         assert task.items == [None]
         assert wire.sent == (["m1@1"] if traffic else ["ping"])
-        while len(task.items) < 2:  # with traffic, the next comes 0.3 s after the write, and pings
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(task.items) >= 2)  # with traffic: 0.3 s after the write, and it pings
         assert wire.sent == (["m1@1", "ping"] if traffic else ["ping", "ping"])
-        await task.stop()
 
-    asyncio.run(main())
+    run(scenario, interval=0.3)
