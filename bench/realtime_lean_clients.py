@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import codecs
 import hashlib
 import json
 import os
@@ -23,6 +24,8 @@ import time
 import zlib
 from collections.abc import Callable
 from typing import Any
+
+from bench.realtime_support import sse_blocks
 
 # (event type, parsed JSON data, arrival time from the kernel, time this process read it)
 OnEvent = Callable[[str, dict[str, Any], float, float], None]
@@ -129,7 +132,8 @@ class LeanSse(_Stream):
         super().__init__(_request(path, host, headers, ["Accept: text/event-stream"]), on_event)
         self.chunked = False
         self.raw = b""  # chunked framing not yet decoded
-        self.text = b""  # event-stream text not yet a whole event
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
+        self.text = ""  # event-stream text not yet a whole event
 
     def _opened(self) -> bool:
         self.chunked = (self.head_fields or {}).get(b"transfer-encoding", b"").lower() == b"chunked"
@@ -146,21 +150,14 @@ class LeanSse(_Stream):
                 if size == 0:  # the last chunk: the server ended the stream
                     self._end(ConnectionError("the server ended the stream"))
                     return
-                self.text += raw[eol + 2:eol + 2 + size]
+                self.text += self.utf8.decode(raw[eol + 2:eol + 2 + size])
                 pos = eol + 4 + size
             self.raw = raw[pos:]
         else:
-            self.text += data
-        while (end := self.text.find(b"\n\n")) >= 0:
-            block, self.text = self.text[:end], self.text[end + 2:]
-            kind, payload = "message", None
-            for line in block.split(b"\n"):
-                if line.startswith(b"event:"):
-                    kind = line[6:].strip().decode()
-                elif line.startswith(b"data:"):
-                    payload = line[5:].strip()
-            if payload is not None:
-                self.on_event(kind, json.loads(payload), arrived, read_at)
+            self.text += self.utf8.decode(data)
+        events, self.text = sse_blocks(self.text)
+        for kind, data in events:
+            self.on_event(kind, data, arrived, read_at)
 
 
 class LeanWs(_Stream):

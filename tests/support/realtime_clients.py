@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,17 +18,25 @@ class SseEvent:
     data: Any
 
 
-def sse_events(response: httpx.Response) -> Iterator[SseEvent]:
-    """Parse an event stream: yields each dispatched event (comments and retry lines skipped)."""
+def parse_sse(lines: Iterable[str], comments: list[str] | None = None) -> Iterator[SseEvent]:
+    """Parse event-stream lines: yields each dispatched event (retry lines skipped; comments
+    collected into ``comments`` when given)."""
     fields: dict[str, str] = {}
-    for line in response.iter_lines():
+    for line in lines:
         if line == "":
             if "data" in fields:
                 yield SseEvent(fields.get("id"), fields.get("event", "message"), json.loads(fields["data"]))
             fields = {}
-        elif not line.startswith(":"):
+        elif line.startswith(":"):
+            if comments is not None:
+                comments.append(line[1:].strip())
+        else:
             name, _, value = line.partition(":")
             fields[name] = value[1:] if value.startswith(" ") else value
+
+
+def sse_events(response: httpx.Response) -> Iterator[SseEvent]:
+    return parse_sse(response.iter_lines())
 
 
 class SseReader:
@@ -137,15 +145,7 @@ class SlowSseSocket:
             self.raw = self.raw[eol + 4 + size:]
         while b"\n\n" in self.text:
             block, self.text = self.text.split(b"\n\n", 1)
-            fields: dict[str, str] = {}
-            for line in block.decode().split("\n"):
-                if line.startswith(":"):
-                    self.comments.append(line[1:].strip())
-                elif line:
-                    name, _, value = line.partition(":")
-                    fields[name] = value[1:] if value.startswith(" ") else value
-            if "data" in fields:
-                self.events.append(SseEvent(fields.get("id"), fields.get("event", "message"), json.loads(fields["data"])))
+            self.events += parse_sse([*block.decode().split("\n"), ""], self.comments)
 
     def close(self) -> None:
         self.sock.close()
