@@ -36,6 +36,7 @@ def registry() -> dict[str, ErrorCode]:
 BAD_REQUEST = register("BAD_REQUEST", 400, "Bad request")
 VALIDATION_FAILED = register("VALIDATION_FAILED", 400, "Request validation failed")
 INVALID_JSON = register("INVALID_JSON", 400, "Body is not valid JSON")
+JSON_TOO_DEEP = register("JSON_TOO_DEEP", 400, "JSON nests too deeply")
 TENANT_REQUIRED = register("TENANT_REQUIRED", 400, "X-Tenant-Id and X-Env headers are required")
 TENANT_MISMATCH = register("TENANT_MISMATCH", 400, "Tenant or env in the request differs from the headers")
 UNAUTHENTICATED = register("UNAUTHENTICATED", 401, "Authentication required")
