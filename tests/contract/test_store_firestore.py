@@ -16,6 +16,7 @@ import pytest
 from studio.adapters.firestore_store import FirestoreStore
 from studio.kernel import errors
 from studio.ports.store import OutboxMessage
+from tests.contract.seq_race_contract import SeqRaceContract
 from tests.contract.store_contract import StoreContract, WatchContract
 from tests.support.firestore_emulator import FirestoreEmulator, emulator_session
 
@@ -42,8 +43,20 @@ def store(firestore_emulator: FirestoreEmulator, firestore_client: Any) -> Fires
     return FirestoreStore(PROJECT, client=firestore_client)
 
 
-class TestFirestoreStore(StoreContract, WatchContract):
+@pytest.fixture()
+def second_store(store: FirestoreStore, firestore_emulator: FirestoreEmulator) -> Iterator[FirestoreStore]:
+    """Another instance with its own client, as a second function instance would have."""
+    client = firestore_emulator.client(PROJECT)
+    yield FirestoreStore(PROJECT, client=client)
+    client.close()
+
+
+class TestFirestoreStore(StoreContract, WatchContract, SeqRaceContract):
     """Not FeedContract: Firestore has no global change log (see test below); watch() is its feed."""
+
+    def check_attempts(self, attempts: int) -> None:
+        # Optimistic: B commits while A is open, so A's first attempt must have been retried.
+        assert attempts == 2
 
 
 # -- Firestore-specific behaviour the contract does not pin down ------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from studio.adapters.sqlite_store import SqliteStore
+from tests.contract.seq_race_contract import SeqRaceContract
 from tests.contract.store_contract import FeedContract, StoreContract, WatchContract
 
 
@@ -14,7 +15,13 @@ def store(tmp_path: Path) -> SqliteStore:
     return SqliteStore(tmp_path / "store.db")
 
 
-class TestSqliteStore(StoreContract, FeedContract, WatchContract):
+@pytest.fixture()
+def second_store(store: SqliteStore, tmp_path: Path) -> SqliteStore:
+    """Another instance over the same file, as a second function instance would open it."""
+    return SqliteStore(tmp_path / "store.db")
+
+
+class TestSqliteStore(StoreContract, FeedContract, WatchContract, SeqRaceContract):
     pass
 
 

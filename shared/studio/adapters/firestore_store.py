@@ -157,7 +157,9 @@ class FirestoreStore:
             try:
                 result = fn(tx)
             except Exception:
-                if tx.reads < 2 or tx.unchanged():  # one read is atomic; several must still agree
+                # One read is atomic; several must still agree. A document read and then written
+                # (a counter) counts: an error built on a stale read of it is contention, not an answer.
+                if tx.reads < 2 or tx.unchanged(include_written=True):
                     raise
             else:
                 try:

@@ -3,7 +3,8 @@
 ``_Tx`` reads without locks and remembers what it saw: each document's update time (or absence)
 and each query's result (paths and update times). Writes are buffered; ``flush`` turns them into
 Firestore writes whose preconditions are the update times that were read (see firestore_store.py).
-``unchanged`` re-reads what was only read (not written) and says whether it is still the same.
+``unchanged`` re-reads what was only read (not written), or on the error path everything read,
+and says whether it is still the same.
 Buffering also lets a transaction read after it wrote, which Firestore itself forbids: a ``get``
 sees the transaction's own writes; a ``query`` of a collection it already wrote to is refused.
 """
@@ -149,11 +150,16 @@ class Tx:
         """True when something was read but not written: no write precondition covers it."""
         return bool(self._queries) or any(p not in self._written for p in self._seen)
 
-    def unchanged(self, native: Any = None) -> bool:
+    def unchanged(self, native: Any = None, *, include_written: bool = False) -> bool:
         """Re-read (in ``native``, a Firestore transaction, when given: it locks them until the
-        commit) what was only read; True when every document and query result is as it was."""
+        commit) what was only read; True when every document and query result is as it was.
+
+        At commit, written documents need no re-read: their update-time preconditions check them.
+        On the error path (``include_written``) nothing was sent, so a document that was read and
+        then written (a seq counter) must be re-read too: if it moved, the error came from a stale
+        read and the attempt is worth running again (issue 16)."""
         client, timeout = self._store.client, self._store.timeout
-        only_read = [p for p in self._seen if p not in self._written]
+        only_read = list(self._seen) if include_written else [p for p in self._seen if p not in self._written]
         if only_read:
             refs = [client.document(p) for p in only_read]
             with mapped():
