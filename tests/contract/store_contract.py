@@ -30,6 +30,20 @@ class StoreContract:
         with pytest.raises(errors.RevisionConflict):
             store.put("things/new", {"x": 2}, expected_rev=0)
 
+    def test_get_many_returns_documents_in_the_order_asked(self, store: Any) -> None:
+        store.put("items/a", {"n": 1})
+        store.put("items/c", {"n": 3})
+        docs = store.get_many(["items/c", "items/b", "items/a"])
+        assert [d.data["n"] if d else None for d in docs] == [3, None, 1]
+        assert docs[0].rev == 1 and store.get_many([]) == []
+        many = [f"bulk/{i:04d}" for i in range(600)]  # past SQLite's bound-parameter batches
+        for path in many[::100]:
+            store.put(path, {"p": path})
+        got = store.get_many(many)
+        assert [d.path for d in got if d] == many[::100]
+        with pytest.raises(errors.StudioError):
+            store.get_many(["not-a-document"])
+
     def test_invalid_paths_are_refused(self, store: Any) -> None:
         for bad in ("things", "things/a/b", "things/../a", "things/__x__", ""):
             with pytest.raises(errors.StudioError):

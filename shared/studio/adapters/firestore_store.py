@@ -96,6 +96,15 @@ class FirestoreStore:
         path = check_document_path(path)
         return to_document(path, self.read(path))
 
+    def get_many(self, paths: Sequence[str]) -> list[Document | None]:
+        checked = [check_document_path(p) for p in paths]
+        if not checked:
+            return []
+        with mapped():
+            snaps = {s.reference.path: s for s in self.client.get_all(
+                [self.client.document(p) for p in checked], retry=None, timeout=self.timeout)}
+        return [to_document(p, snaps.get(p)) for p in checked]
+
     def query(self, query: Query) -> Page:
         return self.run_query(query)[0]
 

@@ -180,6 +180,17 @@ class SqliteStore:
     def get(self, path: str) -> Document | None:
         return self._read(self._conn(), check_document_path(path))
 
+    def get_many(self, paths: Sequence[str]) -> list[Document | None]:
+        checked = [check_document_path(p) for p in paths]
+        found: dict[str, Document] = {}
+        for start in range(0, len(checked), 500):  # SQLite caps bound parameters per statement
+            chunk = checked[start:start + 500]
+            rows = self._conn().execute(
+                "SELECT path, data, rev, create_time, update_time FROM docs WHERE path IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            found.update((r[0], Document(r[0], json.loads(r[1]), r[2], r[3], r[4])) for r in rows)
+        return [found.get(p) for p in checked]
+
     def query(self, query: Query) -> Page:
         return self._query(self._conn(), query)
 
