@@ -1,6 +1,7 @@
 """Every revisioned route, enumerated from the route tables of every function in the manifest:
 428 without a precondition, 412 on a stale or weak If-Match, 409 on a stale base_rev, each with
-the resource left as it was, and success with the revision its GET shows.
+the resource left as it was and no event emitted; then success with the revision its GET shows,
+which emits the route's domain event exactly once.
 
 A new PATCH, PUT or DELETE route fails here until it is revisioned (or listed as an exception
 with its reason) and has a TARGET below that makes a real resource for it. A revisioned route
@@ -19,6 +20,8 @@ from infra.localrun import loader
 from infra.localrun import manifest as manifest_mod
 from studio.kernel.routing import Route
 from tests.support.api import User, add_member, new_tenant, new_user
+from tests.support.bus_tap import EventTap
+from tests.support.platform import RunningPlatform
 
 ROUTES = [r for spec in manifest_mod.load().http() for r in loader.http_app(spec).table.routes]
 REVISIONED = [r for r in ROUTES if r.revisioned]
@@ -35,6 +38,11 @@ class Target:
     rev: int
     headers: dict[str, str]
     read_rev: Callable[[httpx.Client], int]  # the revision a client reads now
+    event: str  # the domain event its successful write emits, once
+
+    @property
+    def tenant(self) -> str:
+        return self.headers["X-Tenant-Id"]
 
 
 def _tenant(client: httpx.Client) -> tuple[User, str]:
@@ -55,10 +63,11 @@ def _etag_of(url: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]
 def _tenant_target(client: httpx.Client) -> Target:
     owner, tenant = _tenant(client)
     h = owner.in_tenant(tenant)
-    return Target(f"/tenants/{tenant}", {"name": "Renamed"}, 1, h, _etag_of(f"/tenants/{tenant}", h))
+    return Target(f"/tenants/{tenant}", {"name": "Renamed"}, 1, h, _etag_of(f"/tenants/{tenant}", h),
+                  "tenant.renamed")
 
 
-def _member_target(body: dict[str, Any] | None) -> Callable[[httpx.Client], Target]:
+def _member_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
         owner, tenant = _tenant(client)
         member = add_member(client, owner, tenant, new_user(client, "rev-member"), "viewer")
@@ -68,18 +77,18 @@ def _member_target(body: dict[str, Any] | None) -> Callable[[httpx.Client], Targ
             members = c.get(f"/tenants/{tenant}/members", headers=h).json()["members"]
             return int(next(m["rev"] for m in members if m["user_id"] == member["user_id"]))
 
-        return Target(f"/tenants/{tenant}/members/{member['user_id']}", body, member["rev"], h, read)
+        return Target(f"/tenants/{tenant}/members/{member['user_id']}", body, member["rev"], h, read, event)
 
     return make
 
 
-def _thread_target(body: dict[str, Any] | None) -> Callable[[httpx.Client], Target]:
+def _thread_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
         owner, tenant = _tenant(client)
         h = owner.in_tenant(tenant)
         thread = client.post("/chat/threads", json={"title": "Before"}, headers=h).json()
         url = f"/chat/threads/{thread['id']}"
-        return Target(url, body, thread["rev"], h, _etag_of(url, h))
+        return Target(url, body, thread["rev"], h, _etag_of(url, h), event)
 
     return make
 
@@ -87,15 +96,16 @@ def _thread_target(body: dict[str, Any] | None) -> Callable[[httpx.Client], Targ
 def _training_prefs_target(client: httpx.Client) -> Target:
     owner, tenant = _tenant(client)
     h = owner.in_tenant(tenant)
-    return Target("/privacy/training-prefs", {"train_ok": True}, 0, h, _etag_of("/privacy/training-prefs", h))
+    return Target("/privacy/training-prefs", {"train_ok": True}, 0, h, _etag_of("/privacy/training-prefs", h),
+                  "privacy.training_prefs_changed")
 
 
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
-    ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}),
-    ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None),
-    ("PATCH", "/chat/threads/{thread_id}"): _thread_target({"title": "After"}),
-    ("DELETE", "/chat/threads/{thread_id}"): _thread_target(None),
+    ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
+    ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None, "member.removed"),
+    ("PATCH", "/chat/threads/{thread_id}"): _thread_target({"title": "After"}, "chat.thread_renamed"),
+    ("DELETE", "/chat/threads/{thread_id}"): _thread_target(None, "chat.thread_deleted"),
     ("PUT", "/privacy/training-prefs"): _training_prefs_target,
 }
 
@@ -141,9 +151,11 @@ def _conflict(r: httpx.Response, status: int, rev: int) -> None:
 
 
 @pytest.mark.parametrize("route", REVISIONED, ids=[_id(r) for r in REVISIONED])
-def test_revisioned_route_enforces_its_precondition(client: httpx.Client, route: Route) -> None:
+def test_revisioned_route_enforces_its_precondition(client: httpx.Client, platform: RunningPlatform,
+                                                    route: Route) -> None:
     target = TARGETS[(route.method, route.path)](client)
     _unchanged(client, target)
+    tap = EventTap(platform, "domain." + target.event.split(".", 1)[0])
 
     missing = _send(client, route, target)
     assert missing.status_code == 428, missing.text
@@ -161,3 +173,6 @@ def test_revisioned_route_enforces_its_precondition(client: httpx.Client, route:
         assert done.json()["rev"] == target.rev + 1 and done.headers["ETag"] == f'"{target.rev + 1}"'
     replay = _send(client, route, target, base_rev=target.rev)  # the same write again is now stale
     assert replay.status_code in (404, 409), replay.text
+    emitted = [e["type"] for e in tap.events(target.tenant)]
+    assert emitted == [target.event], "refused writes emit nothing; the one that succeeded emits once"
+
