@@ -64,7 +64,7 @@ class ThreadService:
 
     def current_rev_for_writer(self, ctx: RequestContext, thread_id: str) -> int:
         """The thread's rev, for its author or an admin only (the kernel's early check)."""
-        doc = self.get_doc(ctx, thread_id)
+        doc: Document = self.get_doc(ctx, thread_id)
         _check_writer(ctx, doc)
         return doc.rev
 
