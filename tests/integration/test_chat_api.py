@@ -26,7 +26,7 @@ def test_thread_crud_with_revisions(client: httpx.Client, owner: User, tenant: s
     assert stale.status_code == 412
     renamed = client.patch(f"/chat/threads/{thread['id']}", json={"title": "Better", "base_rev": 1}, headers=h)
     assert renamed.status_code == 200 and renamed.json()["rev"] == 2
-    assert client.delete(f"/chat/threads/{thread['id']}", headers=h).status_code == 204
+    assert client.delete(f"/chat/threads/{thread['id']}", headers={**h, "If-Match": '"2"'}).status_code == 204
     assert client.get(f"/chat/threads/{thread['id']}", headers=h).status_code == 404
     assert client.get("/chat/threads", headers=h).json()["threads"] == []
 

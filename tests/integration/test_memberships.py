@@ -31,7 +31,7 @@ def test_removed_member_loses_access_at_once(client: httpx.Client, owner: User, 
     member = new_user(client, "member")
     add_member(client, owner, tenant, member, "member")
     assert client.get(f"/tenants/{tenant}", headers=member.in_tenant(tenant)).status_code == 200
-    gone = client.delete(f"/tenants/{tenant}/members/{member.user_id}", headers=owner.in_tenant(tenant))
+    gone = client.delete(f"/tenants/{tenant}/members/{member.user_id}", headers={**owner.in_tenant(tenant), "If-Match": "*"})
     assert gone.status_code == 204
     after = client.get(f"/tenants/{tenant}", headers=member.in_tenant(tenant))
     assert after.status_code == 403 and after.json()["code"] == "NOT_A_MEMBER"
@@ -42,7 +42,7 @@ def test_removed_member_loses_access_at_once(client: httpx.Client, owner: User, 
 def test_last_owner_cannot_be_demoted_or_removed(client: httpx.Client, owner: User, tenant: str) -> None:
     demote = _patch_role(client, owner, tenant, owner.user_id, "admin")
     assert demote.status_code == 409 and demote.json()["code"] == "LAST_OWNER"
-    leave = client.delete(f"/tenants/{tenant}/members/{owner.user_id}", headers=owner.in_tenant(tenant))
+    leave = client.delete(f"/tenants/{tenant}/members/{owner.user_id}", headers={**owner.in_tenant(tenant), "If-Match": "*"})
     assert leave.status_code == 409 and leave.json()["code"] == "LAST_OWNER"
     second = new_user(client, "second-owner")
     add_member(client, owner, tenant, second, "owner")

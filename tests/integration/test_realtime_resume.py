@@ -67,7 +67,8 @@ def test_epoch_change_tells_the_client_to_reload(client: httpx.Client, owner: Us
         frames = ws_until(ws, lambda fs: fs[-1]["type"] == "thread.epoch_changed")
         assert frames[-1]["data"] == {"epoch": 1, "reload": True}
     reader = SseReader(client, f"/sse/chat/{thread['id']}", owner.in_tenant(tenant))
-    assert client.delete(f"/chat/threads/{thread['id']}", headers=owner.in_tenant(tenant)).status_code == 204
+    assert client.delete(f"/chat/threads/{thread['id']}",
+                         headers={**owner.in_tenant(tenant), "If-Match": '"1"'}).status_code == 204
     reader.wait_for(lambda evs: any(e.event == "thread.epoch_changed" for e in evs))
     reader.close()
     assert reader.events[-1].data["reload"] is True

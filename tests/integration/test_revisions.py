@@ -38,7 +38,7 @@ def test_stale_base_rev_is_409(client: httpx.Client, owner: User, tenant: str) -
 
 def test_malformed_if_match_is_400(client: httpx.Client, owner: User, tenant: str) -> None:
     r = client.patch(f"/tenants/{tenant}", json={"name": "x"}, headers={**owner.in_tenant(tenant), "If-Match": "abc"})
-    assert r.status_code == 400 and r.json()["code"] == "BAD_REQUEST"
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_PRECONDITION"
 
 
 def test_twenty_concurrent_writers_each_win_exactly_one_revision(platform: object, owner: User, tenant: str) -> None:

@@ -26,7 +26,7 @@ def test_removed_member_cannot_send_on_an_open_socket(client: httpx.Client, owne
     with ws_connect(platform.base_url, f"/ws/chat/{thread_id}", member.in_tenant(tenant)) as ws:
         ws_frames(ws, 1)
         assert client.delete(f"/tenants/{tenant}/members/{member.user_id}",
-                             headers=owner.in_tenant(tenant)).status_code == 204
+                             headers={**owner.in_tenant(tenant), "If-Match": "*"}).status_code == 204
         ws.send(json.dumps({"type": "send", "text": "after removal"}))
         reply = ws_until(ws, lambda fs: fs[-1]["type"] in ("error", "ack"))[-1]
         assert reply["type"] == "error" and reply["data"]["code"] == "NOT_A_MEMBER"
@@ -86,4 +86,4 @@ def test_a_viewer_may_leave(client: httpx.Client, owner: User, tenant: str) -> N
     viewer = new_user(client, "viewer")
     add_member(client, owner, tenant, viewer, "viewer")
     assert client.delete(f"/tenants/{tenant}/members/{viewer.user_id}",
-                         headers=viewer.in_tenant(tenant)).status_code == 204
+                         headers={**viewer.in_tenant(tenant), "If-Match": "*"}).status_code == 204

@@ -55,6 +55,8 @@ class MessageService:
                     "author": agent_id, "text": "", "status": "streaming", "reply_to": reply_to,
                     "created_at": utc_now(), "completed_at": None, "chunks": 0}
             tx.create(paths.message(tenant_id, env, thread_id, seq), data)
+            emit(tx, DomainEvent("chat.reply_started", tenant_id, env, paths.thread(tenant_id, env, thread_id),
+                                 {"thread_id": thread_id, "seq": seq, "reply_to": reply_to, "agent_id": agent_id}))
             return data
 
         return self._store.run_transaction(write)
@@ -76,6 +78,10 @@ class MessageService:
             data = dict(doc.data, text=text, chunks=chunks, completed_at=utc_now(),
                         status="failed" if error else "complete", error=error)
             tx.put(path, data, expected_rev=doc.rev)
+            # Its deltas are chunk documents with no event each (the realtime feed streams them);
+            # the reply's end is a state change like any other.
+            emit(tx, DomainEvent("chat.reply_finished", tenant_id, env, paths.thread(tenant_id, env, thread_id),
+                                 {"thread_id": thread_id, "seq": seq, "status": data["status"], "chunks": chunks}))
             return data
 
         return self._store.run_transaction(write)

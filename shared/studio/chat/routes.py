@@ -5,6 +5,7 @@ from typing import Any
 
 from studio.chat import models as m
 from studio.chat.services import chat_services
+from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
@@ -32,19 +33,24 @@ def get_thread(call: Call) -> Any:
     return chat_services(call.deps).threads.get(call.need_ctx(), call.params["thread_id"])
 
 
+def thread_rev(call: Call) -> int | None:
+    """The thread's revision, for its author or an admin (anyone else: 403 before any 412)."""
+    return chat_services(call.deps).threads.current_rev_for_writer(call.need_ctx(), call.params["thread_id"])
+
+
 @chat.tenant("PATCH", "/chat/threads/{thread_id}", role=Role.MEMBER, body=m.ThreadPatch, response=m.ThreadOut,
-             revisioned=True)
+             revisioned=True, current_rev=thread_rev)
 def patch_thread(call: Call) -> Any:
-    """Rename a thread; needs If-Match or base_rev."""
+    """Rename a thread (its author or an admin); needs If-Match or base_rev."""
     return chat_services(call.deps).threads.rename(call.need_ctx(), call.params["thread_id"], call.body.title,
                                                    call.expected_rev())
 
 
-@chat.tenant("DELETE", "/chat/threads/{thread_id}", role=Role.MEMBER, status=204)
+@chat.tenant("DELETE", "/chat/threads/{thread_id}", role=Role.MEMBER, query=RevisionQuery, status=204,
+             revisioned=True, current_rev=thread_rev)
 def delete_thread(call: Call) -> Any:
-    """Delete a thread (its author or an admin); live clients are told to reload."""
-    base = call.precondition.rev if call.precondition else None
-    chat_services(call.deps).threads.delete(call.need_ctx(), call.params["thread_id"], base)
+    """Delete a thread (its author or an admin); needs If-Match or ?base_rev=. Live clients are told to reload."""
+    chat_services(call.deps).threads.delete(call.need_ctx(), call.params["thread_id"], call.expected_rev())
     return Reply(None, status=204)
 
 

@@ -9,11 +9,12 @@ import secrets
 from typing import Any
 
 from studio.chat import paths
-from studio.kernel import errors
+from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
-from studio.ports.store import DocumentStore, Filter, Query
+from studio.kernel.roles import Role
+from studio.ports.store import Document, DocumentStore, Filter, Query
 
 
 def thread_view(doc: Any, last_seq: int = 0) -> dict[str, Any]:
@@ -61,25 +62,47 @@ class ThreadService:
         return {"threads": [thread_view(d, self.last_seq(ctx, d.id)) for d in page.docs],
                 "next_page_token": page.next_cursor}
 
+    def current_rev_for_writer(self, ctx: RequestContext, thread_id: str) -> int:
+        """The thread's rev, for its author or an admin only (the kernel's early check)."""
+        doc: Document = self.get_doc(ctx, thread_id)
+        _check_writer(ctx, doc)
+        return doc.rev
+
     def rename(self, ctx: RequestContext, thread_id: str, title: str, base_rev: int) -> dict[str, Any]:
-        self.get_doc(ctx, thread_id)
+        def change(doc: Document) -> dict[str, Any]:
+            _check_writer(ctx, doc)
+            return dict(doc.data, title=title)
 
-        def write(tx: Any) -> Any:
-            doc = tx.get(paths.thread(ctx.tenant_id, ctx.env, thread_id))
-            return tx.put(doc.path, dict(doc.data, title=title), expected_rev=base_rev)
+        done = self._store.run_transaction(lambda tx: repository.update(
+            tx, self._path(ctx, thread_id), base_rev, change=change, what="thread", exists=_live,
+            event=lambda before, after: DomainEvent(
+                "chat.thread_renamed", ctx.tenant_id, ctx.env, after.path,
+                {"thread_id": thread_id, "from": before.data["title"], "to": title, "rev": after.rev})))
+        return thread_view(done.after, self.last_seq(ctx, thread_id))
 
-        return thread_view(self._store.run_transaction(write), self.last_seq(ctx, thread_id))
-
-    def delete(self, ctx: RequestContext, thread_id: str, base_rev: int | None) -> None:
-        doc = self.get_doc(ctx, thread_id)
-        if doc.data["created_by"] != ctx.user_id and not (ctx.role and ctx.role.value in ("admin", "owner")):
-            raise errors.StudioError(errors.ROLE_INSUFFICIENT, "only the author or an admin deletes a thread")
-
-        def write(tx: Any) -> None:
-            current = tx.get(doc.path)
+    def delete(self, ctx: RequestContext, thread_id: str, base_rev: int) -> None:
+        def change(doc: Document) -> dict[str, Any]:
+            _check_writer(ctx, doc)
             # Soft delete: the epoch moves on, so live clients are told to reload (and find a 404).
-            tx.put(doc.path, dict(current.data, deleted=True, epoch=current.data["epoch"] + 1),
-                   expected_rev=base_rev)
-            emit(tx, DomainEvent("chat.thread_deleted", ctx.tenant_id, ctx.env, doc.path, {"thread_id": thread_id}))
+            return dict(doc.data, deleted=True, epoch=doc.data["epoch"] + 1)
 
-        self._store.run_transaction(write)
+        self._store.run_transaction(lambda tx: repository.update(
+            tx, self._path(ctx, thread_id), base_rev, change=change, what="thread", exists=_live,
+            event=lambda before, after: DomainEvent("chat.thread_deleted", ctx.tenant_id, ctx.env, after.path,
+                                                    {"thread_id": thread_id, "rev": after.rev})))
+
+    def _path(self, ctx: RequestContext, thread_id: str) -> str:
+        if not thread_id.startswith("th_"):
+            raise errors.NotFound("no such thread")
+        return paths.thread(ctx.tenant_id, ctx.env, thread_id)
+
+
+def _live(doc: Document) -> bool:
+    return not doc.data.get("deleted")
+
+
+def _check_writer(ctx: RequestContext, doc: Document) -> None:
+    """Renaming or deleting a thread takes its author or an admin; other members only post to it."""
+    if ctx.is_system or doc.data["created_by"] == ctx.user_id or (ctx.role is not None and ctx.role.at_least(Role.ADMIN)):
+        return
+    raise errors.StudioError(errors.ROLE_INSUFFICIENT, "only the thread's author or an admin changes it")

@@ -92,8 +92,14 @@ def get_training_prefs(call: Call) -> Any:
     return events_services(call.deps).prefs.get(ctx.tenant_id, ctx.env, ctx.user_id)
 
 
+def training_prefs_rev(call: Call) -> int | None:
+    """Never set reads as rev 0 (ETag "0"), so the first write states base_rev 0 like any other."""
+    ctx = call.need_ctx()
+    return events_services(call.deps).prefs.get(ctx.tenant_id, ctx.env, ctx.user_id).rev
+
+
 @privacy.tenant("PUT", "/privacy/training-prefs", role=Role.VIEWER, body=m.TrainingPrefsIn,
-                response=m.TrainingPrefs, revisioned=True)
+                response=m.TrainingPrefs, revisioned=True, current_rev=training_prefs_rev)
 def put_training_prefs(call: Call) -> Any:
     """Set the caller's training preference; needs If-Match or base_rev (0 for the first write)."""
     return events_services(call.deps).prefs.set(call.need_ctx(), call.body.train_ok, call.expected_rev())

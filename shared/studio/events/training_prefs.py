@@ -12,13 +12,11 @@ revisioned like every mutable resource (BLUEPRINT 3). Preconditions:
 """
 from __future__ import annotations
 
-from typing import Any
-
 from studio.events.models import TrainingPrefs
-from studio.kernel import errors
+from studio.kernel import repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
-from studio.kernel.events import DomainEvent, emit
+from studio.kernel.events import DomainEvent
 from studio.kernel.paths import tenant_collection
 from studio.ports.store import Document, DocumentStore
 
@@ -61,17 +59,10 @@ class TrainingPrefsRepo:
         user_id = ctx.user_id
         path = prefs_path(ctx.tenant_id, ctx.env, user_id)
 
-        def write(tx: Any) -> Document:
-            current = tx.get(path)
-            current_rev = 0 if current is None else current.rev
-            # Checked here rather than left to the store: a missing document with base_rev > 0 is a
-            # conflict at rev 0 (the client's view is stale), not a 404.
-            if current_rev != base_rev:
-                raise errors.RevisionConflict(current_rev)
-            doc = tx.put(path, {"user_id": user_id, "train_ok": train_ok, "updated_at": utc_now()},
-                         expected_rev=base_rev)
-            emit(tx, DomainEvent(CHANGED, ctx.tenant_id, ctx.env, path,
-                                 {"user_id": user_id, "train_ok": train_ok, "rev": doc.rev}))
-            return doc
-
-        return _view(user_id, self._store.run_transaction(write))
+        # upsert: a missing document with base_rev > 0 is a conflict at rev 0 (the client's view
+        # is stale), not a 404.
+        done = self._store.run_transaction(lambda tx: repository.upsert(
+            tx, path, base_rev, change=lambda _: {"user_id": user_id, "train_ok": train_ok, "updated_at": utc_now()},
+            event=lambda _, after: DomainEvent(CHANGED, ctx.tenant_id, ctx.env, path,
+                                               {"user_id": user_id, "train_ok": train_ok, "rev": after.rev})))
+        return _view(user_id, done.after)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.kernel import errors
+from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import DocumentStore, Filter, Query, iter_all
+from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction, iter_all
 
 
 def member_path(tenant_id: str, user_id: str) -> str:
@@ -27,12 +27,19 @@ def member_view(doc: Any) -> dict[str, Any]:
             "role": doc.data["role"], "rev": doc.rev}
 
 
+def membership_data(tenant_id: str, user_id: str, email: str | None, role: Role) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "user_id": user_id, "email": email, "role": role.value, "updated_at": utc_now()}
+
+
+def write_mirror(tx: Any, tenant_id: str, user_id: str, role: Role) -> None:
+    tx.put(mirror_path(user_id, tenant_id), {"tenant_id": tenant_id, "role": role.value})
+
+
 def write_membership(tx: Any, tenant_id: str, user_id: str, email: str | None, role: Role,
                      expected_rev: int | None = None) -> Any:
-    doc = tx.put(member_path(tenant_id, user_id),
-                 {"tenant_id": tenant_id, "user_id": user_id, "email": email, "role": role.value,
-                  "updated_at": utc_now()}, expected_rev=expected_rev)
-    tx.put(mirror_path(user_id, tenant_id), {"tenant_id": tenant_id, "role": role.value})
+    doc = tx.put(member_path(tenant_id, user_id), membership_data(tenant_id, user_id, email, role),
+                 expected_rev=expected_rev)
+    write_mirror(tx, tenant_id, user_id, role)
     return doc
 
 
@@ -65,43 +72,48 @@ class MembershipRepo:
 
         return member_view(self._store.run_transaction(write))
 
+    def current_rev(self, tenant_id: str, user_id: str) -> int | None:
+        doc = self._store.get(member_path(tenant_id, user_id))
+        return None if doc is None else doc.rev
+
     def set_role(self, ctx: RequestContext, user_id: str, role: Role, base_rev: int) -> tuple[dict[str, Any], DomainEvent]:
-        def write(tx: Any) -> tuple[Any, DomainEvent]:
-            doc = _existing(tx, ctx.tenant_id, user_id)
-            old = Role(doc.data["role"])
-            _check_grant(ctx, role)
-            _check_grant(ctx, old)
-            if old is Role.OWNER and role is not Role.OWNER:
-                _keep_an_owner(tx, ctx.tenant_id)
-            new = write_membership(tx, ctx.tenant_id, user_id, doc.data.get("email"), role, expected_rev=base_rev)
-            event = emit(tx, DomainEvent("member.role_changed", ctx.tenant_id, ctx.env, f"tenants/{ctx.tenant_id}",
-                                         {"user_id": user_id, "from": old.value, "to": role.value}))
-            return new, event
-
-        doc, event = self._store.run_transaction(write)
-        return member_view(doc), event
-
-    def remove(self, ctx: RequestContext, user_id: str, base_rev: int | None) -> None:
-        def write(tx: Any) -> None:
-            doc = _existing(tx, ctx.tenant_id, user_id)
-            old = Role(doc.data["role"])
-            if user_id != ctx.user_id:  # leaving a tenant needs no rank
+        def write(tx: Transaction) -> repository.Revised:
+            def change(doc: Document) -> dict[str, Any]:
+                old = Role(doc.data["role"])
+                _check_grant(ctx, role)
                 _check_grant(ctx, old)
-            if old is Role.OWNER:
-                _keep_an_owner(tx, ctx.tenant_id)
-            tx.delete(doc.path, expected_rev=base_rev)
+                if old is Role.OWNER and role is not Role.OWNER:
+                    _keep_an_owner(tx, ctx.tenant_id)
+                return membership_data(ctx.tenant_id, user_id, doc.data.get("email"), role)
+
+            def changed(before: Document, after: Document) -> DomainEvent:
+                return DomainEvent("member.role_changed", ctx.tenant_id, ctx.env, f"tenants/{ctx.tenant_id}",
+                                   {"user_id": user_id, "from": before.data["role"], "to": role.value,
+                                    "rev": after.rev})
+
+            done = repository.update(tx, member_path(ctx.tenant_id, user_id), base_rev, change=change,
+                                     event=changed, what="member")
+            write_mirror(tx, ctx.tenant_id, user_id, role)
+            return done
+
+        done = self._store.run_transaction(write)
+        return member_view(done.after), done.event
+
+    def remove(self, ctx: RequestContext, user_id: str, base_rev: int) -> None:
+        def write(tx: Transaction) -> None:
+            def guard(doc: Document) -> None:
+                old = Role(doc.data["role"])
+                if user_id != ctx.user_id:  # leaving a tenant needs no rank
+                    _check_grant(ctx, old)
+                if old is Role.OWNER:
+                    _keep_an_owner(tx, ctx.tenant_id)
+
+            repository.delete(tx, member_path(ctx.tenant_id, user_id), base_rev, guard=guard, what="member",
+                              event=lambda doc: DomainEvent("member.removed", ctx.tenant_id, ctx.env,
+                                                            f"tenants/{ctx.tenant_id}", {"user_id": user_id}))
             tx.delete(mirror_path(user_id, ctx.tenant_id))
-            emit(tx, DomainEvent("member.removed", ctx.tenant_id, ctx.env, f"tenants/{ctx.tenant_id}",
-                                 {"user_id": user_id}))
 
         self._store.run_transaction(write)
-
-
-def _existing(tx: Any, tenant_id: str, user_id: str) -> Any:
-    doc = tx.get(member_path(tenant_id, user_id))
-    if doc is None:
-        raise errors.NotFound("no such member")
-    return doc
 
 
 def _check_grant(ctx: RequestContext, role: Role) -> None:

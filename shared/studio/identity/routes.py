@@ -6,6 +6,7 @@ from typing import Any
 from studio.identity import models as m
 from studio.identity.services import identity_services
 from studio.kernel import errors
+from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
@@ -67,8 +68,16 @@ def get_tenant(call: Call) -> Any:
     return identity_services(call.deps).tenants.get(call.need_ctx().tenant_id)
 
 
+def tenant_rev(call: Call) -> int | None:
+    return identity_services(call.deps).tenants.current_rev(call.need_ctx().tenant_id)
+
+
+def member_rev(call: Call) -> int | None:
+    return identity_services(call.deps).memberships.current_rev(call.need_ctx().tenant_id, call.params["user_id"])
+
+
 @tenants.tenant("PATCH", "/tenants/{tenant_id}", role=Role.ADMIN, body=m.TenantPatch, response=m.TenantOut,
-                revisioned=True)
+                revisioned=True, current_rev=tenant_rev)
 def patch_tenant(call: Call) -> Any:
     """Rename the tenant; needs If-Match or base_rev."""
     view, _ = identity_services(call.deps).tenants.rename(call.need_ctx(), call.body.name, call.expected_rev())
@@ -93,7 +102,7 @@ def add_member(call: Call) -> Any:
 
 
 @tenants.tenant("PATCH", "/tenants/{tenant_id}/members/{user_id}", role=Role.ADMIN, body=m.MemberPatch,
-                response=m.MemberOut, revisioned=True)
+                response=m.MemberOut, revisioned=True, current_rev=member_rev)
 def patch_member(call: Call) -> Any:
     """Change a member's role; the last owner cannot be demoted."""
     view, _ = identity_services(call.deps).memberships.set_role(call.need_ctx(), call.params["user_id"],
@@ -101,15 +110,19 @@ def patch_member(call: Call) -> Any:
     return view
 
 
-@tenants.tenant("DELETE", "/tenants/{tenant_id}/members/{user_id}", role=Role.VIEWER, status=204)
-def delete_member(call: Call) -> Any:
-    """Remove a member (admins), or leave (anyone); the last owner cannot be removed."""
+def leaving_or_admin_member_rev(call: Call) -> int | None:
+    """The member's revision, for the member leaving or an admin (anyone else: 403 before any 412)."""
     ctx = call.need_ctx()
-    user_id = call.params["user_id"]
-    if user_id != ctx.user_id and not (ctx.role and ctx.role.at_least(Role.ADMIN)):
+    if call.params["user_id"] != ctx.user_id and not (ctx.role and ctx.role.at_least(Role.ADMIN)):
         raise errors.StudioError(errors.ROLE_INSUFFICIENT, "removing another member needs admin")
-    base = call.precondition.rev if call.precondition else None
-    identity_services(call.deps).memberships.remove(ctx, user_id, base)
+    return member_rev(call)
+
+
+@tenants.tenant("DELETE", "/tenants/{tenant_id}/members/{user_id}", role=Role.VIEWER, query=RevisionQuery,
+                status=204, revisioned=True, current_rev=leaving_or_admin_member_rev)
+def delete_member(call: Call) -> Any:
+    """Remove a member (admins), or leave (anyone); needs If-Match or ?base_rev=. The last owner stays."""
+    identity_services(call.deps).memberships.remove(call.need_ctx(), call.params["user_id"], call.expected_rev())
     return Reply(None, status=204)
 
 

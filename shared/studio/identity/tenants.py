@@ -6,12 +6,12 @@ import string
 from typing import Any
 
 from studio.identity.memberships import write_membership
-from studio.kernel import errors
+from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import DocumentStore
+from studio.ports.store import Document, DocumentStore
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -48,15 +48,16 @@ class TenantService:
             raise errors.NotFound("no such tenant")
         return tenant_view(doc)
 
-    def rename(self, ctx: RequestContext, name: str, base_rev: int) -> tuple[dict[str, Any], DomainEvent]:
-        def write(tx: Any) -> tuple[Any, DomainEvent]:
-            doc = tx.get(tenant_path(ctx.tenant_id))
-            if doc is None:
-                raise errors.NotFound("no such tenant")
-            new = tx.put(doc.path, dict(doc.data, name=name), expected_rev=base_rev)
-            event = emit(tx, DomainEvent("tenant.renamed", ctx.tenant_id, ctx.env, doc.path,
-                                         {"from": doc.data["name"], "to": name, "rev": new.rev}))
-            return new, event
+    def current_rev(self, tenant_id: str) -> int | None:
+        doc = self._store.get(tenant_path(tenant_id))
+        return None if doc is None else doc.rev
 
-        doc, event = self._store.run_transaction(write)
-        return tenant_view(doc), event
+    def rename(self, ctx: RequestContext, name: str, base_rev: int) -> tuple[dict[str, Any], DomainEvent]:
+        def renamed(before: Document, after: Document) -> DomainEvent:
+            return DomainEvent("tenant.renamed", ctx.tenant_id, ctx.env, after.path,
+                               {"from": before.data["name"], "to": name, "rev": after.rev})
+
+        done = self._store.run_transaction(lambda tx: repository.update(
+            tx, tenant_path(ctx.tenant_id), base_rev, change=lambda doc: dict(doc.data, name=name),
+            event=renamed, what="tenant"))
+        return tenant_view(done.after), done.event

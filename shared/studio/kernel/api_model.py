@@ -1,8 +1,19 @@
 """The base of every API model: schemas are built on first use, not at import (cold start)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_REV = (1 << 53) - 1  # revisions stay exact in a JavaScript number
 
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
+
+
+class RevisionQuery(ApiModel):
+    """``?base_rev=`` for a revisioned route without a body (a DELETE): AIP-154 puts the etag of a
+    delete in its query. ``If-Match`` works there too."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    base_rev: int | None = Field(default=None, ge=0, le=MAX_REV,
+                                 description="The revision this write is based on (instead of If-Match)")

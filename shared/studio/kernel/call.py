@@ -14,6 +14,8 @@ from studio.kernel.routing import Route
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from studio.kernel.entity_tags import EntityTags
+
 
 @dataclass
 class Call:
@@ -26,10 +28,11 @@ class Call:
     ctx: RequestContext | None = None
     body: Any = None
     query: Any = None
-    precondition: Precondition | None = None
+    precondition: Precondition | None = None  # set by the kernel on a revisioned route, once verified
+    if_none_match: EntityTags | None = None  # a GET's If-None-Match, answered with 304 after the handler
 
     def expected_rev(self) -> int:
-        """The revision the caller based this write on; 428 if none was given."""
+        """The revision the kernel verified this write against (write with it in one transaction)."""
         return require(self.precondition).rev
 
     def need_principal(self) -> Principal:

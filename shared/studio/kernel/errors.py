@@ -65,6 +65,11 @@ RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
 INTERNAL = register("INTERNAL", 500, "Internal error")
 
+# -- Conditional requests (RFC 9110 section 13): revisions and caching. Owned by the kernel's
+# precondition stage (kernel/preconditions.py); PRECONDITION_REQUIRED and REVISION_CONFLICT above.
+INVALID_PRECONDITION = register("INVALID_PRECONDITION", 400,
+                                "If-Match or If-None-Match is malformed or not evaluated on this route")
+
 
 class StudioError(Exception):
     """Root of every error the library raises on purpose."""

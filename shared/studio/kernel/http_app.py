@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from studio.kernel import errors, logs
+from studio.kernel import errors, logs, preconditions
 from studio.kernel.call import Call, Reply
 from studio.kernel.context import (
     MembershipReader,
@@ -26,7 +26,7 @@ from studio.kernel.context import (
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
 from studio.kernel.problems import from_validation_error, problem_response
 from studio.kernel.ratelimit import RateLimiter
-from studio.kernel.revisions import etag, precondition
+from studio.kernel.revisions import etag
 from studio.kernel.routing import Access, Route, Router, RouteTable
 from studio.ports.store import DocumentStore
 
@@ -115,7 +115,7 @@ class HttpApp:
         call.query = _validate_query(route, request)
         call.body = _validate_body(route, request)
         _check_tenant_fields(call)
-        call.precondition = precondition(request.headers.get("If-Match"), call.body)
+        preconditions.check(call)
         return call
 
     def _authenticate(self, request: Request) -> Principal:
@@ -181,7 +181,7 @@ class HttpApp:
                 response.headers["ETag"] = etag(payload["rev"])
         for name, value in reply.headers.items():
             response.headers[name] = value
-        return response
+        return preconditions.not_modified(call, response)
 
     def _log(self, request: Request, response: Response, started: float, call: Call | None) -> None:
         fields: dict[str, Any] = {

@@ -29,6 +29,11 @@ _TENANT_HEADERS = [
 ]
 
 
+_IF_MATCH = ('The ETag this write is based on, e.g. "3" (strong comparison: a weak W/ tag never matches), '
+             'a list of them, or * for any current revision. Or send base_rev instead.')
+_IF_NONE_MATCH = 'ETags the client holds (weak comparison), or *: a match answers 304 Not Modified.'
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
@@ -65,8 +70,14 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
     if route.revisioned:
-        op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
-                                 "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,18}"?$'}})
+        op["parameters"].append({"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                                 "description": _IF_MATCH})
+        op["responses"]["412"] = _problem("If-Match does not match the current revision (REVISION_CONFLICT)")
+        op["responses"]["428"] = _problem("Neither If-Match nor base_rev was sent (PRECONDITION_REQUIRED)")
+    if route.method == "GET":
+        op["parameters"].append({"name": "If-None-Match", "in": "header", "required": False,
+                                 "schema": {"type": "string"}, "description": _IF_NONE_MATCH})
+        op["responses"]["304"] = {"description": "Not Modified: If-None-Match matched; ETag, no body"}
     if route.query is not None:
         props = route.query.model_json_schema()
         required = set(props.get("required", []))

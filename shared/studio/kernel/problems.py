@@ -10,6 +10,7 @@ from studio.kernel import errors
 
 PROBLEM_TYPE_BASE = "https://errors.studio.dev/"
 PROBLEM_JSON = "application/problem+json"
+REALM = "studio"
 
 
 def problem_body(err: errors.StudioError, *, instance: str, request_id: str) -> dict[str, Any]:
@@ -31,9 +32,22 @@ def problem_body(err: errors.StudioError, *, instance: str, request_id: str) -> 
 def problem_response(err: errors.StudioError, *, instance: str, request_id: str) -> Response:
     body = problem_body(err, instance=instance, request_id=request_id)
     resp = Response(json.dumps(body), status=err.status, content_type=PROBLEM_JSON)
-    for name, value in err.headers.items():
+    for name, value in problem_headers(err).items():
         resp.headers[name] = value
     return resp
+
+
+def problem_headers(err: errors.StudioError) -> dict[str, str]:
+    """The headers a problem answers with (every edge uses this, the realtime gateway too).
+
+    RFC 9110 11.6.1: a 401 MUST carry a challenge, so it is added here for every 401 rather than
+    at each raise. A token that was sent but refused says so (RFC 6750 3.1); other 401s (no token,
+    a wrong password, a bad refresh token or ticket) name the scheme that would succeed."""
+    headers = dict(err.headers)
+    if err.status == 401 and "WWW-Authenticate" not in headers:
+        error = ', error="invalid_token"' if err.code is errors.TOKEN_INVALID else ""
+        headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"{error}'
+    return headers
 
 
 def from_validation_error(exc: Any, *, location: str) -> errors.StudioError:

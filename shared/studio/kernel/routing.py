@@ -16,6 +16,14 @@ from studio.kernel.roles import Role
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from studio.kernel.call import Call
+
+# The current revision of a revisioned route's resource, read before the handler runs so the
+# kernel answers 428/412/409 itself: an int (what its ETag carries), or None when it does not
+# exist (404). It may refuse a caller who could not write it anyway (e.g. 403), so a stale
+# precondition never outranks a refusal.
+RevisionResolver = Callable[["Call"], "int | None"]
+
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token
@@ -39,7 +47,8 @@ class Route:
     status: int = 200
     summary: str = ""
     tag: str = ""
-    revisioned: bool = False  # a write that needs If-Match or base_rev
+    revisioned: bool = False  # a write that needs If-Match or base_rev, checked by the kernel
+    current_rev: RevisionResolver | None = None  # required when revisioned
     system_only: bool = False
     idempotent: bool = True  # False: Idempotency-Key is ignored (responses carrying credentials are never stored)
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -47,6 +56,7 @@ class Route:
     def __post_init__(self) -> None:
         if self.access is Access.TENANT and self.role is None:
             raise ValueError(f"{self.method} {self.path}: a tenant route must declare its role")
+        _check_revisioned(self)
         regex = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")) + "$"
         object.__setattr__(self, "pattern", re.compile(regex))
 
@@ -109,4 +119,18 @@ class RouteTable:
             if route.method == method or (method == "HEAD" and route.method == "GET"):
                 return route, params, ()
             allowed.append(route.method)
+        if "GET" in allowed:  # RFC 9110 9.3.2: HEAD is served wherever GET is
+            allowed.append("HEAD")
         return None, {}, allowed
+
+
+def _check_revisioned(route: Route) -> None:
+    """Refuse at declaration a revisioned route the kernel could not check."""
+    where = f"{route.method} {route.path}"
+    if route.revisioned and route.current_rev is None:
+        raise ValueError(f"{where}: a revisioned route must declare current_rev= (its resource's revision)")
+    if route.current_rev is not None and not route.revisioned:
+        raise ValueError(f"{where}: current_rev= is only for revisioned routes")
+    if route.revisioned and not any("base_rev" in getattr(m, "model_fields", {}) for m in (route.body, route.query)):
+        raise ValueError(f"{where}: a revisioned route takes base_rev in its body or query model "
+                         "(kernel.api_model.RevisionQuery for a route without a body)")

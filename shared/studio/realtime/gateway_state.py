@@ -13,7 +13,7 @@ from starlette.responses import Response
 from studio.chat import paths
 from studio.chat.services import chat_services
 from studio.kernel import errors
-from studio.kernel.problems import PROBLEM_JSON, problem_body
+from studio.kernel.problems import PROBLEM_JSON, problem_body, problem_headers
 from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
 from studio.realtime.feed import FeedRegistry
@@ -86,6 +86,6 @@ def _ctx(grant: Grant) -> Any:
 
 
 def problem(err: errors.StudioError, path: str) -> Response:
-    headers = dict(err.headers)
+    headers = problem_headers(err)
     return Response(json.dumps(problem_body(err, instance=path, request_id="")), status_code=err.status,
                     media_type=PROBLEM_JSON, headers=headers)
