@@ -65,6 +65,9 @@ RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
 INTERNAL = register("INTERNAL", 500, "Internal error")
 
+# -- Browser access (CORS, kernel/cors.py); the per-domain registry split moves these ----------
+CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin request refused for this origin or method")
+
 
 class StudioError(Exception):
     """Root of every error the library raises on purpose."""
