@@ -211,6 +211,8 @@ def _health_router(name: str) -> Router:
         """Liveness of this function."""
         return {"status": "ok", "function": name}
 
+    healthz.__name__ = f"healthz_{name}"  # its operationId: one per function
+
     return router
 
 
