@@ -99,3 +99,28 @@ def test_a_malformed_token_is_refused_in_stable_words(client: httpx.Client, toke
         assert body["code"] == "TOKEN_INVALID" and body["request_id"] == r.headers["X-Request-Id"]
         assert body["detail"] and not _INTERNALS.search(body["detail"]), body["detail"]
         assert json.dumps(body).isascii()
+
+
+def test_an_error_escaping_an_asgi_app_is_a_problem_with_the_id() -> None:
+    """The edge of the ASGI apps (kernel/asgi_edge.py) around an app that fails before answering."""
+    from studio.kernel import cors
+    from studio.kernel.asgi_edge import AsgiEdge
+    from tests.support.platform import serve_in_thread
+    from tests.support.shared_process import free_port
+
+    async def failing(scope: dict, receive: object, send: object) -> None:
+        raise RuntimeError("boom: internal state 0xdeadbeef")
+
+    edge = AsgiEdge(failing, cors_origins=lambda scope: cors.LOOPBACK_ORIGINS)
+    port = free_port()
+    server, thread = serve_in_thread(edge, port)
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/anything", headers={"Origin": "http://localhost:3000"})
+        assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert body["code"] == "INTERNAL" and "boom" not in r.text
+        assert body["request_id"] == r.headers["X-Request-Id"]
+        assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # the page can read why
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
