@@ -15,6 +15,7 @@ locals {
     STUDIO_FIRESTORE_DATABASE = google_firestore_database.main.name
     STUDIO_PUBLIC_URL         = "https://${var.domain}"
     STUDIO_ENVIRONMENT        = var.environment
+    STUDIO_CORS_ORIGINS       = join(",", var.cors_origins)
     LOG_EXECUTION_ID          = "true"
   }, local.bucket_env)
 }

@@ -124,9 +124,10 @@ resource "google_storage_bucket" "role" {
     }
   }
 
-  # Signed-URL uploads come from the browser on the public base URL's origin.
+  # Signed-URL uploads come from the browser: the public base URL's origin and the exact
+  # origins of var.cors_origins (a bucket's CORS knows no port or subdomain patterns).
   cors {
-    origin          = ["https://${var.domain}"]
+    origin          = concat(["https://${var.domain}"], [for o in var.cors_origins : o if !strcontains(o, "*")])
     method          = ["GET", "PUT", "HEAD"]
     response_header = ["Content-Type", "Content-MD5", "x-goog-content-sha256"]
     max_age_seconds = 3600

@@ -27,6 +27,17 @@ variable "domain" {
   type        = string
 }
 
+variable "cors_origins" {
+  description = "Browser origins allowed to call the API cross-origin (STUDIO_CORS_ORIGINS of every function and of the realtime gateway; decision 0018): exact origins such as https://app.example.com, ':*' for any port, '*.' for any subdomain, or '*' for any origin. Empty: none (a frontend served from var.domain itself needs no entry). Exact origins also reach the buckets' CORS, for signed-URL uploads."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_origins : can(regex("^(\\*|https?://(\\*\\.)?([a-z0-9-]+(\\.[a-z0-9-]+)*|\\[[0-9a-f:.]+\\])(:(\\*|[0-9]{1,5}))?)$", o))])
+    error_message = "cors_origins: each entry is scheme://host[:port] (lower case, no path), with optional '*.' subdomains or ':*' port, or '*'."
+  }
+}
+
 variable "firestore_location" {
   description = "Firestore location (a region or a multi-region such as eur3 / nam5). Empty: the region. Firestore-triggered functions receive events in this location."
   type        = string

@@ -22,11 +22,13 @@ from infra.localrun.event_delivery import EventDelivery
 from studio.adapters.local_blobs import signed_blob_wsgi_app
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings
-from studio.kernel import errors
+from studio.kernel import errors, logs
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
-from studio.realtime.app import MIDDLEWARE as REALTIME_MIDDLEWARE
+from studio.realtime import asyncapi as realtime_asyncapi
+from studio.realtime import openapi_paths as realtime_openapi
 from studio.realtime.app import create_gateway
+from studio.realtime.app import middleware as realtime_middleware
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 
@@ -50,7 +52,8 @@ def _not_found(path: str, status: int = 404) -> Any:
         err = errors.StudioError(errors.ROUTE_NOT_FOUND, f"no function serves {path}")
     else:
         err = errors.StudioError(errors.BAD_REQUEST, status=status)
-    body = problem_body(err, instance=path, request_id="")
+    # The id kernel/asgi_edge gave this request (a2wsgi runs the WSGI side in a copy of its context).
+    body = problem_body(err, instance=path, request_id=logs.request_id_var.get() or logs.new_request_id(None))
     return Response(json.dumps(body), status=err.status, content_type=PROBLEM_JSON)
 
 
@@ -60,7 +63,9 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     manifest = manifest_mod.load(manifest_path)
     delivery = EventDelivery(deps, manifest.events())
     routes = [r for spec in manifest.http() for r in loader.http_app(spec).table.routes]
-    openapi = build_openapi(routes, server_url=settings.public_url)
+    openapi = build_openapi(routes, server_url=settings.public_url, extra_paths=realtime_openapi.openapi_paths(),
+                            extra_schemas=realtime_openapi.openapi_schemas())
+    asyncapi = realtime_asyncapi.build_asyncapi(server_url=settings.public_url)
     gateway = http_gateway.build(manifest.http(), _not_found)
     blobs = signed_blob_wsgi_app(deps.blobs, delivery.storage_finalized)
 
@@ -77,21 +82,30 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def console_chat(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_CHAT.read_text())
 
+    async def asyncapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(asyncapi)
+
     async def framework_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         legacy = _not_found(request.url.path, status)
-        return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON)
+        return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON,
+                        headers=getattr(exc, "headers", None))  # e.g. Allow on a 405
 
+    def function_owned(path: str) -> bool:  # its HttpApp applies CORS, as it does deployed
+        return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+    prefixes = [p.rstrip("/") for spec in manifest.http() for p in spec.routes]
     realtime = create_gateway(deps)
-    app = Starlette(exception_handlers={HTTPException: framework_error}, middleware=REALTIME_MIDDLEWARE, routes=[
+    app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[
         *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),
+        Route("/asyncapi.json", asyncapi_json),
         Route("/docs", docs),
         Route("/console/chat", console_chat),
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
-    ])
+    ], middleware=realtime_middleware(cors_defer=function_owned))
     app.state.gateway = realtime.state.gateway
     return LocalPlatform(app, deps, delivery, manifest, openapi)
 
@@ -100,7 +114,7 @@ def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
              f"  docs      {base}/docs", f"  console   {base}/console/chat",
-             f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json", f"  health    {base}/healthz",
+             f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:
         where = ", ".join(spec.routes) if spec.kind == "http" else spec.trigger

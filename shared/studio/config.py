@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from studio.kernel.cors import LOOPBACK_ORIGINS, parse_origins
+
 Adapter = Literal["embedded", "gcp"]
 
 
@@ -54,6 +56,9 @@ class Settings:
     sse_heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
     ws_idle_s: float = 60.0
+    # Browser origins allowed to call the API (kernel/cors.py). Unset: any loopback port on
+    # embedded adapters (a frontend dev server works at once), none on gcp (Terraform sets it).
+    cors_origins: tuple[str, ...] = LOOPBACK_ORIGINS
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -94,4 +99,6 @@ class Settings:
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),
             ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),
+            cors_origins=parse_origins(env.get("STUDIO_CORS_ORIGINS",
+                                               " ".join(LOOPBACK_ORIGINS) if adapters == "embedded" else "")),
         )

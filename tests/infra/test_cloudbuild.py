@@ -48,3 +48,33 @@ def test_every_substitution_used_is_declared() -> None:
     declared = set(yaml.safe_load(text)["substitutions"])
     used = set(re.findall(r"(?<!\$)\$\{?(_[A-Z0-9_]+|[A-Z][A-Z_]+)\}?", text))
     assert used - declared - _BUILTIN == set()
+
+
+def _plan_arguments(substitutions: dict[str, str], tmp_path: Path) -> list[str]:
+    """The plan step's script run by sh as Cloud Build runs it (``${_X}`` substituted, ``$$`` -> ``$``),
+    with ``terraform`` replaced by a stub that prints its arguments one per line."""
+    build = yaml.safe_load(CLOUDBUILD.read_text())
+    script = next(s for s in build["steps"] if s["id"] == "plan")["args"][-1]
+    values = {**build["substitutions"], "PROJECT_ID": "p", **substitutions}
+    script = re.sub(r"(?<!\$)\$\{(_[A-Z0-9_]+|[A-Z_]+)\}", lambda m: values[m.group(1)], script).replace("$$", "$")
+    stub = tmp_path / "terraform"
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    stub.chmod(0o755)
+    (tmp_path / "*").write_text("a file a glob would find")
+    result = subprocess.run(["sh", "-c", script.replace("/workspace/realtime_image", "/dev/null")], cwd=tmp_path,
+                            env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_cors_origins_reach_the_plan_as_a_list(tmp_path: Path) -> None:
+    import json
+
+    def origins(value: str) -> list[str]:
+        arg = next(a for a in _plan_arguments({"_CORS_ORIGINS": value}, tmp_path) if a.startswith("-var=cors_origins="))
+        return list(json.loads(arg.removeprefix("-var=cors_origins=")))
+
+    assert origins("") == []
+    assert origins("https://app.example.com") == ["https://app.example.com"]
+    assert origins("https://app.example.com  http://localhost:* *") == [
+        "https://app.example.com", "http://localhost:*", "*"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
+import pytest
 import yaml
 
 from infra.localrun import manifest as manifest_mod
@@ -209,3 +210,57 @@ def test_terraform_deploys_the_firestore_files_the_tests_check() -> None:
     doc = json.loads((TERRAFORM_DIR.parent / "infra" / "firestore.indexes.json").read_text())
     for index in doc["indexes"]:
         assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}
+
+
+def _cors_origins(tmp_path: Path, origins: list[str], expression: str = 'join(",", var.cors_origins)') -> str:
+    """``expression`` over var.cors_origins, evaluated by ``terraform console``."""
+    module = tmp_path / "cors"
+    module.mkdir(exist_ok=True)
+    shutil.copy(TERRAFORM_DIR / "variables.tf", module / "variables.tf")
+    result = terraform(["console", "-var", "project=p", "-var", "environment=dev", "-var", "domain=api.example.com",
+                        "-var", f"cors_origins={json.dumps(origins)}"], module, stdin=expression + "\n")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _cors_validation() -> str:
+    """The cors_origins validation condition (``terraform console`` does not run validations itself)."""
+    for entry in _tf()["variable"]:
+        if '"cors_origins"' in entry:
+            condition = entry['"cors_origins"']["validation"][0]["condition"]
+            return str(condition).removeprefix("${").removesuffix("}")
+    raise AssertionError("no variable cors_origins")
+
+
+def test_every_function_and_the_realtime_gateway_get_the_allowed_browser_origins(tmp_path: Path) -> None:
+    """One variable, passed to every function's and the gateway's STUDIO_CORS_ORIGINS (kernel/cors.py)."""
+    source = (TERRAFORM_DIR / "main.tf").read_text()
+    assert re.search(r'STUDIO_CORS_ORIGINS\s*=\s*join\(",", var\.cors_origins\)', source)
+    fn = _resource("google_cloudfunctions2_function", "function")["service_config"][0]
+    assert "local.common_env" in fn["environment_variables"]
+    gateway = _resource("google_cloud_run_v2_service", "realtime")["template"][0]["containers"][0]
+    assert "local.common_env" in json.dumps(gateway["dynamic"])
+    assert _variable_default("cors_origins") == []  # deployed: no cross-origin caller unless listed
+    assert _cors_origins(tmp_path, ["https://app.example.com", "http://localhost:*"]) == \
+        '"https://app.example.com,http://localhost:*"'
+
+
+@pytest.mark.parametrize(("origin", "valid"), [
+    ("https://app.example.com", True), ("http://localhost:*", True), ("https://*.example.com", True),
+    ("http://[::1]:8080", True), ("*", True), ("https://app.example.com/", False), ("app.example.com", False),
+    ("https://app.example.com/path", False), ("ftp://x.example", False), ("https://a.*.example.com", False),
+])
+def test_terraform_and_the_runtime_agree_on_which_origins_are_valid(tmp_path: Path, origin: str, valid: bool) -> None:
+    """A value Terraform accepts must start the functions; one it refuses fails at plan time, not at run time."""
+    from studio.kernel.cors import parse_origins
+
+    accepted = _cors_origins(tmp_path, [origin], _cors_validation()) == "true"
+    try:
+        parse_origins(origin)
+        runtime_accepts = True
+    except ValueError:
+        runtime_accepts = False
+    if valid:
+        assert accepted and runtime_accepts, origin
+    else:
+        assert not accepted, origin  # the runtime may be more lenient (e.g. a trailing slash), never stricter

@@ -74,9 +74,9 @@ def mapped() -> Iterator[None]:
     try:
         yield
     except (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.RetryError, gexc.InternalServerError) as exc:
-        raise errors.Unavailable(f"Firestore unavailable: {exc}") from exc
-    except gexc.InvalidArgument as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, f"Firestore refused the request: {exc}") from exc
+        raise errors.Unavailable(f"Firestore unavailable ({type(exc).__name__})") from exc
+    except gexc.InvalidArgument as exc:  # Google's words go to the log (chained), not to the caller
+        raise errors.StudioError(errors.BAD_REQUEST, "Firestore refused the request") from exc
 
 
 def _version(snap: Any) -> Any:

@@ -65,7 +65,7 @@ def _mapped(what: str) -> Iterator[None]:
     except gexc.NotFound:
         raise errors.NotFound(f"{what} not found") from None
     except gexc.BadRequest as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, f"{what}: {exc.message}") from None
+        raise errors.StudioError(errors.BAD_REQUEST, f"Cloud Storage refused {what}") from exc
     except gexc.GoogleAPICallError as exc:  # 401/403 (IAM), 429, 5xx: nothing the caller can fix
         raise errors.Unavailable(f"Cloud Storage {what}: {exc.code} {type(exc).__name__}") from None
     except (gexc.GoogleAPIError, auth_exc.GoogleAuthError, http_exc.RequestException) as exc:
@@ -288,4 +288,4 @@ def finalize_envelope(message: Any) -> dict[str, Any]:
             md5_b64=obj.get("md5Hash", ""), crc32c_b64=obj.get("crc32c", ""), time=obj["updated"],
             event_id=message.message_id)
     except (KeyError, TypeError, ValueError) as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, f"malformed storage notification: {exc!r}") from None
+        raise errors.StudioError(errors.BAD_REQUEST, "malformed storage notification") from exc

@@ -87,7 +87,7 @@ def _mapped(what: str) -> Iterator[None]:
     except gexc.NotFound:
         raise errors.NotFound(f"{what} does not exist") from None
     except gexc.InvalidArgument as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, f"{what}: {exc.message}") from None
+        raise errors.StudioError(errors.BAD_REQUEST, f"Pub/Sub refused {what}") from exc
     except gexc.GoogleAPIError as exc:
         raise errors.Unavailable(f"Pub/Sub {what}: {type(exc).__name__}") from None
 

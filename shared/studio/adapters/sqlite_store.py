@@ -156,7 +156,7 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # locked past busy_timeout
-            raise errors.Unavailable(f"store is busy: {exc}") from exc
+            raise errors.Unavailable("the store is busy: retry") from exc
         try:
             yield conn
         except BaseException:

@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 import jwt
 
-from studio.kernel import errors
+from studio.kernel import errors, logs
 from studio.kernel.context import Principal
+from studio.kernel.token_errors import token_refusal
 
 _MAX_AGE = re.compile(r"max-age=(\d+)")
+_log = logs.get("studio.identity.firebase")
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 _REQUIRED = ["exp", "iat", "sub", "aud", "iss", "auth_time"]
 
@@ -64,7 +66,8 @@ class FirebaseTokenVerifier:
                 certs = json.loads(resp.read())
                 max_age = _MAX_AGE.search(resp.headers.get("Cache-Control", ""))
         except (OSError, ValueError) as exc:
-            raise errors.Unavailable(f"cannot fetch Firebase signing certificates: {exc}") from None
+            _log.warning("Firebase signing certificates unavailable", extra={"fields": {"error": repr(exc)}})
+            raise errors.Unavailable("cannot fetch Firebase signing certificates") from None
         self._keys = {kid: load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in certs.items()}
         self._expires = time.monotonic() + (int(max_age.group(1)) if max_age else 3600)
 
@@ -106,7 +109,7 @@ class FirebaseTokenVerifier:
                     options={"require": _REQUIRED},
                 )
         except jwt.PyJWTError as exc:
-            raise errors.StudioError(errors.TOKEN_INVALID, f"token rejected: {exc}") from None
+            raise errors.StudioError(errors.TOKEN_INVALID, token_refusal(exc)) from None
         try:
             auth_time = int(float(claims["auth_time"]))
         except (TypeError, ValueError, OverflowError):  # a float "inf"/"nan" must not become a 500

@@ -8,6 +8,7 @@ from typing import Any
 from studio.identity.signing_keys import ALG, KeyRing, jwk_to_public_key
 from studio.kernel import errors
 from studio.kernel.context import Principal
+from studio.kernel.token_errors import token_refusal
 
 AUDIENCE = "studio"
 KEY_CACHE_S = 300  # a key dropped from the JWKS stops verifying within this (plus the JWKS cache)
@@ -72,6 +73,6 @@ class LocalTokenVerifier:
                                 issuer=self._issuer, leeway=self._leeway_s,
                                 options={"require": ["exp", "iat", "sub", "iss", "aud"]})
         except jwt.PyJWTError as exc:
-            raise errors.StudioError(errors.TOKEN_INVALID, f"token rejected: {exc}") from None
+            raise errors.StudioError(errors.TOKEN_INVALID, token_refusal(exc)) from None
         return Principal(user_id=str(claims["sub"]), email=claims.get("email"), session_id=claims.get("sid"),
                          is_system=claims.get("sys") is True, issuer="local", claims=claims)

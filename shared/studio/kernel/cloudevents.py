@@ -176,7 +176,7 @@ def to_cloudevent(envelope: Mapping[str, Any]) -> CloudEvent:
     try:
         return CloudEvent(attributes, envelope.get("data"))
     except CloudEventsError as exc:
-        raise _bad(f"not a CloudEvent: {exc}") from exc
+        raise _bad("not a CloudEvent: a required attribute is missing or malformed") from exc
 
 
 # -- decoding ---------------------------------------------------------------------------

@@ -69,6 +69,8 @@ INTERNAL = register("INTERNAL", 500, "Internal error")
 # precondition stage (kernel/preconditions.py); PRECONDITION_REQUIRED and REVISION_CONFLICT above.
 INVALID_PRECONDITION = register("INVALID_PRECONDITION", 400,
                                 "If-Match or If-None-Match is malformed or not evaluated on this route")
+# -- Browser access (CORS, kernel/cors.py); the per-domain registry split moves these ----------
+CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin request refused for this origin or method")
 
 
 class StudioError(Exception):

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from studio.kernel import errors, logs, preconditions
+from studio.kernel import cors, errors, logs, preconditions
 from studio.kernel.call import Call, Reply
 from studio.kernel.context import (
     MembershipReader,
@@ -75,9 +75,14 @@ class HttpApp:
         trace_token = logs.trace_var.set(request.headers.get("X-Cloud-Trace-Context", "").split("/")[0])
         call: Call | None = None
         try:
+            allowed = cors.policy(self.deps.settings.cors_origins)
             try:
-                call = self._prepare(request, request_id)
-                response = self._run(call)
+                origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
+                if cors.is_preflight(request.method, origin, asked):  # before routing: every path
+                    response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
+                else:
+                    call = self._prepare(request, request_id)
+                    response = self._run(call)
             except errors.StudioError as err:
                 if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
                     err.status = call.precondition.conflict_status
@@ -87,6 +92,7 @@ class HttpApp:
                 response = problem_response(errors.StudioError(errors.INTERNAL), instance=request.path,
                                             request_id=request_id)
             response.headers["X-Request-Id"] = request_id
+            cors.add_response_headers(allowed, request.headers.get("Origin"), response.headers)
             self._log(request, response, started, call)
             return response
         finally:
@@ -204,6 +210,8 @@ def _health_router(name: str) -> Router:
     def healthz(call: Call) -> Any:
         """Liveness of this function."""
         return {"status": "ok", "function": name}
+
+    healthz.__name__ = f"healthz_{name}"  # its operationId: one per function
 
     return router
 

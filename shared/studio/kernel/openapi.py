@@ -1,7 +1,7 @@
 """OpenAPI 3.1 generated from the route tables and pydantic models: the frontend's contract."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +25,8 @@ _PROBLEM_SCHEMA = {
 }
 _TENANT_HEADERS = [
     {"name": "X-Tenant-Id", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^t_[a-z0-9]{3,}$"}},
-    {"name": "X-Env", "in": "header", "required": True, "schema": {"type": "string", "enum": ["dev", "staging", "prod", "stage"]}},
+    {"name": "X-Env", "in": "header", "required": True, "schema": {"type": "string", "enum": ["dev", "staging", "prod"]},
+     "description": "The environment. `stage` is also accepted, as a deprecated alias of `staging` (decision 0019)."},
 ]
 
 
@@ -94,12 +95,34 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     return op
 
 
+def _check_operation_ids(paths: Mapping[str, Mapping[str, Any]]) -> None:
+    """Clients generate one function per operationId: two routes sharing one would collide."""
+    seen: dict[str, str] = {}
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            if op["operationId"] in seen:
+                raise ValueError(f"operationId {op['operationId']} of {where} is taken by {seen[op['operationId']]}")
+            seen[op["operationId"]] = where
+
+
 def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API", version: str = "0.1.0",
-                  server_url: str | None = None) -> dict[str, Any]:
+                  server_url: str | None = None, extra_paths: Mapping[str, Mapping[str, Any]] | None = None,
+                  extra_schemas: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``extra_paths`` (with the ``extra_schemas`` they refer to) describe routes no route table
+    holds: the realtime gateway's (studio/realtime/openapi_paths.py)."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+    for path, operations in (extra_paths or {}).items():
+        taken = paths.setdefault(path, {})
+        if taken.keys() & operations.keys():
+            raise ValueError(f"{path} is described twice")
+        taken.update(operations)
+    for name, schema in (extra_schemas or {}).items():
+        schemas.components.setdefault(name, schema)
+    _check_operation_ids(paths)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,

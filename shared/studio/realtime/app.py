@@ -2,6 +2,7 @@
 and run by uvicorn on Cloud Run in production (infra/realtime/)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -11,12 +12,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from studio.kernel.asgi_edge import AsgiEdge
 from studio.realtime import sse, ws
 from studio.realtime.gateway_state import GatewayState
 from studio.realtime.server_send import ServerSend
 
-# Any app that serves the gateway's routes installs these (the local runtime mounts the routes in its own app).
-MIDDLEWARE = [Middleware(ServerSend)]
+
+def _cors_origins(scope: Any) -> tuple[str, ...]:
+    origins: tuple[str, ...] = scope["app"].state.gateway.deps.settings.cors_origins
+    return origins
+
+
+def middleware(cors_defer: Callable[[str], bool] | None = None) -> list[Middleware]:
+    """What any app that serves the gateway's routes installs (the local runtime mounts the routes
+    in its own app, and names the paths its functions answer, which apply CORS themselves).
+    The edge (request id, CORS) sits inside ServerSend, so stream bodies never pass through it."""
+    return [Middleware(ServerSend), Middleware(AsgiEdge, cors_origins=_cors_origins, cors_defer=cors_defer)]
+
+
+MIDDLEWARE = middleware()
 
 
 def create_gateway(deps: Any, **timing: float) -> Starlette:

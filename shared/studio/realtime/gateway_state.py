@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from studio.chat import paths
 from studio.chat.services import chat_services
-from studio.kernel import errors
+from studio.kernel import errors, logs
 from studio.kernel.problems import PROBLEM_JSON, problem_body, problem_headers
 from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
@@ -87,5 +87,6 @@ def _ctx(grant: Grant) -> Any:
 
 def problem(err: errors.StudioError, path: str) -> Response:
     headers = problem_headers(err)
-    return Response(json.dumps(problem_body(err, instance=path, request_id="")), status_code=err.status,
+    body = problem_body(err, instance=path, request_id=logs.request_id_var.get())  # set by kernel/asgi_edge
+    return Response(json.dumps(body), status_code=err.status,
                     media_type=PROBLEM_JSON, headers=headers)
