@@ -65,6 +65,10 @@ RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
 INTERNAL = register("INTERNAL", 500, "Internal error")
 
+# -- Slow and oversized clients (the servers' edge limits: kernel.http_limits) --------------------
+REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received in time")
+HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")
+
 
 class StudioError(Exception):
     """Root of every error the library raises on purpose."""
