@@ -21,6 +21,7 @@ from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
 from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
+from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings
 from studio.kernel import errors
@@ -61,6 +62,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
           limits: HttpLimits | None = None) -> LocalPlatform:
     settings = settings or Settings.from_env()
     limits = limits or HttpLimits.from_env()
+    tighten_dir(settings.data_dir)  # it holds password hashes and tokens (each adapter closes its own files)
     deps = bootstrap(settings)
     manifest = manifest_mod.load(manifest_path)
     delivery = EventDelivery(deps, manifest.events())
