@@ -11,6 +11,7 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -19,10 +20,13 @@ from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
-from studio.adapters.local_blobs import signed_blob_wsgi_app
+from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
+from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings
 from studio.kernel import errors, logs
+from studio.kernel.asgi_body import BoundedBody
+from studio.kernel.http_limits import HttpLimits
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.realtime import asyncapi as realtime_asyncapi
@@ -57,8 +61,11 @@ def _not_found(path: str, status: int = 404) -> Any:
     return Response(json.dumps(body), status=err.status, content_type=PROBLEM_JSON)
 
 
-def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.MANIFEST) -> LocalPlatform:
+def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.MANIFEST,
+          limits: HttpLimits | None = None) -> LocalPlatform:
     settings = settings or Settings.from_env()
+    limits = limits or HttpLimits.from_env()
+    tighten_dir(settings.data_dir)  # it holds password hashes and tokens (each adapter closes its own files)
     deps = bootstrap(settings)
     manifest = manifest_mod.load(manifest_path)
     delivery = EventDelivery(deps, manifest.events())
@@ -96,6 +103,8 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 
     prefixes = [p.rstrip("/") for spec in manifest.http() for p in spec.routes]
     realtime = create_gateway(deps)
+    # Outermost: every body is read (bounded) before a route, or a WSGI worker thread, is involved.
+    bounded = Middleware(BoundedBody, limits=limits, larger={"/_blobs/": DEFAULT_MAX_UPLOAD})
     app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[
         *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),
@@ -105,7 +114,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/console/chat", console_chat),
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
-    ], middleware=realtime_middleware(cors_defer=function_owned))
+    ], middleware=[bounded, *realtime_middleware(cors_defer=function_owned)])
     app.state.gateway = realtime.state.gateway
     return LocalPlatform(app, deps, delivery, manifest, openapi)
 
@@ -125,14 +134,18 @@ def banner(platform: LocalPlatform, host: str, port: int) -> str:
 def main() -> None:
     import uvicorn
 
+    from studio.kernel.http_server import server_options
+
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
     manifest_path = Path(os.environ.get("STUDIO_MANIFEST", str(manifest_mod.MANIFEST)))
-    platform = build(manifest_path=manifest_path)
+    limits = HttpLimits.from_env()
+    platform = build(manifest_path=manifest_path, limits=limits)
     platform.delivery.start()
     print(banner(platform, host, port), flush=True)
     try:
         uvicorn.run(platform.app, host=host, port=port, log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
-                    ws_per_message_deflate=False)  # small JSON frames: compression cost more than it saved
+                    ws_per_message_deflate=False,  # small JSON frames: compression cost more than it saved
+                    **server_options(limits))
     finally:
         platform.delivery.stop()

@@ -13,6 +13,8 @@ from infra.localrun.manifest import MANIFEST
 from infra.localrun.server import LocalPlatform, build
 from studio.bootstrap import reset
 from studio.config import Settings
+from studio.kernel.http_limits import HttpLimits
+from studio.kernel.http_server import server_options
 from tests.support.shared_process import free_port
 
 
@@ -57,5 +59,6 @@ def start_platform(data_dir: Path, manifest: Path = MANIFEST, **settings: object
     config = Settings(data_dir=data_dir, public_url=base_url, **settings)  # type: ignore[arg-type]
     reset()
     platform = build(config, manifest)
-    server, thread = serve_in_thread(platform.app, port, timeout_graceful_shutdown=1, ws_per_message_deflate=False)
+    server, thread = serve_in_thread(platform.app, port, timeout_graceful_shutdown=1, ws_per_message_deflate=False,
+                                     **server_options(HttpLimits()))  # bounded as `make serve` serves it
     return RunningPlatform(platform, base_url, server, thread)

@@ -15,14 +15,15 @@ from tests.support.platform import free_port
 
 
 class RuntimeProcess:
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, *, umask: int = -1, **env: str) -> None:
         self.port = free_port()
+        self.umask = umask  # -1: inherit ours
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PORT": str(self.port), "STUDIO_DATA_DIR": str(data_dir), **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> RuntimeProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=self.env, umask=self.umask,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from studio.adapters.private_files import fchmod_private, open_private, private_dir, tighten_tree
 from studio.kernel import errors
 from studio.kernel.problems import problem_response
 from studio.ports.blobs import (
@@ -90,6 +91,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     """temp file + fsync + os.replace + fsync(dir): durable once this returns."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
+        fchmod_private(fd)  # exactly 0600, whatever the umask
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -119,7 +121,8 @@ class LocalBlobStore:
         if len(signing_key) < 16:
             raise ValueError("signing_key must be at least 16 bytes")
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
+        tighten_tree(self.root)  # blobs written before files were private
         self.base_url = base_url.rstrip("/")
         self._key = bytes(signing_key)
         self._clock = clock
@@ -132,7 +135,7 @@ class LocalBlobStore:
     def _write_lock(self) -> Iterator[None]:
         # The thread lock serialises this instance; flock serialises processes and
         # other instances sharing the root (generation checks are read-then-write).
-        with self._lock, open(self.root / ".lock", "a+b") as fh:
+        with self._lock, open_private(self.root / ".lock") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             yield
 
@@ -173,7 +176,7 @@ class LocalBlobStore:
         crc = _b64(crc32c(data).to_bytes(4, "big"))
         path = self._path(bucket, name)
         with self._write_lock():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             _check_match(if_generation_match, self._read_info(path))
             updated = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
             info = BlobInfo(

@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from studio.adapters.private_files import fchmod_private, open_private, private_dir, tighten
 from studio.kernel import errors
 from studio.ports.secrets import check_secret_name, check_secret_value, check_version
 
@@ -48,6 +49,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     # mkstemp creates the file 0600, so the secrets file is never world-readable.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
     try:
+        fchmod_private(fd)  # exactly 0600, whatever the umask
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -77,8 +79,9 @@ def _decode_key(raw: str | bytes, source: str) -> bytes:
 class LocalSecretStore:
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
+        tighten(self.path, self.path.with_name(self.path.name + ".key"))  # written before files were private
         self._lock = threading.Lock()
         # Only the AEAD object is kept: no attribute holds the raw key.
         self._aead = AESGCM(self._resolve_key(key))
@@ -90,7 +93,7 @@ class LocalSecretStore:
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
-        with self._lock, open(self._lock_path, "a+b") as fh:
+        with self._lock, open_private(self._lock_path) as fh:
             fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield  # closing the file releases the flock
 

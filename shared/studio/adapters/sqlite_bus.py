@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from studio.adapters.private_files import private_file, tighten
 from studio.kernel import errors
 from studio.ports.bus import BusMessage, Delivery
 
@@ -116,6 +117,7 @@ class SqliteBus:
         self._write_lock = threading.Lock()
         self._published = threading.Condition()
         self._generation = 0  # bumped on every local publish; lets wait() skip lost wake-ups
+        tighten(Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))  # left by an older version
         with self._tx() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -126,7 +128,7 @@ class SqliteBus:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 before SQLite opens it: its -wal and -shm take this mode
             # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves.
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from studio.adapters.private_files import private_file, tighten
 from studio.kernel import errors
 from studio.kernel.clock import utc_now as now_rfc3339
 from studio.kernel.paths import check_collection_path, check_document_path
@@ -135,7 +136,9 @@ class SqliteStore:
         self._local = threading.local()
         self._changed = threading.Condition()
         self._hub: Any = None
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite opens it (its -wal and -shm take this mode); older -wal/-shm files too.
+        private_file(Path(self.path))
+        tighten(Path(self.path + "-wal"), Path(self.path + "-shm"))
         self._conn().executescript(_SCHEMA)  # idempotent; executescript commits by itself
 
     # -- connections -------------------------------------------------------

@@ -75,7 +75,8 @@ def post_message(call: Call) -> Any:
                                        call.body.client_id, thread.data["agent_id"])
 
 
-@realtime.tenant("POST", "/realtime/tickets", role=Role.VIEWER, body=m.TicketIn, response=m.TicketOut, status=201)
+@realtime.tenant("POST", "/realtime/tickets", role=Role.VIEWER, body=m.TicketIn, response=m.TicketOut, status=201,
+                 idempotent=False)  # a ticket is a credential: never kept for replay
 def issue_ticket(call: Call) -> Any:
     """A single-use ticket (30 s) for a browser's EventSource or WebSocket on one thread."""
     ctx = call.need_ctx()

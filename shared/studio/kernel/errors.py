@@ -71,6 +71,9 @@ INVALID_PRECONDITION = register("INVALID_PRECONDITION", 400,
                                 "If-Match or If-None-Match is malformed or not evaluated on this route")
 # -- Browser access (CORS, kernel/cors.py); the per-domain registry split moves these ----------
 CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin request refused for this origin or method")
+# -- Slow and oversized clients (the servers' edge limits: kernel.http_limits) --------------------
+REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received in time")
+HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")
 
 
 class StudioError(Exception):
