@@ -50,10 +50,7 @@ class LlamaEngine:
         params.n_ctx = spec.context_tokens
         params.n_parallel = 1
         params.cpuparams.n_threads = spec.threads
-        # Reading the prompt is one large batch per step, which every core speeds up even on a busy
-        # machine; generating is one small step per token, where threads spin-waiting on each other
-        # lose to other processes (on 2 busy cores, 2 threads generated 10x slower than 1).
-        params.cpuparams_batch.n_threads = max(spec.threads, os.cpu_count() or 1)
+        params.cpuparams_batch.n_threads = spec.threads
         params.cache_ram_mib = 64  # llama.cpp keeps up to 8 GiB of old prompts by default
         params.hostnames = [str(self._dir / "llama.sock")]  # a path ending in .sock: a Unix socket, no TCP
         params.api_keys = [secrets.token_urlsafe(32)]  # known to no one: the listener answers only /health
@@ -163,6 +160,7 @@ def close_all() -> None:
 
 
 def default_threads() -> int:
-    """Half the cores, at least one: the runtime's own threads keep the rest (on a contended 2-core
-    machine one thread is also faster than two, whose spin-waits fight other processes)."""
+    """Half the cores, at least one: the runtime's own threads keep the rest. More is slower on a busy
+    machine: llama.cpp's threads spin-wait on each other at every step, and lose to other processes (on
+    2 busy cores, 2 threads read prompts 5x and generated up to 10x slower than 1)."""
     return max(1, (os.cpu_count() or 2) // 2)
