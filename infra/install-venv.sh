@@ -15,3 +15,4 @@ fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r shared/requirements/llm-local.txt

@@ -98,7 +98,8 @@ class Deps:
 
     @property
     def llm(self) -> Any:
-        """The model provider: local responder, any OpenAI-compatible URL, or Gemini on Vertex AI."""
+        """The model provider: the local model (loaded by its first reply), the echo responder (no model:
+        exact text for tests), any OpenAI-compatible URL, or Gemini on Vertex AI."""
 
         def build() -> Any:
             s = self.settings
@@ -111,9 +112,16 @@ class Deps:
                 from studio.adapters.gemini_vertex import GeminiVertex
 
                 return GeminiVertex(s.project, s.vertex_location, model=s.llm_model or "gemini-2.5-flash")
-            from studio.adapters.local_llm import LocalResponder
+            if s.llm == "echo":
+                from studio.adapters.echo_llm import EchoResponder
 
-            return LocalResponder(token_delay_s=s.llm_token_delay_s)
+                return EchoResponder(token_delay_s=s.llm_token_delay_s)
+            from pathlib import Path
+
+            from studio.adapters.local_model import LocalModel
+
+            return LocalModel(Path(s.llm_model) if s.llm_model else None, threads=s.llm_threads,
+                              max_tokens=s.llm_max_tokens)
 
         return self.memo("llm", build)
 

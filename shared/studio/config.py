@@ -25,6 +25,13 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> Any:
     return value
 
 
+def _bounded(name: str, default: int, low: int, high: int) -> int:
+    value = int(os.environ.get(name, str(default)))
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".data")
@@ -47,11 +54,13 @@ class Settings:
     firestore_database: str = "(default)"
     bucket_names: dict[str, str] = field(default_factory=dict)  # bucket role -> bucket (STUDIO_BUCKET_<ROLE>)
     pubsub_create_missing: bool = False  # emulator/dev only: in production Terraform owns topics
-    llm: Literal["local", "openai", "gemini"] = "local"
-    llm_model: str = ""
+    llm: Literal["local", "echo", "openai", "gemini"] = "local"  # local: a real small model; echo: no model
+    llm_model: str = ""  # the provider's model; for llm=local, a GGUF file (default: the bundled SmolLM2)
     llm_base_url: str = ""  # an OpenAI-compatible endpoint, for llm=openai
     llm_api_key_secret: str = ""  # name of the secret holding the provider's key
-    llm_token_delay_s: float = 0.02  # the local responder's pace
+    llm_token_delay_s: float = 0.02  # the echo responder's pace
+    llm_threads: int = 0  # the local model's CPU threads; 0: half the cores, at least one
+    llm_max_tokens: int = 256  # the local model's longest reply, in tokens
     vertex_location: str = "europe-west1"
     sse_heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
@@ -90,11 +99,13 @@ class Settings:
             bucket_names={k[len("STUDIO_BUCKET_"):].lower().replace("_", "-"): v
                           for k, v in env.items() if k.startswith("STUDIO_BUCKET_") and v},
             pubsub_create_missing=env.get("STUDIO_PUBSUB_CREATE_MISSING", "") == "1",
-            llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "openai", "gemini")),
+            llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "echo", "openai", "gemini")),
             llm_model=env.get("STUDIO_LLM_MODEL", ""),
             llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),
             llm_api_key_secret=env.get("STUDIO_LLM_API_KEY_SECRET", ""),
-            llm_token_delay_s=float(env.get("STUDIO_LOCAL_LLM_TOKEN_DELAY_S", "0.02")),
+            llm_token_delay_s=float(env.get("STUDIO_ECHO_TOKEN_DELAY_S", "0.02")),
+            llm_threads=_bounded("STUDIO_LOCAL_LLM_THREADS", 0, 0, 256),
+            llm_max_tokens=_bounded("STUDIO_LOCAL_LLM_MAX_TOKENS", 256, 1, 1024),
             vertex_location=env.get("VERTEX_LOCATION", env.get("GOOGLE_CLOUD_LOCATION", "europe-west1")),
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from studio.adapters.echo_llm import LABEL
 from tests.support.api import PASSWORD
 from tests.support.platform import RunningPlatform
 
@@ -57,7 +58,7 @@ def test_sign_in_send_and_see_the_reply_stream(platform: RunningPlatform, delive
             reply = page.locator(".msg.agent").first
             expect(reply).to_have_class("msg agent streaming", timeout=15_000)  # seen while it streams
             expect(reply).to_have_class("msg agent complete", timeout=15_000)
-            expect(reply).to_contain_text("local model")
+            expect(reply).to_contain_text(LABEL)  # the platform fixture's echo responder
             page.screenshot(path="/tmp/console-chat.png")
         finally:
             browser.close()

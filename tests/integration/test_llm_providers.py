@@ -11,8 +11,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from studio.adapters.echo_llm import LABEL, EchoResponder
 from studio.adapters.gemini_vertex import GeminiVertex
-from studio.adapters.local_llm import LocalResponder
 from studio.adapters.openai_compatible import OpenAiCompatible
 from studio.ports.llm import LlmError, Turn
 
@@ -75,6 +75,6 @@ def test_gemini_streams_through_google_genai(provider_url: str) -> None:
     assert call["body"]["contents"][0]["parts"][0]["text"] == "tell me a story"
 
 
-def test_local_responder_says_it_is_local() -> None:
-    text = "".join(LocalResponder(token_delay_s=0).stream(TURNS))
-    assert text.startswith("[local model, no network]") and "tell me a story" in text
+def test_echo_responder_says_it_is_no_model() -> None:
+    text = "".join(EchoResponder(token_delay_s=0).stream(TURNS))
+    assert text.startswith(LABEL) and "tell me a story" in text

@@ -25,7 +25,7 @@ def test_reply_streams_and_resumes_over_firestore_listeners(tmp_path: Path,
                                                             firestore_emulator: FirestoreEmulator) -> None:
     runtime = RuntimeProcess(tmp_path / "data", STUDIO_STORE="gcp", GOOGLE_CLOUD_PROJECT="demo-realtime",
                              FIRESTORE_EMULATOR_HOST=firestore_emulator.host, STUDIO_SSE_HEARTBEAT_S="0.5",
-                             STUDIO_LOCAL_LLM_TOKEN_DELAY_S="0.01").start(timeout=60)
+                             STUDIO_ECHO_TOKEN_DELAY_S="0.01").start(timeout=60)
     try:
         with httpx.Client(base_url=runtime.base_url, timeout=30) as c:
             user = new_user(c)

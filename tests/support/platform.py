@@ -54,8 +54,11 @@ class RunningPlatform:
 
 
 def start_platform(data_dir: Path, manifest: Path = MANIFEST, **settings: object) -> RunningPlatform:
+    """The runtime on a free port. Agents answer with the echo responder (exact text, on a timer) unless
+    ``llm=`` says otherwise: only the local model's own tests pay for the real model."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    settings.setdefault("llm", "echo")
     config = Settings(data_dir=data_dir, public_url=base_url, **settings)  # type: ignore[arg-type]
     reset()
     platform = build(config, manifest)

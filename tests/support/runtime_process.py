@@ -19,7 +19,9 @@ class RuntimeProcess:
         self.port = free_port()
         self.umask = umask  # -1: inherit ours
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PORT": str(self.port), "STUDIO_DATA_DIR": str(data_dir), **env}
+        # Agents answer with the echo responder (exact text) unless STUDIO_LLM is given.
+        self.env = {**os.environ, "STUDIO_LLM": "echo", "PORT": str(self.port), "STUDIO_DATA_DIR": str(data_dir),
+                    **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> RuntimeProcess:
