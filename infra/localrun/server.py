@@ -26,7 +26,7 @@ from studio.kernel import errors
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.realtime.app import MIDDLEWARE as REALTIME_MIDDLEWARE
-from studio.realtime.app import create_gateway
+from studio.wiring import realtime_gateway
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 
@@ -82,7 +82,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         legacy = _not_found(request.url.path, status)
         return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON)
 
-    realtime = create_gateway(deps)
+    realtime = realtime_gateway(deps)
     app = Starlette(exception_handlers={HTTPException: framework_error}, middleware=REALTIME_MIDDLEWARE, routes=[
         *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),

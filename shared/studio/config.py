@@ -54,6 +54,7 @@ class Settings:
     sse_heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
     ws_idle_s: float = 60.0
+    streams_per_user: int = 20  # open SSE + WebSocket streams per user per gateway instance
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -94,4 +95,5 @@ class Settings:
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),
             ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),
+            streams_per_user=int(env.get("STUDIO_STREAMS_PER_USER", "20")),
         )

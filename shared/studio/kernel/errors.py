@@ -65,6 +65,9 @@ RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
 INTERNAL = register("INTERNAL", 500, "Internal error")
 
+# -- Realtime streams (the gateway's own refusals; to move to the realtime domain's registry) --------
+TOO_MANY_STREAMS = register("TOO_MANY_STREAMS", 429, "Too many open streams for this user")
+
 
 class StudioError(Exception):
     """Root of every error the library raises on purpose."""
