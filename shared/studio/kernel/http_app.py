@@ -109,7 +109,7 @@ class HttpApp:
             if route.system_only and not call.principal.is_system:
                 raise errors.StudioError(errors.FORBIDDEN, "only service identities may call this route")
         if route.access is Access.TENANT:
-            call.ctx = self._tenant_context(request, route, params, call.principal)
+            call.ctx = self._tenant_context(request, route, params, call.need_principal())
         self.deps.rate_limiter.check(_rate_key(call, request))
         call.query = _validate_query(route, request)
         call.body = _validate_body(route, request)

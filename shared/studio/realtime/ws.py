@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,7 +202,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, channel: ThreadChanne
             task.cancel()
 
 
-def _frame_of(message: dict[str, Any]) -> dict[str, Any]:
+def _frame_of(message: Mapping[str, Any]) -> dict[str, Any]:
     """A client frame: a JSON object, parsed strictly (finite numbers, bounded depth)."""
     text = message.get("text")
     if text is None:
@@ -213,7 +214,7 @@ def _frame_of(message: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _on_message(websocket: WebSocket, state: GatewayState, channel: ThreadChannel, grant: Grant,
-                      key: tuple[str, str, str], conn_id: int, message: dict[str, Any], subscriber: Subscriber,
+                      key: tuple[str, str, str], conn_id: int, message: Mapping[str, Any], subscriber: Subscriber,
                       feed: Any) -> bool:
     """Handle one client frame; False once the socket is closed."""
     started = time.perf_counter()
@@ -255,8 +256,8 @@ async def _on_message(websocket: WebSocket, state: GatewayState, channel: Thread
             return True
         subscriber.signal(_Resume(fresh))
     else:
-        err = errors.StudioError(errors.BAD_REQUEST, "frame type must be one of ping, typing, send, resume")
-        subscriber.signal(_frame_error(websocket, grant, feed, err))
+        unknown = errors.StudioError(errors.BAD_REQUEST, "frame type must be one of ping, typing, send, resume")
+        subscriber.signal(_frame_error(websocket, grant, feed, unknown))
     return True
 
 
