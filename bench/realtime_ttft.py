@@ -270,7 +270,7 @@ def run(verbose: bool = False, runs: int = RUNS, long_runs: int = LONG_RUNS) -> 
             f"({FIRST_TOKEN_S * 1000:.0f} ms, then {TOKEN_EVERY_S * 1000:.0f} ms/token); writes per reply")
     undo_logs = _quiet_logs()
     with tempfile.TemporaryDirectory(prefix="bench-ttft-") as tmp:
-        platform = start_platform(Path(tmp), rate_limit_per_minute=100_000_000)
+        platform = start_platform(Path(tmp), rate_limit_per_minute=100_000_000, streams_per_user=100_000)
         try:
             deps = platform.deps
 

@@ -6,9 +6,9 @@ from studio.kernel.http_app import HttpApp
 
 
 def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
-    from studio.chat.routes import ROUTERS
+    from studio.wiring import chat_routers  # chat's routes and the realtime ticket route
 
-    return ROUTERS
+    return chat_routers()
 
 
 app = HttpApp("chat", routers, bootstrap)

@@ -24,15 +24,14 @@ from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
 from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings
+from studio.contracts import realtime_asyncapi, realtime_openapi
 from studio.kernel import errors, logs
 from studio.kernel.asgi_body import BoundedBody
 from studio.kernel.http_limits import HttpLimits
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
-from studio.realtime import asyncapi as realtime_asyncapi
-from studio.realtime import openapi_paths as realtime_openapi
-from studio.realtime.app import create_gateway
 from studio.realtime.app import middleware as realtime_middleware
+from studio.wiring import realtime_gateway
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 
@@ -102,7 +101,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         return any(path == p or path.startswith(p + "/") for p in prefixes)
 
     prefixes = [p.rstrip("/") for spec in manifest.http() for p in spec.routes]
-    realtime = create_gateway(deps)
+    realtime = realtime_gateway(deps)
     # Outermost: every body is read (bounded) before a route, or a WSGI worker thread, is involved.
     bounded = Middleware(BoundedBody, limits=limits, larger={"/_blobs/": DEFAULT_MAX_UPLOAD})
     app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[

@@ -7,10 +7,10 @@ import os
 from studio.bootstrap import bootstrap
 from studio.kernel.asgi_body import BoundedBody
 from studio.kernel.http_limits import HttpLimits
-from studio.realtime.app import create_gateway
+from studio.wiring import realtime_gateway
 
 limits = HttpLimits.from_env()
-app = BoundedBody(create_gateway(bootstrap()), limits)
+app = BoundedBody(realtime_gateway(bootstrap()), limits)
 
 if __name__ == "__main__":
     import uvicorn

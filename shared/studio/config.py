@@ -68,6 +68,7 @@ class Settings:
     # Browser origins allowed to call the API (kernel/cors.py). Unset: any loopback port on
     # embedded adapters (a frontend dev server works at once), none on gcp (Terraform sets it).
     cors_origins: tuple[str, ...] = LOOPBACK_ORIGINS
+    streams_per_user: int = 20  # open SSE + WebSocket streams per user per gateway instance
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -112,4 +113,5 @@ class Settings:
             ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),
             cors_origins=parse_origins(env.get("STUDIO_CORS_ORIGINS",
                                                " ".join(LOOPBACK_ORIGINS) if adapters == "embedded" else "")),
+            streams_per_user=int(env.get("STUDIO_STREAMS_PER_USER", "20")),
         )

@@ -16,10 +16,10 @@ from openapi_spec_validator import validate
 
 from infra.localrun import loader
 from infra.localrun import manifest as manifest_mod
+from studio.contracts.realtime_asyncapi import build_asyncapi
 from studio.kernel.openapi import build_openapi
 from studio.kernel.routing import Access, Route, Router
 from studio.realtime import events as ev
-from studio.realtime.asyncapi import build_asyncapi
 
 ASYNCAPI_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "asyncapi" / "asyncapi-3.0.0.schema.json.gz"
 REALTIME_PATHS = {"/sse/chat/{thread_id}", "/sse/meta", "/ws/chat/{thread_id}", "/ws/meta", "/healthz/realtime"}

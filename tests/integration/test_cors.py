@@ -13,8 +13,8 @@ import pytest
 
 from infra.localrun import loader
 from infra.localrun import manifest as manifest_mod
+from studio.contracts.realtime_openapi import openapi_paths
 from studio.kernel import cors
-from studio.realtime.openapi_paths import openapi_paths
 from tests.support.api import PASSWORD, User
 from tests.support.platform import RunningPlatform
 from tests.support.runtime_process import RuntimeProcess

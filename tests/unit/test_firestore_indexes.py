@@ -10,7 +10,7 @@ shared/studio is counted per file and must match the call sites listed here.
 
 The field overrides, for the record (the JSON format takes no comments):
 * idempotency._expire_at: the TTL policy (the Firestore adapter mirrors ``expire_at_ts`` there as
-  a Timestamp, which TTL requires);
+  a Timestamp, which TTL requires); realtime_tickets and session_ends likewise;
 * dataset_events.input/output/metadata: arbitrary JSON maps: every nested field would get index
   entries (write cost, and Firestore's 40,000 entries per document); nothing queries them;
 * messages.text, chunks.text, snippets.text, outbox.data: long values nobody queries by.

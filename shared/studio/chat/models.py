@@ -78,16 +78,6 @@ class MessageListQuery(_In):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-class TicketIn(_In):
-    thread_id: str = Field(min_length=1, max_length=64)
-
-
-class TicketOut(ApiModel):
-    ticket: str
-    expires_in: int
-    thread_id: str
-
-
 class ChunkOut(ApiModel):
     n: int
     text: str

@@ -1,4 +1,4 @@
-"""HTTP routes of the chat function: threads, messages, and realtime tickets."""
+"""HTTP routes of the chat domain: threads and messages."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,10 +9,8 @@ from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.realtime.access import META
 
 chat = Router("chat")
-realtime = Router("realtime")
 
 
 @chat.tenant("GET", "/chat/threads", role=Role.VIEWER, query=m.ThreadListQuery, response=m.ThreadList)
@@ -75,15 +73,4 @@ def post_message(call: Call) -> Any:
                                        call.body.client_id, thread.data["agent_id"])
 
 
-@realtime.tenant("POST", "/realtime/tickets", role=Role.VIEWER, body=m.TicketIn, response=m.TicketOut, status=201,
-                 idempotent=False)  # a ticket is a credential: never kept for replay
-def issue_ticket(call: Call) -> Any:
-    """A single-use ticket (30 s) for a browser's EventSource or WebSocket on one thread."""
-    ctx = call.need_ctx()
-    services = chat_services(call.deps)
-    if call.body.thread_id != META:  # "meta": the tenant's meta channel, no thread to look up
-        services.threads.get_doc(ctx, call.body.thread_id)
-    return services.tickets.issue(ctx, call.body.thread_id)
-
-
-ROUTERS = (chat, realtime)
+ROUTERS = (chat,)

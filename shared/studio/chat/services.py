@@ -6,16 +6,13 @@ from typing import Any
 
 from studio.chat.messages import MessageService
 from studio.chat.threads import ThreadService
-from studio.realtime.tickets import TicketService
 
 
 @dataclass(frozen=True)
 class ChatServices:
     threads: ThreadService
     messages: MessageService
-    tickets: TicketService
 
 
 def chat_services(deps: Any) -> ChatServices:
-    return deps.memo("chat", lambda: ChatServices(ThreadService(deps.store), MessageService(deps.store),  # type: ignore[no-any-return]
-                                                  TicketService(deps.store)))
+    return deps.memo("chat", lambda: ChatServices(ThreadService(deps.store), MessageService(deps.store)))  # type: ignore[no-any-return]

@@ -10,12 +10,18 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
-from studio.ports.store import DocumentStore
+from studio.ports.store import Change, Document, DocumentStore, Transaction, Watch
+
+# One short-lived document per ended session: what live streams listen to, so a logout ends them at
+# once (a listener on ``sessions`` itself would read every session ever made each time it starts).
+ENDED = "session_ends"
+ENDED_KEEP_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class SessionRepo:
             if session is None or session.data.get("revoked"):
                 raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "session was revoked")
             if data["used"]:
-                tx.put(session.path, dict(session.data, revoked=True, revoked_reason="refresh token reuse"))
+                _end(tx, session, "refresh token reuse")
                 return "reused"  # commit the revocation, then refuse
             if data["expires_at"] < time.time():
                 raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "refresh token expired")
@@ -91,6 +97,21 @@ class SessionRepo:
         def write(tx: Any) -> None:
             doc = tx.get(f"sessions/{session_id}")
             if doc is not None and not doc.data.get("revoked"):
-                tx.put(doc.path, dict(doc.data, revoked=True, revoked_reason=reason))
+                _end(tx, doc, reason)
 
         self._store.run_transaction(write)
+
+    def watch_ended(self, on_end: Callable[[str], None]) -> Watch:
+        """Call ``on_end(session_id)`` (on the store's listener thread) for each session ending from now on."""
+        def changed(change: Change) -> None:
+            if change.op == "put":
+                on_end(change.path.rsplit("/", 1)[-1])
+
+        return self._store.watch(ENDED, changed)
+
+
+def _end(tx: Transaction, session: Document, reason: str) -> None:
+    """Revoke a session, and say so to whoever listens (every way a session ends goes through here)."""
+    tx.put(session.path, dict(session.data, revoked=True, revoked_reason=reason))
+    tx.put(f"{ENDED}/{session.id}", {"user_id": session.data.get("user_id"), "reason": reason, "ended_at": utc_now(),
+                                     "expire_at_ts": time.time() + ENDED_KEEP_S})

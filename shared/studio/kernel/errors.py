@@ -74,6 +74,8 @@ CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin r
 # -- Slow and oversized clients (the servers' edge limits: kernel.http_limits) --------------------
 REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received in time")
 HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")
+# -- Realtime streams (the gateway's own refusals; to move to the realtime domain's registry) --------
+TOO_MANY_STREAMS = register("TOO_MANY_STREAMS", 429, "Too many open streams for this user")
 
 
 class StudioError(Exception):

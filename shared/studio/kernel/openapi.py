@@ -110,7 +110,7 @@ def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API"
                   server_url: str | None = None, extra_paths: Mapping[str, Mapping[str, Any]] | None = None,
                   extra_schemas: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``extra_paths`` (with the ``extra_schemas`` they refer to) describe routes no route table
-    holds: the realtime gateway's (studio/realtime/openapi_paths.py)."""
+    holds: the realtime gateway's (studio/contracts/realtime_openapi.py)."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from studio.kernel.asgi_edge import AsgiEdge
 from studio.realtime import sse, ws
-from studio.realtime.gateway_state import GatewayState
+from studio.realtime.channels import ThreadChannel
+from studio.realtime.gateway_state import Dispatch, GatewayState
 from studio.realtime.server_send import ServerSend
 
 
@@ -33,20 +35,29 @@ def middleware(cors_defer: Callable[[str], bool] | None = None) -> list[Middlewa
 MIDDLEWARE = middleware()
 
 
-def create_gateway(deps: Any, **timing: float) -> Starlette:
+def create_gateway(deps: Any, channels: tuple[ThreadChannel, ...] = (), dispatch: Dispatch | None = None,
+                   **timing: float) -> Starlette:
+    """The gateway for ``channels`` (the thread kinds the composition root registers, studio/wiring.py),
+    whose sends ``dispatch`` (the kernel app serving their send routes) runs."""
     s = deps.settings
-    state = GatewayState(deps, **{"heartbeat_s": s.sse_heartbeat_s, "ws_ping_s": s.ws_ping_s,
-                                  "ws_idle_s": s.ws_idle_s, **timing})
+    state = GatewayState(deps, channels, dispatch, **{"heartbeat_s": s.sse_heartbeat_s, "ws_ping_s": s.ws_ping_s,
+                                                     "ws_idle_s": s.ws_idle_s, **timing},
+                         streams_per_user=s.streams_per_user)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.feeds.open_feeds(),
-                             "deliveries": asdict(state.deliveries)})
+        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.open_feeds(),
+                             "open_streams": state.streams.total(), "deliveries": asdict(state.deliveries)})
 
+    routes: list[BaseRoute] = []
+    for channel in channels:
+        routes += [
+            Route(f"/sse/{channel.kind}/{{thread_id}}", partial(sse.stream_thread, channel=channel), methods=["GET"]),
+            Route(f"/sse/{channel.kind}/{{thread_id}}", partial(sse.send_message, channel=channel), methods=["POST"]),
+            WebSocketRoute(f"/ws/{channel.kind}/{{thread_id}}", partial(ws.chat_socket, channel=channel)),
+        ]
     app = Starlette(routes=[
-        Route("/sse/chat/{thread_id}", sse.stream_thread, methods=["GET"]),
-        Route("/sse/chat/{thread_id}", sse.send_message, methods=["POST"]),
+        *routes,
         Route("/sse/meta", sse.stream_meta, methods=["GET"]),
-        WebSocketRoute("/ws/chat/{thread_id}", ws.chat_socket),
         WebSocketRoute("/ws/meta", ws.meta_socket),
         Route("/healthz/realtime", healthz),
     ], middleware=MIDDLEWARE)

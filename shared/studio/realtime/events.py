@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from studio.chat import paths
-from studio.chat.models import message_view
 from studio.ports.store import Change, DocumentStore, Filter, Query, iter_all
+from studio.realtime.channels import ThreadChannel
 from studio.realtime.cursor import FINAL, Cursor
 
 CREATED, DELTA, COMPLETED, FAILED = "message.created", "message.delta", "message.completed", "message.failed"
@@ -47,10 +46,11 @@ class ThreadEvent:
             return value
 
 
-def message_events(thread_id: str, msg: dict[str, Any], chunks: list[dict[str, Any]]) -> list[ThreadEvent]:
+def message_events(channel: ThreadChannel, thread_id: str, msg: dict[str, Any],
+                   chunks: list[dict[str, Any]]) -> list[ThreadEvent]:
     """A message's whole life as events: created, its deltas, and its end."""
     seq, epoch = int(msg["seq"]), int(msg["epoch"])
-    view = message_view(thread_id, msg)
+    view = channel.view(thread_id, msg)
     if msg["role"] != "agent":  # a user message is complete at birth: one event
         return [ThreadEvent(CREATED, thread_id, seq, FINAL, epoch, view)]
     events = [ThreadEvent(CREATED, thread_id, seq, 0, epoch, dict(view, text="", status="streaming"))]
@@ -62,34 +62,35 @@ def message_events(thread_id: str, msg: dict[str, Any], chunks: list[dict[str, A
     return events
 
 
-def load_chunks(store: DocumentStore, tenant_id: str, env: str, thread_id: str, seq: int,
+def load_chunks(store: DocumentStore, channel: ThreadChannel, tenant_id: str, env: str, thread_id: str, seq: int,
                 after: int = 0) -> list[dict[str, Any]]:
-    q = Query(paths.chunks(tenant_id, env, thread_id, seq), [Filter("n", ">", after)], [("n", "asc")], 500)
+    q = Query(channel.chunks(tenant_id, env, thread_id, seq), [Filter("n", ">", after)], [("n", "asc")], 500)
     return [d.data for d in iter_all(store, q)]
 
 
-def backfill(store: DocumentStore, tenant_id: str, env: str, thread_id: str, cursor: Cursor) -> list[ThreadEvent]:
+def backfill(store: DocumentStore, channel: ThreadChannel, tenant_id: str, env: str, thread_id: str,
+             cursor: Cursor) -> list[ThreadEvent]:
     """Every event the cursor has not seen, in position order."""
     lowest = min([cursor.floor, *cursor.states]) if cursor.states else cursor.floor
-    q = Query(paths.messages(tenant_id, env, thread_id), [Filter("seq", ">", lowest)], [("seq", "asc")], 500)
+    q = Query(channel.messages(tenant_id, env, thread_id), [Filter("seq", ">", lowest)], [("seq", "asc")], 500)
     events: list[ThreadEvent] = []
     for doc in iter_all(store, q):
         msg = doc.data
         have = cursor.position_of(int(msg["seq"]))
         if have == FINAL:
             continue
-        chunks = load_chunks(store, tenant_id, env, thread_id, int(msg["seq"]), max(have, 0)) \
+        chunks = load_chunks(store, channel, tenant_id, env, thread_id, int(msg["seq"]), max(have, 0)) \
             if msg["role"] == "agent" else []
-        events += [e for e in message_events(thread_id, msg, chunks) if e.k > have]
+        events += [e for e in message_events(channel, thread_id, msg, chunks) if e.k > have]
     return events
 
 
-def from_message_change(thread_id: str, change: Change) -> ThreadEvent | None:
+def from_message_change(channel: ThreadChannel, thread_id: str, change: Change) -> ThreadEvent | None:
     """A message document was written: its birth, or (second write) its end."""
     if change.op != "put" or change.data is None:
         return None
     msg = change.data
-    view = message_view(thread_id, msg)
+    view = channel.view(thread_id, msg)
     seq, epoch = int(msg["seq"]), int(msg["epoch"])
     if msg["role"] != "agent":
         return ThreadEvent(CREATED, thread_id, seq, FINAL, epoch, view)

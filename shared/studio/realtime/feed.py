@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from studio.chat import paths
 from studio.ports.store import Change, DocumentStore
 from studio.realtime import events as ev
+from studio.realtime.channels import ThreadChannel
 from studio.realtime.cursor import FINAL
 from studio.realtime.subscriber import Subscriber
 
@@ -23,20 +23,21 @@ Key = tuple[str, str, str]
 
 
 class ThreadFeed:
-    def __init__(self, store: DocumentStore, key: Key, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, store: DocumentStore, channel: ThreadChannel, key: Key, loop: asyncio.AbstractEventLoop) -> None:
         self._store = store
+        self._channel = channel
         self.tenant_id, self.env, self.thread_id = key
         self._loop = loop
         self.subscribers: set[Subscriber] = set()
         self._lock = threading.RLock()
         self._last_k: dict[int, int] = {}  # streaming replies: the last delta handed out
         self._chunk_watches: dict[int, Any] = {}
-        thread = store.get(paths.thread(*key))
+        thread = store.get(channel.thread(*key))
         self.epoch = int(thread.data["epoch"]) if thread else 0
         self._watches: list[Any] = []
         try:
-            self._watches.append(store.watch(paths.messages(*key), self._on_message))
-            self._watches.append(store.watch(paths.threads(self.tenant_id, self.env), self._on_thread))
+            self._watches.append(store.watch(channel.messages(*key), self._on_message))
+            self._watches.append(store.watch(channel.threads(self.tenant_id, self.env), self._on_thread))
         except BaseException:
             self.close()  # no half-open feed keeps listening
             raise
@@ -59,7 +60,7 @@ class ThreadFeed:
                                       {"epoch": epoch, "deleted": bool(change.data.get("deleted"))}))
 
     def _on_message(self, change: Change) -> None:
-        event = ev.from_message_change(self.thread_id, change)
+        event = ev.from_message_change(self._channel, self.thread_id, change)
         if event is None:
             return
         with self._lock:
@@ -77,7 +78,7 @@ class ThreadFeed:
             self._emit(event)
 
     def _follow_chunks(self, seq: int, epoch: int) -> None:
-        collection = paths.chunks(self.tenant_id, self.env, self.thread_id, seq)
+        collection = self._channel.chunks(self.tenant_id, self.env, self.thread_id, seq)
         self._chunk_watches[seq] = self._store.watch(collection, lambda c: self._on_chunk(seq, epoch, c))
         self._catch_up(seq, epoch)  # chunks written before the listener started
 
@@ -94,7 +95,7 @@ class ThreadFeed:
 
     def _catch_up(self, seq: int, epoch: int) -> None:
         after = self._last_k.get(seq, 0)
-        for chunk in ev.load_chunks(self._store, self.tenant_id, self.env, self.thread_id, seq, after):
+        for chunk in ev.load_chunks(self._store, self._channel, self.tenant_id, self.env, self.thread_id, seq, after):
             n = int(chunk["n"])
             if n > self._last_k.get(seq, 0) and n < FINAL:
                 self._last_k[seq] = n
@@ -109,8 +110,9 @@ class ThreadFeed:
 class FeedRegistry:
     """Feeds by thread, opened on the first subscriber and closed after the last."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, channel: ThreadChannel) -> None:
         self._store = store
+        self._channel = channel
         self._feeds: dict[Key, ThreadFeed] = {}
         self._lock = threading.Lock()
 
@@ -123,7 +125,7 @@ class FeedRegistry:
             if feed is not None:
                 feed.subscribers.add(subscriber)
         if feed is None:
-            fresh = ThreadFeed(self._store, key, loop)
+            fresh = ThreadFeed(self._store, self._channel, key, loop)
             with self._lock:
                 feed = self._feeds.setdefault(key, fresh)
                 feed.subscribers.add(subscriber)

@@ -1,41 +1,56 @@
-"""What the gateway's endpoints share within one process: the dependencies, the thread feeds,
-presence, the meta channel, and the timing knobs."""
+"""What the gateway's endpoints share within one process: the dependencies, the thread channels
+and their feeds, the kernel app their sends go through, the open streams, presence, the meta
+channel, and the timing knobs."""
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
+from werkzeug.wrappers import Request as WsgiRequest
+from werkzeug.wrappers import Response as WsgiResponse
 
-from studio.chat import paths
-from studio.chat.services import chat_services
 from studio.kernel import errors, logs
 from studio.kernel.problems import PROBLEM_JSON, problem_body, problem_headers
 from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
+from studio.realtime.channels import ThreadChannel
 from studio.realtime.feed import FeedRegistry
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
+from studio.realtime.streams import OpenStreams
 from studio.realtime.subscriber import DeliveryStats
+
+# The kernel's HTTP pipeline (an ``HttpApp``) serving the channels' send routes.
+Dispatch = Callable[[WsgiRequest], WsgiResponse]
 
 
 @dataclass
 class GatewayState:
     deps: Any
+    channels: tuple[ThreadChannel, ...] = ()
+    dispatch: Dispatch | None = None
     heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
     ws_idle_s: float = 60.0
-    feeds: FeedRegistry = field(init=False)
+    streams_per_user: int = 20
+    feeds: dict[str, FeedRegistry] = field(init=False)
+    streams: OpenStreams = field(init=False)
     presence: PresenceHub = field(default_factory=PresenceHub)
     deliveries: DeliveryStats = field(default_factory=DeliveryStats)
     _meta: MetaHub | None = None
     _meta_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.feeds = FeedRegistry(self.deps.store)
+        self.feeds = {channel.kind: FeedRegistry(self.deps.store, channel) for channel in self.channels}
+        self.streams = OpenStreams(self.streams_per_user, self.deps.sessions)
+
+    def open_feeds(self) -> int:
+        return sum(registry.open_feeds() for registry in self.feeds.values())
 
     def meta_hub(self, loop: asyncio.AbstractEventLoop) -> MetaHub:
         """One per process. Blocking (it declares a bus subscription): call it off the event loop."""
@@ -44,26 +59,20 @@ class GatewayState:
                 self._meta = MetaHub(self.deps.bus, loop)
             return self._meta
 
-    def live_floor(self, grant: Grant) -> int:
+    def live_floor(self, channel: ThreadChannel, grant: Grant) -> int:
         """Where a client that sends no cursor starts: now, but with any reply still streaming."""
         store = self.deps.store
-        streaming = store.query(Query(paths.messages(grant.tenant_id, grant.env, grant.thread_id),
+        streaming = store.query(Query(channel.messages(grant.tenant_id, grant.env, grant.thread_id),
                                       [Filter("status", "==", "streaming")], [("seq", "asc")], 1)).docs
         if streaming:
             return int(streaming[0].data["seq"]) - 1
-        counter = store.get(paths.counter(grant.tenant_id, grant.env, grant.thread_id))
+        counter = store.get(channel.counter(grant.tenant_id, grant.env, grant.thread_id))
         return int(counter.data["last_seq"]) if counter else 0
-
-    def post(self, grant: Grant, text: str, client_id: Any) -> dict[str, Any]:
-        services = chat_services(self.deps)
-        thread = services.threads.get_doc(_ctx(grant), grant.thread_id)
-        client_id = client_id[:100] if isinstance(client_id, str) else None  # as the REST route bounds it
-        return services.messages.post_user(grant.tenant_id, grant.env, grant.thread_id, grant.user_id, text,
-                                           client_id, thread.data["agent_id"])
 
     def close(self) -> None:
         if self._meta is not None:
             self._meta.close()
+        self.streams.close()
 
 
 async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:
@@ -79,14 +88,9 @@ async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:
             return None
 
 
-def _ctx(grant: Grant) -> Any:
-    from studio.kernel.context import Principal, RequestContext
-
-    return RequestContext(grant.tenant_id, grant.env, Principal(grant.user_id), grant.role)
-
-
-def problem(err: errors.StudioError, path: str) -> Response:
-    headers = problem_headers(err)
-    body = problem_body(err, instance=path, request_id=logs.request_id_var.get())  # set by kernel/asgi_edge
-    return Response(json.dumps(body), status_code=err.status,
+def problem(err: errors.StudioError, path: str, request_id: str | None = None) -> Response:
+    """The gateway's own refusals, in the kernel's problem+json shape, with a request id."""
+    request_id = request_id or logs.new_request_id(None)
+    headers = {**problem_headers(err), "X-Request-Id": request_id}
+    return Response(json.dumps(problem_body(err, instance=path, request_id=request_id)), status_code=err.status,
                     media_type=PROBLEM_JSON, headers=headers)

@@ -1,6 +1,7 @@
-"""The tenant-scoped meta channel (CAPABILITIES A4): cross-service events (job progress,
-presence, audit results) published on the bus topic ``realtime.meta`` and fanned out by
-every gateway instance to the live connections of that tenant and env."""
+"""The tenant-scoped meta channel (CAPABILITIES A4), the gateway's side: cross-service events
+(job progress, presence, audit results) published with ``studio.kernel.meta`` on the bus topic
+``realtime.meta`` and fanned out by every gateway instance to the live connections of that
+tenant and env."""
 from __future__ import annotations
 
 import asyncio
@@ -10,16 +11,10 @@ import uuid
 from typing import Any
 
 from studio.kernel import logs
-from studio.kernel.clock import utc_now
+from studio.kernel.meta import TOPIC, emit_meta, publish_meta
 
-TOPIC = "realtime.meta"
+__all__ = ["TOPIC", "MetaHub", "emit_meta", "publish_meta"]
 _log = logs.get("studio.realtime.meta")
-
-
-def publish_meta(bus: Any, tenant_id: str, env: str, type_: str, data: dict[str, Any]) -> str:
-    body = {"id": "mt_" + uuid.uuid4().hex, "type": type_, "tenant_id": tenant_id, "env": env,
-            "time": utc_now(), "data": data}
-    return str(bus.publish(TOPIC, json.dumps(body).encode(), {"tenant": tenant_id, "env": env, "type": type_}))
 
 
 class MetaHub:

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
 from typing import Any
 
 from anyio import to_thread
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response
 from starlette.types import Send
 
-from studio.kernel import errors
-from studio.kernel.roles import Role
+from studio.kernel import errors, logs
+from studio.kernel.http_app import log_access
+from studio.kernel.json_input import parse_json
 from studio.realtime import events as ev
-from studio.realtime.access import META, authorize, recheck
+from studio.realtime.access import META, Grant, authorize, recheck
+from studio.realtime.channels import ThreadChannel
 from studio.realtime.cursor import Cursor
 from studio.realtime.event_stream import EventStream
 from studio.realtime.gateway_state import GatewayState, next_or_none, problem
+from studio.realtime.sends import FORWARDED, run_send
+from studio.realtime.streams import RECHECK
 from studio.realtime.subscriber import ClientGone, Subscriber
 
 RETRY_MS = 3000
@@ -58,27 +62,50 @@ def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cu
     return Cursor(fallback)
 
 
-async def stream_thread(request: Request) -> Response:
+def _open(state: GatewayState, grant: Grant, loop: asyncio.AbstractEventLoop, wake: Any) -> Any:
+    """Count the stream in (429 past the per-user cap); ``wake`` runs when its session ends."""
+    return state.streams.open(grant.user_id, grant.session_id, loop, wake)
+
+
+async def stream_thread(request: Request, channel: ThreadChannel) -> Response:
     state: GatewayState = request.app.state.gateway
     thread_id = request.path_params["thread_id"]
-    try:
-        grant = await to_thread.run_sync(lambda: authorize(
-            state.deps, thread_id=thread_id, ticket=request.query_params.get("ticket"), headers=request.headers))
-        last_seq = await to_thread.run_sync(lambda: state.live_floor(grant))
+    subscriber: Subscriber | None = None
+    loop = asyncio.get_running_loop()
+
+    def wake() -> None:  # its session ended: re-check now
+        if subscriber is not None:
+            subscriber.signal(RECHECK)
+
+    def admit() -> tuple[Grant, Cursor, Any]:
+        grant = authorize(state.deps, channel, thread_id=thread_id, ticket=request.query_params.get("ticket"),
+                          headers=request.headers)
         cursor = start_cursor(request.headers.get("last-event-id") or request.query_params.get("cursor"),
-                              request.query_params.get("since"), last_seq)
+                              request.query_params.get("since"), state.live_floor(channel, grant))
+        return grant, cursor, _open(state, grant, loop, wake)
+
+    try:
+        grant, cursor, release = await to_thread.run_sync(admit)
     except errors.StudioError as err:
-        return problem(err, request.url.path)
+        return problem(err, request.url.path, request.headers.get("x-request-id"))
     key = (grant.tenant_id, grant.env, thread_id)
     subscriber = Subscriber(cursor, _event_chunk, _ping, state.heartbeat_s, state.deliveries)
-    loop = asyncio.get_running_loop()
     try:
-        feed, unsubscribe = await to_thread.run_sync(lambda: state.feeds.subscribe(key, subscriber, loop))
-    except errors.StudioError as err:
-        return problem(err, request.url.path)
+        feed, unsubscribe = await to_thread.run_sync(
+            lambda: state.feeds[channel.kind].subscribe(key, subscriber, loop))
+    except BaseException as err:
+        release()
+        if isinstance(err, errors.StudioError):
+            return problem(err, request.url.path)
+        raise
     client_epoch = request.query_params.get("epoch")
 
+    def closed() -> None:
+        unsubscribe()
+        release()
+
     async def run(send: Send) -> None:
+        assert subscriber is not None
         subscriber.bind(send)
         try:
             await subscriber.send(_chunk(f"retry: {RETRY_MS}\n\n"))
@@ -86,11 +113,11 @@ async def stream_thread(request: Request) -> Response:
                 await subscriber.send(_chunk(_sse(ev.EPOCH_CHANGED, {"epoch": feed.epoch, "reload": True})))
                 return
             for event in await to_thread.run_sync(
-                    lambda: ev.backfill(state.deps.store, grant.tenant_id, grant.env, thread_id, cursor)):
+                    lambda: ev.backfill(state.deps.store, channel, grant.tenant_id, grant.env, thread_id, cursor)):
                 await subscriber.write_event(event)
             while True:
                 event = await subscriber.next()
-                if event is None:  # upkeep: may the client still listen?
+                if event is None or event is RECHECK:  # upkeep, or its session ended: may the client still listen?
                     try:
                         await to_thread.run_sync(lambda: recheck(state.deps, grant))
                     except errors.StudioError as err:
@@ -107,62 +134,82 @@ async def stream_thread(request: Request) -> Response:
         finally:
             subscriber.close()
 
-    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}, on_close=unsubscribe)
+    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}, on_close=closed)
 
 
-async def send_message(request: Request) -> Response:
-    """``POST /sse/chat/{thread_id}`` {text}: the same as POST /chat/threads/{id}/messages."""
+async def send_message(request: Request, channel: ThreadChannel) -> Response:
+    """``POST /sse/{kind}/{thread_id}`` {text, client_id?}: the route ``POST /chat/threads/{id}/messages``
+    itself (sends.py), with ``client_id`` as the Idempotency-Key when no header names one."""
     state: GatewayState = request.app.state.gateway
-    thread_id = request.path_params["thread_id"]
+    started = time.perf_counter()
+    path = request.url.path
+    request_id = logs.new_request_id(request.headers.get("x-request-id"))
+    headers = {name: value for name, value in request.headers.items() if name in FORWARDED}
+    headers["x-request-id"] = request_id
     try:
-        grant = await to_thread.run_sync(lambda: authorize(
-            state.deps, thread_id=thread_id, ticket=None, headers=request.headers, min_role=Role.MEMBER))
         raw = b""
         async for part in request.stream():
             raw += part
             if len(raw) > MAX_BODY_BYTES:
                 raise errors.StudioError(errors.PAYLOAD_TOO_LARGE)
-        try:
-            payload = json.loads(raw or b"{}")
-        except ValueError:
-            raise errors.StudioError(errors.INVALID_JSON) from None
-        text = payload.get("text") if isinstance(payload, dict) else None
-        if not isinstance(text, str) or not text.strip() or len(text) > 32_000:
-            raise errors.StudioError(errors.VALIDATION_FAILED, "text must be 1-32000 characters",
-                                     errors=[{"field": "body.text", "message": "required"}])
-        message = await to_thread.run_sync(lambda: state.post(grant, text, payload.get("client_id")))
-    except errors.StudioError as err:
-        return problem(err, request.url.path)
-    return JSONResponse(message, status_code=201)
+        payload = parse_json(raw) if raw.strip() else None
+    except errors.StudioError as err:  # refused here, before the route: still one access line
+        log_access("realtime", request.method, path, err.status, started, request.headers.get("user-agent", ""), None)
+        return problem(err, path, request_id)
+    client_id = payload.get("client_id") if isinstance(payload, dict) else None
+    if "idempotency-key" not in headers and isinstance(client_id, str) and client_id:
+        headers["idempotency-key"] = client_id
+    route_path = channel.send_path(request.path_params["thread_id"])
+    remote = request.client.host if request.client else ""
+    sent = await to_thread.run_sync(lambda: run_send(state.dispatch, route_path, raw, headers, remote_addr=remote))
+    keep = {k: v for k, v in sent.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return Response(sent.raw, status_code=sent.status, media_type=sent.headers.get("Content-Type"), headers=keep)
 
 
 async def stream_meta(request: Request) -> Response:
     """``GET /sse/meta``: the tenant's cross-service events (job progress, presence...)."""
     state: GatewayState = request.app.state.gateway
-    try:
-        grant = await to_thread.run_sync(lambda: authorize(
-            state.deps, thread_id=META, ticket=request.query_params.get("ticket"), headers=request.headers))
-    except errors.StudioError as err:
-        return problem(err, request.url.path)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     loop = asyncio.get_running_loop()
+
+    def admit() -> tuple[Grant, Any]:
+        grant = authorize(state.deps, None, thread_id=META, ticket=request.query_params.get("ticket"),
+                          headers=request.headers)
+        return grant, _open(state, grant, loop, lambda: queue.put_nowait(RECHECK))
+
+    try:
+        grant, release = await to_thread.run_sync(admit)
+    except errors.StudioError as err:
+        return problem(err, request.url.path, request.headers.get("x-request-id"))
     try:
         meta = await to_thread.run_sync(lambda: state.meta_hub(loop))
-    except errors.StudioError as err:
-        return problem(err, request.url.path)
+    except BaseException as err:
+        release()
+        if isinstance(err, errors.StudioError):
+            return problem(err, request.url.path)
+        raise
     meta.add(grant.tenant_id, grant.env, queue)
 
-    async def body() -> AsyncIterator[str]:
+    def closed() -> None:
+        meta.remove(grant.tenant_id, grant.env, queue)
+        release()
+
+    async def run(send: Send) -> None:
         try:
-            yield f"retry: {RETRY_MS}\n\n"
+            await send(_chunk(f"retry: {RETRY_MS}\n\n"))
             while True:
                 event = await next_or_none(queue, state.heartbeat_s)
-                if event is None:
-                    yield ": ping\n\n"
+                if event is None or event is RECHECK:  # upkeep, or its session ended
+                    try:
+                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
+                    except errors.StudioError as err:
+                        await send(_chunk(_sse("stream.revoked", {"code": err.code.code, "detail": err.detail})))
+                        return
+                    if event is None:
+                        await send(_ping())
                     continue
-                yield _sse(event["type"], event, event.get("id"))
-        finally:
-            meta.remove(grant.tenant_id, grant.env, queue)
+                await send(_chunk(_sse(event["type"], event, event.get("id"))))
+        except OSError:  # the client is gone
+            pass
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
+    return EventStream(run, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}, on_close=closed)

@@ -1,4 +1,4 @@
-"""Tickets are single use and expire after 30 s (real SQLite store; time passed in)."""
+"""Tickets are single use, expire after 30 s and name their session (real SQLite store; time passed in)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from studio.adapters.sqlite_store import SqliteStore
 from studio.kernel import errors
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.roles import Role
-from studio.realtime.tickets import TTL_S, TicketService
+from studio.kernel.tickets import TTL_S, TicketService
 
 
 class Clock:
@@ -23,10 +23,10 @@ class Clock:
 def test_ticket_is_single_use_and_expires(tmp_path: Path) -> None:
     clock = Clock()
     service = TicketService(SqliteStore(tmp_path / "s.db"), clock=clock)
-    ctx = RequestContext("t_abc", "dev", Principal("u_1"), Role.MEMBER)
+    ctx = RequestContext("t_abc", "dev", Principal("u_1", session_id="s_1"), Role.MEMBER)
     first = service.issue(ctx, "th_1")["ticket"]
     grant = service.redeem(first, "th_1")
-    assert (grant.tenant_id, grant.env, grant.user_id) == ("t_abc", "dev", "u_1")
+    assert (grant.tenant_id, grant.env, grant.user_id, grant.session_id) == ("t_abc", "dev", "u_1", "s_1")
     with pytest.raises(errors.StudioError):
         service.redeem(first, "th_1")
     late = service.issue(ctx, "th_1")["ticket"]

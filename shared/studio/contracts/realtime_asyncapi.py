@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from studio.chat.models import MessageOut
 from studio.realtime import events as ev
-from studio.realtime.ws import CLOSE_EPOCH, CLOSE_IDLE, CLOSE_POLICY
+from studio.realtime.ws import CLOSE_EPOCH, CLOSE_IDLE
 
 _SCHEMA = "#/components/schemas/{model}"
 _STRING = {"type": "string"}
@@ -111,7 +111,8 @@ def build_asyncapi(server_url: str = "http://127.0.0.1:8080", version: str = "0.
                                  sse_thread, parameters=thread_param),
         "threadSocket": _channel("/ws/chat/{thread_id}", "ws",
                                  f"A thread's WebSocket. Close codes: {CLOSE_EPOCH} epoch changed (reload), "
-                                 f"{CLOSE_IDLE} idle, {CLOSE_POLICY} bad frame, 4000 + HTTP status when refused.",
+                                 f"{CLOSE_IDLE} idle, 4000 + HTTP status when a frame or the stream is refused "
+                                 "(4400 bad frame, 4401 session ended, 4403 membership lost).",
                                  {**ws_thread_server, **_WS_CLIENT}, parameters=thread_param,
                                  bindings={"ws": {"query": ws_query, "bindingVersion": "0.1.0"}}),
         "metaEvents": _channel("/sse/meta", "sse", "The tenant's meta channel as Server-Sent Events.", _META),
