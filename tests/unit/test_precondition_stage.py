@@ -4,6 +4,7 @@ route is the test's own, so the handler can count the times it was reached."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ class Rename(BaseModel):
 @dataclass
 class Deps:
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    settings: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(cors_origins=()))  # the kernel's CORS stage
 
 
 @dataclass

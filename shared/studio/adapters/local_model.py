@@ -76,7 +76,7 @@ class LocalModel:
             raise LlmError("xllamacpp is not installed: run `make` (infra/install-venv.sh), "
                            "or choose STUDIO_LLM=echo") from exc
         except (RuntimeError, OSError, ValueError) as exc:
-            raise LlmError(f"the local model could not load: {exc}") from exc
+            raise LlmError(f"the local model could not load ({type(exc).__name__}; see the log)") from exc
 
     def stream(self, turns: Sequence[Turn], *, temperature: float = 0.7) -> Iterator[str]:
         engine = self.engine()
@@ -111,9 +111,9 @@ class LocalModel:
                     if piece:
                         yield piece
         except llama_engine.EngineStalled as exc:
-            raise LlmError(str(exc)) from exc
+            raise LlmError("the local model stalled") from exc
         except ValueError as exc:  # llama.cpp refused the request's shape
-            raise LlmError(f"the local model refused the request: {exc}") from exc
+            raise LlmError(f"the local model refused the request ({type(exc).__name__})") from exc
         finally:
             chunks.close()
         return None
