@@ -23,6 +23,13 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> Any:
     return value
 
 
+def _bounded_int(name: str, default: str, low: int, high: int) -> int:
+    value = int(os.environ.get(name, default))
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".data")
@@ -54,6 +61,13 @@ class Settings:
     sse_heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
     ws_idle_s: float = 60.0
+    # Accounts (identity): see docs/decisions/0022 and 0023.
+    trusted_proxy_hops: int = 0  # X-Forwarded-For entries our own proxies append (Google's LB: 2)
+    mailer: Literal["outbox", "none"] = "outbox"  # outbox: files in data_dir/mail_outbox, for the console
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_ip: int = 100
+    login_failure_window_s: int = 900
+    refresh_reuse_grace_s: float = 10.0  # a consumed refresh token re-presented this soon gets the same pair
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -94,4 +108,10 @@ class Settings:
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),
             ws_idle_s=float(env.get("STUDIO_WS_IDLE_S", "60")),
+            trusted_proxy_hops=_bounded_int("STUDIO_TRUSTED_PROXY_HOPS", "0", 0, 10),
+            mailer=_choice("STUDIO_MAILER", "none" if adapters == "gcp" else "outbox", ("outbox", "none")),
+            login_max_failures_per_account=_bounded_int("STUDIO_LOGIN_MAX_FAILURES_PER_ACCOUNT", "10", 1, 10_000),
+            login_max_failures_per_ip=_bounded_int("STUDIO_LOGIN_MAX_FAILURES_PER_IP", "100", 1, 10_000_000),
+            login_failure_window_s=_bounded_int("STUDIO_LOGIN_FAILURE_WINDOW_S", "900", 1, 86_400),
+            refresh_reuse_grace_s=float(env.get("STUDIO_REFRESH_REUSE_GRACE_S", "10")),
         )

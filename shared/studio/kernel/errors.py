@@ -65,6 +65,21 @@ RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
 INTERNAL = register("INTERNAL", 500, "Internal error")
 
+# -- Accounts (identity domain: verification, invitations, passwords, sign-in throttling) ----------
+# Kept together so the per-domain registry split can move them as one block.
+EMAIL_UNSAFE = register("EMAIL_UNSAFE", 422,
+                        "Email has invisible, combining, compatibility-form, mixed-script or lookalike characters")
+EMAIL_NOT_VERIFIED = register("EMAIL_NOT_VERIFIED", 403, "The account's email address is not verified")
+VERIFICATION_TOKEN_INVALID = register("VERIFICATION_TOKEN_INVALID", 400,
+                                      "Verification token is invalid, expired or superseded")
+RESET_TOKEN_INVALID = register("RESET_TOKEN_INVALID", 400, "Password reset token is invalid, used or expired")
+CURRENT_PASSWORD_INCORRECT = register("CURRENT_PASSWORD_INCORRECT", 403, "The current password is wrong")
+ACCOUNT_NOT_LOCAL = register("ACCOUNT_NOT_LOCAL", 409,
+                             "This account's credentials are managed by the identity provider, not here")
+INVITATION_NOT_PENDING = register("INVITATION_NOT_PENDING", 409,
+                                  "Invitation was accepted, revoked or has expired, or its inviter lost the rank")
+LOGIN_THROTTLED = register("LOGIN_THROTTLED", 429, "Too many failed sign-in attempts; retry later")
+
 
 class StudioError(Exception):
     """Root of every error the library raises on purpose."""
