@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from studio.identity import emails, mails, passwords
@@ -49,7 +50,7 @@ class AccountService:
             tx.create(email_index_path(key), {"user_id": user_id})
             tx.create(f"users/{user_id}", {"user_id": user_id, "email": address, "display_name": display_name,
                                            "password_hash": hashed, "created_at": utc_now(),
-                                           "email_verified": False})
+                                           "email_verified": False, "verification_sent_at_ts": time.time()})
             emit(tx, DomainEvent("user.signed_up", "", "", f"users/{user_id}", {"user_id": user_id}))
             return self._verification.issue_in(tx, user_id, address)
 

@@ -137,7 +137,7 @@ class InvitationService:
                 raise errors.StudioError(errors.INVITATION_NOT_PENDING, "the inviter may no longer grant this role")
             if tx.get(member_path(tenant_id, principal.user_id)) is not None:
                 raise errors.StudioError(errors.ALREADY_EXISTS, "already a member")
-            member = write_membership(tx, tenant_id, principal.user_id, address, role, expected_rev=0)
+            member: Document = write_membership(tx, tenant_id, principal.user_id, address, role, expected_rev=0)
             tx.put(doc.path, dict(doc.data, status=ACCEPTED, accepted_by=principal.user_id, accepted_at=utc_now()),
                    expected_rev=doc.rev)
             tx.delete(pointer_path(key, invitation_id))

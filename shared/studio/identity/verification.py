@@ -82,7 +82,7 @@ class EmailVerification:
             emit(tx, DomainEvent("user.email_verified", "", "", user.path, {"user_id": user.data["user_id"]}))
             return _view(new.data)
 
-        return self._store.run_transaction(write)  # type: ignore[no-any-return]
+        return self._store.run_transaction(write)
 
 
 def _view(user: dict[str, Any]) -> dict[str, Any]:
