@@ -16,6 +16,10 @@ locals {
     STUDIO_PUBLIC_URL         = "https://${var.domain}"
     STUDIO_ENVIRONMENT        = var.environment
     LOG_EXECUTION_ID          = "true"
+    # Every HTTP request arrives through the external Application Load Balancer (ingress admits
+    # nothing else), which appends "<client>, <load balancer>" to X-Forwarded-For: per-IP limits
+    # count the client entry (shared/studio/kernel/client_ip.py).
+    STUDIO_TRUSTED_PROXY_HOPS = "2"
   }, local.bucket_env)
 }
 

@@ -209,3 +209,11 @@ def test_terraform_deploys_the_firestore_files_the_tests_check() -> None:
     doc = json.loads((TERRAFORM_DIR.parent / "infra" / "firestore.indexes.json").read_text())
     for index in doc["indexes"]:
         assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}
+
+
+def test_functions_count_the_client_entry_the_load_balancer_writes() -> None:
+    """Per-IP limits read X-Forwarded-For only as configured (kernel/client_ip.py): behind Google's
+    ALB, which appends "<client>, <lb>", that is 2 trusted entries, and ingress admits only the LB."""
+    assert 'STUDIO_TRUSTED_PROXY_HOPS = "2"' in _locals()["common_env"]
+    functions = _resource("google_cloudfunctions2_function", "function")
+    assert "ALLOW_INTERNAL_AND_GCLB" in json.dumps(functions)
