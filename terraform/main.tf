@@ -17,6 +17,10 @@ locals {
     STUDIO_ENVIRONMENT        = var.environment
     STUDIO_CORS_ORIGINS       = join(",", var.cors_origins)
     LOG_EXECUTION_ID          = "true"
+    # Every HTTP request arrives through the external Application Load Balancer (ingress admits
+    # nothing else), which appends "<client>, <load balancer>" to X-Forwarded-For: per-IP limits
+    # count the client entry (shared/studio/kernel/client_ip.py).
+    STUDIO_TRUSTED_PROXY_HOPS = "2"
   }, local.bucket_env)
 }
 

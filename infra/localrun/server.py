@@ -20,6 +20,7 @@ from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
+from infra.localrun.outbox_page import outbox_routes
 from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
 from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
@@ -111,6 +112,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/asyncapi.json", asyncapi_json),
         Route("/docs", docs),
         Route("/console/chat", console_chat),
+        *outbox_routes(deps),  # the local mailer's outbox (loopback only)
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
     ], middleware=[bounded, *realtime_middleware(cors_defer=function_owned)])
@@ -121,7 +123,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
-             f"  docs      {base}/docs", f"  console   {base}/console/chat",
+             f"  docs      {base}/docs", f"  console   {base}/console/chat  {base}/console/outbox",
              f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:
@@ -145,6 +147,7 @@ def main() -> None:
     try:
         uvicorn.run(platform.app, host=host, port=port, log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
                     ws_per_message_deflate=False,  # small JSON frames: compression cost more than it saved
+                    proxy_headers=False,  # the peer is the client: X-Forwarded-For is not uvicorn's to trust
                     **server_options(limits))
     finally:
         platform.delivery.stop()

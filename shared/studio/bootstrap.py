@@ -125,6 +125,19 @@ class Deps:
 
         return self.memo("llm", build)
 
+    @property
+    def mailer(self) -> Any:
+        def build() -> Any:
+            if self.settings.mailer == "outbox":
+                from studio.adapters.outbox_mailer import OutboxMailer
+
+                return OutboxMailer(self.settings.data_dir / "mail_outbox")
+            from studio.adapters.no_mailer import NoMailer
+
+            return NoMailer()
+
+        return self.memo("mailer", build)
+
     # -- identity ----------------------------------------------------------
     @property
     def keyring(self) -> Any:
@@ -172,7 +185,8 @@ class Deps:
     def sessions(self) -> Any:
         from studio.identity.sessions import SessionRepo
 
-        return self.memo("sessions", lambda: SessionRepo(self.store, refresh_ttl_s=self.settings.refresh_token_ttl_s))
+        return self.memo("sessions", lambda: SessionRepo(self.store, refresh_ttl_s=self.settings.refresh_token_ttl_s,
+                                                         reuse_grace_s=self.settings.refresh_reuse_grace_s))
 
     @property
     def rate_limiter(self) -> RateLimiter:

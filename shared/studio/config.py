@@ -69,6 +69,13 @@ class Settings:
     # embedded adapters (a frontend dev server works at once), none on gcp (Terraform sets it).
     cors_origins: tuple[str, ...] = LOOPBACK_ORIGINS
     streams_per_user: int = 20  # open SSE + WebSocket streams per user per gateway instance
+    # Accounts (identity): see docs/decisions/0022 and 0023.
+    trusted_proxy_hops: int = 0  # X-Forwarded-For entries our own proxies append (Google's LB: 2)
+    mailer: Literal["outbox", "none"] = "outbox"  # outbox: files in data_dir/mail_outbox, for the console
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_ip: int = 100
+    login_failure_window_s: int = 900
+    refresh_reuse_grace_s: float = 10.0  # a consumed refresh token re-presented this soon gets the same pair
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -114,4 +121,10 @@ class Settings:
             cors_origins=parse_origins(env.get("STUDIO_CORS_ORIGINS",
                                                " ".join(LOOPBACK_ORIGINS) if adapters == "embedded" else "")),
             streams_per_user=int(env.get("STUDIO_STREAMS_PER_USER", "20")),
+            trusted_proxy_hops=_bounded("STUDIO_TRUSTED_PROXY_HOPS", 0, 0, 10),
+            mailer=_choice("STUDIO_MAILER", "none" if adapters == "gcp" else "outbox", ("outbox", "none")),
+            login_max_failures_per_account=_bounded("STUDIO_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10, 1, 10_000),
+            login_max_failures_per_ip=_bounded("STUDIO_LOGIN_MAX_FAILURES_PER_IP", 100, 1, 10_000_000),
+            login_failure_window_s=_bounded("STUDIO_LOGIN_FAILURE_WINDOW_S", 900, 1, 86_400),
+            refresh_reuse_grace_s=float(env.get("STUDIO_REFRESH_REUSE_GRACE_S", "10")),
         )

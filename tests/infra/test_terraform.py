@@ -264,3 +264,11 @@ def test_terraform_and_the_runtime_agree_on_which_origins_are_valid(tmp_path: Pa
         assert accepted and runtime_accepts, origin
     else:
         assert not accepted, origin  # the runtime may be more lenient (e.g. a trailing slash), never stricter
+
+
+def test_functions_count_the_client_entry_the_load_balancer_writes() -> None:
+    """Per-IP limits read X-Forwarded-For only as configured (kernel/client_ip.py): behind Google's
+    ALB, which appends "<client>, <lb>", that is 2 trusted entries, and ingress admits only the LB."""
+    assert 'STUDIO_TRUSTED_PROXY_HOPS = "2"' in _locals()["common_env"]
+    functions = _resource("google_cloudfunctions2_function", "function")
+    assert "ALLOW_INTERNAL_AND_GCLB" in json.dumps(functions)

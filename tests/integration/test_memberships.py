@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.api import User, add_member, new_user
+from tests.support.api import User, add_member, invite, new_user
 
 
 def _patch_role(client: httpx.Client, actor: User, tenant: str, member_id: str, role: str) -> httpx.Response:
@@ -55,24 +55,21 @@ def test_admin_cannot_grant_or_touch_ownership(client: httpx.Client, owner: User
     admin = new_user(client, "admin")
     add_member(client, owner, tenant, admin, "admin")
     target = new_user(client, "target")
-    grant = client.post(f"/tenants/{tenant}/members", json={"email": target.email, "role": "owner"},
-                        headers=admin.in_tenant(tenant))
-    assert grant.status_code == 403
+    grant = invite(client, admin, tenant, target.email, "owner")
+    assert grant.status_code == 403 and grant.json()["code"] == "ROLE_INSUFFICIENT"
     demote_owner = _patch_role(client, admin, tenant, owner.user_id, "member")
     assert demote_owner.status_code == 403
-    ok = client.post(f"/tenants/{tenant}/members", json={"email": target.email, "role": "member"},
-                     headers=admin.in_tenant(tenant))
-    assert ok.status_code == 201
+    add_member(client, admin, tenant, target, "member")
 
 
-def test_members_are_listed_and_unknown_email_is_404(client: httpx.Client, owner: User, tenant: str) -> None:
+def test_members_are_listed_and_added_only_by_invitation(client: httpx.Client, owner: User, tenant: str) -> None:
     listed = client.get(f"/tenants/{tenant}/members", headers=owner.in_tenant(tenant)).json()["members"]
     assert [(m["user_id"], m["role"]) for m in listed] == [(owner.user_id, "owner")]
-    missing = client.post(f"/tenants/{tenant}/members", json={"email": "ghost@example.com", "role": "member"},
-                          headers=owner.in_tenant(tenant))
-    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    # The old direct add is gone: nobody is put into a tenant without accepting.
+    direct = client.post(f"/tenants/{tenant}/members", json={"email": owner.email, "role": "member"},
+                         headers=owner.in_tenant(tenant))
+    assert direct.status_code == 405 and direct.json()["code"] == "METHOD_NOT_ALLOWED"
     dup = new_user(client, "dup")
     add_member(client, owner, tenant, dup, "viewer")
-    again = client.post(f"/tenants/{tenant}/members", json={"email": dup.email, "role": "viewer"},
-                        headers=owner.in_tenant(tenant))
-    assert again.status_code == 409
+    again = invite(client, owner, tenant, dup.email, "viewer")
+    assert again.status_code == 409 and again.json()["code"] == "ALREADY_EXISTS"

@@ -20,11 +20,19 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("GET", "/.well-known/jwks.json"),
+    ("POST", "/auth/verify"),
+    ("POST", "/auth/password/reset"),
+    ("POST", "/auth/password/reset/confirm"),
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),
+    ("POST", "/auth/logout-all"),
     ("GET", "/auth/me"),
     ("POST", "/auth/bootstrap"),
+    ("POST", "/auth/verify/resend"),
+    ("POST", "/auth/password"),
+    ("GET", "/auth/invitations"),
+    ("POST", "/auth/invitations/{invitation_id}/accept"),
 }
 
 

@@ -1,9 +1,10 @@
-"""Small client helpers: sign up, log in, make tenants. Everything goes over real HTTP."""
+"""Small client helpers: sign up, log in, verify, make tenants, invite. Everything goes over real HTTP."""
 from __future__ import annotations
 
 import itertools
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -43,8 +44,35 @@ def new_tenant(client: httpx.Client, owner: User, name: str = "Acme") -> str:
     return str(r.json()["tenant_id"])
 
 
+def mails_to(client: httpx.Client, address: str) -> list[dict[str, Any]]:
+    """The local outbox's mails to ``address``, newest first (the console's JSON, loopback only)."""
+    r = client.get("/console/outbox.json", params={"to": address})
+    assert r.status_code == 200, r.text
+    return list(r.json()["mails"])
+
+
+def latest_token(client: httpx.Client, address: str, kind: str) -> str:
+    mail = next((m for m in mails_to(client, address) if m["kind"] == kind), None)
+    assert mail is not None, f"no {kind} mail to {address}"
+    return str(mail["token"])
+
+
+def verify_email(client: httpx.Client, user: User) -> None:
+    r = client.post("/auth/verify", json={"token": latest_token(client, user.email, "verify_email")})
+    assert r.status_code == 200 and r.json()["email_verified"], r.text
+
+
+def invite(client: httpx.Client, admin: User, tenant_id: str, email: str, role: str) -> httpx.Response:
+    return client.post(f"/tenants/{tenant_id}/invitations", json={"email": email, "role": role},
+                       headers=admin.in_tenant(tenant_id))
+
+
 def add_member(client: httpx.Client, owner: User, tenant_id: str, member: User, role: str) -> dict:
-    r = client.post(f"/tenants/{tenant_id}/members", json={"email": member.email, "role": role},
-                    headers=owner.in_tenant(tenant_id))
+    """Make ``member`` a member the only way there is: verify, get invited, accept."""
+    if not client.get("/auth/me", headers=member.auth).json()["email_verified"]:
+        verify_email(client, member)
+    invitation = invite(client, owner, tenant_id, member.email, role)
+    assert invitation.status_code == 201, invitation.text
+    r = client.post(f"/auth/invitations/{invitation.json()['invitation_id']}/accept", headers=member.auth)
     assert r.status_code == 201, r.text
     return dict(r.json())

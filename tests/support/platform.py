@@ -21,7 +21,7 @@ from tests.support.shared_process import free_port
 def serve_in_thread(app: Any, port: int, **config: Any) -> tuple[uvicorn.Server, threading.Thread]:
     """uvicorn serving ``app`` on 127.0.0.1:``port`` in a daemon thread, returned once it listens."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           **config))
+                                           proxy_headers=False, **config))  # as `make serve` runs it
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -1,87 +1,127 @@
-"""Sign-up, login, refresh, logout and ``/auth/me`` for the built-in issuer."""
+"""Sign-up, login, refresh, logout (one session or all) and ``/auth/me`` for the built-in issuer."""
 from __future__ import annotations
 
-import hashlib
 import secrets
+import time
 from typing import Any
 
-from studio.identity import passwords
+from studio.identity import emails, mails, passwords
 from studio.identity.local_tokens import LocalTokenIssuer
+from studio.identity.login_throttle import LoginThrottle
 from studio.identity.memberships import MembershipRepo
 from studio.identity.sessions import SessionRepo
+from studio.identity.verification import EmailVerification, verified_email
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal
 from studio.kernel.events import DomainEvent, emit
-from studio.ports.store import DocumentStore
+from studio.ports.mailer import Mail, Mailer
+from studio.ports.store import Document, DocumentStore, Transaction
 
 
-def _email_key(email: str) -> str:
-    return "user_emails/" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+def email_index_path(key: str) -> str:
+    return "user_emails/" + key
 
 
 class AccountService:
     def __init__(self, store: DocumentStore, sessions: SessionRepo, issuer: LocalTokenIssuer,
-                 memberships: MembershipRepo) -> None:
+                 memberships: MembershipRepo, verification: EmailVerification, throttle: LoginThrottle,
+                 mailer: Mailer) -> None:
         self._store = store
         self._sessions = sessions
         self._issuer = issuer
         self._memberships = memberships
+        self._verification = verification
+        self._throttle = throttle
+        self._mailer = mailer
 
-    def signup(self, email: str, password: str, display_name: str | None) -> dict[str, str]:
-        email = email.strip().lower()
-        passwords.check_policy(password, email)
-        if self._store.get(_email_key(email)) is not None:  # cheap check before the slow hash
+    def signup(self, email: str, password: str, display_name: str | None) -> dict[str, Any]:
+        address = emails.normalise(email)
+        key = emails.email_key(address)
+        passwords.check_policy(password, address)
+        if self._store.get(email_index_path(key)) is not None:  # cheap check before the slow hash
             raise errors.StudioError(errors.EMAIL_TAKEN)
         hashed = passwords.hash_password(password)
         user_id = "u_" + secrets.token_hex(10)
 
-        def write(tx: Any) -> None:
-            if tx.get(_email_key(email)) is not None:
+        def write(tx: Transaction) -> Mail:
+            if tx.get(email_index_path(key)) is not None:
                 raise errors.StudioError(errors.EMAIL_TAKEN)
-            tx.create(_email_key(email), {"user_id": user_id})
-            tx.create(f"users/{user_id}", {"user_id": user_id, "email": email, "display_name": display_name,
-                                           "password_hash": hashed, "created_at": utc_now()})
+            tx.create(email_index_path(key), {"user_id": user_id})
+            tx.create(f"users/{user_id}", {"user_id": user_id, "email": address, "display_name": display_name,
+                                           "password_hash": hashed, "created_at": utc_now(),
+                                           "email_verified": False, "verification_sent_at_ts": time.time()})
             emit(tx, DomainEvent("user.signed_up", "", "", f"users/{user_id}", {"user_id": user_id}))
+            return self._verification.issue_in(tx, user_id, address)
 
-        self._store.run_transaction(write)
-        return {"user_id": user_id, "email": email}
+        mails.send_quietly(self._mailer, self._store.run_transaction(write))
+        return {"user_id": user_id, "email": address, "email_verified": False}
 
-    def login(self, email: str, password: str) -> dict[str, Any]:
-        index = self._store.get(_email_key(email))
-        user = self._store.get(f"users/{index.data['user_id']}") if index else None
+    def login(self, email: str, password: str, client_ip: str) -> dict[str, Any]:
+        try:
+            address: str | None = emails.normalise(email)
+        except errors.StudioError:
+            address = None  # no account can have it; still counted, still as slow as a wrong password
+        key = emails.email_key(address or email.strip().lower())
+        self._throttle.check(key, client_ip)  # before the slow hash: a locked key costs a read
+        user = self._user_by_key(key) if address else None
         if user is None:
             passwords.burn_time(password)
+        if user is None or not passwords.verify_password(user.data["password_hash"], password):
+            self._throttle.failed(key, client_ip)
             raise errors.StudioError(errors.INVALID_CREDENTIALS)
-        if not passwords.verify_password(user.data["password_hash"], password):
-            raise errors.StudioError(errors.INVALID_CREDENTIALS)
-        rotation = self._sessions.start(user.data["user_id"])
-        return self._tokens(user.data["user_id"], user.data["email"], rotation.session_id, rotation.refresh_token)
+        self._throttle.succeeded(key)
+        verified_hash = user.data["password_hash"]
+
+        def same_password(tx: Transaction) -> None:
+            current = tx.get(user.path)
+            if current is None or current.data.get("password_hash") != verified_hash:
+                raise errors.StudioError(errors.INVALID_CREDENTIALS)  # changed or reset meanwhile
+
+        rotation = self._sessions.start(user.data["user_id"], guard=same_password)
+        access = self._issuer.issue(user.data["user_id"], user.data["email"], rotation.session_id)
+        return self._tokens(access, rotation.refresh_token)
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
-        rotation = self._sessions.rotate(refresh_token)
-        user = self._store.get(f"users/{rotation.user_id}")
-        email = user.data.get("email") if user else None
-        return self._tokens(rotation.user_id, email, rotation.session_id, rotation.refresh_token)
+        key = self._issuer.signing_key()
+
+        def sign(tx: Transaction, user_id: str, session_id: str) -> str:
+            user = tx.get(f"users/{user_id}")
+            email = user.data.get("email") if user else None
+            return self._issuer.sign_with(key, user_id, email, session_id)
+
+        rotation = self._sessions.rotate(refresh_token, sign)
+        assert rotation.access_token is not None
+        return self._tokens(rotation.access_token, rotation.refresh_token)
 
     def logout(self, principal: Principal) -> None:
         if principal.session_id:
             self._sessions.revoke(principal.session_id, "logout")
+
+    def logout_everywhere(self, principal: Principal) -> int:
+        """End every session of the caller, this one included; returns how many ended."""
+        if principal.issuer != "local":
+            raise errors.StudioError(errors.ACCOUNT_NOT_LOCAL, "revoke Firebase sessions through Firebase")
+        ended = self._sessions.revoke_all(principal.user_id, "signed out everywhere")
+        self._store.run_transaction(lambda tx: emit(tx, DomainEvent(
+            "user.signed_out_everywhere", "", "", f"users/{principal.user_id}",
+            {"user_id": principal.user_id, "sessions_ended": ended})))
+        return ended
 
     def me(self, principal: Principal) -> dict[str, Any]:
         user = self._store.get(f"users/{principal.user_id}")
         return {
             "user_id": principal.user_id,
             "email": (user.data.get("email") if user else None) or principal.email,
+            "email_verified": verified_email(self._store, principal) is not None,
             "display_name": user.data.get("display_name") if user else None,
             "memberships": self._memberships.of_user(principal.user_id),
         }
 
-    def user_id_for_email(self, email: str) -> str | None:
-        index = self._store.get(_email_key(email))
-        return index.data["user_id"] if index else None
+    def _user_by_key(self, key: str) -> Document | None:
+        index = self._store.get(email_index_path(key))
+        return self._store.get(f"users/{index.data['user_id']}") if index else None
 
-    def _tokens(self, user_id: str, email: str | None, session_id: str, refresh_token: str) -> dict[str, Any]:
-        access = self._issuer.issue(user_id, email, session_id)
-        return {"access_token": access, "refresh_token": refresh_token, "token_type": "Bearer",
+    def _tokens(self, access_token: str, refresh_token: str) -> dict[str, Any]:
+        return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer",
                 "expires_in": self._issuer.ttl_s}

@@ -5,7 +5,7 @@ import time
 import uuid
 from typing import Any
 
-from studio.identity.signing_keys import ALG, KeyRing, jwk_to_public_key
+from studio.identity.signing_keys import ALG, KeyRing, SigningKey, jwk_to_public_key
 from studio.kernel import errors
 from studio.kernel.context import Principal
 from studio.kernel.token_errors import token_refusal
@@ -21,9 +21,17 @@ class LocalTokenIssuer:
         self.ttl_s = ttl_s
 
     def issue(self, user_id: str, email: str | None, session_id: str | None, *, system: bool = False) -> str:
+        return self.sign_with(self._keyring.current(), user_id, email, session_id, system=system)
+
+    def signing_key(self) -> SigningKey:
+        """The current key, fetched (and rotated if due) outside any transaction, so that a
+        transaction can sign with ``sign_with`` without the key ring's own store writes."""
+        return self._keyring.current()
+
+    def sign_with(self, key: SigningKey, user_id: str, email: str | None, session_id: str | None, *,
+                  system: bool = False) -> str:
         import jwt  # with cryptography, ~25 ms: paid on first use, not at cold start
 
-        key = self._keyring.current()
         now = int(time.time())
         claims: dict[str, Any] = {"iss": self.issuer, "aud": AUDIENCE, "sub": user_id, "iat": now,
                                   "exp": now + self.ttl_s, "jti": uuid.uuid4().hex}

@@ -24,6 +24,7 @@ class SignupIn(_In):
 class SignupOut(ApiModel):
     user_id: str
     email: str
+    email_verified: bool = False
 
 
 class LoginIn(_In):
@@ -50,6 +51,7 @@ class MembershipRef(ApiModel):
 class MeOut(ApiModel):
     user_id: str
     email: str | None
+    email_verified: bool = False
     display_name: str | None = None
     memberships: list[MembershipRef]
 
@@ -88,11 +90,6 @@ class MemberList(ApiModel):
     members: list[MemberOut]
 
 
-class MemberAdd(_In):
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
-    role: Role
-
-
 class MemberPatch(_In):
     role: Role
     base_rev: int | None = Field(default=None, ge=0)
@@ -100,3 +97,70 @@ class MemberPatch(_In):
 
 class Jwks(ApiModel):
     keys: list[dict[str, str]]
+
+
+# -- verification, passwords, sessions ------------------------------------------------------------
+_TOKEN = Field(min_length=1, max_length=256)
+
+
+class VerifyIn(_In):
+    token: str = _TOKEN
+
+
+class VerificationOut(ApiModel):
+    user_id: str
+    email: str
+    email_verified: bool
+
+
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class ResetRequestIn(_In):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+
+
+class Accepted(ApiModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class ResetConfirmIn(_In):
+    token: str = _TOKEN
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionsEnded(ApiModel):
+    sessions_ended: int = Field(ge=0)
+
+
+# -- invitations ----------------------------------------------------------------------------------
+class InvitationIn(_In):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    role: Role
+
+
+class InvitationOut(ApiModel):
+    invitation_id: str
+    tenant_id: str
+    email: str
+    role: Role
+    status: Literal["pending", "accepted", "revoked", "expired"]
+    invited_by: str
+    created_at: str
+    expires_at: str
+    rev: int
+
+
+class InvitationList(ApiModel):
+    invitations: list[InvitationOut]
+
+
+class InvitationForMe(InvitationOut):
+    tenant_name: str | None = None
+
+
+class InvitationsForMe(ApiModel):
+    invitations: list[InvitationForMe]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from studio.identity import models as m
+from studio.identity.credential_routes import client_ip, credentials
+from studio.identity.invitation_routes import invitations, my_invitations
 from studio.identity.services import identity_services
 from studio.kernel import errors
 from studio.kernel.api_model import RevisionQuery
@@ -15,17 +17,17 @@ auth = Router("auth")
 tenants = Router("tenants")
 
 
-@auth.public("POST", "/auth/signup", body=m.SignupIn, response=m.SignupOut, status=201)
+@auth.public("POST", "/auth/signup", body=m.SignupIn, response=m.SignupOut, status=201, idempotent=False)
 def signup(call: Call) -> Any:
-    """Create an account (email + password)."""
+    """Create an account (email + password); a verification code is mailed to the address."""
     b: m.SignupIn = call.body
     return identity_services(call.deps).accounts.signup(b.email, b.password, b.display_name)
 
 
 @auth.public("POST", "/auth/login", body=m.LoginIn, response=m.TokenOut, idempotent=False)
 def login(call: Call) -> Any:
-    """Exchange email + password for an access and a refresh token."""
-    return identity_services(call.deps).accounts.login(call.body.email, call.body.password)
+    """Exchange email + password for an access and a refresh token (failures are throttled)."""
+    return identity_services(call.deps).accounts.login(call.body.email, call.body.password, client_ip(call))
 
 
 @auth.public("POST", "/auth/refresh", body=m.RefreshIn, response=m.TokenOut, idempotent=False)
@@ -34,7 +36,7 @@ def refresh(call: Call) -> Any:
     return identity_services(call.deps).accounts.refresh(call.body.refresh_token)
 
 
-@auth.user("POST", "/auth/logout", status=204)
+@auth.user("POST", "/auth/logout", status=204, idempotent=False)
 def logout(call: Call) -> Any:
     """End the caller's session: its refresh and access tokens stop working."""
     identity_services(call.deps).accounts.logout(call.need_principal())
@@ -90,17 +92,6 @@ def list_members(call: Call) -> Any:
     return {"members": identity_services(call.deps).memberships.list(call.need_ctx().tenant_id)}
 
 
-@tenants.tenant("POST", "/tenants/{tenant_id}/members", role=Role.ADMIN, body=m.MemberAdd, response=m.MemberOut,
-                status=201)
-def add_member(call: Call) -> Any:
-    """Add a signed-up user by email with a role."""
-    services = identity_services(call.deps)
-    user_id = services.accounts.user_id_for_email(call.body.email.lower())
-    if user_id is None:
-        raise errors.NotFound("no account with that email; they must sign up first")
-    return services.memberships.add(call.need_ctx(), user_id, call.body.email.lower(), call.body.role)
-
-
 @tenants.tenant("PATCH", "/tenants/{tenant_id}/members/{user_id}", role=Role.ADMIN, body=m.MemberPatch,
                 response=m.MemberOut, revisioned=True, current_rev=member_rev)
 def patch_member(call: Call) -> Any:
@@ -126,4 +117,4 @@ def delete_member(call: Call) -> Any:
     return Reply(None, status=204)
 
 
-ROUTERS = (auth, tenants)
+ROUTERS = (auth, credentials, tenants, invitations, my_invitations)

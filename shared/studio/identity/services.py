@@ -5,15 +5,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.identity.accounts import AccountService
+from studio.identity.credentials import CredentialService
+from studio.identity.invitations import InvitationService
 from studio.identity.local_tokens import LocalTokenIssuer
+from studio.identity.login_throttle import LoginThrottle, ThrottleLimits
 from studio.identity.memberships import MembershipRepo
 from studio.identity.signing_keys import KeyRing
 from studio.identity.tenants import TenantService
+from studio.identity.verification import EmailVerification
 
 
 @dataclass(frozen=True)
 class IdentityServices:
     accounts: AccountService
+    credentials: CredentialService
+    verification: EmailVerification
+    invitations: InvitationService
     tenants: TenantService
     memberships: MembershipRepo
     keyring: KeyRing
@@ -21,9 +28,17 @@ class IdentityServices:
 
 def identity_services(deps: Any) -> IdentityServices:
     def build() -> IdentityServices:
-        issuer = LocalTokenIssuer(deps.keyring, issuer=deps.settings.public_url, ttl_s=deps.settings.access_token_ttl_s)
+        s = deps.settings
+        issuer = LocalTokenIssuer(deps.keyring, issuer=s.public_url, ttl_s=s.access_token_ttl_s)
+        throttle = LoginThrottle(deps.store, ThrottleLimits(s.login_max_failures_per_account,
+                                                            s.login_max_failures_per_ip, s.login_failure_window_s))
+        verification = EmailVerification(deps.store, deps.mailer)
         return IdentityServices(
-            accounts=AccountService(deps.store, deps.sessions, issuer, deps.memberships),
+            accounts=AccountService(deps.store, deps.sessions, issuer, deps.memberships, verification, throttle,
+                                    deps.mailer),
+            credentials=CredentialService(deps.store, deps.sessions, throttle, deps.mailer),
+            verification=verification,
+            invitations=InvitationService(deps.store, deps.mailer),
             tenants=TenantService(deps.store),
             memberships=deps.memberships,
             keyring=deps.keyring,

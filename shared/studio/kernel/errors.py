@@ -76,6 +76,20 @@ REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received
 HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")
 # -- Realtime streams (the gateway's own refusals; to move to the realtime domain's registry) --------
 TOO_MANY_STREAMS = register("TOO_MANY_STREAMS", 429, "Too many open streams for this user")
+# -- Accounts (identity domain: verification, invitations, passwords, sign-in throttling) ----------
+# Kept together so the per-domain registry split can move them as one block.
+EMAIL_UNSAFE = register("EMAIL_UNSAFE", 422,
+                        "Email has invisible, combining, compatibility-form, mixed-script or lookalike characters")
+EMAIL_NOT_VERIFIED = register("EMAIL_NOT_VERIFIED", 403, "The account's email address is not verified")
+VERIFICATION_TOKEN_INVALID = register("VERIFICATION_TOKEN_INVALID", 400,
+                                      "Verification token is invalid, expired or superseded")
+RESET_TOKEN_INVALID = register("RESET_TOKEN_INVALID", 400, "Password reset token is invalid, used or expired")
+CURRENT_PASSWORD_INCORRECT = register("CURRENT_PASSWORD_INCORRECT", 403, "The current password is wrong")
+ACCOUNT_NOT_LOCAL = register("ACCOUNT_NOT_LOCAL", 409,
+                             "This account's credentials are managed by the identity provider, not here")
+INVITATION_NOT_PENDING = register("INVITATION_NOT_PENDING", 409,
+                                  "Invitation was accepted, revoked or has expired, or its inviter lost the rank")
+LOGIN_THROTTLED = register("LOGIN_THROTTLED", 429, "Too many failed sign-in attempts; retry later")
 
 
 class StudioError(Exception):

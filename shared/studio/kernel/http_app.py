@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from studio.kernel import access, cors, errors, logs, preconditions
 from studio.kernel.call import Call, Reply
+from studio.kernel.client_ip import ip_bucket, request_client_ip
 from studio.kernel.context import (
     MembershipReader,
     Principal,
@@ -212,10 +213,7 @@ def _rate_key(call: Call, request: Request) -> str:
         return "tenant:" + call.ctx.tenant_id
     if call.principal is not None:
         return "user:" + call.principal.user_id
-    # Google's load balancer appends "<client>, <lb>" to X-Forwarded-For; earlier entries are the
-    # client's own claims, so the second-to-last is the first address we can trust.
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    return "ip:" + (hops[-2] if len(hops) >= 2 else request.remote_addr or "-")
+    return "ip:" + ip_bucket(request_client_ip(request, call.deps.settings.trusted_proxy_hops))
 
 
 def _idempotency_scope(call: Call) -> str:
