@@ -105,7 +105,7 @@ def test_an_inviter_who_lost_the_rank_no_longer_vouches(client: httpx.Client, ow
     verify_email(client, invitee)
     inv = invite(client, admin, tenant, invitee.email, "admin").json()
     assert client.delete(f"/tenants/{tenant}/members/{admin.user_id}",
-                         headers=owner.in_tenant(tenant)).status_code == 204
+                         headers={**owner.in_tenant(tenant), "If-Match": "*"}).status_code == 204
     late = _accept(client, invitee, inv["invitation_id"])
     assert late.status_code == 409 and late.json()["code"] == "INVITATION_NOT_PENDING"
 
