@@ -1,17 +1,12 @@
 """Chat function: threads, messages (durable, seq-ordered) and realtime tickets."""
 import functions_framework
 
+from studio import domains
 from studio.bootstrap import bootstrap
 from studio.kernel.http_app import HttpApp
 
-
-def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
-    from studio.chat.routes import ROUTERS
-
-    return ROUTERS
-
-
-app = HttpApp("chat", routers, bootstrap)
+# The routers (and the models they import) load on the first request that needs them: cold start.
+app = HttpApp("chat", lambda: domains.routers("chat"), bootstrap)
 
 
 @functions_framework.http

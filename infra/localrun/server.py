@@ -19,6 +19,7 @@ from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
+from studio import domains
 from studio.adapters.local_blobs import signed_blob_wsgi_app
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings
@@ -60,7 +61,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     manifest = manifest_mod.load(manifest_path)
     delivery = EventDelivery(deps, manifest.events())
     routes = [r for spec in manifest.http() for r in loader.http_app(spec).table.routes]
-    openapi = build_openapi(routes, server_url=settings.public_url)
+    openapi = build_openapi(routes, server_url=settings.public_url, error_codes=domains.error_codes())
     gateway = http_gateway.build(manifest.http(), _not_found)
     blobs = signed_blob_wsgi_app(deps.blobs, delivery.storage_finalized)
 

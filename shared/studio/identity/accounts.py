@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from studio.identity import passwords
+from studio.identity.errors import EMAIL_TAKEN, INVALID_CREDENTIALS
 from studio.identity.local_tokens import LocalTokenIssuer
 from studio.identity.memberships import MembershipRepo
 from studio.identity.sessions import SessionRepo
@@ -32,13 +33,13 @@ class AccountService:
         email = email.strip().lower()
         passwords.check_policy(password, email)
         if self._store.get(_email_key(email)) is not None:  # cheap check before the slow hash
-            raise errors.StudioError(errors.EMAIL_TAKEN)
+            raise errors.StudioError(EMAIL_TAKEN)
         hashed = passwords.hash_password(password)
         user_id = "u_" + secrets.token_hex(10)
 
         def write(tx: Any) -> None:
             if tx.get(_email_key(email)) is not None:
-                raise errors.StudioError(errors.EMAIL_TAKEN)
+                raise errors.StudioError(EMAIL_TAKEN)
             tx.create(_email_key(email), {"user_id": user_id})
             tx.create(f"users/{user_id}", {"user_id": user_id, "email": email, "display_name": display_name,
                                            "password_hash": hashed, "created_at": utc_now()})
@@ -52,9 +53,9 @@ class AccountService:
         user = self._store.get(f"users/{index.data['user_id']}") if index else None
         if user is None:
             passwords.burn_time(password)
-            raise errors.StudioError(errors.INVALID_CREDENTIALS)
+            raise errors.StudioError(INVALID_CREDENTIALS)
         if not passwords.verify_password(user.data["password_hash"], password):
-            raise errors.StudioError(errors.INVALID_CREDENTIALS)
+            raise errors.StudioError(INVALID_CREDENTIALS)
         rotation = self._sessions.start(user.data["user_id"])
         return self._tokens(user.data["user_id"], user.data["email"], rotation.session_id, rotation.refresh_token)
 

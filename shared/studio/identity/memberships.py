@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.identity.errors import LAST_OWNER
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
@@ -116,4 +117,4 @@ def _check_grant(ctx: RequestContext, role: Role) -> None:
 def _keep_an_owner(tx: Any, tenant_id: str) -> None:
     owners = tx.query(Query(f"tenants/{tenant_id}/members", [Filter("role", "==", "owner")], limit=2))
     if len(owners.docs) < 2:
-        raise errors.StudioError(errors.LAST_OWNER)
+        raise errors.StudioError(LAST_OWNER)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from studio.identity.errors import REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.ports.store import DocumentStore
@@ -32,7 +33,7 @@ def _hash(secret: str) -> str:
 def _parse(token: str) -> tuple[str, str]:
     rid, sep, secret = token.partition(".")
     if not sep or not rid.startswith("rt_") or not secret or len(rid) > 64:
-        raise errors.StudioError(errors.REFRESH_TOKEN_INVALID)
+        raise errors.StudioError(REFRESH_TOKEN_INVALID)
     return rid, secret
 
 
@@ -67,23 +68,23 @@ class SessionRepo:
         def swap(tx: Any) -> Rotation | str:
             doc = tx.get(f"refresh_tokens/{rid}")
             if doc is None or not hmac.compare_digest(doc.data["secret_hash"], _hash(secret)):
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID)
+                raise errors.StudioError(REFRESH_TOKEN_INVALID)
             data = doc.data
             session = tx.get(f"sessions/{data['session_id']}")
             if session is None or session.data.get("revoked"):
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "session was revoked")
+                raise errors.StudioError(REFRESH_TOKEN_INVALID, "session was revoked")
             if data["used"]:
                 tx.put(session.path, dict(session.data, revoked=True, revoked_reason="refresh token reuse"))
                 return "reused"  # commit the revocation, then refuse
             if data["expires_at"] < time.time():
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "refresh token expired")
+                raise errors.StudioError(REFRESH_TOKEN_INVALID, "refresh token expired")
             tx.put(doc.path, dict(data, used=True, used_at=utc_now()))
             return Rotation(data["user_id"], data["session_id"], self._new_token(tx, data["user_id"],
                                                                                   data["session_id"]))
 
         result = self._store.run_transaction(swap)
         if result == "reused":
-            raise errors.StudioError(errors.REFRESH_TOKEN_REUSED)
+            raise errors.StudioError(REFRESH_TOKEN_REUSED)
         assert isinstance(result, Rotation)
         return result
 
