@@ -44,6 +44,8 @@ def test_no_code_escapes_the_registry() -> None:
     """Whatever any module of the library registers is listed: in the kernel or a domain's errors module."""
     for module in pkgutil.walk_packages(studio.__path__, "studio."):
         importlib.import_module(module.name)
+    stray = sorted(set(errors.registry()) - set(domains.error_codes()))
+    assert not stray, f"register {stray} in studio/kernel/errors.py or in the errors.py its domain's row names"
     assert set(errors.registry()) == set(domains.error_codes())
 
 
