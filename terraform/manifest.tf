@@ -1,7 +1,9 @@
-# Everything the stack derives from functions/manifest.yaml, the one list of functions, and
-# from the variables: names, triggers, routes, grants. Pure (no resource is referenced), so
-# tests/infra evaluates these locals with `terraform console` against the real manifest.
-# A new function is one more manifest entry (and its main.py): no edit in this directory.
+# Everything the stack derives from functions/manifest.yaml, the one list of functions, from
+# infra/pubsub_topics.json (the domain registry's topics) and from the variables: names, triggers,
+# routes, grants. Pure (no resource is referenced), so tests/infra evaluates these locals with
+# `terraform console` against the real manifest.
+# A new function is one more manifest entry (and its main.py), a new domain one registry row:
+# no edit in this directory.
 
 locals {
   manifest = yamldecode(file("${path.module}/../functions/manifest.yaml"))
@@ -43,8 +45,11 @@ locals {
   firestore_location = var.firestore_location != "" ? var.firestore_location : var.region
 
   # -- Pub/Sub -----------------------------------------------------------------------
-  trigger_topics = [for f in local.functions : f.target if f.kind == "pubsub"]
-  topics         = toset(distinct(concat(local.trigger_topics, var.domain_topics)))
+  # The topics the code publishes to come from the domain registry (shared/studio/domains.py), written
+  # to infra/pubsub_topics.json by `python -m infra.pubsub_topics`; a test holds the file to the registry.
+  trigger_topics  = [for f in local.functions : f.target if f.kind == "pubsub"]
+  registry_topics = jsondecode(file("${path.module}/../infra/pubsub_topics.json")).topics
+  topics          = toset(distinct(concat(local.trigger_topics, local.registry_topics)))
 
   # Each event function's failed deliveries land in a dead-letter topic: <topic>.dead-letter
   # for Pub/Sub triggers, <kind>.<bucket role|collection>.dead-letter for the others.

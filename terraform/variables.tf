@@ -62,12 +62,6 @@ variable "bucket_access" {
   default     = {}
 }
 
-variable "domain_topics" {
-  description = "Outbox topics (domain.<name>) the outbox relay publishes to, besides the manifest's pubsub:<topic> triggers. tests/infra checks that every domain the code emits is listed."
-  type        = list(string)
-  default     = ["domain.chat", "domain.member", "domain.privacy", "domain.tenant", "domain.user", "realtime.meta"]
-}
-
 variable "secrets" {
   description = "Secret Manager secrets (ids) created empty (versions are added by ops or by the app), each readable by the listed functions and by every function whose manifest extras include one of `extras`."
   type = map(object({

@@ -1,17 +1,12 @@
 """Dataset events function: log DatasetEvents, read them back, training preferences."""
 import functions_framework
 
+from studio import domains
 from studio.bootstrap import bootstrap
 from studio.kernel.http_app import HttpApp
 
-
-def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
-    from studio.events.routes import ROUTERS
-
-    return ROUTERS
-
-
-app = HttpApp("dataset_events", routers, bootstrap)
+# The routers (and the models they import) load on the first request that needs them: cold start.
+app = HttpApp("dataset_events", lambda: domains.routers("events"), bootstrap)
 
 
 @functions_framework.http

@@ -1,17 +1,12 @@
 """Identity function: accounts, tokens, JWKS, tenants and memberships."""
 import functions_framework
 
+from studio import domains
 from studio.bootstrap import bootstrap
 from studio.kernel.http_app import HttpApp
 
-
-def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
-    from studio.identity.routes import ROUTERS
-
-    return ROUTERS
-
-
-app = HttpApp("identity", routers, bootstrap)
+# The routers (and the models they import) load on the first request that needs them: cold start.
+app = HttpApp("identity", lambda: domains.routers("identity"), bootstrap)
 
 
 @functions_framework.http

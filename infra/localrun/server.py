@@ -21,6 +21,7 @@ from infra.localrun import manifest as manifest_mod
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
 from infra.localrun.outbox_page import outbox_routes
+from studio import domains
 from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
 from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
@@ -71,7 +72,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     delivery = EventDelivery(deps, manifest.events())
     routes = [r for spec in manifest.http() for r in loader.http_app(spec).table.routes]
     openapi = build_openapi(routes, server_url=settings.public_url, extra_paths=realtime_openapi.openapi_paths(),
-                            extra_schemas=realtime_openapi.openapi_schemas())
+                            extra_schemas=realtime_openapi.openapi_schemas(), error_codes=domains.error_codes())
     asyncapi = realtime_asyncapi.build_asyncapi(server_url=settings.public_url)
     gateway = http_gateway.build(manifest.http(), _not_found)
     blobs = signed_blob_wsgi_app(deps.blobs, delivery.storage_finalized)

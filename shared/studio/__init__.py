@@ -1,5 +1,6 @@
 """studio: the one library every Cloud Function of the platform vendors.
 
-Layers (checked by import-linter): functions -> domains (identity, events, privacy, ...)
--> kernel + ports. Adapters are chosen only in ``studio.bootstrap``.
+Layers (one import-linter contract, pyproject.toml; decision 0028): bootstrap and the domain
+registry (``studio.domains``) > adapters > domains > kernel > ports > config. Adapters are chosen
+only in ``studio.bootstrap``; a domain is one row of ``studio.domains`` (docs/adding-a-capability.md).
 """

@@ -161,8 +161,8 @@ class Deps:
         """Firebase ID tokens, with revocation checked against Identity Toolkit (emulator when set)."""
         import os
 
-        from studio.identity.firebase_revocation import IdentityToolkitRevocation
-        from studio.identity.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
+        from studio.adapters.firebase_revocation import IdentityToolkitRevocation
+        from studio.adapters.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 
         project = self.settings.firebase_project
         emulator_host = os.environ.get(EMULATOR_ENV, "")

@@ -38,7 +38,7 @@ def thread_channels() -> tuple[ThreadChannel, ...]:
 def chat_routers() -> list[Router]:
     """The chat function's routes: chat's own, and the gateway's ticket route."""
     from studio.chat.routes import ROUTERS
-    from studio.realtime.routes import ticket_router
+    from studio.realtime.ticket_route import ticket_router
 
     return [*ROUTERS, ticket_router(thread_channels())]
 

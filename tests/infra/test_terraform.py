@@ -12,16 +12,15 @@ import hcl2
 import pytest
 import yaml
 
+from infra import pubsub_topics
 from infra.localrun import manifest as manifest_mod
 from infra.provider_schema import lint as schema_lint
-from tests.infra.tools import REPO, TERRAFORM_DIR, terraform
+from studio import domains
+from tests.infra.tools import TERRAFORM_DIR, terraform
 
+PUBSUB_TOPICS = pubsub_topics.FILE
 _SA_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 _RUN_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")  # Cloud Run service: <= 49 characters
-
-
-def _unquote(value: str) -> str:
-    return value[1:-1] if value.startswith('"') and value.endswith('"') else value
 
 
 def _tf() -> dict[str, list[dict[str, Any]]]:
@@ -53,6 +52,7 @@ def _variable_default(name: str) -> Any:
         if f'"{name}"' in entry:
             return entry[f'"{name}"']["default"]
     raise AssertionError(f"no variable {name}")
+
 
 
 def test_terraform_is_formatted() -> None:
@@ -104,6 +104,8 @@ def _evaluate(manifest: dict[str, Any], tmp_path: Path, expression: str) -> Any:
     """Evaluate an expression over terraform/manifest.tf (pure locals) with `terraform console`."""
     (tmp_path / "functions").mkdir()
     (tmp_path / "functions" / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+    (tmp_path / "infra").mkdir()
+    shutil.copy(PUBSUB_TOPICS, tmp_path / "infra" / PUBSUB_TOPICS.name)
     module = tmp_path / "terraform"
     module.mkdir()
     for name in ("manifest.tf", "variables.tf"):
@@ -138,6 +140,8 @@ def _check_derived(specs: list[manifest_mod.FunctionSpec], got: dict[str, Any]) 
         if spec.kind == "storage":
             assert spec.topic in got["roles"] and f"{spec.topic}/{spec.name}" in got["buckets"]
     assert got["default"] in got["paths"]
+    for topic in domains.topics():  # the registry's, through infra/pubsub_topics.json
+        assert topic in got["topics"] and f"{topic}.dead-letter" in got["dead_topics"], topic
 
 
 def test_derived_names_routes_and_topics_for_the_real_manifest(tmp_path: Path) -> None:
@@ -185,19 +189,11 @@ def test_the_schema_lint_catches_unknown_missing_and_misplaced_names(tmp_path: P
     assert "'versioning' is a block, written as an argument" in problems
 
 
-def test_every_domain_the_code_emits_has_its_outbox_topic() -> None:
-    """Publishing to a topic that does not exist fails: the relay would retry forever."""
-    domains: set[str] = set()
-    for path in (REPO / "shared" / "studio").rglob("*.py"):
-        source = path.read_text()
-        constants = dict(re.findall(r'^([A-Z_]+) = "([a-z_]+)\.[a-z_.]+"', source, re.M))
-        for literal, constant in re.findall(r'DomainEvent\(\s*(?:"([a-z_]+)\.|([A-Z_]+)\s*,)', source):
-            if literal or constant in constants:
-                domains.add(literal or constants[constant])
-    topics = {_unquote(t) for t in _variable_default("domain_topics")}
-    assert domains, "found no DomainEvent in shared/studio: the scan is broken"
-    missing = sorted(f"domain.{d}" for d in domains if f"domain.{d}" not in topics)
-    assert not missing, f"add {missing} to variable domain_topics in terraform/variables.tf"
+def test_terraform_creates_the_topics_of_the_domain_registry() -> None:
+    """Publishing to a topic that does not exist fails: the relay would retry forever. Terraform reads
+    the topics from infra/pubsub_topics.json, which must be what studio.domains lists today."""
+    assert PUBSUB_TOPICS.read_text() == pubsub_topics.render(), "run `python -m infra.pubsub_topics`"
+    assert '"${path.module}/../infra/pubsub_topics.json"' in (TERRAFORM_DIR / "manifest.tf").read_text()
 
 
 def test_terraform_deploys_the_firestore_files_the_tests_check() -> None:

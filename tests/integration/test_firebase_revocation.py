@@ -27,9 +27,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from studio.adapters.firebase_revocation import IdentityToolkitRevocation
+from studio.adapters.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 from studio.adapters.google_credentials import access_token_provider
-from studio.identity.firebase_revocation import IdentityToolkitRevocation
-from studio.identity.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 from studio.kernel import errors
 from tests.support.shared_process import free_port
 

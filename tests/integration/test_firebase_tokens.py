@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from studio.identity.firebase_tokens import FirebaseTokenVerifier
+from studio.adapters.firebase_tokens import FirebaseTokenVerifier
 from studio.kernel import errors
 
 PROJECT = "studio-test"

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from infra.localrun.manifest import REPO
+from studio import domains
 from studio.bootstrap import Deps
 from studio.config import Settings
-from studio.kernel import errors
 from tests.support.runtime_process import RuntimeProcess
 
 
@@ -22,7 +22,8 @@ def test_health_openapi_and_docs(client: httpx.Client) -> None:
     assert doc["openapi"].startswith("3.1")
     assert {"/auth/signup", "/tenants/{tenant_id}", "/commands"} <= set(doc["paths"])
     codes = {c["code"] for c in doc["x-error-codes"]}
-    assert codes == set(errors.registry())
+    assert codes == set(domains.error_codes())  # the kernel's and every domain's
+    assert set(doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]) == codes
     assert doc["paths"]["/auth/signup"]["post"]["security"] == []
     assert "X-Tenant-Id" in {p["name"] for p in doc["paths"]["/tenants/{tenant_id}"]["get"]["parameters"]}
     assert "openapi.json" in client.get("/docs").text

@@ -12,6 +12,7 @@ import pytest
 
 from infra.localrun import loader
 from infra.localrun import manifest as manifest_mod
+from studio import domains
 from studio.kernel.routing import Access, Route
 from tests.support.api import User, new_tenant, new_user
 
@@ -57,6 +58,16 @@ def test_public_and_user_routes_are_exactly_the_allowlists() -> None:
     user = {(r.method, r.path) for _, r in ROUTES if r.access is Access.USER}
     assert public == PUBLIC_ROUTES
     assert user == USER_ROUTES
+
+
+def test_every_served_route_is_a_registered_domain_route_or_the_kernel_own() -> None:
+    """The registry is the list: a route no domain row declares is not served, and a declared one is
+    served exactly once. The kernel adds only each function's health route and ``/commands``."""
+    declared = [(r.method, r.path) for row in domains.DOMAINS for router in row.load_routers() for r in router.routes]
+    kernel = {(r.method, r.path) for _, r in ROUTES if _is_health(r) or r.tag == "commands"}
+    served = [(r.method, r.path) for _, r in ROUTES if (r.method, r.path) not in kernel]
+    assert sorted(served) == sorted(declared)
+    assert {path for _, path in kernel if not path.startswith("/healthz/")} == {"/commands", "/commands/types"}
 
 
 def test_every_route_is_reachable_through_its_function_prefix() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.identity import errors as identity_errors
 from studio.identity.emails import email_key, normalise
 from studio.kernel import errors
 
@@ -28,7 +29,7 @@ LOOKALIKES = [  # (address, reason): each renders like, or folds to, "ada@exampl
 def test_lookalikes_are_refused_with_a_stable_reason(address: str, reason: str) -> None:
     with pytest.raises(errors.StudioError) as caught:
         normalise(address)
-    assert caught.value.code is errors.EMAIL_UNSAFE
+    assert caught.value.code is identity_errors.EMAIL_UNSAFE
     assert caught.value.extra["reason"] == reason
     assert caught.value.errors[0]["field"] == "body.email"
 

@@ -1,12 +1,13 @@
 """infra/firestore.indexes.json covers every query the code makes, and nothing else.
 
-The queries are listed in QUERIES below, each as the ``Query`` its call site builds (with sample
-values). The index each one needs is derived with the Firestore adapter's own ordering rules:
-equality filters (``==``, ``in``, ``array_contains``) first, then the effective order (``order_by``
-plus unordered range fields). A query needs a composite index when it has equality filters and an
-order, or orders by two fields; a single order field, or equality filters alone, are served by
-Firestore's automatic single-field indexes. To keep the list honest, every ``Query(`` call in
-shared/studio is counted per file and must match the call sites listed here.
+The queries are the domain registry's: each domain's ``queries.py`` lists every ``Query`` its code
+builds, as a ``StoreQuery`` (call site + the query with sample values), and ``studio.domains`` gathers
+them; the adapters' own are listed below. The index each one needs is derived with the Firestore
+adapter's own ordering rules: equality filters (``==``, ``in``, ``array_contains``) first, then the
+effective order (``order_by`` plus unordered range fields). A query needs a composite index when it has
+equality filters and an order, or orders by two fields; a single order field, or equality filters
+alone, are served by Firestore's automatic single-field indexes. To keep the lists honest, every
+``Query(`` call in shared/studio is counted per file and must match the call sites listed.
 
 The field overrides, for the record (the JSON format takes no comments):
 * idempotency._expire_at: the TTL policy (the Firestore adapter mirrors ``expire_at_ts`` there as
@@ -25,48 +26,19 @@ from typing import Any
 
 import pytest
 
+from studio import domains
 from studio.adapters.firestore_query import effective_order
-from studio.ports.store import Filter, Query
+from studio.kernel.store_queries import StoreQuery
+from studio.ports.store import Query
 
 ROOT = Path(__file__).resolve().parents[2]
 INDEXES = ROOT / "infra" / "firestore.indexes.json"
 SHARED = ROOT / "shared" / "studio"
-T = "tenants/t_abc/envs/dev"
-MSGS = f"{T}/threads/th_1/messages"
 EQUALITY = {"==", "in", "array_contains"}
 
-# (file under shared/studio, call site, the Query it builds)
-QUERIES: list[tuple[str, str, Query]] = [
-    ("identity/memberships.py", "of_user", Query("users/u_1/memberships", limit=500)),
-    ("identity/memberships.py", "list", Query("tenants/t_abc/members", limit=500)),
-    ("identity/memberships.py", "keep_an_owner",
-     Query("tenants/t_abc/members", [Filter("role", "==", "owner")], limit=2)),
-    ("identity/sessions.py", "revoke_all",
-     Query("sessions", [Filter("user_id", "==", "u_1"), Filter("revoked", "==", False)], limit=200)),
-    ("identity/invitations.py", "create", Query("tenants/t_abc/invitations",
-                                                [Filter("email_key", "==", "k"), Filter("status", "==", "pending")],
-                                                limit=10)),
-    ("identity/invitations.py", "list_for_tenant", Query("tenants/t_abc/invitations", limit=500)),
-    ("identity/invitations.py", "list_for_invitee", Query("invitees/k/invitations", limit=100)),
-    ("agents/pipeline.py", "turns",
-     Query(MSGS, [Filter("seq", "<=", 9), Filter("seq", ">", 1)], [("seq", "asc")], 8)),
-    ("chat/threads.py", "list",
-     Query(f"{T}/threads", [Filter("deleted", "==", False)], [("created_at", "desc")], 50)),
-    ("chat/messages.py", "list", Query(MSGS, [Filter("seq", ">", 0)], [("seq", "asc")], 50)),
-    ("chat/messages.py", "chunks", Query(f"{MSGS}/000000000001/chunks", [], [("n", "asc")], 10_000)),
-    ("realtime/events.py", "load_chunks",
-     Query(f"{MSGS}/000000000001/chunks", [Filter("n", ">", 0)], [("n", "asc")], 500)),
-    ("realtime/events.py", "backfill", Query(MSGS, [Filter("seq", ">", 0)], [("seq", "asc")], 500)),
-    ("realtime/gateway_state.py", "live_floor",
-     Query(MSGS, [Filter("status", "==", "streaming")], [("seq", "asc")], 1)),
-    ("events/store_writer.py", "sum_shards", Query(f"{T}/metrics/dataset_events/shards", limit=16)),
-    *[("events/store_writer.py", "list_events",
-       Query(f"{T}/dataset_events", [Filter(f, "==", "x") for f in eq] + rng, [("createdAt", "desc")], 50))
-      for eq in ([], ["surface"], ["agentId"], ["surface", "agentId"])
-      for rng in ([], [Filter("createdAt", ">=", "2026-01-01T00:00:00Z"), Filter("createdAt", "<", "2027")])],
-    # The adapter's own: outbox_pending orders by one field (and __name__): single-field index.
-    ("adapters/firestore_store.py", "outbox_pending", Query("outbox", order_by=[("created", "asc")])),
-]
+# The adapters' own: outbox_pending orders by one field (and __name__): single-field index.
+ADAPTER_QUERIES = [StoreQuery("adapters/firestore_store.py:outbox_pending", Query("outbox", order_by=[("created", "asc")]))]
+QUERIES: list[StoreQuery] = [*domains.store_queries(), *ADAPTER_QUERIES]
 
 
 def needed_index(query: Query) -> tuple[str, frozenset[tuple[str, str]], tuple[tuple[str, str], ...]] | None:
@@ -111,8 +83,8 @@ def test_the_file_has_the_firebase_cli_structure(doc: dict[str, Any]) -> None:
             assert set(i) in ({"order", "queryScope"}, {"arrayConfig", "queryScope"}), i
 
 
-@pytest.mark.parametrize(("site", "query"), [(f"{f}:{s}", q) for f, s, q in QUERIES],
-                         ids=[f"{f}:{s}:{i}" for i, (f, s, _) in enumerate(QUERIES)])
+@pytest.mark.parametrize(("site", "query"), [(q.site, q.query) for q in QUERIES],
+                         ids=[f"{q.site}:{i}" for i, q in enumerate(QUERIES)])
 def test_every_query_has_its_index(doc: dict[str, Any], site: str, query: Query) -> None:
     need = needed_index(query)
     if need is not None:
@@ -125,7 +97,7 @@ def test_every_query_has_its_index(doc: dict[str, Any], site: str, query: Query)
 
 
 def test_every_index_is_used_by_a_query(doc: dict[str, Any]) -> None:
-    needs = [n for _, _, q in QUERIES if (n := needed_index(q)) is not None]
+    needs = [n for q in QUERIES if (n := needed_index(q.query)) is not None]
     unused = [i for i in doc["indexes"] if not any(_serves(i, n) for n in needs)]
     assert not unused, f"indexes no query needs (each one costs every write): {unused}"
 
@@ -136,6 +108,8 @@ def test_the_registry_lists_every_query_call_in_the_code() -> None:
         rel = path.relative_to(SHARED).as_posix()
         if rel.startswith("adapters/") or rel == "ports/store.py":  # the port's own plumbing (iter_all)
             continue
+        if path.name == "queries.py":  # the declarations themselves
+            continue
         calls[rel] += len(re.findall(r"(?<![\w.])Query\(", path.read_text()))
-    listed = Counter(f for f, _ in {(f, s) for f, s, _ in QUERIES} if not f.startswith("adapters/"))
-    assert +calls == listed, "a Query( call site was added or removed: list it in QUERIES with its index"
+    listed = Counter(q.file for q in {q.site: q for q in QUERIES}.values() if not q.file.startswith("adapters/"))
+    assert +calls == listed, "a Query( call site was added or removed: list it in its domain's queries.py"

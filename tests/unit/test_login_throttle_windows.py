@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.adapters.sqlite_store import SqliteStore
+from studio.identity import errors as identity_errors
 from studio.identity.login_throttle import LoginThrottle, ThrottleLimits
 from studio.kernel import errors
 
@@ -30,7 +31,7 @@ def _retry_after(throttle: LoginThrottle, account: str, ip: str) -> int | None:
     try:
         throttle.check(account, ip)
     except errors.StudioError as err:
-        assert err.code is errors.LOGIN_THROTTLED and err.status == 429
+        assert err.code is identity_errors.LOGIN_THROTTLED and err.status == 429
         return int(err.headers["Retry-After"])
     return None
 

@@ -27,7 +27,7 @@ class Rename(BaseModel):
 @dataclass
 class Deps:
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
-    settings: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(cors_origins=()))  # the kernel's CORS stage
+    settings: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(cors_origins=(), trusted_proxy_hops=0))  # CORS, client ip
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """OAuth access tokens from google-auth application default credentials.
 
 For the few Google REST calls made without a client library (Identity Toolkit's accounts:lookup in
-studio.identity.firebase_revocation). It lives among the adapters because domains may not import a
-Google client; the edge passes ``access_token_provider()`` to the domain as a plain callable.
+studio.adapters.firebase_revocation). The bootstrap passes ``access_token_provider()`` to that adapter as
+a plain callable, so the revocation check can run against the Auth emulator without google-auth.
 google-auth is imported on the first call, not at import time, to keep it off cold starts that never
 need it. Credentials are cached and refreshed only when google-auth says the token is (nearly) expired.
 """

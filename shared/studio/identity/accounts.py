@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from studio.identity import emails, mails, passwords
+from studio.identity import errors as identity_errors
 from studio.identity.local_tokens import LocalTokenIssuer
 from studio.identity.login_throttle import LoginThrottle
 from studio.identity.memberships import MembershipRepo
@@ -40,13 +41,13 @@ class AccountService:
         key = emails.email_key(address)
         passwords.check_policy(password, address)
         if self._store.get(email_index_path(key)) is not None:  # cheap check before the slow hash
-            raise errors.StudioError(errors.EMAIL_TAKEN)
+            raise errors.StudioError(identity_errors.EMAIL_TAKEN)
         hashed = passwords.hash_password(password)
         user_id = "u_" + secrets.token_hex(10)
 
         def write(tx: Transaction) -> Mail:
             if tx.get(email_index_path(key)) is not None:
-                raise errors.StudioError(errors.EMAIL_TAKEN)
+                raise errors.StudioError(identity_errors.EMAIL_TAKEN)
             tx.create(email_index_path(key), {"user_id": user_id})
             tx.create(f"users/{user_id}", {"user_id": user_id, "email": address, "display_name": display_name,
                                            "password_hash": hashed, "created_at": utc_now(),
@@ -69,14 +70,14 @@ class AccountService:
             passwords.burn_time(password)
         if user is None or not passwords.verify_password(user.data["password_hash"], password):
             self._throttle.failed(key, client_ip)
-            raise errors.StudioError(errors.INVALID_CREDENTIALS)
+            raise errors.StudioError(identity_errors.INVALID_CREDENTIALS)
         self._throttle.succeeded(key)
         verified_hash = user.data["password_hash"]
 
         def same_password(tx: Transaction) -> None:
             current = tx.get(user.path)
             if current is None or current.data.get("password_hash") != verified_hash:
-                raise errors.StudioError(errors.INVALID_CREDENTIALS)  # changed or reset meanwhile
+                raise errors.StudioError(identity_errors.INVALID_CREDENTIALS)  # changed or reset meanwhile
 
         rotation = self._sessions.start(user.data["user_id"], guard=same_password)
         access = self._issuer.issue(user.data["user_id"], user.data["email"], rotation.session_id)
@@ -101,7 +102,7 @@ class AccountService:
     def logout_everywhere(self, principal: Principal) -> int:
         """End every session of the caller, this one included; returns how many ended."""
         if principal.issuer != "local":
-            raise errors.StudioError(errors.ACCOUNT_NOT_LOCAL, "revoke Firebase sessions through Firebase")
+            raise errors.StudioError(identity_errors.ACCOUNT_NOT_LOCAL, "revoke Firebase sessions through Firebase")
         ended = self._sessions.revoke_all(principal.user_id, "signed out everywhere")
         self._store.run_transaction(lambda tx: emit(tx, DomainEvent(
             "user.signed_out_everywhere", "", "", f"users/{principal.user_id}",

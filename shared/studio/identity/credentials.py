@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.identity import emails, mails, passwords
+from studio.identity import errors as identity_errors
 from studio.identity.accounts import email_index_path
 from studio.identity.login_throttle import LoginThrottle
 from studio.identity.one_time_tokens import PASSWORD_RESET, OneTimeTokens
@@ -46,12 +47,12 @@ class CredentialService:
         """Returns how many other sessions ended."""
         user = self._store.get(f"users/{principal.user_id}")
         if principal.issuer != "local" or user is None or "password_hash" not in user.data:
-            raise errors.StudioError(errors.ACCOUNT_NOT_LOCAL, "change the password through Firebase")
+            raise errors.StudioError(identity_errors.ACCOUNT_NOT_LOCAL, "change the password through Firebase")
         key = emails.email_key(user.data["email"])
         self._throttle.check(key, client_ip)  # a stolen access token must not become a password oracle
         if not passwords.verify_password(user.data["password_hash"], current):
             self._throttle.failed(key, client_ip)
-            raise errors.StudioError(errors.CURRENT_PASSWORD_INCORRECT)
+            raise errors.StudioError(identity_errors.CURRENT_PASSWORD_INCORRECT)
         passwords.check_policy(new, user.data["email"])
         hashed = passwords.hash_password(new)
         now = self._clock()
@@ -59,7 +60,7 @@ class CredentialService:
         def write(tx: Transaction) -> None:
             doc = tx.get(user.path)
             if doc is None or doc.data.get("password_hash") != user.data["password_hash"]:
-                raise errors.StudioError(errors.CURRENT_PASSWORD_INCORRECT, "the password changed meanwhile")
+                raise errors.StudioError(identity_errors.CURRENT_PASSWORD_INCORRECT, "the password changed meanwhile")
             tx.put(doc.path, dict(doc.data, password_hash=hashed, password_changed_at_ts=now), expected_rev=doc.rev)
             emit(tx, DomainEvent("user.password_changed", "", "", doc.path, {"user_id": principal.user_id}))
 
@@ -90,7 +91,7 @@ class CredentialService:
         first = self._tokens.find(self._store.get, token)
         user = self._store.get(f"users/{first.data['user_id']}")
         if user is None:
-            raise errors.StudioError(errors.RESET_TOKEN_INVALID)
+            raise errors.StudioError(identity_errors.RESET_TOKEN_INVALID)
         passwords.check_policy(new, user.data["email"])
         hashed = passwords.hash_password(new)
         now = self._clock()
@@ -99,11 +100,11 @@ class CredentialService:
             doc = self._tokens.find(tx.get, token)
             account = tx.get(f"users/{doc.data['user_id']}")
             if doc.data["used"] or account is None:
-                raise errors.StudioError(errors.RESET_TOKEN_INVALID, "the token was used")
+                raise errors.StudioError(identity_errors.RESET_TOKEN_INVALID, "the token was used")
             if emails.email_key(account.data["email"]) != doc.data["email_key"]:
-                raise errors.StudioError(errors.RESET_TOKEN_INVALID, "the token names another address")
+                raise errors.StudioError(identity_errors.RESET_TOKEN_INVALID, "the token names another address")
             if doc.data["issued_at_ts"] < float(account.data.get("password_changed_at_ts", 0)):
-                raise errors.StudioError(errors.RESET_TOKEN_INVALID, "the password changed after this token was sent")
+                raise errors.StudioError(identity_errors.RESET_TOKEN_INVALID, "the password changed after this token was sent")
             self._tokens.consume(tx, doc)
             changes: dict[str, Any] = {"password_hash": hashed, "password_changed_at_ts": now}
             if not account.data.get("email_verified"):

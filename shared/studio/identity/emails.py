@@ -27,6 +27,7 @@ import hashlib
 import unicodedata
 from typing import Any
 
+from studio.identity import errors as identity_errors
 from studio.kernel import errors
 
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"}
@@ -86,5 +87,5 @@ def _all_letters_look_latin(part: str) -> bool:
 
 
 def _unsafe(reason: str, detail: str, field: str) -> errors.StudioError:
-    return errors.StudioError(errors.EMAIL_UNSAFE, detail, reason=reason,
+    return errors.StudioError(identity_errors.EMAIL_UNSAFE, detail, reason=reason,
                               errors=[{"field": field, "message": detail}])

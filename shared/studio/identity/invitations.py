@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.identity import emails, mails
+from studio.identity import errors as identity_errors
 from studio.identity.accounts import email_index_path
 from studio.identity.memberships import _check_grant, member_path, member_view, write_membership
 from studio.identity.tenants import tenant_path
@@ -92,7 +93,7 @@ class InvitationService:
                 raise errors.NotFound("no such invitation")
             _check_grant(ctx, Role(doc.data["role"]))
             if self._status(doc) != PENDING:
-                raise errors.StudioError(errors.INVITATION_NOT_PENDING, f"the invitation is {self._status(doc)}")
+                raise errors.StudioError(identity_errors.INVITATION_NOT_PENDING, f"the invitation is {self._status(doc)}")
             tx.put(doc.path, dict(doc.data, status=REVOKED, revoked_by=ctx.user_id, revoked_at=utc_now()),
                    expected_rev=doc.rev)
             tx.delete(pointer_path(doc.data["email_key"], invitation_id))
@@ -118,7 +119,7 @@ class InvitationService:
     def accept(self, principal: Principal, invitation_id: str) -> dict[str, Any]:
         address = verified_email(self._store, principal)
         if address is None:
-            raise errors.StudioError(errors.EMAIL_NOT_VERIFIED, "verify your address before accepting an invitation")
+            raise errors.StudioError(identity_errors.EMAIL_NOT_VERIFIED, "verify your address before accepting an invitation")
         key = emails.email_key(address)
 
         def write(tx: Transaction) -> Document:
@@ -128,13 +129,13 @@ class InvitationService:
                 raise errors.NotFound("no such invitation for your address")
             tenant_id, role = doc.data["tenant_id"], Role(doc.data["role"])
             if self._status(doc) != PENDING:
-                raise errors.StudioError(errors.INVITATION_NOT_PENDING, f"the invitation is {self._status(doc)}")
+                raise errors.StudioError(identity_errors.INVITATION_NOT_PENDING, f"the invitation is {self._status(doc)}")
             inviter = tx.get(member_path(tenant_id, doc.data["invited_by"]))
             needed = Role.OWNER if role is Role.OWNER else Role.ADMIN
             vouched = doc.data.get("invited_by_system") is True or (
                 inviter is not None and Role(inviter.data["role"]).at_least(needed))
             if not vouched:
-                raise errors.StudioError(errors.INVITATION_NOT_PENDING, "the inviter may no longer grant this role")
+                raise errors.StudioError(identity_errors.INVITATION_NOT_PENDING, "the inviter may no longer grant this role")
             if tx.get(member_path(tenant_id, principal.user_id)) is not None:
                 raise errors.StudioError(errors.ALREADY_EXISTS, "already a member")
             member: Document = write_membership(tx, tenant_id, principal.user_id, address, role, expected_rev=0)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio.identity import errors as identity_errors
 from studio.kernel import errors
 from studio.kernel.client_ip import ip_bucket
 from studio.ports.store import Document, DocumentStore
@@ -48,7 +49,7 @@ class LoginThrottle:
         wait = max(waits)
         if wait > 0:
             retry = max(1, math.ceil(wait))
-            raise errors.StudioError(errors.LOGIN_THROTTLED, f"too many failed sign-ins; retry in {retry} s",
+            raise errors.StudioError(identity_errors.LOGIN_THROTTLED, f"too many failed sign-ins; retry in {retry} s",
                                      headers={"Retry-After": str(retry)}, retry_after_s=retry)
 
     def failed(self, account_key: str, ip: str) -> None:

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.identity.errors import LAST_OWNER
+from studio.identity.paths import member as member_path
+from studio.identity.paths import user_membership as mirror_path
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction, iter_all
-
-
-def member_path(tenant_id: str, user_id: str) -> str:
-    return f"tenants/{tenant_id}/members/{user_id}"
-
-
-def mirror_path(user_id: str, tenant_id: str) -> str:
-    return f"users/{user_id}/memberships/{tenant_id}"
 
 
 def member_view(doc: Any) -> dict[str, Any]:
@@ -128,4 +123,4 @@ def _check_grant(ctx: RequestContext, role: Role) -> None:
 def _keep_an_owner(tx: Any, tenant_id: str) -> None:
     owners = tx.query(Query(f"tenants/{tenant_id}/members", [Filter("role", "==", "owner")], limit=2))
     if len(owners.docs) < 2:
-        raise errors.StudioError(errors.LAST_OWNER)
+        raise errors.StudioError(LAST_OWNER)

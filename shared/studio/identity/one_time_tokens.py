@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio.identity import errors as identity_errors
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.ports.store import Document, Transaction
@@ -27,8 +28,8 @@ class TokenKind:
     invalid: errors.ErrorCode
 
 
-EMAIL_VERIFICATION = TokenKind("email_verifications", "ev_", 48 * 3600, errors.VERIFICATION_TOKEN_INVALID)
-PASSWORD_RESET = TokenKind("password_resets", "pr_", 3600, errors.RESET_TOKEN_INVALID)
+EMAIL_VERIFICATION = TokenKind("email_verifications", "ev_", 48 * 3600, identity_errors.VERIFICATION_TOKEN_INVALID)
+PASSWORD_RESET = TokenKind("password_resets", "pr_", 3600, identity_errors.RESET_TOKEN_INVALID)
 
 
 def _hash(secret: str) -> str:

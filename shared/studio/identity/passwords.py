@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from studio.identity.errors import WEAK_PASSWORD
 from studio.kernel import errors
 
 MIN_LENGTH = 10
@@ -37,7 +38,7 @@ def check_policy(password: str, email: str) -> None:
         problems.append("not a common password nor your email name")
     if problems:
         raise errors.StudioError(
-            errors.WEAK_PASSWORD, "password needs " + "; ".join(problems),
+            WEAK_PASSWORD, "password needs " + "; ".join(problems),
             errors=[{"field": "body.password", "message": p} for p in problems],
         )
 

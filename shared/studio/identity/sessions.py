@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio.identity import errors as identity_errors
 from studio.identity.sealed import open_sealed, seal
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
@@ -52,7 +53,7 @@ def _hash(secret: str) -> str:
 def _parse(token: str) -> tuple[str, str]:
     rid, sep, secret = token.partition(".")
     if not sep or not rid.startswith("rt_") or not secret or len(rid) > 64:
-        raise errors.StudioError(errors.REFRESH_TOKEN_INVALID)
+        raise errors.StudioError(identity_errors.REFRESH_TOKEN_INVALID)
     return rid, secret
 
 
@@ -94,11 +95,11 @@ class SessionRepo:
         def swap(tx: Any) -> Rotation | str:
             doc = tx.get(f"refresh_tokens/{rid}")
             if doc is None or not hmac.compare_digest(doc.data["secret_hash"], _hash(secret)):
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID)
+                raise errors.StudioError(identity_errors.REFRESH_TOKEN_INVALID)
             data = doc.data
             session = tx.get(f"sessions/{data['session_id']}")
             if session is None or session.data.get("revoked"):
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "session was revoked")
+                raise errors.StudioError(identity_errors.REFRESH_TOKEN_INVALID, "session was revoked")
             now = self._clock()
             if data["used"]:
                 again = self._within_grace(data, secret, rid, now)
@@ -107,7 +108,7 @@ class SessionRepo:
                 _end(tx, session, "refresh token reuse")
                 return "reused"  # commit the revocation, then refuse
             if data["expires_at"] < now:
-                raise errors.StudioError(errors.REFRESH_TOKEN_INVALID, "refresh token expired")
+                raise errors.StudioError(identity_errors.REFRESH_TOKEN_INVALID, "refresh token expired")
             user_id, sid = data["user_id"], data["session_id"]
             access = sign(tx, user_id, sid)  # reads (the user) before the first write: Firestore's rule
             pair = {"refresh_token": self._new_token(tx, user_id, sid), "access_token": access}
@@ -117,7 +118,7 @@ class SessionRepo:
 
         result = self._store.run_transaction(swap)
         if result == "reused":
-            raise errors.StudioError(errors.REFRESH_TOKEN_REUSED)
+            raise errors.StudioError(identity_errors.REFRESH_TOKEN_REUSED)
         assert isinstance(result, Rotation)
         return result
 

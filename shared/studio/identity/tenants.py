@@ -6,6 +6,7 @@ import string
 from typing import Any
 
 from studio.identity.memberships import write_membership
+from studio.identity.paths import tenant as tenant_path
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal, RequestContext
@@ -14,10 +15,6 @@ from studio.kernel.roles import Role
 from studio.ports.store import Document, DocumentStore
 
 _ALPHABET = string.ascii_lowercase + string.digits
-
-
-def tenant_path(tenant_id: str) -> str:
-    return f"tenants/{tenant_id}"
 
 
 def tenant_view(doc: Any) -> dict[str, Any]:

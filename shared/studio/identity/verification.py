@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.identity import emails, mails
+from studio.identity import errors as identity_errors
 from studio.identity.one_time_tokens import EMAIL_VERIFICATION, OneTimeTokens
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
@@ -55,7 +56,7 @@ class EmailVerification:
         def write(tx: Transaction) -> tuple[dict[str, Any], Mail | None]:
             user = tx.get(f"users/{principal.user_id}")
             if user is None:
-                raise errors.StudioError(errors.ACCOUNT_NOT_LOCAL, "this account is verified by its identity provider")
+                raise errors.StudioError(identity_errors.ACCOUNT_NOT_LOCAL, "this account is verified by its identity provider")
             view = _view(user.data)
             if user.data.get("email_verified") or now - float(user.data.get("verification_sent_at_ts", 0)) < RESEND_AFTER_S:
                 return view, None
@@ -72,11 +73,11 @@ class EmailVerification:
             doc = self._tokens.find(tx.get, token)
             user = tx.get(f"users/{doc.data['user_id']}")
             if user is None or emails.email_key(user.data["email"]) != doc.data["email_key"]:
-                raise errors.StudioError(errors.VERIFICATION_TOKEN_INVALID, "the token names another address")
+                raise errors.StudioError(identity_errors.VERIFICATION_TOKEN_INVALID, "the token names another address")
             if user.data.get("email_verified"):
                 return _view(user.data)  # verified already: a second click is not an error
             if doc.data["used"]:
-                raise errors.StudioError(errors.VERIFICATION_TOKEN_INVALID, "the token was used")
+                raise errors.StudioError(identity_errors.VERIFICATION_TOKEN_INVALID, "the token was used")
             self._tokens.consume(tx, doc)
             new = tx.put(user.path, dict(user.data, email_verified=True, verified_at=utc_now()), expected_rev=user.rev)
             emit(tx, DomainEvent("user.email_verified", "", "", user.path, {"user_id": user.data["user_id"]}))

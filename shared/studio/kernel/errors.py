@@ -16,7 +16,10 @@ class ErrorCode:
     title: str
 
 
-# The one registry. Published in OpenAPI (components.x-error-codes) and docs/errors.md.
+# One registry: a code is registered once, with one meaning. The kernel registers its own codes below
+# (auth, tenancy, validation, JSON, revisions, idempotency, commands, rate limit); each domain registers
+# its own in studio/<domain>/errors.py, which studio.domains lists. OpenAPI (x-error-codes) and
+# docs/errors.md publish what studio.domains gathers.
 _CODES: dict[str, ErrorCode] = {}
 
 
@@ -41,9 +44,6 @@ TENANT_REQUIRED = register("TENANT_REQUIRED", 400, "X-Tenant-Id and X-Env header
 TENANT_MISMATCH = register("TENANT_MISMATCH", 400, "Tenant or env in the request differs from the headers")
 UNAUTHENTICATED = register("UNAUTHENTICATED", 401, "Authentication required")
 TOKEN_INVALID = register("TOKEN_INVALID", 401, "Token is invalid or expired")
-INVALID_CREDENTIALS = register("INVALID_CREDENTIALS", 401, "Email or password is wrong")
-REFRESH_TOKEN_INVALID = register("REFRESH_TOKEN_INVALID", 401, "Refresh token is invalid, expired or revoked")
-REFRESH_TOKEN_REUSED = register("REFRESH_TOKEN_REUSED", 401, "Refresh token was already used; its session is revoked")
 FORBIDDEN = register("FORBIDDEN", 403, "Not allowed")
 NOT_A_MEMBER = register("NOT_A_MEMBER", 403, "Caller is not a member of this tenant")
 ROLE_INSUFFICIENT = register("ROLE_INSUFFICIENT", 403, "Caller's role is too low for this operation")
@@ -51,15 +51,12 @@ NOT_FOUND = register("NOT_FOUND", 404, "Resource not found")
 ROUTE_NOT_FOUND = register("ROUTE_NOT_FOUND", 404, "No such route")
 METHOD_NOT_ALLOWED = register("METHOD_NOT_ALLOWED", 405, "Method not allowed on this route")
 ALREADY_EXISTS = register("ALREADY_EXISTS", 409, "Resource already exists")
-EMAIL_TAKEN = register("EMAIL_TAKEN", 409, "Email is already registered")
 REVISION_CONFLICT = register("REVISION_CONFLICT", 409, "Resource changed since the given revision")
 IDEMPOTENCY_KEY_IN_USE = register("IDEMPOTENCY_KEY_IN_USE", 409, "A request with this Idempotency-Key is in flight")
-LAST_OWNER = register("LAST_OWNER", 409, "A tenant must keep at least one owner")
 PRECONDITION_REQUIRED = register("PRECONDITION_REQUIRED", 428, "If-Match header or base_rev is required")
 PAYLOAD_TOO_LARGE = register("PAYLOAD_TOO_LARGE", 413, "Request body is too large")
 UNSUPPORTED_MEDIA_TYPE = register("UNSUPPORTED_MEDIA_TYPE", 415, "Content-Type must be application/json")
 IDEMPOTENCY_KEY_REUSED = register("IDEMPOTENCY_KEY_REUSED", 422, "Idempotency-Key was used with another request")
-WEAK_PASSWORD = register("WEAK_PASSWORD", 422, "Password does not meet the policy")
 UNKNOWN_COMMAND_TYPE = register("UNKNOWN_COMMAND_TYPE", 422, "Unknown command type")
 RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")
 UNAVAILABLE = register("UNAVAILABLE", 503, "Service temporarily unavailable")
@@ -69,27 +66,11 @@ INTERNAL = register("INTERNAL", 500, "Internal error")
 # precondition stage (kernel/preconditions.py); PRECONDITION_REQUIRED and REVISION_CONFLICT above.
 INVALID_PRECONDITION = register("INVALID_PRECONDITION", 400,
                                 "If-Match or If-None-Match is malformed or not evaluated on this route")
-# -- Browser access (CORS, kernel/cors.py); the per-domain registry split moves these ----------
+# -- Browser access (CORS, kernel/cors.py) --------------------------------------------------------
 CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin request refused for this origin or method")
 # -- Slow and oversized clients (the servers' edge limits: kernel.http_limits) --------------------
 REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received in time")
 HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")
-# -- Realtime streams (the gateway's own refusals; to move to the realtime domain's registry) --------
-TOO_MANY_STREAMS = register("TOO_MANY_STREAMS", 429, "Too many open streams for this user")
-# -- Accounts (identity domain: verification, invitations, passwords, sign-in throttling) ----------
-# Kept together so the per-domain registry split can move them as one block.
-EMAIL_UNSAFE = register("EMAIL_UNSAFE", 422,
-                        "Email has invisible, combining, compatibility-form, mixed-script or lookalike characters")
-EMAIL_NOT_VERIFIED = register("EMAIL_NOT_VERIFIED", 403, "The account's email address is not verified")
-VERIFICATION_TOKEN_INVALID = register("VERIFICATION_TOKEN_INVALID", 400,
-                                      "Verification token is invalid, expired or superseded")
-RESET_TOKEN_INVALID = register("RESET_TOKEN_INVALID", 400, "Password reset token is invalid, used or expired")
-CURRENT_PASSWORD_INCORRECT = register("CURRENT_PASSWORD_INCORRECT", 403, "The current password is wrong")
-ACCOUNT_NOT_LOCAL = register("ACCOUNT_NOT_LOCAL", 409,
-                             "This account's credentials are managed by the identity provider, not here")
-INVITATION_NOT_PENDING = register("INVITATION_NOT_PENDING", 409,
-                                  "Invitation was accepted, revoked or has expired, or its inviter lost the rank")
-LOGIN_THROTTLED = register("LOGIN_THROTTLED", 429, "Too many failed sign-in attempts; retry later")
 
 
 class StudioError(Exception):

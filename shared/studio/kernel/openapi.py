@@ -10,13 +10,13 @@ from studio.kernel import errors
 from studio.kernel.problems import PROBLEM_JSON
 from studio.kernel.routing import Access, Route
 
-_PROBLEM_SCHEMA = {
+_PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "code", "request_id"],
     "properties": {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
         "detail": {"type": "string"}, "instance": {"type": "string"},
-        "code": {"type": "string", "enum": sorted(errors.registry())},
+        "code": {"type": "string"},  # enum: the codes build_openapi is given
         "request_id": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {
             "field": {"type": "string"}, "message": {"type": "string"}}}},
@@ -42,8 +42,10 @@ def _problem(description: str) -> dict[str, Any]:
 class _Schemas:
     """Collects model schemas into components, rewriting pydantic's $defs."""
 
-    def __init__(self) -> None:
-        self.components: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
+    def __init__(self, codes: Iterable[str]) -> None:
+        problem = {**_PROBLEM_SCHEMA, "properties": {**_PROBLEM_SCHEMA["properties"],
+                                                     "code": {"type": "string", "enum": sorted(codes)}}}
+        self.components: dict[str, Any] = {"Problem": problem}
 
     def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
@@ -108,10 +110,14 @@ def _check_operation_ids(paths: Mapping[str, Mapping[str, Any]]) -> None:
 
 def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API", version: str = "0.1.0",
                   server_url: str | None = None, extra_paths: Mapping[str, Mapping[str, Any]] | None = None,
-                  extra_schemas: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  extra_schemas: Mapping[str, Any] | None = None,
+                  error_codes: Mapping[str, errors.ErrorCode] | None = None) -> dict[str, Any]:
     """``extra_paths`` (with the ``extra_schemas`` they refer to) describe routes no route table
-    holds: the realtime gateway's (studio/contracts/realtime_openapi.py)."""
-    schemas = _Schemas()
+    holds: the realtime gateway's (studio/contracts/realtime_openapi.py). ``error_codes``: every code
+    a client can get (``studio.domains.error_codes()``); by default the codes registered by the
+    modules imported so far."""
+    codes = errors.registry() if error_codes is None else error_codes
+    schemas = _Schemas(codes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
@@ -134,7 +140,7 @@ def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API"
         },
         "security": [{"bearer": []}],
         "x-error-codes": [{"code": c.code, "status": c.status, "title": c.title}
-                          for c in sorted(errors.registry().values(), key=lambda c: c.code)],
+                          for c in sorted(codes.values(), key=lambda c: c.code)],
     }
     if server_url:
         doc["servers"] = [{"url": server_url}]

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from studio.kernel import errors, logs
 from studio.ports.store import Watch
+from studio.realtime import errors as realtime_errors
 
 _log = logs.get("studio.realtime.streams")
 
@@ -64,7 +65,7 @@ class OpenStreams:
             if len(mine) >= self.per_user:
                 if not mine:
                     del self._by_user[user_id]
-                raise errors.StudioError(errors.TOO_MANY_STREAMS, f"at most {self.per_user} open streams per user; "
+                raise errors.StudioError(realtime_errors.TOO_MANY_STREAMS, f"at most {self.per_user} open streams per user; "
                                                            "close one first")
             mine.add(stream)
             if session_id:

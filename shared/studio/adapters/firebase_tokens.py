@@ -1,4 +1,5 @@
-"""Firebase Auth / Identity Platform ID tokens, for production (STUDIO_AUTH=firebase).
+"""Firebase Auth / Identity Platform ID tokens, for production (STUDIO_AUTH=firebase): the adapter
+behind the kernel's ``TokenVerifier`` port (``studio.kernel.context``), chosen by the bootstrap.
 
 RS256 tokens checked against Google's published x509 certificates, which are cached
 for as long as their Cache-Control allows. Rules from Firebase's "verify ID tokens

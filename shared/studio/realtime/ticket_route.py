@@ -1,5 +1,6 @@
-"""HTTP routes of the realtime gateway's own: tickets. Served by the function the composition
-root puts them in (the chat function today: ``studio/wiring.py``), through the kernel like any route."""
+"""HTTP routes the realtime gateway owns: tickets. A factory (the ticket route needs the thread
+channels), composed into the chat function by ``studio/wiring.py`` rather than listed as a row's
+``routers``; served through the kernel like any route."""
 from __future__ import annotations
 
 from typing import Any

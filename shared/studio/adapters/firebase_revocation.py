@@ -21,8 +21,8 @@ because Google was unreachable.
 
 Credentials: the caller passes ``credentials_provider`` (a callable returning an OAuth access token).
 In production that is ``studio.adapters.google_credentials.access_token_provider()`` (google-auth
-application default credentials, imported lazily), wired at the edge: this domain module may not
-import a Google client (import-linter contract). The Auth emulator accepts the literal token
+application default credentials, imported lazily), passed in by the bootstrap so this module stays
+plain HTTP and testable against the Auth emulator. The Auth emulator accepts the literal token
 ``owner`` as an admin: ``IdentityToolkitRevocation.for_emulator`` sets that up.
 """
 from __future__ import annotations

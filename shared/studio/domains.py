@@ -1,0 +1,183 @@
+"""The domain registry: one row per domain of the library, and everything that reads the rows.
+
+A row says what a domain contributes to the platform:
+
+* ``routers``: its HTTP routes (``"module:ATTRIBUTE"``, a tuple of ``kernel.routing.Router``);
+  the function that serves them names the domain in its ``main.py``;
+* ``commands``: its ``POST /commands`` types (a tuple of ``kernel.commands.CommandType``);
+* ``errors``: the module registering its own error codes (``kernel.errors.register``);
+* ``events``: every domain event type it emits, with the bus topic the event goes to;
+* ``topics``: bus topics it publishes to besides its events' (messages that are not domain events);
+* ``queries``: the store queries it makes (a tuple of ``kernel.store_queries.StoreQuery``);
+* ``streams``: the realtime gateway routes it serves.
+
+Code is named by dotted path and imported only when asked for, so reading the table costs
+nothing at cold start (no pydantic, no domain code): a function loads its routers on its first
+request. The readers: ``functions/*/main.py`` (routers, command types), the local runtime's OpenAPI
+and ``infra/errors_doc.py`` (error codes), ``infra/pubsub_topics.py`` (the topics Terraform
+creates), tests/unit/test_firestore_indexes.py (queries), the route-security tests (routes,
+streams) and tests/unit/test_layering.py (each row is a layer of pyproject's import contract).
+
+A new domain is one row here (docs/adding-a-capability.md).
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from studio.kernel.commands import CommandType
+    from studio.kernel.errors import ErrorCode
+    from studio.kernel.routing import Router
+    from studio.kernel.store_queries import StoreQuery
+
+KERNEL_ERRORS = "studio.kernel.errors"  # the codes every function shares; the kernel's, not a domain's
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str  # its package: studio.<name>
+    summary: str
+    routers: str = ""
+    commands: str = ""
+    errors: str = ""
+    events: Mapping[str, str] = field(default_factory=dict, hash=False)  # event type -> topic
+    topics: tuple[str, ...] = ()
+    queries: str = ""
+    streams: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "events", MappingProxyType(dict(self.events)))
+        # A domain's parts live in its own package, so the layering contract covers them.
+        for ref in (self.routers, self.commands, self.queries):
+            module, colon, attribute = ref.partition(":")
+            if ref and not (module.startswith(f"{self.package}.") and colon and attribute.isidentifier()):
+                raise ValueError(f"{self.name}: {ref!r} is not '{self.package}.<module>:<ATTRIBUTE>'")
+        if self.errors and not self.errors.startswith(f"{self.package}."):
+            raise ValueError(f"{self.name}: its error codes belong in {self.package}, not {self.errors!r}")
+
+    @property
+    def package(self) -> str:
+        return f"studio.{self.name}"
+
+    def load_routers(self) -> tuple[Router, ...]:
+        return tuple(_attribute(self.routers)) if self.routers else ()
+
+    def load_commands(self) -> tuple[CommandType, ...]:
+        return tuple(_attribute(self.commands)) if self.commands else ()
+
+    def load_queries(self) -> tuple[StoreQuery, ...]:
+        return tuple(_attribute(self.queries)) if self.queries else ()
+
+    def load_error_codes(self) -> tuple[ErrorCode, ...]:
+        return _codes_in(self.errors) if self.errors else ()
+
+    def all_topics(self) -> frozenset[str]:
+        return frozenset(self.events.values()) | frozenset(self.topics)
+
+
+DOMAINS: tuple[Domain, ...] = (
+    Domain(
+        "identity", "Accounts, tokens and JWKS, tenants and their members",
+        routers="studio.identity.routes:ROUTERS",
+        commands="studio.identity.commands:COMMANDS",
+        errors="studio.identity.errors",
+        events={
+            "user.signed_up": "domain.user",
+            "tenant.created": "domain.tenant",
+            "tenant.renamed": "domain.tenant",
+            "member.added": "domain.member",
+            "member.role_changed": "domain.member",
+            "member.removed": "domain.member",
+            "member.invited": "domain.member",
+            "member.invitation_revoked": "domain.member",
+            "user.email_verified": "domain.user",
+            "user.password_changed": "domain.user",
+            "user.password_reset": "domain.user",
+        },
+        queries="studio.identity.queries:QUERIES",
+    ),
+    Domain(
+        "chat", "Threads and seq-ordered messages (streamed by the realtime gateway through studio.wiring)",
+        routers="studio.chat.routes:ROUTERS",
+        events={
+            "chat.thread_created": "domain.chat",
+            "chat.thread_renamed": "domain.chat",
+            "chat.thread_deleted": "domain.chat",
+            "chat.reply_started": "domain.chat",
+            "chat.reply_finished": "domain.chat",
+            "chat.message_posted": "chat.messages",  # the agent pipeline's trigger
+        },
+        queries="studio.chat.queries:QUERIES",
+    ),
+    Domain(
+        "events", "DatasetEvent logging and reading, training preferences",
+        routers="studio.events.routes:ROUTERS",
+        events={
+            "dataset_event.logged": "dataset-events",  # published straight to the bus, stored by its writer
+            "privacy.training_prefs_changed": "domain.privacy",
+        },
+        queries="studio.events.queries:QUERIES",
+    ),
+    Domain("privacy", "PII scrubbing of text and values before they are logged"),
+    Domain(
+        "agents", "The agent pipeline: answers each user message with a streamed reply",
+        queries="studio.agents.queries:QUERIES",
+    ),
+    Domain(
+        "realtime", "The SSE / WebSocket gateway: thread streams with exact resume, the meta channel",
+        errors="studio.realtime.errors",
+        topics=("realtime.meta",),  # job progress, presence ...: fanned out by every gateway instance
+        queries="studio.realtime.queries:QUERIES",
+        streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
+    ),
+)
+
+
+def domain(name: str) -> Domain:
+    for row in DOMAINS:
+        if row.name == name:
+            return row
+    raise KeyError(f"no domain {name!r} in studio.domains")
+
+
+def routers(*names: str) -> list[Router]:
+    """The routers of the named domains, in order: what a function's ``main.py`` serves."""
+    return [router for name in names for router in domain(name).load_routers()]
+
+
+def command_types(rows: Iterable[Domain] = DOMAINS) -> list[CommandType]:
+    return [kind for row in rows for kind in row.load_commands()]
+
+
+def store_queries(rows: Iterable[Domain] = DOMAINS) -> list[StoreQuery]:
+    return [query for row in rows for query in row.load_queries()]
+
+
+def error_codes(rows: Iterable[Domain] = DOMAINS) -> dict[str, ErrorCode]:
+    """Every code a client can get: the kernel's and each domain's, by code."""
+    found: dict[str, ErrorCode] = {code.code: code for code in _codes_in(KERNEL_ERRORS)}
+    for row in rows:
+        for code in row.load_error_codes():
+            if found.setdefault(code.code, code) != code:  # the same code re-exported is fine; two meanings are not
+                raise ValueError(f"error code {code.code} of {row.name} means something else elsewhere")
+    return found
+
+
+def topics(rows: Iterable[Domain] = DOMAINS) -> list[str]:
+    """Every bus topic the library publishes to: each must exist before the first publish."""
+    return sorted(frozenset().union(*(row.all_topics() for row in rows)))
+
+
+def _attribute(ref: str) -> Any:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _codes_in(module: str) -> tuple[ErrorCode, ...]:
+    from studio.kernel.errors import ErrorCode
+
+    return tuple(value for value in vars(importlib.import_module(module)).values() if isinstance(value, ErrorCode))
