@@ -17,7 +17,7 @@ auth = Router("auth")
 tenants = Router("tenants")
 
 
-@auth.public("POST", "/auth/signup", body=m.SignupIn, response=m.SignupOut, status=201, idempotent=False)
+@auth.public("POST", "/auth/signup", body=m.SignupIn, response=m.SignupOut, status=201)
 def signup(call: Call) -> Any:
     """Create an account (email + password); a verification code is mailed to the address."""
     b: m.SignupIn = call.body

@@ -28,7 +28,6 @@ from studio.ports.store import DocumentStore
 # where request headers become ``HTTP_*`` keys, so no client can set this one.
 VERIFIED_PRINCIPAL = "studio.verified_principal"
 
-_CHALLENGE = 'Bearer realm="studio"'
 
 
 class AccessDeps(Protocol):
@@ -46,7 +45,9 @@ class AccessDeps(Protocol):
 
 
 def _unauthenticated(code: errors.ErrorCode, detail: str) -> errors.StudioError:
-    return errors.StudioError(code, detail, headers={"WWW-Authenticate": _CHALLENGE})
+    # The challenge (RFC 9110 11.6.1, RFC 6750 error=) is added by kernel/problems.problem_headers,
+    # the one place every edge builds a 401's headers.
+    return errors.StudioError(code, detail)
 
 
 def session_open(deps: AccessDeps, principal: Principal) -> Principal:
