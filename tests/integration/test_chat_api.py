@@ -32,6 +32,16 @@ def test_thread_crud_with_revisions(client: httpx.Client, owner: User, tenant: s
     assert client.get("/chat/threads", headers=h).json()["threads"] == []
 
 
+def test_the_thread_list_shows_each_threads_last_seq(client: httpx.Client, owner: User, tenant: str) -> None:
+    """Counters are read in one batch for the page (issue 16): each thread still gets its own."""
+    h = owner.in_tenant(tenant)
+    quiet, busy = _thread(client, owner, tenant, "quiet"), _thread(client, owner, tenant, "busy")
+    for i in range(2):
+        assert client.post(f"/chat/threads/{busy['id']}/messages", json={"text": f"m{i}"}, headers=h).status_code == 201
+    listed = {t["id"]: t["last_seq"] for t in client.get("/chat/threads", headers=h).json()["threads"]}
+    assert listed[quiet["id"]] == 0 and listed[busy["id"]] >= 2  # the agent's replies may add more
+
+
 def test_messages_get_monotonic_seq_and_page_by_since(client: httpx.Client, owner: User, tenant: str,
                                                       platform: RunningPlatform) -> None:
     h = owner.in_tenant(tenant)

@@ -59,7 +59,10 @@ class ThreadService:
     def list(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
         page = self._store.query(Query(paths.threads(ctx.tenant_id, ctx.env), [Filter("deleted", "==", False)],
                                        [("created_at", "desc")], limit, page_token))
-        return {"threads": [thread_view(d, self.last_seq(ctx, d.id)) for d in page.docs],
+        # One batched read for every thread's counter, not one round trip per thread (issue 16).
+        counters = self._store.get_many([paths.counter(ctx.tenant_id, ctx.env, d.id) for d in page.docs])
+        return {"threads": [thread_view(d, int(c.data["last_seq"]) if c else 0)
+                            for d, c in zip(page.docs, counters, strict=True)],
                 "next_page_token": page.next_cursor}
 
     def current_rev_for_writer(self, ctx: RequestContext, thread_id: str) -> int:
