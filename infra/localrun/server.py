@@ -68,6 +68,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     limits = limits or HttpLimits.from_env()
     tighten_dir(settings.data_dir)  # it holds password hashes and tokens (each adapter closes its own files)
     deps = bootstrap(settings)
+    _ = deps.mailer  # opened now, so the outbox it keeps (sign-in codes) is closed before anyone reads it
     manifest = manifest_mod.load(manifest_path)
     delivery = EventDelivery(deps, manifest.events())
     routes = [r for spec in manifest.http() for r in loader.http_app(spec).table.routes]

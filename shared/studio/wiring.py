@@ -35,12 +35,19 @@ def thread_channels() -> tuple[ThreadChannel, ...]:
     return (chat_channel(),)
 
 
-def chat_routers() -> list[Router]:
-    """The chat function's routes: chat's own, and the gateway's ticket route."""
-    from studio.chat.routes import ROUTERS
+def composed_routers() -> list[Router]:
+    """Routes no domain row lists because they need the composition: the gateway's ticket route
+    (it must know every thread channel). Served by the chat function."""
     from studio.realtime.ticket_route import ticket_router
 
-    return [*ROUTERS, ticket_router(thread_channels())]
+    return [ticket_router(thread_channels())]
+
+
+def chat_routers() -> list[Router]:
+    """The chat function's routes: chat's own (its domain row's ``routers``), and the composed ticket route."""
+    from studio.chat.routes import ROUTERS
+
+    return [*ROUTERS, *composed_routers()]
 
 
 def send_app(deps: Any) -> HttpApp:

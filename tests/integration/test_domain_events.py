@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from studio import domains
-from tests.support.api import add_member, new_tenant, new_user
+from tests.support.api import PASSWORD, add_member, invite, latest_token, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 
 
@@ -27,28 +28,43 @@ def _published(data_dir: Path, tenant_id: str, user_ids: set[str]) -> set[tuple[
     found = set()
     for topic, raw_attributes, data in rows:
         attributes = json.loads(raw_attributes)
-        signed_up = attributes.get("type") == "user.signed_up" and json.loads(data)["data"]["user_id"] in user_ids
-        if attributes.get("tenant") == tenant_id or signed_up:
+        about_a_user = str(attributes.get("type", "")).startswith("user.") \
+            and json.loads(data)["data"].get("user_id") in user_ids
+        if attributes.get("tenant") == tenant_id or about_a_user:
             found.add((attributes["type"], topic))
     return found
 
 
-def _every_state_change(c: httpx.Client) -> tuple[str, set[str]]:
+def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[str, set[str]]:
     """Every state change of every domain; the tenant and users it made."""
     owner = new_user(c, "owner")  # user.signed_up
     tenant = new_tenant(c, owner, "Events Inc")  # tenant.created
     h = owner.in_tenant(tenant)
     assert c.patch(f"/tenants/{tenant}", json={"name": "Renamed"}, headers={**h, "If-Match": '"1"'}).is_success
     member = new_user(c, "member")
-    add_member(c, owner, tenant, member, "member")  # member.added
+    add_member(c, owner, tenant, member, "member")  # user.email_verified, member.invited, member.added
     path = f"/tenants/{tenant}/members/{member.user_id}"
     assert c.patch(path, json={"role": "admin", "base_rev": 1}, headers=h).is_success  # member.role_changed
-    assert c.delete(path, headers=h).is_success  # member.removed
+    assert c.delete(path, headers={**h, "If-Match": "*"}).is_success  # member.removed
+    revoked = invite(c, owner, tenant, "someone-else@example.com", "viewer").json()["invitation_id"]
+    assert c.delete(f"/tenants/{tenant}/invitations/{revoked}", headers=h).is_success  # member.invitation_revoked
+
+    new_password = "Another-Horse-43"
+    assert c.post("/auth/password", json={"current_password": PASSWORD, "new_password": new_password},
+                  headers=member.auth).is_success  # user.password_changed
+    assert c.post("/auth/password/reset", json={"email": member.email}).status_code == 202
+    token = latest_token(c, member.email, "password_reset")
+    assert c.post("/auth/password/reset/confirm", json={"token": token, "new_password": PASSWORD}
+                  ).is_success  # user.password_reset
 
     thread = c.post("/chat/threads", json={"title": "t"}, headers=h).json()  # chat.thread_created
-    assert c.post(f"/chat/threads/{thread['id']}/messages", json={"text": "hello"},
-                  headers=h).is_success  # chat.message_posted
-    assert c.delete(f"/chat/threads/{thread['id']}", headers=h).is_success  # chat.thread_deleted
+    thread_url = f"/chat/threads/{thread['id']}"
+    assert c.patch(thread_url, json={"title": "u"}, headers={**h, "If-Match": '"1"'}).is_success  # chat.thread_renamed
+    assert c.post(f"{thread_url}/messages", json={"text": "hello"}, headers=h).is_success  # chat.message_posted
+    drain()  # the agent pipeline answers: chat.reply_started, then chat.reply_finished
+    assert any(m["role"] == "agent" and m["status"] != "streaming"
+               for m in c.get(f"{thread_url}/messages", headers=h).json()["messages"])
+    assert c.delete(thread_url, headers={**h, "If-Match": "*"}).is_success  # chat.thread_deleted
 
     assert c.post("/events/datasets", json={"surface": "chat", "agentId": "a", "input": "x", "output": "y"},
                   headers=h).status_code == 202  # dataset_event.logged
@@ -59,7 +75,7 @@ def _every_state_change(c: httpx.Client) -> tuple[str, set[str]]:
 
 def test_every_published_message_is_declared_and_every_declared_event_is_published(
         client: httpx.Client, platform: RunningPlatform) -> None:
-    tenant, users = _every_state_change(client)
+    tenant, users = _every_state_change(client, platform.drain)
     platform.drain()
     published = _published(platform.deps.settings.data_dir, tenant, users)
     declared = {(kind, topic) for row in domains.DOMAINS for kind, topic in row.events.items()}

@@ -12,7 +12,7 @@ import pytest
 
 from infra.localrun import loader
 from infra.localrun import manifest as manifest_mod
-from studio import domains
+from studio import domains, wiring
 from studio.kernel.routing import Access, Route
 from tests.support.api import User, new_tenant, new_user
 
@@ -64,6 +64,8 @@ def test_every_served_route_is_a_registered_domain_route_or_the_kernel_own() -> 
     """The registry is the list: a route no domain row declares is not served, and a declared one is
     served exactly once. The kernel adds only each function's health route and ``/commands``."""
     declared = [(r.method, r.path) for row in domains.DOMAINS for router in row.load_routers() for r in router.routes]
+    # Routes the composition root adds to a domain's function (studio/wiring.py): the gateway's tickets.
+    declared += [(r.method, r.path) for router in wiring.composed_routers() for r in router.routes]
     kernel = {(r.method, r.path) for _, r in ROUTES if _is_health(r) or r.tag == "commands"}
     served = [(r.method, r.path) for _, r in ROUTES if (r.method, r.path) not in kernel]
     assert sorted(served) == sorted(declared)

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from studio.adapters.private_files import fchmod_private, private_dir, tighten_tree
 from studio.kernel.clock import utc_now
 from studio.ports.mailer import Mail
 
@@ -24,13 +25,15 @@ class OutboxMailer:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
+        tighten_tree(directory)  # mails hold codes that sign in: ours alone, whatever an older run left
 
     def send(self, mail: Mail) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
         record = {**asdict(mail), "id": name.removesuffix(".json"), "sent_at": utc_now()}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")  # created 0600
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
         try:
+            fchmod_private(fd)  # mkstemp's 0600 is not promised under every umask
             with os.fdopen(fd, "w") as fh:
                 json.dump(record, fh)
             os.replace(tmp, self.directory / name)
