@@ -132,6 +132,8 @@ class DatasetEventQuery(ApiModel):
 class DatasetEventPage(ApiModel):
     events: list[DatasetEvent]
     next_page_token: str | None = None
+    unreadable: int = Field(default=0, description=(
+        "Stored records on this page left out because they no longer validate (logged server-side)"))
 
 
 class TrainingPrefs(ApiModel):

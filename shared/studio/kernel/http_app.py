@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from studio.kernel import errors, logs
@@ -24,6 +25,7 @@ from studio.kernel.context import (
     normalise_env,
 )
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
+from studio.kernel.json_input import finite_only, parse_json
 from studio.kernel.problems import from_validation_error, problem_response
 from studio.kernel.ratelimit import RateLimiter
 from studio.kernel.revisions import etag, precondition
@@ -82,6 +84,11 @@ class HttpApp:
                 if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
                     err.status = call.precondition.conflict_status
                 response = problem_response(err, instance=request.path, request_id=request_id)
+            except ClientDisconnected:  # gone mid-body: nginx's 499, logged as the client's doing, not ours
+                _log.info("client closed the request", extra={"fields": {"path": request.path}})
+                response = problem_response(errors.StudioError(
+                    errors.BAD_REQUEST, "the client closed the connection before its body arrived", status=499),
+                    instance=request.path, request_id=request_id)
             except Exception:  # noqa: BLE001 - the edge: anything unexpected is logged and answered as problem+json
                 _log.exception("unhandled error", extra={"fields": {"path": request.path}})
                 response = problem_response(errors.StudioError(errors.INTERNAL), instance=request.path,
@@ -176,7 +183,7 @@ class HttpApp:
         else:
             dump = getattr(reply.body, "model_dump", None)  # a pydantic model, without importing pydantic
             payload = dump(mode="json", by_alias=True) if dump is not None else reply.body
-            response = Response(json.dumps(payload, default=str), status=status, content_type="application/json")
+            response = Response(_dump_json(payload), status=status, content_type="application/json")
             if isinstance(payload, dict) and isinstance(payload.get("rev"), int):
                 response.headers["ETag"] = etag(payload["rev"])
         for name, value in reply.headers.items():
@@ -195,6 +202,13 @@ class HttpApp:
             fields.update(tenant_id=call.ctx.tenant_id, env=call.ctx.env, user_id=call.ctx.user_id)
         level = 40 if response.status_code >= 500 else 20
         _log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={"fields": fields})
+
+
+def _dump_json(payload: Any) -> str:
+    try:
+        return json.dumps(payload, default=str, allow_nan=False)
+    except ValueError:  # NaN read back from data stored before the boundary refused it: JSON says null
+        return json.dumps(finite_only(payload), default=str)
 
 
 def _health_router(name: str) -> Router:
@@ -247,10 +261,7 @@ def _validate_body(route: Route, request: Request) -> Any:
     else:
         if request.mimetype != "application/json":
             raise errors.StudioError(errors.UNSUPPORTED_MEDIA_TYPE)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise errors.StudioError(errors.INVALID_JSON) from None
+        data = parse_json(raw)  # finite numbers, bounded depth: INVALID_JSON / JSON_TOO_DEEP
     from pydantic import ValidationError
 
     try:
