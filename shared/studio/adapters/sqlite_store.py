@@ -19,6 +19,7 @@ from studio.kernel import errors, logs
 from studio.kernel.clock import utc_now as now_rfc3339
 from studio.kernel.json_input import finite_only
 from studio.kernel.paths import check_collection_path, check_document_path
+from studio.kernel.tx_journal import journaled
 from studio.ports.store import (
     Change,
     Document,
@@ -289,8 +290,9 @@ class SqliteStore:
             self._notify()
 
     def run_transaction(self, fn: Callable[[_SqliteTransaction], T]) -> T:
+        step = journaled(fn)  # inside a keyed request: the Idempotency-Key's record commits with it
         with self.transaction() as tx:
-            return fn(tx)
+            return step(tx)
 
     def create(self, path: str, data: Mapping[str, Any]) -> Document:
         return self.run_transaction(lambda tx: tx.create(check_document_path(path), data))

@@ -34,18 +34,18 @@ class AccountService:
         if self._store.get(_email_key(email)) is not None:  # cheap check before the slow hash
             raise errors.StudioError(errors.EMAIL_TAKEN)
         hashed = passwords.hash_password(password)
-        user_id = "u_" + secrets.token_hex(10)
 
-        def write(tx: Any) -> None:
+        def write(tx: Any) -> str:
+            user_id = "u_" + secrets.token_hex(10)  # minted with the write: a keyed retry replays it (0020)
             if tx.get(_email_key(email)) is not None:
                 raise errors.StudioError(errors.EMAIL_TAKEN)
             tx.create(_email_key(email), {"user_id": user_id})
             tx.create(f"users/{user_id}", {"user_id": user_id, "email": email, "display_name": display_name,
                                            "password_hash": hashed, "created_at": utc_now()})
             emit(tx, DomainEvent("user.signed_up", "", "", f"users/{user_id}", {"user_id": user_id}))
+            return user_id
 
-        self._store.run_transaction(write)
-        return {"user_id": user_id, "email": email}
+        return {"user_id": str(self._store.run_transaction(write)), "email": email}
 
     def login(self, email: str, password: str) -> dict[str, Any]:
         index = self._store.get(_email_key(email))

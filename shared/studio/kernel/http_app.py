@@ -30,6 +30,7 @@ from studio.kernel.problems import from_validation_error, problem_response
 from studio.kernel.ratelimit import RateLimiter
 from studio.kernel.revisions import etag, precondition
 from studio.kernel.routing import Access, Route, Router, RouteTable
+from studio.kernel.tx_journal import journaling
 from studio.ports.store import DocumentStore
 
 MAX_BODY_BYTES = 1 << 20
@@ -157,21 +158,24 @@ class HttpApp:
         if call.request.method != "POST" or key is None or not call.route.idempotent:
             return self._invoke(call)
         keys = IdempotencyKeys(self.deps.store)
-        scope = _idempotency_scope(call)
-        stored = keys.begin(scope, key, request_fingerprint("POST", call.request.path, call.request.get_data()))
-        if stored is not None:
-            resp = Response(stored.body, status=stored.status, headers=stored.headers)
+        held = keys.begin(_idempotency_scope(call), key,
+                          request_fingerprint("POST", call.request.path, call.request.get_data()))
+        if isinstance(held, StoredResponse):
+            resp = Response(held.body, status=held.status, headers=held.headers)
             resp.headers["Idempotent-Replayed"] = "true"
             return resp
         try:
-            response = self._invoke(call)
+            with journaling(held):  # the handler's store transactions commit with the key (tx_journal)
+                response = self._invoke(call)
         except errors.StudioError as err:
             response = problem_response(err, instance=call.request.path, request_id=call.request_id)
         except BaseException:
-            keys.complete(scope, key, StoredResponse(500, {}, ""))
+            keys.complete(held, StoredResponse(500, {}, ""))
             raise
         keep = {k: v for k, v in response.headers.items() if k in ("Content-Type", "ETag", "Location")}
-        keys.complete(scope, key, StoredResponse(response.status_code, keep, response.get_data(as_text=True)))
+        keys.complete(held, StoredResponse(response.status_code, keep, response.get_data(as_text=True)))
+        if held.replayed:  # rebuilt from what a crashed attempt committed
+            response.headers["Idempotent-Replayed"] = "true"
         return response
 
     def _invoke(self, call: Call) -> Response:
