@@ -32,6 +32,7 @@ from studio.kernel import errors
 from studio.ports.store import Document, Transaction
 
 T = TypeVar("T")
+Tx = TypeVar("Tx", bound=Transaction)  # each adapter's own transaction type
 
 _current: ContextVar[Journal | None] = ContextVar("studio_tx_journal", default=None)
 
@@ -47,12 +48,12 @@ class Journal:
         self.replayed = 0  # steps answered from the journal: the effect was an earlier attempt's
         self._tokens: dict[str, int] = {}
 
-    def wrap(self, fn: Callable[[Transaction], T]) -> Callable[[Transaction], T]:
+    def wrap(self, fn: Callable[[Tx], T]) -> Callable[[Tx], T]:
         index = self._next  # fixed now: an adapter may run the wrapped function again on contention
         self._next += 1
         return lambda tx: self._step(tx, fn, index)
 
-    def _step(self, tx: Transaction, fn: Callable[[Transaction], T], index: int) -> T:
+    def _step(self, tx: Tx, fn: Callable[[Tx], T], index: int) -> T:
         record = tx.get(self.path)  # read first: Firestore transactions read before they write
         if record is None or record.data.get("attempt") != self.attempt or record.data.get("state") != "in_flight":
             raise errors.StudioError(errors.IDEMPOTENCY_KEY_IN_USE, "a retry with this Idempotency-Key took over "
@@ -73,7 +74,7 @@ class Journal:
         return hashlib.sha256(f"{self.path}\x00{label}\x00{n}".encode()).hexdigest()[:32]
 
 
-def journaled(fn: Callable[[Transaction], T]) -> Callable[[Transaction], T]:
+def journaled(fn: Callable[[Tx], T]) -> Callable[[Tx], T]:
     """What a store adapter runs for ``run_transaction(fn)``."""
     journal = _current.get()
     return fn if journal is None else journal.wrap(fn)
