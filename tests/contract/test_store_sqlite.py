@@ -8,6 +8,7 @@ import pytest
 
 from studio.adapters.sqlite_store import SqliteStore
 from studio.ports.store import Filter, Query
+from tests.contract.journal_contract import JournalContract
 from tests.contract.seq_race_contract import SeqRaceContract
 from tests.contract.store_contract import FeedContract, StoreContract, WatchContract
 
@@ -23,7 +24,7 @@ def second_store(store: SqliteStore, tmp_path: Path) -> SqliteStore:
     return SqliteStore(tmp_path / "store.db")
 
 
-class TestSqliteStore(StoreContract, FeedContract, WatchContract, SeqRaceContract):
+class TestSqliteStore(StoreContract, FeedContract, WatchContract, SeqRaceContract, JournalContract):
     pass
 
 
