@@ -117,3 +117,16 @@ class JournalContract:
         assert [retry.stable_token("dataset_event"), retry.stable_token("dataset_event"), retry.stable_token("other")] == ids
         other_key = keys.begin("scope", "k7", "fp")
         assert isinstance(other_key, Journal) and other_key.stable_token("dataset_event") != ids[0]
+
+    def test_single_document_writes_are_journaled_too(self, store: Any) -> None:
+        keys = IdempotencyKeys(store, Clock())
+        attempt = keys.begin("scope", "k8", "fp")
+        assert isinstance(attempt, Journal)
+        with journaling(attempt):
+            created = store.create("notes/solo", {"v": 1})
+        keys.complete(attempt, StoredResponse(500, {}, ""))  # failed after the write: released, journal kept
+        retry = keys.begin("scope", "k8", "fp")
+        assert isinstance(retry, Journal)
+        with journaling(retry):
+            again = store.create("notes/solo", {"v": 1})  # run for real, this would be AlreadyExists
+        assert again == created and retry.replayed == 1
