@@ -25,6 +25,7 @@ from studio.config import Settings
 from studio.kernel import errors
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
+from studio.realtime.app import EXCEPTION_HANDLERS as REALTIME_EXCEPTION_HANDLERS
 from studio.realtime.app import MIDDLEWARE as REALTIME_MIDDLEWARE
 from studio.realtime.app import create_gateway
 
@@ -83,7 +84,8 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         return Response(legacy.get_data(), status_code=legacy.status_code, media_type=PROBLEM_JSON)
 
     realtime = create_gateway(deps)
-    app = Starlette(exception_handlers={HTTPException: framework_error}, middleware=REALTIME_MIDDLEWARE, routes=[
+    app = Starlette(exception_handlers={HTTPException: framework_error, **REALTIME_EXCEPTION_HANDLERS},
+                    middleware=REALTIME_MIDDLEWARE, routes=[
         *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),

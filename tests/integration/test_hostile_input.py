@@ -13,7 +13,6 @@ import logging
 import socket
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -257,22 +256,32 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def test_a_client_that_disconnects_mid_body_is_a_499_not_an_error(platform: RunningPlatform) -> None:
+@pytest.mark.parametrize("target", ["function", "realtime gateway"])
+def test_a_client_that_disconnects_mid_body_is_a_499_not_an_error(platform: RunningPlatform, world: World,
+                                                                  target: str) -> None:
     seen = _Records()
-    http_log = logging.getLogger("studio.http")
-    http_log.addHandler(seen)
-    marker = uuid.uuid4().hex
+    loggers = [logging.getLogger(n) for n in ("studio.http", "studio.realtime", "uvicorn.error")]
+    for logger in loggers:
+        logger.addHandler(seen)
+    path, headers = "/auth/login", {}
+    if target == "realtime gateway":
+        path, headers = f"/sse/chat/{world.thread}", world.headers
     try:
         host, port = platform.base_url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall((f"POST /auth/login HTTP/1.1\r\nHost: {host}\r\nX-Request-Id: {marker}\r\n"
-                          "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"email\":").encode())
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n{\"text\":").encode())
             time.sleep(0.2)
         deadline = time.monotonic() + 10
-        while not any("499" in r.getMessage() for r in seen.records) and time.monotonic() < deadline:
+        while not any("closed the request" in r.getMessage() for r in seen.records) and time.monotonic() < deadline:
             time.sleep(0.05)
+        time.sleep(0.2)  # an error logged after the abort would show up here
     finally:
-        http_log.removeHandler(seen)
+        for logger in loggers:
+            logger.removeHandler(seen)
     messages = [(r.levelno, r.getMessage()) for r in seen.records]
-    assert (logging.INFO, "POST /auth/login 499") in messages, messages
+    assert (logging.INFO, "client closed the request") in messages, messages
+    if target == "function":
+        assert (logging.INFO, "POST /auth/login 499") in messages, messages
     assert not [m for level, m in messages if level >= logging.ERROR], messages

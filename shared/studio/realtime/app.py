@@ -7,16 +7,27 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from studio.kernel import logs
 from studio.realtime import sse, ws
 from studio.realtime.gateway_state import GatewayState
 from studio.realtime.server_send import ServerSend
 
+_log = logs.get("studio.realtime")
+
+
+async def _client_closed(request: Request, exc: Exception) -> Response:
+    """A client gone mid-body (SSE POST) is its own doing: nginx's 499 at INFO, not an ASGI error."""
+    _log.info("client closed the request", extra={"fields": {"path": request.url.path, "status": 499}})
+    return Response(status_code=499)
+
+
 # Any app that serves the gateway's routes installs these (the local runtime mounts the routes in its own app).
 MIDDLEWARE = [Middleware(ServerSend)]
+EXCEPTION_HANDLERS: dict[Any, Any] = {ClientDisconnect: _client_closed}
 
 
 def create_gateway(deps: Any, **timing: float) -> Starlette:
@@ -35,6 +46,6 @@ def create_gateway(deps: Any, **timing: float) -> Starlette:
         WebSocketRoute("/ws/chat/{thread_id}", ws.chat_socket),
         WebSocketRoute("/ws/meta", ws.meta_socket),
         Route("/healthz/realtime", healthz),
-    ], middleware=MIDDLEWARE)
+    ], middleware=MIDDLEWARE, exception_handlers=EXCEPTION_HANDLERS)
     app.state.gateway = state
     return app
