@@ -97,12 +97,8 @@ def _final_answer(c: httpx.Client, method: str, url: str, body: dict, headers: d
         time.sleep(retry_after)
 
 
-def _in_flight_keys(data_dir: Path) -> list[dict]:  # type: ignore[type-arg]
-    store = SqliteStore(data_dir / "store.db")
-    try:
-        return [d.data for d in store.query(Query("idempotency", limit=1000)).docs if d.data["state"] == "in_flight"]
-    finally:
-        store.close()  # this thread's connection: the runtime's checkpoints are not held back
+def _in_flight_keys(store: SqliteStore) -> list[dict]:  # type: ignore[type-arg]
+    return [d.data for d in store.query(Query("idempotency", limit=1000)).docs if d.data["state"] == "in_flight"]
 
 
 def test_kill_nine_during_keyed_chat_posts_each_message_exists_once(tmp_path: Path) -> None:
@@ -111,7 +107,7 @@ def test_kill_nine_during_keyed_chat_posts_each_message_exists_once(tmp_path: Pa
     env = {"STUDIO_RATE_LIMIT_PER_MINUTE": "100000"}
     data = tmp_path / "data"
     first = RuntimeProcess(data, **env).start()
-    keys = [f"key-{n:03d}-{uuid.uuid4().hex[:8]}" for n in range(60)]
+    keys = [f"key-{n:03d}-{uuid.uuid4().hex[:8]}" for n in range(80)]
     acknowledged: dict[str, dict] = {}  # type: ignore[type-arg]
     try:
         with httpx.Client(base_url=first.base_url, timeout=30) as c:
@@ -136,11 +132,13 @@ def test_kill_nine_during_keyed_chat_posts_each_message_exists_once(tmp_path: Pa
             _wait_for(lambda: len(acknowledged) >= 15)
             # Mid-burst, at an instant a keyed post holds its key: some answered, some in flight
             # (committed or not), some not begun.
-            _wait_for(lambda: bool(_in_flight_keys(data)), timeout=30, every=0.002)
+            probe = SqliteStore(data / "store.db")
+            _wait_for(lambda: bool(_in_flight_keys(probe)), timeout=30, every=0.002)
             first.kill9()
     finally:
         first.stop()
-    in_flight = _in_flight_keys(data)
+    in_flight = _in_flight_keys(probe)
+    probe.close()
     assert in_flight, f"the kill found no keyed request in flight ({len(acknowledged)} answered): proved nothing"
     assert len(acknowledged) < len(keys)
 
