@@ -32,6 +32,7 @@ from studio.kernel.asgi_body import BoundedBody
 from studio.kernel.http_limits import HttpLimits
 from studio.kernel.openapi import build_openapi
 from studio.kernel.problems import PROBLEM_JSON, problem_body
+from studio.realtime.app import EXCEPTION_HANDLERS as REALTIME_EXCEPTION_HANDLERS
 from studio.realtime.app import middleware as realtime_middleware
 from studio.wiring import realtime_gateway
 
@@ -107,7 +108,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     realtime = realtime_gateway(deps)
     # Outermost: every body is read (bounded) before a route, or a WSGI worker thread, is involved.
     bounded = Middleware(BoundedBody, limits=limits, larger={"/_blobs/": DEFAULT_MAX_UPLOAD})
-    app = Starlette(exception_handlers={HTTPException: framework_error}, routes=[
+    app = Starlette(exception_handlers={HTTPException: framework_error, **REALTIME_EXCEPTION_HANDLERS}, routes=[
         *realtime.routes,  # the realtime gateway (SSE, WebSocket) under the same base URL
         Route("/healthz", healthz),
         Route("/openapi.json", openapi_json),

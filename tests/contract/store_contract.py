@@ -2,6 +2,8 @@
 through a ``store`` fixture returning a fresh, empty store."""
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from typing import Any
 
@@ -101,6 +103,23 @@ class StoreContract:
         with pytest.raises(errors.StudioError) as err:
             store.query(Query("items", order_by=[("n", "asc")], cursor="garbage!!"))
         assert err.value.status == 400
+
+    def test_page_tokens_are_client_input_and_checked(self, store: Any) -> None:
+        store.put("items/a", {"n": 1})
+        forged = [[1e308 * 10], [2**63, "a"], "[" * 5000, "NaN", [float("nan"), "a"]]
+        for values in forged:
+            raw = values if isinstance(values, str) else json.dumps(values)
+            token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+            with pytest.raises(errors.StudioError) as err:
+                store.query(Query("items", order_by=[("n", "asc")], cursor=token))
+            assert err.value.status == 400, values
+
+    def test_non_finite_numbers_are_refused(self, store: Any) -> None:
+        for bad in (float("nan"), float("inf"), [1, {"x": float("-inf")}]):
+            with pytest.raises(errors.StudioError) as err:
+                store.put("things/nan", {"v": bad})
+            assert err.value.code is errors.INVALID_JSON
+        assert store.get("things/nan") is None
 
     def test_concurrent_increments_lose_nothing(self, store: Any) -> None:
         store.put("counter/c", {"n": 0})

@@ -16,6 +16,7 @@ import pytest
 from studio.adapters.firestore_store import FirestoreStore
 from studio.kernel import errors
 from studio.ports.store import OutboxMessage
+from tests.contract.journal_contract import JournalContract
 from tests.contract.seq_race_contract import SeqRaceContract
 from tests.contract.store_contract import StoreContract, WatchContract
 from tests.support.firestore_emulator import FirestoreEmulator, emulator_session
@@ -51,7 +52,7 @@ def second_store(store: FirestoreStore, firestore_emulator: FirestoreEmulator) -
     client.close()
 
 
-class TestFirestoreStore(StoreContract, WatchContract, SeqRaceContract):
+class TestFirestoreStore(StoreContract, WatchContract, SeqRaceContract, JournalContract):
     """Not FeedContract: Firestore has no global change log (see test below); watch() is its feed."""
 
     def check_attempts(self, attempts: int) -> None:

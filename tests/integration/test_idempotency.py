@@ -73,3 +73,23 @@ def test_errors_are_replayed_too(client: httpx.Client) -> None:
     assert first.status_code == second.status_code == 422
     assert second.headers["content-type"] == "application/problem+json"
     assert second.headers.get("idempotent-replayed") == "true"
+
+
+def test_a_command_with_an_idempotency_key_too_is_applied_once(client: httpx.Client, owner: User) -> None:
+    """The command_id and the Idempotency-Key each hold a record; the key's bookkeeping for the one
+    must not end up in the other's journal (docs/decisions/0020)."""
+    from tests.support.api import new_tenant
+
+    tenant = new_tenant(client, owner, "Keyed")
+    body = {"command_id": f"cmd-{uuid.uuid4().hex}", "type": "tenant.rename",
+            "target": {"kind": "tenant", "id": tenant}, "base_rev": 1, "payload": {"name": "Keyed twice"}}
+    headers = {**owner.in_tenant(tenant), "Idempotency-Key": uuid.uuid4().hex}
+    first = client.post("/commands", json=body, headers=headers)
+    assert first.status_code == 200 and first.json()["new_rev"] == 2, first.text
+    again = client.post("/commands", json=body, headers=headers)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    by_command_id = client.post("/commands", json=body, headers=owner.in_tenant(tenant))
+    assert by_command_id.json() == first.json()
+    assert client.get(f"/tenants/{tenant}", headers=owner.in_tenant(tenant)).json()["rev"] == 2
+

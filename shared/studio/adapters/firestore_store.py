@@ -50,8 +50,9 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from studio.adapters.firestore_tx import OUTBOX, Tx, clean, mapped, rfc3339, stored_form, to_document
-from studio.kernel import errors
+from studio.kernel import errors, tx_journal
 from studio.kernel.paths import check_collection_path, check_document_path
+from studio.kernel.tx_journal import journaled
 from studio.ports.store import Change, Document, OutboxMessage, Page, Query
 
 T = TypeVar("T")
@@ -127,6 +128,8 @@ class FirestoreStore:
         from google.api_core import exceptions as gexc
 
         path, body = check_document_path(path), clean(data)
+        if tx_journal.active() is not None:  # the key's record must join this commit: a transaction
+            return self.run_transaction(lambda tx: tx.create(path, body))
         batch = self.client.batch()
         # No read needed: the precondition exists=false is the check.
         batch.create(self.client.document(path), stored_form(Document(path, body, 1, "", "")))
@@ -160,11 +163,12 @@ class FirestoreStore:
         return self._run(fn)[0]
 
     def _run(self, fn: Callable[[Tx], T]) -> tuple[T, list[Any]]:
+        step = journaled(fn)  # inside a keyed request: the Idempotency-Key's record commits with it
         deadline, delay = time.monotonic() + self._tx_deadline, 0.01
         while True:
             tx = Tx(self)
             try:
-                result = fn(tx)
+                result = step(tx)
             except Exception:
                 # One read is atomic; several must still agree. A document read and then written
                 # (a counter) counts: an error built on a stale read of it is contention, not an answer.

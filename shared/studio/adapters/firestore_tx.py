@@ -47,8 +47,14 @@ def to_document(path: str, snap: Any) -> Document | None:
 
 
 def clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    # The same JSON round trip as the SQLite adapter: what is read back equals what was written.
-    body: dict[str, Any] = json.loads(json.dumps(dict(data), separators=(",", ":"), default=str))
+    # The same JSON round trip as the SQLite adapter: what is read back equals what was written,
+    # and NaN/Infinity are refused as there (JSON cannot carry them back out to a client).
+    try:
+        text = json.dumps(dict(data), separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:
+        raise errors.StudioError(errors.INVALID_JSON, "documents hold finite numbers only (NaN and "
+                                                      "Infinity are not JSON)") from None
+    body: dict[str, Any] = json.loads(text)
     if REV in body or EXPIRES in body:
         raise errors.StudioError(errors.BAD_REQUEST, f"fields {REV!r} and {EXPIRES!r} are reserved by the store")
     bad = [k for k in body if not k or (k.startswith("__") and k.endswith("__"))]

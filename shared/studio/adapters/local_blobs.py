@@ -260,7 +260,7 @@ class LocalBlobStore:
         signed_method = query.get("method") or ""
         raw_expires = query.get("expires") or ""
         sig = (query.get("sig") or "").encode("utf-8")
-        if not (signed_method and sig and raw_expires.isascii() and raw_expires.isdigit()):
+        if not (signed_method and sig and _is_small_number(raw_expires)):
             raise _forbidden("URL is not signed")
         expires = int(raw_expires)
         candidates = [self._sign(signed_method, bucket, name, expires, None)]
@@ -272,6 +272,12 @@ class LocalBlobStore:
             raise _forbidden("signed URL has expired")
         if signed_method != method.upper():
             raise _forbidden(f"URL is signed for {signed_method}, not {method.upper()}")
+
+
+def _is_small_number(raw: str) -> bool:
+    """ASCII digits that fit in 63 bits: ``int()`` of 5,000 digits raises, and no time or
+    generation needs more than 18."""
+    return 0 < len(raw) <= 18 and raw.isascii() and raw.isdigit()
 
 
 def _object_from_path(request: Request) -> tuple[str, str]:
@@ -313,7 +319,7 @@ def signed_blob_wsgi_app(
             resp.headers["Content-Security-Policy"] = "sandbox"
             return _object_headers(resp, info)
         raw_match = request.headers.get("x-goog-if-generation-match")
-        if raw_match is not None and not (raw_match.isascii() and raw_match.isdigit()):
+        if raw_match is not None and not _is_small_number(raw_match):
             raise errors.StudioError(errors.BAD_REQUEST, "x-goog-if-generation-match must be an integer")
         request.max_content_length = max_bytes
         try:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from studio.adapters.private_files import private_file, tighten
-from studio.kernel import errors
+from studio.kernel import errors, logs
 from studio.kernel.clock import utc_now as now_rfc3339
+from studio.kernel.json_input import finite_only
 from studio.kernel.paths import check_collection_path, check_document_path
+from studio.kernel.tx_journal import journaled
 from studio.ports.store import (
     Change,
     Document,
@@ -48,8 +50,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 _SQL_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_log = logs.get("studio.store.sqlite")
 
 
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    try:
+        # allow_nan=False: SQLite's JSON functions refuse "NaN", so one such document would make
+        # every query over its collection fail ("malformed JSON").
+        return json.dumps(dict(data), separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:
+        raise errors.StudioError(errors.INVALID_JSON, "documents hold finite numbers only (NaN and "
+                                                      "Infinity are not JSON)") from None
 
 
 def _json_path(field: str) -> str:
@@ -111,7 +124,7 @@ class _SqliteTransaction:
 
     def _write(self, path: str, data: Mapping[str, Any], current: Document | None) -> Document:
         stamp = now_rfc3339()
-        body = json.dumps(dict(data), separators=(",", ":"), default=str)
+        body = _encode(data)
         rev = 1 if current is None else current.rev + 1
         created = stamp if current is None else current.create_time
         self._conn.execute(
@@ -198,6 +211,35 @@ class SqliteStore:
         return self._query(self._conn(), query)
 
     def _query(self, conn: sqlite3.Connection, query: Query) -> Page:
+        try:
+            return self._query_once(conn, query)
+        except sqlite3.OperationalError as exc:
+            if "malformed JSON" not in str(exc) or not self._repair(conn, check_collection_path(query.collection)):
+                raise
+            return self._query_once(conn, query)
+
+    def _repair(self, conn: sqlite3.Connection, collection: str) -> int:
+        """Rewrite the documents of ``collection`` that SQLite cannot read as JSON: ones stored
+        with NaN or Infinity before writes refused them. Those become null (what JSON can say);
+        rev and the change feed stay as they were: the document did not change, its spelling did."""
+        rows = conn.execute("SELECT path, data FROM docs WHERE parent = ? AND NOT json_valid(data)",
+                            (collection,)).fetchall()
+        fixed = []
+        for path, data in rows:
+            try:
+                fixed.append((_encode(finite_only(json.loads(data))), path, data))
+            except (ValueError, errors.StudioError):  # not even Python's JSON: leave it, the query still fails
+                continue
+        if fixed:
+            if conn.in_transaction:
+                conn.executemany("UPDATE docs SET data = ? WHERE path = ? AND data = ?", fixed)
+            else:
+                with self._write_conn() as wconn:
+                    wconn.executemany("UPDATE docs SET data = ? WHERE path = ? AND data = ?", fixed)
+            _log.warning("repaired %d document(s) holding NaN/Infinity under %s", len(fixed), collection)
+        return len(fixed)
+
+    def _query_once(self, conn: sqlite3.Connection, query: Query) -> Page:
         collection = check_collection_path(query.collection)
         if not 1 <= query.limit <= 10_000:
             raise errors.StudioError(errors.BAD_REQUEST, "limit must be between 1 and 10000")
@@ -251,8 +293,9 @@ class SqliteStore:
             self._notify()
 
     def run_transaction(self, fn: Callable[[_SqliteTransaction], T]) -> T:
+        step = journaled(fn)  # inside a keyed request: the Idempotency-Key's record commits with it
         with self.transaction() as tx:
-            return fn(tx)
+            return step(tx)
 
     def create(self, path: str, data: Mapping[str, Any]) -> Document:
         return self.run_transaction(lambda tx: tx.create(check_document_path(path), data))

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from studio.kernel.api_model import ApiModel
+from studio.kernel.api_types import PageToken, Revision, Seq, StrictInt
 
 MessageStatus = Literal["complete", "streaming", "failed"]
 Role = Literal["user", "agent", "system"]
@@ -22,7 +23,7 @@ class ThreadIn(_In):
 
 class ThreadPatch(_In):
     title: str = Field(min_length=1, max_length=200)
-    base_rev: int | None = Field(default=None, ge=0)
+    base_rev: Revision | None = None
 
 
 class ThreadOut(ApiModel):
@@ -43,8 +44,8 @@ class ThreadList(ApiModel):
 
 
 class ThreadListQuery(_In):
-    limit: int = Field(default=50, ge=1, le=200)
-    page_token: str | None = Field(default=None, max_length=500)
+    limit: StrictInt = Field(default=50, ge=1, le=200)
+    page_token: PageToken | None = None
 
 
 class MessageIn(_In):
@@ -74,8 +75,8 @@ class MessageList(ApiModel):
 
 
 class MessageListQuery(_In):
-    since: int = Field(default=0, ge=0, description="Messages with seq greater than this")
-    limit: int = Field(default=100, ge=1, le=500)
+    since: Seq = Field(default=0, description="Messages with seq greater than this")
+    limit: StrictInt = Field(default=100, ge=1, le=500)
 
 
 class ChunkOut(ApiModel):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from studio.events.models import EVENT_TYPE, TOPIC, DatasetEvent, DatasetEventIn
 from studio.events.training_prefs import TrainingPrefsRepo
-from studio.kernel import errors, logs
+from studio.kernel import errors, logs, tx_journal
 from studio.kernel.context import RequestContext
 from studio.kernel.problems import from_validation_error
 from studio.ports.bus import Bus
@@ -29,7 +29,10 @@ _log = logs.get("studio.events.logger")
 
 
 def new_event_id() -> str:
-    return "dse_" + uuid.uuid4().hex
+    # Under an Idempotency-Key every attempt publishes the same id, and the writer stores an id once:
+    # a retry after a crash between the publish and the reply cannot log the event twice.
+    journal = tx_journal.active()
+    return "dse_" + (journal.stable_token("dataset_event") if journal is not None else uuid.uuid4().hex)
 
 
 def encode(event: DatasetEvent) -> bytes:

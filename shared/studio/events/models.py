@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from studio.kernel.api_model import ApiModel
+from studio.kernel.api_types import PageToken, Revision, StrictInt, UtcDatetime
 
 ENV = Literal["dev", "staging", "prod"]
 TOPIC = "dataset-events"  # the logger publishes here; the writer function is subscribed
@@ -41,9 +42,11 @@ PII_TYPE_PATTERN = r"^[A-Z][A-Z0-9_]{1,31}$"  # a studio.privacy.pii.PiiType val
 def rfc3339(value: datetime) -> str:
     """Fixed-width UTC (always 6 fractional digits, ``Z``): stored timestamps then sort as strings.
 
-    pydantic drops the fraction when it is zero, and "12:00:00Z" sorts after "12:00:00.5Z".
+    pydantic drops the fraction when it is zero, and "12:00:00Z" sorts after "12:00:00.5Z"; and
+    ``%Y`` does not pad years before 1000 on glibc ("999-..." would sort after "2025-...").
     """
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 class _Camel(ApiModel):
@@ -114,10 +117,10 @@ class DatasetEventQuery(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     surface: str | None = Field(default=None, pattern=SURFACE_PATTERN)
     agent: str | None = Field(default=None, pattern=AGENT_PATTERN, validation_alias=AliasChoices("agent", "agentId"))
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
-    limit: int = Field(default=50, ge=1, le=500)
-    page_token: str | None = Field(default=None, max_length=2048)
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
+    limit: StrictInt = Field(default=50, ge=1, le=500)
+    page_token: PageToken | None = None
 
     @model_validator(mode="after")
     def _range(self) -> DatasetEventQuery:
@@ -129,6 +132,8 @@ class DatasetEventQuery(ApiModel):
 class DatasetEventPage(ApiModel):
     events: list[DatasetEvent]
     next_page_token: str | None = None
+    unreadable: int = Field(default=0, description=(
+        "Stored records on this page left out because they no longer validate (logged server-side)"))
 
 
 class TrainingPrefs(ApiModel):
@@ -144,7 +149,7 @@ class TrainingPrefs(ApiModel):
 class TrainingPrefsIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
     train_ok: bool
-    base_rev: int | None = Field(default=None, ge=0)
+    base_rev: Revision | None = None
 
 
 class DatasetEventCounters(ApiModel):

@@ -40,6 +40,7 @@ from studio.events.models import (
 )
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.dedupe import apply_once
+from studio.kernel.json_input import finite_only
 from studio.kernel.paths import tenant_collection, tenant_root
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
@@ -164,9 +165,22 @@ def list_events(store: DocumentStore, tenant_id: str, env: str, q: DatasetEventQ
     if q.until is not None:
         filters.append(Filter("createdAt", "<", rfc3339(q.until)))
     page = store.query(Query(tenant_collection(tenant_id, env, COLLECTION), filters,
-                             [("createdAt", "desc")], q.limit, q.page_token))
-    return DatasetEventPage(events=[DatasetEvent.model_validate(d.data) for d in page.docs],
-                            next_page_token=page.next_cursor)
+                             [("createdAt", "desc")], q.limit, q.page_token or None))
+    events = [event for event in map(_readable, page.docs) if event is not None]
+    return DatasetEventPage(events=events, next_page_token=page.next_cursor,
+                            unreadable=len(page.docs) - len(events))
+
+
+def _readable(doc: Document) -> DatasetEvent | None:
+    """A stored event as the API shows it. One bad record (stored by an older build, e.g. with
+    NaN in its input) must not take the tenant's whole listing down: it is left out, logged and
+    counted, never a 500."""
+    try:
+        return DatasetEvent.model_validate(finite_only(doc.data))
+    except ValidationError as exc:
+        _log.error("stored dataset event is not readable", extra={"fields": {
+            "path": doc.path, "errors": exc.error_count()}})
+        return None
 
 
 def _sum(store: DocumentStore, collection: str, *names: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from studio.kernel.api_model import ApiModel
+from studio.kernel.api_types import Revision
 from studio.kernel.roles import Role
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
@@ -75,7 +76,7 @@ class TenantOut(ApiModel):
 
 class TenantPatch(_In):
     name: str = Field(min_length=1, max_length=100)
-    base_rev: int | None = Field(default=None, ge=0)
+    base_rev: Revision | None = None
 
 
 class MemberOut(ApiModel):
@@ -92,7 +93,7 @@ class MemberList(ApiModel):
 
 class MemberPatch(_In):
     role: Role
-    base_rev: int | None = Field(default=None, ge=0)
+    base_rev: Revision | None = None
 
 
 class Jwks(ApiModel):

@@ -27,17 +27,16 @@ class TenantService:
         self._store = store
 
     def bootstrap(self, principal: Principal, name: str, env: str = "dev") -> str:
-        tenant_id = "t_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))
-
-        def write(tx: Any) -> None:
+        def write(tx: Any) -> str:
+            tenant_id = "t_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))  # minted with the write (0020)
             tx.create(tenant_path(tenant_id), {"tenant_id": tenant_id, "name": name, "created_by": principal.user_id,
                                                "created_at": utc_now()})
             write_membership(tx, tenant_id, principal.user_id, principal.email, Role.OWNER, expected_rev=0)
             emit(tx, DomainEvent("tenant.created", tenant_id, env, tenant_path(tenant_id),
                                  {"name": name, "owner": principal.user_id}))
+            return tenant_id
 
-        self._store.run_transaction(write)
-        return tenant_id
+        return str(self._store.run_transaction(write))
 
     def get(self, tenant_id: str) -> dict[str, Any]:
         doc = self._store.get(tenant_path(tenant_id))

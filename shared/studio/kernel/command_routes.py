@@ -16,6 +16,7 @@ from studio.kernel.idempotency import IdempotencyKeys, StoredResponse
 from studio.kernel.problems import PROBLEM_JSON, from_validation_error, problem_body
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.kernel.tx_journal import journaling
 
 
 class CommandTypes(BaseModel):
@@ -48,23 +49,24 @@ def command_router(registry: CommandRegistry) -> Router:
         keys = IdempotencyKeys(call.deps.store)
         scope = f"commands/{ctx.tenant_id}/{ctx.env}/{ctx.user_id}"
         fingerprint = json.dumps(env.model_dump(mode="json"), sort_keys=True)
-        stored = keys.begin(scope, env.command_id, fingerprint)
-        if stored is not None:
+        held = keys.begin(scope, env.command_id, fingerprint)
+        if isinstance(held, StoredResponse):
             headers = {"Idempotent-Replayed": "true"}
-            if stored.status >= 400:
+            if held.status >= 400:
                 headers["Content-Type"] = PROBLEM_JSON
-            return Reply(json.loads(stored.body), status=stored.status, headers=headers)
+            return Reply(json.loads(held.body), status=held.status, headers=headers)
         try:
-            outcome = kind.handler(call.deps, ctx, env.target.id, env.base_rev, payload)
+            with journaling(held):  # the command's writes commit with its command_id (tx_journal)
+                outcome = kind.handler(call.deps, ctx, env.target.id, env.base_rev, payload)
         except errors.StudioError as err:
             body = problem_body(err, instance=call.request.path, request_id=call.request_id)
-            keys.complete(scope, env.command_id, StoredResponse(err.status, {}, json.dumps(body)))
+            keys.complete(held, StoredResponse(err.status, {}, json.dumps(body)))
             raise
         except BaseException:
-            keys.complete(scope, env.command_id, StoredResponse(500, {}, ""))
+            keys.complete(held, StoredResponse(500, {}, ""))
             raise
         result = CommandResult(target=env.target, new_rev=outcome.new_rev, events=outcome.events)
-        keys.complete(scope, env.command_id, StoredResponse(200, {}, result.model_dump_json()))
+        keys.complete(held, StoredResponse(200, {}, result.model_dump_json()))
         return result
 
     return router

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from studio.kernel import errors
 from studio.kernel.api_model import ApiModel
+from studio.kernel.api_types import Revision
 from studio.kernel.context import RequestContext
 from studio.kernel.roles import Role
 
@@ -26,7 +27,7 @@ class CommandEnvelope(ApiModel):
     command_id: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     type: str = Field(min_length=1, max_length=100)
     target: CommandTarget
-    base_rev: int = Field(ge=0)
+    base_rev: Revision
     payload: dict[str, Any] = Field(default_factory=dict)
 
 

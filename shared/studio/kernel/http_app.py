@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from studio.kernel import access, cors, errors, logs, preconditions
@@ -24,10 +25,12 @@ from studio.kernel.context import (
     normalise_env,
 )
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
+from studio.kernel.json_input import finite_only, parse_json
 from studio.kernel.problems import from_validation_error, problem_response
 from studio.kernel.ratelimit import RateLimiter
 from studio.kernel.revisions import etag
 from studio.kernel.routing import Access, Route, Router, RouteTable
+from studio.kernel.tx_journal import journaling
 from studio.ports.store import DocumentStore
 
 MAX_BODY_BYTES = 1 << 20
@@ -87,6 +90,11 @@ class HttpApp:
                 if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
                     err.status = call.precondition.conflict_status
                 response = problem_response(err, instance=request.path, request_id=request_id)
+            except ClientDisconnected:  # gone mid-body: nginx's 499, logged as the client's doing, not ours
+                _log.info("client closed the request", extra={"fields": {"path": request.path}})
+                response = problem_response(errors.StudioError(
+                    errors.BAD_REQUEST, "the client closed the connection before its body arrived", status=499),
+                    instance=request.path, request_id=request_id)
             except Exception:  # noqa: BLE001 - the edge: anything unexpected is logged and answered as problem+json
                 _log.exception("unhandled error", extra={"fields": {"path": request.path}})
                 response = problem_response(errors.StudioError(errors.INTERNAL), instance=request.path,
@@ -141,21 +149,24 @@ class HttpApp:
         if call.request.method != "POST" or key is None or not call.route.idempotent:
             return self._invoke(call)
         keys = IdempotencyKeys(self.deps.store)
-        scope = _idempotency_scope(call)
-        stored = keys.begin(scope, key, request_fingerprint("POST", call.request.path, call.request.get_data()))
-        if stored is not None:
-            resp = Response(stored.body, status=stored.status, headers=stored.headers)
+        held = keys.begin(_idempotency_scope(call), key,
+                          request_fingerprint("POST", call.request.path, call.request.get_data()))
+        if isinstance(held, StoredResponse):
+            resp = Response(held.body, status=held.status, headers=held.headers)
             resp.headers["Idempotent-Replayed"] = "true"
             return resp
         try:
-            response = self._invoke(call)
+            with journaling(held):  # the handler's store transactions commit with the key (tx_journal)
+                response = self._invoke(call)
         except errors.StudioError as err:
             response = problem_response(err, instance=call.request.path, request_id=call.request_id)
         except BaseException:
-            keys.complete(scope, key, StoredResponse(500, {}, ""))
+            keys.complete(held, StoredResponse(500, {}, ""))
             raise
         keep = {k: v for k, v in response.headers.items() if k in ("Content-Type", "ETag", "Location")}
-        keys.complete(scope, key, StoredResponse(response.status_code, keep, response.get_data(as_text=True)))
+        keys.complete(held, StoredResponse(response.status_code, keep, response.get_data(as_text=True)))
+        if held.replayed:  # rebuilt from what a crashed attempt committed
+            response.headers["Idempotent-Replayed"] = "true"
         return response
 
     def _invoke(self, call: Call) -> Response:
@@ -167,7 +178,7 @@ class HttpApp:
         else:
             dump = getattr(reply.body, "model_dump", None)  # a pydantic model, without importing pydantic
             payload = dump(mode="json", by_alias=True) if dump is not None else reply.body
-            response = Response(json.dumps(payload, default=str), status=status, content_type="application/json")
+            response = Response(_dump_json(payload), status=status, content_type="application/json")
             if isinstance(payload, dict) and isinstance(payload.get("rev"), int):
                 response.headers["ETag"] = etag(payload["rev"])
         for name, value in reply.headers.items():
@@ -193,6 +204,13 @@ def log_access(function: str, method: str, path: str, status: int, started: floa
         fields.update(tenant_id=ctx.tenant_id, env=ctx.env, user_id=ctx.user_id)
     level = 40 if status >= 500 else 20
     _log.log(level, "%s %s %s", method, path, status, extra={"fields": fields})
+
+
+def _dump_json(payload: Any) -> str:
+    try:
+        return json.dumps(payload, default=str, allow_nan=False)
+    except ValueError:  # NaN read back from data stored before the boundary refused it: JSON says null
+        return json.dumps(finite_only(payload), default=str)
 
 
 def _health_router(name: str) -> Router:
@@ -244,10 +262,7 @@ def _validate_body(route: Route, request: Request) -> Any:
     else:
         if request.mimetype != "application/json":
             raise errors.StudioError(errors.UNSUPPORTED_MEDIA_TYPE)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise errors.StudioError(errors.INVALID_JSON) from None
+        data = parse_json(raw)  # finite numbers, bounded depth: INVALID_JSON / JSON_TOO_DEEP
     from pydantic import ValidationError
 
     try:

@@ -8,6 +8,7 @@ handler ever sees them.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from studio.kernel import errors
@@ -17,6 +18,13 @@ MAX_DEPTH = 64  # deeper than any document we model; far below the interpreter's
 
 def _refuse_constant(name: str) -> Any:
     raise errors.StudioError(errors.INVALID_JSON, f"{name} is not a JSON number; send a finite number or null")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # "1e400": a literal too large for a double, which Python makes Infinity
+        raise errors.StudioError(errors.INVALID_JSON, f"{text[:40]} is out of range for a JSON number")
+    return value
 
 
 def depth_of(value: Any) -> int:
@@ -46,7 +54,7 @@ def parse_json(raw: bytes | str, *, what: str = "body") -> Any:
     Raises ``StudioError`` (INVALID_JSON / JSON_TOO_DEEP) and never anything else.
     """
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except errors.StudioError:
         raise
     except RecursionError:
@@ -56,4 +64,16 @@ def parse_json(raw: bytes | str, *, what: str = "body") -> Any:
         raise errors.StudioError(errors.INVALID_JSON, f"{what} is not valid UTF-8 JSON") from None
     if depth_of(value) > MAX_DEPTH:
         raise errors.StudioError(errors.JSON_TOO_DEEP, f"{what} nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def finite_only(value: Any) -> Any:
+    """``value`` with every NaN and Infinity replaced by None: for data stored before the boundary
+    refused them, which JSON cannot carry out again (it would poison every later read)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_only(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_only(v) for v in value]
     return value

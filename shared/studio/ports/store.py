@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from studio.kernel import errors
+from studio.kernel.json_input import parse_json
 
 T = TypeVar("T")
 
@@ -158,13 +159,22 @@ def encode_page_token(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_INT64 = 2**63  # what SQLite and Firestore hold; a token is client input, so its values are bounded
+
+
+def _token_value_ok(v: Any) -> bool:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return -_INT64 <= v < _INT64
+    return v is None or isinstance(v, (str, float, bool))
+
+
 def decode_page_token(token: str, width: int) -> list[Any]:
     try:
-        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except ValueError as exc:
-        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from exc
-    if not isinstance(values, list) or len(values) != width or not all(
-            v is None or isinstance(v, (str, int, float, bool)) for v in values):
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = parse_json(raw, what="page token")  # no NaN, no depth bomb
+    except (ValueError, errors.StudioError):
+        raise errors.StudioError(errors.BAD_REQUEST, "invalid page token") from None
+    if not isinstance(values, list) or len(values) != width or not all(_token_value_ok(v) for v in values):
         raise errors.StudioError(errors.BAD_REQUEST, "invalid page token")
     return values
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from studio.kernel import logs
 from studio.kernel.asgi_edge import AsgiEdge
 from studio.realtime import sse, ws
 from studio.realtime.channels import ThreadChannel
@@ -23,6 +24,17 @@ from studio.realtime.server_send import ServerSend
 def _cors_origins(scope: Any) -> tuple[str, ...]:
     origins: tuple[str, ...] = scope["app"].state.gateway.deps.settings.cors_origins
     return origins
+_log = logs.get("studio.realtime")
+
+
+async def _client_closed(request: Request, exc: Exception) -> Response:
+    """A client gone mid-body (SSE POST) is its own doing: nginx's 499 at INFO, not an ASGI error."""
+    _log.info("client closed the request", extra={"fields": {"path": request.url.path, "status": 499}})
+    return Response(status_code=499)
+
+
+# Any app that serves the gateway's routes installs these (the local runtime mounts the routes in its own app).
+EXCEPTION_HANDLERS: dict[Any, Any] = {ClientDisconnect: _client_closed}
 
 
 def middleware(cors_defer: Callable[[str], bool] | None = None) -> list[Middleware]:
@@ -60,6 +72,6 @@ def create_gateway(deps: Any, channels: tuple[ThreadChannel, ...] = (), dispatch
         Route("/sse/meta", sse.stream_meta, methods=["GET"]),
         WebSocketRoute("/ws/meta", ws.meta_socket),
         Route("/healthz/realtime", healthz),
-    ], middleware=MIDDLEWARE)
+    ], middleware=MIDDLEWARE, exception_handlers=EXCEPTION_HANDLERS)
     app.state.gateway = state
     return app

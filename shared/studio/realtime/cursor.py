@@ -15,7 +15,23 @@ from dataclasses import dataclass, field
 from studio.kernel import errors
 
 FINAL = 10**9
-_PART = re.compile(r"^(\d{1,12})\.(\d{1,9}|f)$")
+MAX_CURSOR_CHARS = 2048  # a floor and up to 100 open messages fit with room to spare
+# At most twelve digits: far beyond any thread, far below what the store holds (2^63).
+# ASCII digits only: "\d" and str.isdigit() also match "²" or "٣", which int() then refuses or reads.
+_FLOOR = re.compile(r"[0-9]{1,12}")
+_PART = re.compile(r"([0-9]{1,12})\.([0-9]{1,9}|f)")
+
+
+def _invalid(raw: str) -> errors.StudioError:
+    return errors.StudioError(errors.BAD_REQUEST, f"invalid resume cursor {raw[:40]!r}")
+
+
+def parse_seq(raw: str) -> int:
+    """A seq given alone (``?since=``, ``?seq=``): ASCII digits, at most twelve of them."""
+    text = raw.strip()
+    if not _FLOOR.fullmatch(text):
+        raise errors.StudioError(errors.BAD_REQUEST, "a seq (since, seq) is a whole number of at most 12 digits")
+    return int(text)
 
 
 @dataclass
@@ -59,15 +75,17 @@ class Cursor:
 
     @classmethod
     def parse(cls, raw: str) -> Cursor:
+        if len(raw) > MAX_CURSOR_CHARS:
+            raise _invalid(raw)
         text = raw.strip()
         floor_text, _, rest = text.partition("~")
-        if not floor_text.isdigit() or len(floor_text) > 12:
-            raise errors.StudioError(errors.BAD_REQUEST, f"invalid resume cursor {raw[:40]!r}")
+        if not _FLOOR.fullmatch(floor_text):
+            raise _invalid(raw)
         states: dict[int, int] = {}
         for part in filter(None, rest.split(",")) if rest else ():
-            m = _PART.match(part)
+            m = _PART.fullmatch(part)
             if m is None or len(states) > 100:
-                raise errors.StudioError(errors.BAD_REQUEST, f"invalid resume cursor {raw[:40]!r}")
+                raise _invalid(raw)
             seq = int(m.group(1))
             if seq > int(floor_text):
                 states[seq] = FINAL if m.group(2) == "f" else int(m.group(2))

@@ -22,7 +22,7 @@ from studio.kernel.json_input import parse_json
 from studio.realtime import events as ev
 from studio.realtime.access import META, Grant, authorize, recheck
 from studio.realtime.channels import ThreadChannel
-from studio.realtime.cursor import Cursor
+from studio.realtime.cursor import Cursor, parse_seq
 from studio.realtime.event_stream import EventStream
 from studio.realtime.gateway_state import GatewayState, next_or_none, problem
 from studio.realtime.sends import FORWARDED, run_send
@@ -56,9 +56,7 @@ def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cu
     if raw_cursor:
         return Cursor.parse(raw_cursor)
     if since is not None:
-        if not since.isdigit():
-            raise errors.StudioError(errors.BAD_REQUEST, "since must be a seq (a whole number)")
-        return Cursor(int(since))
+        return Cursor(parse_seq(since))
     return Cursor(fallback)
 
 
