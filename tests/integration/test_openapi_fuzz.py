@@ -82,6 +82,9 @@ def _send_raw_json(case: schemathesis.Case, base_url: str, headers: dict[str, st
         kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
     if isinstance(kwargs.get("data"), bytes | str):
         kwargs["content"] = kwargs.pop("data")
+    # Header values as the bytes a raw client puts on the wire (httpx encodes str headers as ASCII only,
+    # and schemathesis draws any text for an If-None-Match); the server must answer them, never fail.
+    kwargs["headers"] = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in kwargs.get("headers", {}).items()}
     known = ("method", "url", "params", "headers", "content", "data", "cookies")
     return httpx.request(**{k: v for k, v in kwargs.items() if k in known}, timeout=30)
 

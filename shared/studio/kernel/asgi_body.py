@@ -72,8 +72,13 @@ class BoundedBody:
         except TimeoutError:
             await self._refuse(scope, send, errors.REQUEST_TIMEOUT, "the body did not arrive in time")
             return
-        if body is None:
-            return  # the client left before sending it all: nobody to answer
+        if body is None:  # the client left before sending it all: nobody to answer, and not our error
+            method, path = scope.get("method", "-"), scope["path"]
+            _log.info("client closed the request", extra={"fields": {"path": path, "status": 499}})
+            # the access line a function would have written (nginx's 499: the client closed it)
+            _log.info("%s %s %s", method, path, 499, extra={"fields": {
+                "httpRequest": {"requestMethod": method, "requestUrl": path, "status": 499}, "function": "edge"}})
+            return
         if declared is None and any(name == b"transfer-encoding" for name, _ in headers):
             scope = dict(scope, headers=[*((n, v) for n, v in headers if n != b"transfer-encoding"),
                                          (b"content-length", str(len(body)).encode())])

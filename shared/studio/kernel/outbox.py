@@ -12,9 +12,18 @@ from typing import Any
 from studio.ports.store import DocumentStore
 
 
+MAX_BATCHES = 50  # one call relays at most 50 x limit entries; the next trigger or tick takes the rest
+
+
 def relay_outbox(store: DocumentStore, bus: Any, limit: int = 200) -> int:
-    pending = store.outbox_pending(limit)
-    for message in pending:
-        bus.publish(message.topic, message.data, dict(message.attributes), message.ordering_key)
-    store.outbox_done([m.id for m in pending])
-    return len(pending)
+    """Publish and delete pending entries, batch after batch, until none is left (or MAX_BATCHES)."""
+    relayed = 0
+    for _ in range(MAX_BATCHES):
+        pending = store.outbox_pending(limit)
+        for message in pending:
+            bus.publish(message.topic, message.data, dict(message.attributes), message.ordering_key)
+        store.outbox_done([m.id for m in pending])
+        relayed += len(pending)
+        if len(pending) < limit:
+            break
+    return relayed
