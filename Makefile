@@ -18,6 +18,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared functions infra tests bench
 	PYTHONPATH=shared $(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy  # strict, on the library: [tool.mypy] in pyproject.toml
 
 test: lint
 	bash infra/install-browser.sh

@@ -116,14 +116,15 @@ class GcsBlobStore:
         return self._client
 
     def _make_client(self) -> Any:
-        from google.cloud import storage
+        import google.cloud.storage as storage
 
         options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
         if self.api_endpoint and self.api_endpoint.startswith("http://"):
             # Plain http can only be an emulator: never send a token over it.
             from google.auth.credentials import AnonymousCredentials
 
-            return storage.Client(project=self.project, credentials=AnonymousCredentials(), client_options=options)
+            anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth: __init__ unannotated
+            return storage.Client(project=self.project, credentials=anonymous, client_options=options)
         if self._credentials is None:
             import google.auth
 

@@ -64,12 +64,12 @@ def event_stats(call: Call) -> Any:
     dead letters only for service identities (they span tenants)."""
     ctx = call.need_ctx()
     services = events_services(call.deps)
-    return m.DatasetEventStats(
-        tenant_id=ctx.tenant_id, env=ctx.env,
-        counters=store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
-        rejected=store_writer.read_rejected(services.store) if ctx.is_system else None,
-        delivery=_delivery_stats(services.bus) if ctx.is_system else None,
-    )
+    return m.DatasetEventStats.model_validate({  # validated: ctx.env is a str, the field its Literal
+        "tenant_id": ctx.tenant_id, "env": ctx.env,
+        "counters": store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
+        "rejected": store_writer.read_rejected(services.store) if ctx.is_system else None,
+        "delivery": _delivery_stats(services.bus) if ctx.is_system else None,
+    })
 
 
 def _delivery_stats(bus: Any) -> m.DeliveryStats | None:

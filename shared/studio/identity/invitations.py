@@ -22,8 +22,9 @@ from typing import Any
 from studio.identity import emails, mails
 from studio.identity import errors as identity_errors
 from studio.identity.accounts import email_index_path
-from studio.identity.memberships import _check_grant, member_path, member_view, write_membership
-from studio.identity.tenants import tenant_path
+from studio.identity.memberships import _check_grant, member_view, write_membership
+from studio.identity.paths import member as member_path
+from studio.identity.paths import tenant as tenant_path
 from studio.identity.verification import verified_email
 from studio.kernel import errors
 from studio.kernel.clock import to_rfc3339, utc_now
