@@ -14,7 +14,7 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import Document, DocumentStore, Filter, Query
+from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
 
 def thread_view(doc: Any, last_seq: int = 0) -> dict[str, Any]:
@@ -31,7 +31,7 @@ class ThreadService:
     def create(self, ctx: RequestContext, title: str, agent_id: str) -> dict[str, Any]:
         thread_id = "th_" + secrets.token_hex(8)
 
-        def write(tx: Any) -> Any:
+        def write(tx: Transaction) -> Document:
             doc = tx.create(paths.thread(ctx.tenant_id, ctx.env, thread_id), {
                 "title": title, "agent_id": agent_id, "epoch": 1, "created_by": ctx.user_id,
                 "created_at": utc_now(), "deleted": False})
@@ -41,7 +41,7 @@ class ThreadService:
 
         return thread_view(self._store.run_transaction(write))
 
-    def get_doc(self, ctx: RequestContext, thread_id: str) -> Any:
+    def get_doc(self, ctx: RequestContext, thread_id: str) -> Document:
         if not thread_id.startswith("th_"):
             raise errors.NotFound("no such thread")
         doc = self._store.get(paths.thread(ctx.tenant_id, ctx.env, thread_id))

@@ -12,7 +12,7 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import Document, DocumentStore
+from studio.ports.store import Document, DocumentStore, Transaction
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -29,7 +29,7 @@ class TenantService:
     def bootstrap(self, principal: Principal, name: str, env: str = "dev") -> str:
         tenant_id = "t_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))
 
-        def write(tx: Any) -> None:
+        def write(tx: Transaction) -> None:
             tx.create(tenant_path(tenant_id), {"tenant_id": tenant_id, "name": name, "created_by": principal.user_id,
                                                "created_at": utc_now()})
             write_membership(tx, tenant_id, principal.user_id, principal.email, Role.OWNER, expected_rev=0)

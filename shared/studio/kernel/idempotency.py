@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.kernel import errors
-from studio.ports.store import DocumentStore
+from studio.ports.store import DocumentStore, Transaction
 
 KEEP_S = 24 * 3600
 ABANDONED_AFTER_S = 120  # longer than any function timeout: an in-flight record this old died with its instance
@@ -46,7 +46,7 @@ class IdempotencyKeys:
         path = _record_path(scope, key)
         now = self._clock()
 
-        def claim(tx: Any) -> StoredResponse | None:
+        def claim(tx: Transaction) -> StoredResponse | None:
             doc = tx.get(path)
             if doc is not None and doc.data["expires_at"] > now:
                 data = doc.data
