@@ -12,8 +12,11 @@ from studio.events.store_writer import DatasetEventWriter
 from studio.events.training_prefs import TrainingPrefsRepo
 from studio.kernel import errors
 from studio.kernel.call import Call
+from studio.kernel.deps import Deps, Slot
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.ports.bus import Bus
+from studio.ports.store import DocumentStore
 
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
@@ -25,17 +28,20 @@ class EventsServices:
     logger: DatasetEventLogger
     prefs: TrainingPrefsRepo
     writer: DatasetEventWriter
-    store: Any
-    bus: Any
+    store: DocumentStore
+    bus: Bus
 
 
-def events_services(deps: Any) -> EventsServices:
+EVENTS: Slot[EventsServices] = Slot("events")
+
+
+def events_services(deps: Deps) -> EventsServices:
     def build() -> EventsServices:
         prefs = TrainingPrefsRepo(deps.store)
         return EventsServices(logger=DatasetEventLogger(deps.bus, prefs), prefs=prefs,
                               writer=store_writer.writer_for(deps), store=deps.store, bus=deps.bus)
 
-    return deps.memo("events", build)  # type: ignore[no-any-return]
+    return deps.memo(EVENTS, build)
 
 
 datasets = Router("events")
