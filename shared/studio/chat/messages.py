@@ -90,7 +90,7 @@ class MessageService:
         doc = self._store.get(paths.message(tenant_id, env, thread_id, seq))
         return None if doc is None else dict(doc.data)
 
-    def list(self, tenant_id: str, env: str, thread_id: str, since: int, limit: int) -> dict[str, Any]:
+    def list_messages(self, tenant_id: str, env: str, thread_id: str, since: int, limit: int) -> dict[str, Any]:
         """Messages with seq > since, in seq order; ``next_since`` when more follow."""
         page = self._store.query(Query(paths.messages(tenant_id, env, thread_id), [Filter("seq", ">", since)],
                                        [("seq", "asc")], limit))

@@ -56,7 +56,7 @@ class ThreadService:
     def get(self, ctx: RequestContext, thread_id: str) -> dict[str, Any]:
         return thread_view(self.get_doc(ctx, thread_id), self.last_seq(ctx, thread_id))
 
-    def list(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
+    def list_threads(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
         page = self._store.query(Query(paths.threads(ctx.tenant_id, ctx.env), [Filter("deleted", "==", False)],
                                        [("created_at", "desc")], limit, page_token))
         return {"threads": [thread_view(d, self.last_seq(ctx, d.id)) for d in page.docs],

@@ -108,7 +108,7 @@ def training_prefs_rev(call: Call) -> int | None:
                 response=m.TrainingPrefs, revisioned=True, current_rev=training_prefs_rev)
 def put_training_prefs(call: Call) -> Any:
     """Set the caller's training preference; needs If-Match or base_rev (0 for the first write)."""
-    return events_services(call.deps).prefs.set(call.need_ctx(), call.body.train_ok, call.expected_rev())
+    return events_services(call.deps).prefs.set_prefs(call.need_ctx(), call.body.train_ok, call.expected_rev())
 
 
 ROUTERS = (datasets, privacy)

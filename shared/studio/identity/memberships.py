@@ -50,7 +50,7 @@ class MembershipRepo:
         docs = iter_all(self._store, Query(f"users/{user_id}/memberships", limit=500))
         return [{"tenant_id": d.data["tenant_id"], "role": d.data["role"]} for d in docs]
 
-    def list(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_members(self, tenant_id: str) -> list[dict[str, Any]]:
         docs = iter_all(self._store, Query(f"tenants/{tenant_id}/members", limit=500))
         return [member_view(d) for d in docs]
 

@@ -78,7 +78,7 @@ class GatewayState:
 
 async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:
     """The next queued item, or None after ``timeout`` (the meta channel's streams; thread streams
-    wait in Subscriber.next). No task per item, as asyncio.wait_for would make."""
+    wait in Subscriber.next_item). No task per item, as asyncio.wait_for would make."""
     try:
         return queue.get_nowait()
     except asyncio.QueueEmpty:

@@ -127,7 +127,7 @@ class Subscriber:
             await self.send(self._render(event, str(self.cursor)))
             self.stats.by_task += 1
 
-    async def next(self) -> Any:
+    async def next_item(self) -> Any:
         """The next queued item, or None when it is time to re-check the caller (at least every
         ``interval``). Pings after ``interval`` without a write. While it waits with nothing
         queued, the fan-out writes to the socket directly."""
