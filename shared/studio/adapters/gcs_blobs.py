@@ -210,7 +210,7 @@ class GcsBlobStore:
             except gexc.PreconditionFailed:
                 raise self._conflict(bucket, name) from None
 
-    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list_blobs(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
         check_bucket(bucket)
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")

@@ -215,7 +215,7 @@ class LocalBlobStore:
             path.unlink()
             _fsync_dir(path.parent)
 
-    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list_blobs(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
         check_bucket(bucket)
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")

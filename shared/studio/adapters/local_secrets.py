@@ -210,7 +210,7 @@ class LocalSecretStore:
             del doc["secrets"][name]
             self._save(doc)
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")
         with self._locked(exclusive=False):
