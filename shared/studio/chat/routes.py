@@ -69,7 +69,7 @@ def post_message(call: Call) -> Any:
     ctx = call.need_ctx()
     services = chat_services(call.deps)
     thread = services.threads.get_doc(ctx, call.params["thread_id"])
-    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.id, ctx.user_id, call.body.text,
+    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.doc_id, ctx.user_id, call.body.text,
                                        call.body.client_id, thread.data["agent_id"])
 
 

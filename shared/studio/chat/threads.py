@@ -17,9 +17,9 @@ from studio.kernel.roles import Role
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
 
-def thread_view(doc: Any, last_seq: int = 0) -> dict[str, Any]:
+def thread_view(doc: Document, last_seq: int = 0) -> dict[str, Any]:
     d = doc.data
-    return {"id": doc.id, "title": d["title"], "agent_id": d["agent_id"], "epoch": d["epoch"],
+    return {"id": doc.doc_id, "title": d["title"], "agent_id": d["agent_id"], "epoch": d["epoch"],
             "last_seq": last_seq, "rev": doc.rev, "created_by": d["created_by"],
             "created_at": doc.create_time, "updated_at": doc.update_time}
 
@@ -59,7 +59,7 @@ class ThreadService:
     def list_threads(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
         page = self._store.query(Query(paths.threads(ctx.tenant_id, ctx.env), [Filter("deleted", "==", False)],
                                        [("created_at", "desc")], limit, page_token))
-        return {"threads": [thread_view(d, self.last_seq(ctx, d.id)) for d in page.docs],
+        return {"threads": [thread_view(d, self.last_seq(ctx, d.doc_id)) for d in page.docs],
                 "next_page_token": page.next_cursor}
 
     def current_rev_for_writer(self, ctx: RequestContext, thread_id: str) -> int:

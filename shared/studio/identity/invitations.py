@@ -111,7 +111,7 @@ class InvitationService:
         pointers = iter_all(self._store, Query(f"invitees/{emails.email_key(address)}/invitations", limit=100))
         found = []
         for pointer in pointers:
-            doc = self._store.get(invitation_path(pointer.data["tenant_id"], pointer.id))
+            doc = self._store.get(invitation_path(pointer.data["tenant_id"], pointer.doc_id))
             if doc is not None and self._status(doc) == PENDING:
                 tenant = self._store.get(tenant_path(doc.data["tenant_id"]))
                 found.append({**self._view(doc), "tenant_name": tenant.data["name"] if tenant else None})

@@ -145,7 +145,7 @@ class SessionRepo:
         tokens fail from the next request, and open streams at once (``watch_ended``)."""
         query = Query("sessions", [Filter("user_id", "==", user_id), Filter("revoked", "==", False)],
                       limit=REVOKE_BATCH)
-        paths = [d.path for d in iter_all(self._store, query) if d.id != keep]
+        paths = [d.path for d in iter_all(self._store, query) if d.doc_id != keep]
 
         def write(batch: list[str]) -> Callable[[Transaction], int]:
             def run(tx: Transaction) -> int:
@@ -173,5 +173,5 @@ class SessionRepo:
 def _end(tx: Transaction, session: Document, reason: str) -> None:
     """Revoke a session, and say so to whoever listens (every way a session ends goes through here)."""
     tx.put(session.path, dict(session.data, revoked=True, revoked_reason=reason))
-    tx.put(f"{ENDED}/{session.id}", {"user_id": session.data.get("user_id"), "reason": reason, "ended_at": utc_now(),
+    tx.put(f"{ENDED}/{session.doc_id}", {"user_id": session.data.get("user_id"), "reason": reason, "ended_at": utc_now(),
                                      "expire_at_ts": time.time() + ENDED_KEEP_S})
