@@ -15,9 +15,10 @@ $(STAMP): $(REQS) infra/install-venv.sh
 serve: $(STAMP)
 	$(PY) -m infra.localrun
 
-lint: $(STAMP)
+lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library ([tool.mypy] in pyproject.toml)
 	$(VENV)/bin/ruff check shared functions infra tests bench
 	PYTHONPATH=shared $(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 test: lint
 	bash infra/install-browser.sh

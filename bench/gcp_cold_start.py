@@ -70,7 +70,7 @@ def _without_adapter_settings(env: dict[str, str]) -> dict[str, str]:
 def prepare_gcp_data_dir(path: Path, emulators: Emulators) -> cs.Caller:
     """bench/cold_start.prepare_data_dir with the gcp settings: the store is the Firestore emulator."""
     from studio.adapters.firestore_store import FirestoreStore
-    from studio.bootstrap import Deps
+    from studio.bootstrap import STORE, Deps
     from studio.config import Settings
     from studio.identity.services import identity_services
     from studio.kernel.context import Principal
@@ -79,7 +79,8 @@ def prepare_gcp_data_dir(path: Path, emulators: Emulators) -> cs.Caller:
                         blobs="gcp", secrets="embedded", auth="local", project=PROJECT)
     deps = Deps(settings)
     client = emulators.firestore.client(PROJECT)  # bound to the emulator without touching os.environ
-    store = deps.memo("store", lambda: FirestoreStore(PROJECT, client=client))
+    store = FirestoreStore(PROJECT, client=client)
+    deps.memo(STORE, lambda: store)  # the instance's store, before anything asks for it
     try:
         services = identity_services(deps)
         deps.keyring.current()  # the signing key: JWKS document in Firestore, private half in secrets.json

@@ -53,7 +53,7 @@ class _Stream:
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.closed: asyncio.Future[BaseException | None] = self.loop.create_future()  # why it ended
 
-    async def open(self, host: str, port: int) -> None:
+    async def connect(self, host: str, port: int) -> None:
         await self.loop.sock_connect(self.sock, (host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.loop.add_reader(self.sock.fileno(), self._readable)
@@ -233,7 +233,7 @@ async def open_stream(cls: type[LeanSse] | type[LeanWs], host: str, port: int, p
     """Connect, send the request, and return once the stream is open (SSE: 200 head; WS: hello)."""
     stream = cls(path, f"{host}:{port}", headers, on_event)
     try:
-        await stream.open(host, port)
+        await stream.connect(host, port)
         await asyncio.wait_for(asyncio.shield(stream.ready), timeout)
     except BaseException:
         stream.close()

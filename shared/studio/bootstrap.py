@@ -8,33 +8,59 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from studio.config import Settings
+from studio.kernel.deps import Slot
 from studio.kernel.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from studio.identity.memberships import MembershipRepo
+    from studio.identity.sessions import SessionRepo
+    from studio.identity.signing_keys import KeyRing
+    from studio.kernel import deps as kernel_deps
+    from studio.kernel.context import TokenVerifier
+    from studio.ports.blobs import BlobStore
+    from studio.ports.bus import Bus
+    from studio.ports.llm import LlmProvider
+    from studio.ports.mailer import Mailer
+    from studio.ports.secrets import SecretStore
+    from studio.ports.store import DocumentStore
 
 T = TypeVar("T")
 
+# The ports' memo slots. Public: a caller may provide a port before its first use (bench/gcp_cold_start.py
+# hands the store a client bound to an emulator).
+STORE: Slot[DocumentStore] = Slot("store")
+BUS: Slot[Bus] = Slot("bus")
+SECRETS: Slot[SecretStore] = Slot("secrets")
+BLOBS: Slot[BlobStore] = Slot("blobs")
+LLM: Slot[LlmProvider] = Slot("llm")
+MAILER: Slot[Mailer] = Slot("mailer")
+VERIFIER: Slot[TokenVerifier] = Slot("verifier")
+RATE_LIMITER: Slot[RateLimiter] = Slot("rate_limiter")
+
 
 class Deps:
+    """studio.kernel.deps.Deps, with the adapters chosen by the settings."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.RLock()
-        self._memo: dict[str, Any] = {}
+        self._memo: dict[Slot[Any], Any] = {}
 
-    def memo(self, key: str, build: Callable[[], T]) -> T:
-        value = self._memo.get(key)
-        if value is None:
-            with self._lock:
-                value = self._memo.get(key)
-                if value is None:
-                    value = self._memo[key] = build()
-        return value  # type: ignore[no-any-return]
+    def memo(self, slot: Slot[T], build: Callable[[], T]) -> T:
+        if slot not in self._memo:  # the hot path takes no lock
+            with self._lock:  # re-entrant: a build may ask for another port
+                if slot not in self._memo:
+                    self._memo[slot] = build()
+        value: T = self._memo[slot]  # stored under a Slot[T] by this method only
+        return value
 
     # -- ports -------------------------------------------------------------
     @property
-    def store(self) -> Any:
-        def build() -> Any:
+    def store(self) -> DocumentStore:
+        def build() -> DocumentStore:
             if self.settings.store == "gcp":
                 from studio.adapters.firestore_store import FirestoreStore
 
@@ -43,11 +69,11 @@ class Deps:
 
             return SqliteStore(self.settings.data_dir / "store.db")
 
-        return self.memo("store", build)
+        return self.memo(STORE, build)
 
     @property
-    def bus(self) -> Any:
-        def build() -> Any:
+    def bus(self) -> Bus:
+        def build() -> Bus:
             if self.settings.bus == "gcp":
                 from studio.adapters.pubsub_bus import PubsubBus
 
@@ -56,11 +82,11 @@ class Deps:
 
             return SqliteBus(self.settings.data_dir / "bus.db", backoff_base_s=self.settings.bus_backoff_base_s)
 
-        return self.memo("bus", build)
+        return self.memo(BUS, build)
 
     @property
-    def secrets(self) -> Any:
-        def build() -> Any:
+    def secrets(self) -> SecretStore:
+        def build() -> SecretStore:
             if self.settings.secrets == "gcp":
                 from studio.adapters.secret_manager import SecretManagerStore
 
@@ -69,11 +95,11 @@ class Deps:
 
             return LocalSecretStore(self.settings.data_dir / "secrets.json")
 
-        return self.memo("secrets", build)
+        return self.memo(SECRETS, build)
 
     @property
-    def blobs(self) -> Any:
-        def build() -> Any:
+    def blobs(self) -> BlobStore:
+        def build() -> BlobStore:
             if self.settings.blobs == "gcp":
                 from studio.adapters.gcs_blobs import GcsBlobStore
 
@@ -83,7 +109,7 @@ class Deps:
             key = self._blob_signing_key()
             return LocalBlobStore(self.settings.data_dir / "blobs", base_url=self.settings.public_url, signing_key=key)
 
-        return self.memo("blobs", build)
+        return self.memo(BLOBS, build)
 
     def _blob_signing_key(self) -> bytes:
         import secrets as pysecrets
@@ -97,11 +123,11 @@ class Deps:
             return bytes(self.secrets.get("local-blob-url-signing-key"))
 
     @property
-    def llm(self) -> Any:
+    def llm(self) -> LlmProvider:
         """The model provider: the local model (loaded by its first reply), the echo responder (no model:
         exact text for tests), any OpenAI-compatible URL, or Gemini on Vertex AI."""
 
-        def build() -> Any:
+        def build() -> LlmProvider:
             s = self.settings
             if s.llm == "openai":
                 from studio.adapters.openai_compatible import OpenAiCompatible
@@ -123,11 +149,11 @@ class Deps:
             return LocalModel(Path(s.llm_model) if s.llm_model else None, threads=s.llm_threads,
                               max_tokens=s.llm_max_tokens)
 
-        return self.memo("llm", build)
+        return self.memo(LLM, build)
 
     @property
-    def mailer(self) -> Any:
-        def build() -> Any:
+    def mailer(self) -> Mailer:
+        def build() -> Mailer:
             if self.settings.mailer == "outbox":
                 from studio.adapters.outbox_mailer import OutboxMailer
 
@@ -136,28 +162,27 @@ class Deps:
 
             return NoMailer()
 
-        return self.memo("mailer", build)
+        return self.memo(MAILER, build)
 
-    # -- identity ----------------------------------------------------------
+    # -- identity: built by the identity domain, shared with the kernel (studio/identity/repos.py) --
     @property
-    def keyring(self) -> Any:
-        from studio.identity.signing_keys import KeyRing
+    def keyring(self) -> KeyRing:
+        from studio.identity import repos
 
-        return self.memo("keyring", lambda: KeyRing(self.store, self.secrets,
-                                                     max_age_s=self.settings.signing_key_max_age_s))
+        return repos.keyring(self)
 
     @property
-    def verifier(self) -> Any:
-        def build() -> Any:
+    def verifier(self) -> TokenVerifier:
+        def build() -> TokenVerifier:
             if self.settings.auth == "firebase":
                 return self._firebase_verifier()
             from studio.identity.local_tokens import LocalTokenVerifier
 
             return LocalTokenVerifier(self.keyring, issuer=self.settings.public_url)
 
-        return self.memo("verifier", build)
+        return self.memo(VERIFIER, build)
 
-    def _firebase_verifier(self) -> Any:
+    def _firebase_verifier(self) -> TokenVerifier:
         """Firebase ID tokens, with revocation checked against Identity Toolkit (emulator when set)."""
         import os
 
@@ -176,21 +201,25 @@ class Deps:
                                      emulator=bool(emulator_host))
 
     @property
-    def memberships(self) -> Any:
-        from studio.identity.memberships import MembershipRepo
+    def memberships(self) -> MembershipRepo:
+        from studio.identity import repos
 
-        return self.memo("memberships", lambda: MembershipRepo(self.store))
+        return repos.memberships(self)
 
     @property
-    def sessions(self) -> Any:
-        from studio.identity.sessions import SessionRepo
+    def sessions(self) -> SessionRepo:
+        from studio.identity import repos
 
-        return self.memo("sessions", lambda: SessionRepo(self.store, refresh_ttl_s=self.settings.refresh_token_ttl_s,
-                                                         reuse_grace_s=self.settings.refresh_reuse_grace_s))
+        return repos.sessions(self)
 
     @property
     def rate_limiter(self) -> RateLimiter:
-        return self.memo("rate_limiter", lambda: RateLimiter(self.settings.rate_limit_per_minute))
+        return self.memo(RATE_LIMITER, lambda: RateLimiter(self.settings.rate_limit_per_minute))
+
+
+if TYPE_CHECKING:
+    def _implements_the_kernel_protocol(deps: Deps) -> kernel_deps.Deps:
+        return deps  # mypy proves every port the kernel and the domains may ask for is here, and typed
 
 
 _instance: Deps | None = None

@@ -4,18 +4,30 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from studio.kernel.cors import LOOPBACK_ORIGINS, parse_origins
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing's own from Python 3.13
+
 Adapter = Literal["embedded", "gcp"]
+Auth = Literal["local", "firebase"]
+
+
+def _is_adapter(value: str) -> TypeIs[Adapter]:
+    return value in ("embedded", "gcp")
+
+
+def _is_auth(value: str) -> TypeIs[Auth]:
+    return value in ("local", "firebase")
 
 
 def _adapter(name: str, default: str) -> Adapter:
     value = os.environ.get(name, default).strip().lower()
-    if value not in ("embedded", "gcp"):
+    if not _is_adapter(value):
         raise ValueError(f"{name} must be 'embedded' or 'gcp', not {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _choice(name: str, default: str, allowed: tuple[str, ...]) -> Any:
@@ -40,7 +52,7 @@ class Settings:
     bus: Adapter = "embedded"
     blobs: Adapter = "embedded"
     secrets: Adapter = "embedded"
-    auth: Literal["local", "firebase"] = "local"
+    auth: Auth = "local"
     public_url: str = "http://127.0.0.1:8080"
     project: str = "studio-local"
     firebase_project: str = ""
@@ -83,7 +95,7 @@ class Settings:
         env = os.environ
         adapters = _adapter("STUDIO_ADAPTERS", "embedded")
         auth = env.get("STUDIO_AUTH", "firebase" if adapters == "gcp" else "local")
-        if auth not in ("local", "firebase"):
+        if not _is_auth(auth):
             raise ValueError("STUDIO_AUTH must be 'local' or 'firebase'")
         project = env.get("GOOGLE_CLOUD_PROJECT", "studio-local")
         return cls(
@@ -93,7 +105,7 @@ class Settings:
             bus=_adapter("STUDIO_BUS", adapters),
             blobs=_adapter("STUDIO_BLOBS", adapters),
             secrets=_adapter("STUDIO_SECRETS", adapters),
-            auth=auth,  # type: ignore[arg-type]
+            auth=auth,
             public_url=env.get("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '8080')}").rstrip("/"),
             project=project,
             firebase_project=env.get("FIREBASE_PROJECT_ID", project),

@@ -9,7 +9,7 @@ runtime) call these; nothing below them imports this module.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from studio.kernel.routing import Router
 from studio.realtime.channels import ThreadChannel
@@ -17,6 +17,7 @@ from studio.realtime.channels import ThreadChannel
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from studio.kernel.deps import Deps
     from studio.kernel.http_app import HttpApp
 
 
@@ -50,7 +51,7 @@ def chat_routers() -> list[Router]:
     return [*ROUTERS, *composed_routers()]
 
 
-def send_app(deps: Any) -> HttpApp:
+def send_app(deps: Deps) -> HttpApp:
     """The kernel pipeline the gateway runs a client's send through: the chat function's own routes
     (so its log lines name the chat function), on the gateway's dependencies."""
     from studio.kernel.http_app import HttpApp
@@ -58,7 +59,7 @@ def send_app(deps: Any) -> HttpApp:
     return HttpApp("chat", chat_routers, lambda: deps)
 
 
-def realtime_gateway(deps: Any, **timing: float) -> Starlette:
+def realtime_gateway(deps: Deps, **timing: float) -> Starlette:
     """The realtime gateway with every thread channel, as the local runtime and Cloud Run serve it."""
     from studio.realtime.app import create_gateway
 

@@ -120,18 +120,18 @@ class BlobStoreContract:
     def test_list_with_prefix_sorted_and_limited(self, blob_store: BlobStore, bucket: str) -> None:
         for name in ["b/2", "a/1", "b/1", "b", "c/1", "b/sub/3"]:
             blob_store.put(bucket, name, name.encode())
-        assert [i.name for i in blob_store.list(bucket, "b/")] == ["b/1", "b/2", "b/sub/3"]
-        assert [i.name for i in blob_store.list(bucket)] == ["a/1", "b", "b/1", "b/2", "b/sub/3", "c/1"]
-        assert [i.name for i in blob_store.list(bucket, "b", limit=2)] == ["b", "b/1"]
-        assert blob_store.list(bucket, "zzz") == []
-        assert all(isinstance(i, BlobInfo) and i.bucket == bucket for i in blob_store.list(bucket))
+        assert [i.name for i in blob_store.list_blobs(bucket, "b/")] == ["b/1", "b/2", "b/sub/3"]
+        assert [i.name for i in blob_store.list_blobs(bucket)] == ["a/1", "b", "b/1", "b/2", "b/sub/3", "c/1"]
+        assert [i.name for i in blob_store.list_blobs(bucket, "b", limit=2)] == ["b", "b/1"]
+        assert blob_store.list_blobs(bucket, "zzz") == []
+        assert all(isinstance(i, BlobInfo) and i.bucket == bucket for i in blob_store.list_blobs(bucket))
 
     def test_delete(self, blob_store: BlobStore, bucket: str) -> None:
         blob_store.put(bucket, "gone", b"x")
         blob_store.put(bucket, "kept", b"y")
         blob_store.delete(bucket, "gone")
         assert blob_store.stat(bucket, "gone") is None
-        assert [i.name for i in blob_store.list(bucket)] == ["kept"]
+        assert [i.name for i in blob_store.list_blobs(bucket)] == ["kept"]
 
     @pytest.mark.parametrize("name", TRAVERSAL_NAMES)
     def test_traversal_and_bad_names_rejected(self, blob_store: BlobStore, bucket: str, name: str) -> None:

@@ -63,7 +63,7 @@ class SecretStoreContract:
         secret_store.put("temp", b"1")
         secret_store.put("temp", b"2")
         secret_store.delete("temp")
-        assert "temp" not in secret_store.list()
+        assert "temp" not in secret_store.list_names()
         with pytest.raises(errors.NotFound):
             secret_store.get("temp")
         assert secret_store.put("temp", b"new") == 1  # a new secret starts over
@@ -71,9 +71,9 @@ class SecretStoreContract:
     def test_list_with_prefix(self, secret_store: SecretStore) -> None:
         for name in ("svc-b", "svc-a", "other", "svc"):
             secret_store.put(name, b"x")
-        assert secret_store.list("svc") == ["svc", "svc-a", "svc-b"]
-        assert secret_store.list() == ["other", "svc", "svc-a", "svc-b"]
-        assert secret_store.list("nope") == []
+        assert secret_store.list_names("svc") == ["svc", "svc-a", "svc-b"]
+        assert secret_store.list_names() == ["other", "svc", "svc-a", "svc-b"]
+        assert secret_store.list_names("nope") == []
 
     def test_empty_value_allowed(self, secret_store: SecretStore) -> None:
         secret_store.put("blank", b"")

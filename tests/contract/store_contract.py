@@ -16,7 +16,7 @@ from studio.ports.store import Filter, OutboxMessage, Query, iter_all
 class StoreContract:
     def test_create_get_put_delete_with_revisions(self, store: Any) -> None:
         doc = store.create("things/a", {"n": 1})
-        assert doc.rev == 1 and doc.data == {"n": 1} and doc.id == "a"
+        assert doc.rev == 1 and doc.data == {"n": 1} and doc.doc_id == "a"
         with pytest.raises(errors.AlreadyExists):
             store.create("things/a", {"n": 2})
         assert store.put("things/a", {"n": 2}, expected_rev=1).rev == 2
@@ -97,7 +97,7 @@ class StoreContract:
     def test_query_leaves_out_documents_missing_the_order_field(self, store: Any) -> None:
         store.put("mix/a", {"n": 1})
         store.put("mix/b", {"other": True})
-        assert [d.id for d in store.query(Query("mix", order_by=[("n", "asc")])).docs] == ["a"]
+        assert [d.doc_id for d in store.query(Query("mix", order_by=[("n", "asc")])).docs] == ["a"]
 
     def test_bad_cursor_is_a_400(self, store: Any) -> None:
         with pytest.raises(errors.StudioError) as err:

@@ -216,7 +216,7 @@ def test_names_never_reach_the_filesystem(tmp_path: Path) -> None:
     store.put(BUCKET, "a/b", b"also a file")  # both exist, as on GCS
     names = os.listdir(tmp_path / BUCKET)
     assert all(n.startswith(".") or (n.endswith(".blob") and len(n) == 69) for n in names)
-    assert [i.name for i in store.list(BUCKET)] == ["a", "a/b"]
+    assert [i.name for i in store.list_blobs(BUCKET)] == ["a", "a/b"]
 
 
 def test_leftover_temp_file_is_ignored_and_data_survives_reopen(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_leftover_temp_file_is_ignored_and_data_survives_reopen(tmp_path: Path) 
     (tmp_path / BUCKET / ".tmp-crashed").write_bytes(b'{"half": ')  # a write killed mid-way
     again = LocalBlobStore(tmp_path, base_url="http://x", signing_key=KEY)
     assert again.get(BUCKET, "keep") == (b"data", info)
-    assert [i.name for i in again.list(BUCKET)] == ["keep"]
+    assert [i.name for i in again.list_blobs(BUCKET)] == ["keep"]
     assert again.put(BUCKET, "keep", b"new").generation > info.generation
 
 

@@ -84,11 +84,11 @@ class _Prefixed:
     def delete(self, name: str) -> None:
         self.store.delete(self._n(name))
 
-    def list(self, prefix: str = "") -> list[str]:
-        return [n[len(self.prefix):] for n in self.store.list(self.prefix + prefix)]
+    def list_names(self, prefix: str = "") -> list[str]:
+        return [n[len(self.prefix):] for n in self.store.list_names(self.prefix + prefix)]
 
     def cleanup(self) -> None:
-        for name in self.store.list(self.prefix):
+        for name in self.store.list_names(self.prefix):
             self.store.delete(name)
 
 
@@ -115,7 +115,7 @@ def test_client_is_built_lazily_and_once(store: SecretManagerStore, fake: FakeSe
     assert store._client is None  # constructing the store imports and dials nothing
     store.put(f"lazy-{uuid.uuid4().hex[:8]}", b"x")
     client = store._client
-    store.list()
+    store.list_names()
     assert client is not None and store._client is client
 
 
@@ -136,7 +136,7 @@ def test_get_latest_is_one_call_unless_the_newest_version_is_disabled(
 def test_unreachable_secret_manager_is_503_and_leaks_nothing() -> None:
     dead = SecretManagerStore(FAKE_PROJECT, transport="rest", api_endpoint="http://127.0.0.1:9",
                               credentials=AnonymousCredentials(), timeout_s=0.5)
-    for call in (lambda: dead.get("x"), lambda: dead.put("x", b"hunter2-value"), dead.list):
+    for call in (lambda: dead.get("x"), lambda: dead.put("x", b"hunter2-value"), dead.list_names):
         with pytest.raises(errors.StudioError) as exc:
             call()
         assert exc.value.status == 503 and "hunter2" not in str(exc.value)

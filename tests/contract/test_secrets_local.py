@@ -65,7 +65,7 @@ def test_wrong_key_is_unavailable_for_reads_and_writes(tmp_path: Path) -> None:
     wrong = LocalSecretStore(tmp_path / "s.json", b"\x01" * 32)
     _unavailable(lambda: wrong.get("pw"))
     _unavailable(lambda: wrong.put("other", b"x"))  # never mixes two keys in one file
-    _unavailable(wrong.list)
+    _unavailable(wrong.list_names)
     assert LocalSecretStore(tmp_path / "s.json", KEY).get("pw") == PLAINTEXT
     with pytest.raises(errors.StudioError) as exc:
         wrong.get("pw")
@@ -89,7 +89,7 @@ def test_swapped_ciphertexts_fail_authentication(tmp_path: Path) -> None:
 def test_corrupt_file_is_unavailable(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("{not json")
-    _unavailable(lambda: LocalSecretStore(path, KEY).list())
+    _unavailable(lambda: LocalSecretStore(path, KEY).list_names())
 
 
 def test_key_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,5 +51,5 @@ def test_documents_stored_with_nan_before_it_was_refused_do_not_poison_queries(t
     page = store.query(Query("events", [Filter("n", ">", 0)], [("n", "asc")]))
     assert [d.data for d in page.docs] == [{"n": 1, "v": 1.5}, {"n": 2, "v": None, "w": [None, None]}]
     assert store.get("events/bad").rev == 1  # the same document, spelt as JSON: not a new revision
-    assert store.run_transaction(lambda tx: [d.id for d in tx.query(Query("events", order_by=[("n", "asc")])).docs]) \
+    assert store.run_transaction(lambda tx: [d.doc_id for d in tx.query(Query("events", order_by=[("n", "asc")])).docs]) \
         == ["good", "bad"]

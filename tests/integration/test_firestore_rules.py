@@ -51,7 +51,7 @@ class Rest:
     def get(self, path: str) -> int:
         return self._http.get(self._url(path), headers=self._headers).status_code
 
-    def list(self, collection: str) -> int:
+    def list_collection(self, collection: str) -> int:
         return self._http.get(self._url(collection), headers=self._headers).status_code
 
     def query(self, parent: str, collection_id: str, all_descendants: bool = False) -> int:
@@ -105,7 +105,7 @@ def test_a_member_reads_their_tenants_documents_by_claim_or_membership_document(
     assert client.get(MSG.format(t=A)) == 200
     assert client.get(f"tenants/{A}/envs/dev/dataset_events/ev_1") == 200
     assert client.get(f"tenants/{A}") == 200
-    assert client.list(f"tenants/{A}/envs/dev/threads/th_1/messages") == 200
+    assert client.list_collection(f"tenants/{A}/envs/dev/threads/th_1/messages") == 200
     assert client.query(f"tenants/{A}/envs/dev/threads/th_1", "messages") == 200
 
 
@@ -114,7 +114,7 @@ def test_a_member_of_one_tenant_reads_nothing_of_the_other(rest: dict[str, Rest]
     client = rest[user]
     assert client.get(MSG.format(t=B)) == 403
     assert client.get(f"tenants/{B}") == 403
-    assert client.list(f"tenants/{B}/envs/dev/threads/th_1/messages") == 403
+    assert client.list_collection(f"tenants/{B}/envs/dev/threads/th_1/messages") == 403
     assert client.query(f"tenants/{B}/envs/dev/threads/th_1", "messages") == 403
     assert client.query(f"tenants/{B}/envs/dev", "dataset_events") == 403
     assert rest["bob"].get(MSG.format(t=A)) == 403 and rest["bob"].get(MSG.format(t=B)) == 200
@@ -127,8 +127,8 @@ def test_queries_that_could_cross_tenants_are_denied(rest: dict[str, Rest]) -> N
     assert alice.query(f"tenants/{B}/envs/dev", "messages", all_descendants=True) == 403
     assert alice.query(f"tenants/{A}", "messages", all_descendants=True) == 403  # would reach members/
     assert alice.query("", "tenants") == 403
-    assert alice.list("tenants") == 403
-    assert alice.list(f"tenants/{A}/members") == 403
+    assert alice.list_collection("tenants") == 403
+    assert alice.list_collection(f"tenants/{A}/members") == 403
 
 
 def test_unknown_envs_and_anonymous_callers_are_denied(rest: dict[str, Rest]) -> None:
@@ -153,12 +153,12 @@ def test_platform_collections_are_unreadable(rest: dict[str, Rest]) -> None:
     for user in ("alice", "carol", "bob", "anonymous"):
         for path in SYSTEM:
             assert rest[user].get(path) == 403, (user, path)
-        assert rest[user].list("outbox") == 403
+        assert rest[user].list_collection("outbox") == 403
 
 
 def test_a_user_reads_only_their_own_memberships(rest: dict[str, Rest]) -> None:
     carol, bob = rest["carol"], rest["bob"]
-    assert carol.get(f"users/carol/memberships/{A}") == 200 and carol.list("users/carol/memberships") == 200
+    assert carol.get(f"users/carol/memberships/{A}") == 200 and carol.list_collection("users/carol/memberships") == 200
     assert carol.get(f"tenants/{A}/members/carol") == 200
-    assert carol.get(f"users/bob/memberships/{B}") == 403 and carol.list("users/bob/memberships") == 403
+    assert carol.get(f"users/bob/memberships/{B}") == 403 and carol.list_collection("users/bob/memberships") == 403
     assert bob.get(f"tenants/{A}/members/carol") == 403

@@ -84,3 +84,18 @@ def test_cancelling_the_awaiting_task_reaches_the_coroutine() -> None:
         assert cleaned == [True]
 
     asyncio.run(main())
+
+
+def test_an_awaitable_that_is_not_a_coroutine_is_driven_too() -> None:
+    """ASGI promises only an awaitable send: a future (or any __await__) must still be written."""
+    async def main() -> None:
+        writable = asyncio.get_running_loop().create_future()
+        rest = run_eagerly(writable)
+        assert isinstance(rest, Unfinished)
+        writable.set_result("written")
+        assert await rest == "written"
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        assert run_eagerly(done) is None  # already done: finished on the spot
+
+    asyncio.run(main())

@@ -55,7 +55,7 @@ class Task:
     async def _run(self) -> None:
         try:
             while True:
-                item = await self.sub.next()
+                item = await self.sub.next_item()
                 self.items.append(item)
                 if isinstance(item, ThreadEvent) and item.type != EPOCH_CHANGED:
                     await self.sub.write_event(item)

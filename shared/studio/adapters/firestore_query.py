@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.kernel import errors
 from studio.kernel.paths import check_collection_path
-from studio.ports.store import Query, decode_page_token, encode_page_token
+from studio.ports.store import Direction, Query, decode_page_token, encode_page_token
 
 _OPS = {"==", "!=", "<", "<=", ">", ">=", "in", "array_contains"}
 _INEQUALITIES = {"!=", "<", "<=", ">", ">="}
@@ -32,7 +32,7 @@ def check_field(field: str) -> str:
     return field
 
 
-def effective_order(query: Query) -> list[tuple[str, str]]:
+def effective_order(query: Query) -> list[tuple[str, Direction]]:
     """The order Firestore applies, without the ``__name__`` tiebreak."""
     order = [(check_field(f), d) for f, d in query.order_by]
     ordered = {f for f, _ in order}

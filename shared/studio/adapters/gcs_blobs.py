@@ -116,14 +116,15 @@ class GcsBlobStore:
         return self._client
 
     def _make_client(self) -> Any:
-        from google.cloud import storage
+        import google.cloud.storage as storage
 
         options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
         if self.api_endpoint and self.api_endpoint.startswith("http://"):
             # Plain http can only be an emulator: never send a token over it.
             from google.auth.credentials import AnonymousCredentials
 
-            return storage.Client(project=self.project, credentials=AnonymousCredentials(), client_options=options)
+            anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth: __init__ unannotated
+            return storage.Client(project=self.project, credentials=anonymous, client_options=options)
         if self._credentials is None:
             import google.auth
 
@@ -209,7 +210,7 @@ class GcsBlobStore:
             except gexc.PreconditionFailed:
                 raise self._conflict(bucket, name) from None
 
-    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list_blobs(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
         check_bucket(bucket)
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")

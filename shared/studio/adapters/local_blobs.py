@@ -48,7 +48,7 @@ DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
 _SIG_VERSION = "studio-blob-v1"
 
 try:  # optional C implementation; never a dependency
-    from google_crc32c import value as _crc32c_c  # type: ignore[import-not-found]
+    from google_crc32c import value as _crc32c_c
 except ImportError:
     _crc32c_c = None
 
@@ -68,7 +68,7 @@ _CRC_TABLE = _crc32c_table()
 
 def crc32c(data: bytes) -> int:
     if _crc32c_c is not None:
-        return _crc32c_c(data)
+        return int(_crc32c_c(data))  # the C extension is untyped
     crc, table = 0xFFFFFFFF, _CRC_TABLE
     for byte in data:
         crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
@@ -215,7 +215,7 @@ class LocalBlobStore:
             path.unlink()
             _fsync_dir(path.parent)
 
-    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list_blobs(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
         check_bucket(bucket)
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")

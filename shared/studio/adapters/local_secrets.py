@@ -137,7 +137,7 @@ class LocalSecretStore:
             secrets = doc["secrets"]
         except (ValueError, KeyError, TypeError):
             raise errors.StudioError(errors.UNAVAILABLE, f"secrets file {self.path} is corrupt") from None
-        if doc.get("format") != _FORMAT or not isinstance(secrets, dict):
+        if not isinstance(doc, dict) or doc.get("format") != _FORMAT or not isinstance(secrets, dict):
             raise errors.StudioError(errors.UNAVAILABLE, f"secrets file {self.path} has an unknown format")
         if self._unseal(check, _CANARY_AD) != _CANARY:
             raise _undecryptable()
@@ -149,7 +149,7 @@ class LocalSecretStore:
 
     @staticmethod
     def _entry(doc: dict[str, Any], name: str) -> dict[str, Any]:
-        entry = doc["secrets"].get(name)
+        entry: dict[str, Any] | None = doc["secrets"].get(name)
         if entry is None:
             raise errors.NotFound(f"secret {name} not found")
         return entry
@@ -210,7 +210,7 @@ class LocalSecretStore:
             del doc["secrets"][name]
             self._save(doc)
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")
         with self._locked(exclusive=False):

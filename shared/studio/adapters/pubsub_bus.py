@@ -117,7 +117,7 @@ class PubsubBus:
     def _pub(self) -> Any:
         with self._lock:
             if self._publisher is None:
-                from google.cloud import pubsub_v1
+                import google.cloud.pubsub_v1 as pubsub_v1
 
                 self._publisher = pubsub_v1.PublisherClient(
                     # publish() waits for each message id anyway: commit batches at once.
@@ -128,7 +128,7 @@ class PubsubBus:
     def _sub(self) -> Any:
         with self._lock:
             if self._subscriber is None:
-                from google.cloud import pubsub_v1
+                import google.cloud.pubsub_v1 as pubsub_v1
 
                 self._subscriber = pubsub_v1.SubscriberClient()
             return self._subscriber
@@ -275,7 +275,8 @@ class PubsubBus:
     def _pull_all(self, path: str, max_messages: int) -> list[Any]:
         from google.api_core import exceptions as gexc
 
-        wait, out = self._pull_wait_s, []
+        wait = self._pull_wait_s
+        out: list[Any] = []
         with _mapped(f"subscription {self._short(path)}"):
             # A pull may return fewer than available: top up while it keeps returning messages.
             for _ in range(1 if wait > 0 else 5):

@@ -224,7 +224,7 @@ class SecretManagerStore:
         except _Gone:
             raise errors.NotFound(f"secret {name} not found") from None
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
             raise errors.StudioError(errors.BAD_REQUEST, "prefix must be a string")
         # Filtered here: Secret Manager's `name:` filter matches substrings, not prefixes.

@@ -88,7 +88,7 @@ def _rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _message(row: tuple) -> BusMessage:
+def _message(row: tuple[str, str, bytes, str, str, str]) -> BusMessage:
     message_id, topic, data, attributes, ordering_key, publish_time = row
     return BusMessage(message_id, topic, bytes(data), json.loads(attributes), ordering_key, publish_time)
 
@@ -234,7 +234,8 @@ class SqliteBus:
         ).fetchone()
         if row is None:
             raise errors.NotFound(f"subscription {subscription} does not exist")
-        return row
+        max_attempts, ack_deadline_s, dead_letter_topic = row
+        return int(max_attempts), float(ack_deadline_s), dead_letter_topic
 
     def pull(self, subscription: str, max_messages: int = 10) -> list[Delivery]:
         self._local.seen = self._generation  # wait() returns at once if a publish follows

@@ -362,7 +362,7 @@ class SqliteStore:
             conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
 
-def _after_cursor(order: list[tuple[str, str]], values: list[Any]) -> tuple[str, list[Any]]:
+def _after_cursor(order: Sequence[tuple[str, str]], values: list[Any]) -> tuple[str, list[Any]]:
     """Lexicographic 'strictly after' over the order columns: (a > x) OR (a = x AND b > y) ..."""
     clauses, params = [], []
     for i, (expr, direction) in enumerate(order):

@@ -93,7 +93,7 @@ class AgentPipeline:
         self._log_event(ctx, thread_id, agent_id, user_msg["text"], reply.get("text", ""), reply.get("error"), 0.0)
         self._store.put(marker.path, dict(marker.data, logged=True))
 
-    def _claim_reply(self, tenant_id: str, env: str, thread_id: str, user_seq: int, agent_id: str) -> dict | None:
+    def _claim_reply(self, tenant_id: str, env: str, thread_id: str, user_seq: int, agent_id: str) -> dict[str, Any] | None:
         marker = self._marker(tenant_id, env, thread_id, user_seq)
         existing = self._store.get(marker)
         if existing is not None:

@@ -15,7 +15,7 @@ from studio.chat.models import message_view
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.events import DomainEvent, emit
-from studio.ports.store import DocumentStore, Filter, Query
+from studio.ports.store import DocumentStore, Filter, Query, Transaction
 
 TOPIC = "chat.messages"  # user messages, for the agent pipeline
 
@@ -24,7 +24,7 @@ class MessageService:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
-    def _allocate(self, tx: Any, tenant_id: str, env: str, thread_id: str) -> tuple[int, int]:
+    def _allocate(self, tx: Transaction, tenant_id: str, env: str, thread_id: str) -> tuple[int, int]:
         thread = tx.get(paths.thread(tenant_id, env, thread_id))
         if thread is None or thread.data.get("deleted"):
             raise errors.NotFound("no such thread")
@@ -35,7 +35,7 @@ class MessageService:
 
     def post_user(self, tenant_id: str, env: str, thread_id: str, author: str, text: str,
                   client_id: str | None, agent_id: str) -> dict[str, Any]:
-        def write(tx: Any) -> dict[str, Any]:
+        def write(tx: Transaction) -> dict[str, Any]:
             seq, epoch = self._allocate(tx, tenant_id, env, thread_id)
             data = {"id": "m_" + secrets.token_hex(8), "seq": seq, "epoch": epoch, "role": "user", "author": author,
                     "text": text, "status": "complete", "client_id": client_id, "created_at": utc_now(),
@@ -49,7 +49,7 @@ class MessageService:
         return message_view(thread_id, self._store.run_transaction(write))
 
     def start_reply(self, tenant_id: str, env: str, thread_id: str, agent_id: str, reply_to: int) -> dict[str, Any]:
-        def write(tx: Any) -> dict[str, Any]:
+        def write(tx: Transaction) -> dict[str, Any]:
             seq, epoch = self._allocate(tx, tenant_id, env, thread_id)
             data = {"id": "m_" + secrets.token_hex(8), "seq": seq, "epoch": epoch, "role": "agent",
                     "author": agent_id, "text": "", "status": "streaming", "reply_to": reply_to,
@@ -69,7 +69,7 @@ class MessageService:
                error: str | None = None) -> dict[str, Any]:
         path = paths.message(tenant_id, env, thread_id, seq)
 
-        def write(tx: Any) -> dict[str, Any]:
+        def write(tx: Transaction) -> dict[str, Any]:
             doc = tx.get(path)
             if doc is None:
                 raise errors.NotFound("no such message")
@@ -90,7 +90,7 @@ class MessageService:
         doc = self._store.get(paths.message(tenant_id, env, thread_id, seq))
         return None if doc is None else dict(doc.data)
 
-    def list(self, tenant_id: str, env: str, thread_id: str, since: int, limit: int) -> dict[str, Any]:
+    def list_messages(self, tenant_id: str, env: str, thread_id: str, since: int, limit: int) -> dict[str, Any]:
         """Messages with seq > since, in seq order; ``next_since`` when more follow."""
         page = self._store.query(Query(paths.messages(tenant_id, env, thread_id), [Filter("seq", ">", since)],
                                        [("seq", "asc")], limit))

@@ -10,9 +10,9 @@ from studio.ports.store import Filter, Query
 _MESSAGES = "tenants/t_abc/envs/dev/threads/th_1/messages"
 
 QUERIES = (
-    StoreQuery("chat/threads.py:list",
+    StoreQuery("chat/threads.py:list_threads",
                Query("tenants/t_abc/envs/dev/threads", [Filter("deleted", "==", False)], [("created_at", "desc")], 50)),
-    StoreQuery("chat/messages.py:list", Query(_MESSAGES, [Filter("seq", ">", 0)], [("seq", "asc")], 50)),
+    StoreQuery("chat/messages.py:list_messages", Query(_MESSAGES, [Filter("seq", ">", 0)], [("seq", "asc")], 50)),
     StoreQuery("chat/messages.py:chunks",
                Query("tenants/t_abc/envs/dev/threads/th_1/messages/000000000001/chunks", [], [("n", "asc")], 10_000)),
 )

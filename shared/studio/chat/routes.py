@@ -16,7 +16,7 @@ chat = Router("chat")
 @chat.tenant("GET", "/chat/threads", role=Role.VIEWER, query=m.ThreadListQuery, response=m.ThreadList)
 def list_threads(call: Call) -> Any:
     """Threads of the tenant and env, newest first."""
-    return chat_services(call.deps).threads.list(call.need_ctx(), call.query.limit, call.query.page_token)
+    return chat_services(call.deps).threads.list_threads(call.need_ctx(), call.query.limit, call.query.page_token)
 
 
 @chat.tenant("POST", "/chat/threads", role=Role.MEMBER, body=m.ThreadIn, response=m.ThreadOut, status=201)
@@ -59,7 +59,7 @@ def list_messages(call: Call) -> Any:
     ctx = call.need_ctx()
     services = chat_services(call.deps)
     services.threads.get_doc(ctx, call.params["thread_id"])
-    return services.messages.list(ctx.tenant_id, ctx.env, call.params["thread_id"], call.query.since, call.query.limit)
+    return services.messages.list_messages(ctx.tenant_id, ctx.env, call.params["thread_id"], call.query.since, call.query.limit)
 
 
 @chat.tenant("POST", "/chat/threads/{thread_id}/messages", role=Role.MEMBER, body=m.MessageIn,
@@ -69,7 +69,7 @@ def post_message(call: Call) -> Any:
     ctx = call.need_ctx()
     services = chat_services(call.deps)
     thread = services.threads.get_doc(ctx, call.params["thread_id"])
-    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.id, ctx.user_id, call.body.text,
+    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.doc_id, ctx.user_id, call.body.text,
                                        call.body.client_id, thread.data["agent_id"])
 
 

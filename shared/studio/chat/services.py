@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from studio.chat.messages import MessageService
 from studio.chat.threads import ThreadService
+from studio.kernel.deps import Deps, Slot
 
 
 @dataclass(frozen=True)
@@ -14,5 +14,8 @@ class ChatServices:
     messages: MessageService
 
 
-def chat_services(deps: Any) -> ChatServices:
-    return deps.memo("chat", lambda: ChatServices(ThreadService(deps.store), MessageService(deps.store)))  # type: ignore[no-any-return]
+CHAT: Slot[ChatServices] = Slot("chat")
+
+
+def chat_services(deps: Deps) -> ChatServices:
+    return deps.memo(CHAT, lambda: ChatServices(ThreadService(deps.store), MessageService(deps.store)))

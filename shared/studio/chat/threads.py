@@ -14,12 +14,12 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import Document, DocumentStore, Filter, Query
+from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
 
-def thread_view(doc: Any, last_seq: int = 0) -> dict[str, Any]:
+def thread_view(doc: Document, last_seq: int = 0) -> dict[str, Any]:
     d = doc.data
-    return {"id": doc.id, "title": d["title"], "agent_id": d["agent_id"], "epoch": d["epoch"],
+    return {"id": doc.doc_id, "title": d["title"], "agent_id": d["agent_id"], "epoch": d["epoch"],
             "last_seq": last_seq, "rev": doc.rev, "created_by": d["created_by"],
             "created_at": doc.create_time, "updated_at": doc.update_time}
 
@@ -31,7 +31,7 @@ class ThreadService:
     def create(self, ctx: RequestContext, title: str, agent_id: str) -> dict[str, Any]:
         thread_id = "th_" + secrets.token_hex(8)
 
-        def write(tx: Any) -> Any:
+        def write(tx: Transaction) -> Document:
             doc = tx.create(paths.thread(ctx.tenant_id, ctx.env, thread_id), {
                 "title": title, "agent_id": agent_id, "epoch": 1, "created_by": ctx.user_id,
                 "created_at": utc_now(), "deleted": False})
@@ -41,7 +41,7 @@ class ThreadService:
 
         return thread_view(self._store.run_transaction(write))
 
-    def get_doc(self, ctx: RequestContext, thread_id: str) -> Any:
+    def get_doc(self, ctx: RequestContext, thread_id: str) -> Document:
         if not thread_id.startswith("th_"):
             raise errors.NotFound("no such thread")
         doc = self._store.get(paths.thread(ctx.tenant_id, ctx.env, thread_id))
@@ -56,11 +56,11 @@ class ThreadService:
     def get(self, ctx: RequestContext, thread_id: str) -> dict[str, Any]:
         return thread_view(self.get_doc(ctx, thread_id), self.last_seq(ctx, thread_id))
 
-    def list(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
+    def list_threads(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
         page = self._store.query(Query(paths.threads(ctx.tenant_id, ctx.env), [Filter("deleted", "==", False)],
                                        [("created_at", "desc")], limit, page_token))
         # One batched read for every thread's counter, not one round trip per thread (issue 16).
-        counters = self._store.get_many([paths.counter(ctx.tenant_id, ctx.env, d.id) for d in page.docs])
+        counters = self._store.get_many([paths.counter(ctx.tenant_id, ctx.env, d.doc_id) for d in page.docs])
         return {"threads": [thread_view(d, int(c.data["last_seq"]) if c else 0)
                             for d, c in zip(page.docs, counters, strict=True)],
                 "next_page_token": page.next_cursor}

@@ -3,10 +3,14 @@ how a stream is opened and a message posted. The frames that flow once a stream 
 in the AsyncAPI document (asyncapi.py, served at /asyncapi.json)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.chat.models import MessageIn, MessageOut
 from studio.kernel.problems import PROBLEM_JSON
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM = {"description": "Error (RFC 9457 problem+json; see the code registry)",
@@ -95,8 +99,10 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
 def openapi_schemas() -> dict[str, Any]:
     """The component schemas ``openapi_paths`` refers to."""
     out: dict[str, Any] = {}
-    for model, mode in ((MessageIn, "validation"), (MessageOut, "serialization")):
-        schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+    forms: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = ((MessageIn, "validation"),
+                                                                 (MessageOut, "serialization"))
+    for model, mode in forms:
+        schema = model.model_json_schema(ref_template=_REF, mode=mode)
         out.update(schema.pop("$defs", {}))
         out[model.__name__] = schema
     return out

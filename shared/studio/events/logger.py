@@ -63,20 +63,21 @@ class DatasetEventLogger:
     def prepare(self, ctx: RequestContext, event: DatasetEventIn) -> DatasetEvent:
         user_id = _acting_user(ctx, event.user_id)
         found: list[str] = []
-        scrubbed = {}
+        scrubbed: dict[str, object] = {}
         for name in ("input", "output", "metadata", "tags"):
             value, types = scrub_value(getattr(event, name))
             scrubbed[name] = value
             found.extend(str(t) for t in types)
         fields = event.model_dump(exclude={"tenant_id", "env", "user_id", *scrubbed})
         try:
-            return DatasetEvent(
+            # Validated, not constructed: the scrubbed values and ctx.env are checked like any input.
+            return DatasetEvent.model_validate({
                 **fields, **scrubbed,
-                event_id=new_event_id(), tenant_id=ctx.tenant_id, env=ctx.env, user_id=user_id,
-                created_at=datetime.now(UTC),
-                train_ok=self._prefs.train_ok(ctx.tenant_id, ctx.env, user_id),
-                pii_redacted=sorted(set(found)),
-            )
+                "event_id": new_event_id(), "tenant_id": ctx.tenant_id, "env": ctx.env, "user_id": user_id,
+                "created_at": datetime.now(UTC),
+                "train_ok": self._prefs.train_ok(ctx.tenant_id, ctx.env, user_id),
+                "pii_redacted": sorted(set(found)),
+            })
         except ValidationError as exc:  # e.g. redaction markers pushed the payload over its size limit
             raise from_validation_error(exc, location="event") from None
 

@@ -12,8 +12,11 @@ from studio.events.store_writer import DatasetEventWriter
 from studio.events.training_prefs import TrainingPrefsRepo
 from studio.kernel import errors
 from studio.kernel.call import Call
+from studio.kernel.deps import Deps, Slot
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.ports.bus import Bus
+from studio.ports.store import DocumentStore
 
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
@@ -25,17 +28,20 @@ class EventsServices:
     logger: DatasetEventLogger
     prefs: TrainingPrefsRepo
     writer: DatasetEventWriter
-    store: Any
-    bus: Any
+    store: DocumentStore
+    bus: Bus
 
 
-def events_services(deps: Any) -> EventsServices:
+EVENTS: Slot[EventsServices] = Slot("events")
+
+
+def events_services(deps: Deps) -> EventsServices:
     def build() -> EventsServices:
         prefs = TrainingPrefsRepo(deps.store)
         return EventsServices(logger=DatasetEventLogger(deps.bus, prefs), prefs=prefs,
                               writer=store_writer.writer_for(deps), store=deps.store, bus=deps.bus)
 
-    return deps.memo("events", build)  # type: ignore[no-any-return]
+    return deps.memo(EVENTS, build)
 
 
 datasets = Router("events")
@@ -64,12 +70,12 @@ def event_stats(call: Call) -> Any:
     dead letters only for service identities (they span tenants)."""
     ctx = call.need_ctx()
     services = events_services(call.deps)
-    return m.DatasetEventStats(
-        tenant_id=ctx.tenant_id, env=ctx.env,
-        counters=store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
-        rejected=store_writer.read_rejected(services.store) if ctx.is_system else None,
-        delivery=_delivery_stats(services.bus) if ctx.is_system else None,
-    )
+    return m.DatasetEventStats.model_validate({  # validated: ctx.env is a str, the field its Literal
+        "tenant_id": ctx.tenant_id, "env": ctx.env,
+        "counters": store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
+        "rejected": store_writer.read_rejected(services.store) if ctx.is_system else None,
+        "delivery": _delivery_stats(services.bus) if ctx.is_system else None,
+    })
 
 
 def _delivery_stats(bus: Any) -> m.DeliveryStats | None:
@@ -102,7 +108,7 @@ def training_prefs_rev(call: Call) -> int | None:
                 response=m.TrainingPrefs, revisioned=True, current_rev=training_prefs_rev)
 def put_training_prefs(call: Call) -> Any:
     """Set the caller's training preference; needs If-Match or base_rev (0 for the first write)."""
-    return events_services(call.deps).prefs.set(call.need_ctx(), call.body.train_ok, call.expected_rev())
+    return events_services(call.deps).prefs.set_prefs(call.need_ctx(), call.body.train_ok, call.expected_rev())
 
 
 ROUTERS = (datasets, privacy)

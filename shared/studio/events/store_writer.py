@@ -40,6 +40,7 @@ from studio.events.models import (
 )
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.dedupe import apply_once
+from studio.kernel.deps import Deps, Slot
 from studio.kernel.json_input import finite_only
 from studio.kernel.paths import tenant_collection, tenant_root
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
@@ -199,6 +200,9 @@ def read_rejected(store: DocumentStore) -> int:
     return _sum(store, PLATFORM_SHARDS, "rejected")["rejected"]
 
 
-def writer_for(deps: Any) -> DatasetEventWriter:
+WRITER: Slot[DatasetEventWriter] = Slot("events.writer")
+
+
+def writer_for(deps: Deps) -> DatasetEventWriter:
     """The instance's writer (what the writer function's entrypoint calls)."""
-    return deps.memo("events.writer", lambda: DatasetEventWriter(deps.store))  # type: ignore[no-any-return]
+    return deps.memo(WRITER, lambda: DatasetEventWriter(deps.store))

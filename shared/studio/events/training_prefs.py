@@ -54,7 +54,7 @@ class TrainingPrefsRepo:
             return DEFAULT_TRAIN_OK
         return self.get(tenant_id, env, user_id).train_ok
 
-    def set(self, ctx: RequestContext, train_ok: bool, base_rev: int) -> TrainingPrefs:
+    def set_prefs(self, ctx: RequestContext, train_ok: bool, base_rev: int) -> TrainingPrefs:
         """The caller's own preference; ``base_rev`` 0 creates it."""
         user_id = ctx.user_id
         path = prefs_path(ctx.tenant_id, ctx.env, user_id)

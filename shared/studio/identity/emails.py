@@ -67,7 +67,7 @@ def email_key(address: str) -> str:
 def _check_scripts(part: str, field: str) -> None:
     if part.isascii():
         return
-    from confusable_homoglyphs import categories  # type: ignore[import-untyped]
+    from confusable_homoglyphs import categories
 
     scripts = {categories.alias(c) for c in part} - _NEUTRAL_SCRIPTS
     if len(scripts) > 1:

@@ -22,8 +22,9 @@ from typing import Any
 from studio.identity import emails, mails
 from studio.identity import errors as identity_errors
 from studio.identity.accounts import email_index_path
-from studio.identity.memberships import _check_grant, member_path, member_view, write_membership
-from studio.identity.tenants import tenant_path
+from studio.identity.memberships import _check_grant, member_view, write_membership
+from studio.identity.paths import member as member_path
+from studio.identity.paths import tenant as tenant_path
 from studio.identity.verification import verified_email
 from studio.kernel import errors
 from studio.kernel.clock import to_rfc3339, utc_now
@@ -110,7 +111,7 @@ class InvitationService:
         pointers = iter_all(self._store, Query(f"invitees/{emails.email_key(address)}/invitations", limit=100))
         found = []
         for pointer in pointers:
-            doc = self._store.get(invitation_path(pointer.data["tenant_id"], pointer.id))
+            doc = self._store.get(invitation_path(pointer.data["tenant_id"], pointer.doc_id))
             if doc is not None and self._status(doc) == PENDING:
                 tenant = self._store.get(tenant_path(doc.data["tenant_id"]))
                 found.append({**self._view(doc), "tenant_name": tenant.data["name"] if tenant else None})

@@ -18,12 +18,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from studio.identity import errors as identity_errors
 from studio.kernel import errors
 from studio.kernel.client_ip import ip_bucket
-from studio.ports.store import Document, DocumentStore
+from studio.ports.store import Document, DocumentStore, Transaction
 
 COLLECTION = "login_throttle"
 
@@ -55,7 +54,7 @@ class LoginThrottle:
     def failed(self, account_key: str, ip: str) -> None:
         now = self._clock()
 
-        def count(tx: Any) -> None:
+        def count(tx: Transaction) -> None:
             for path, _ in self._keys(account_key, ip):
                 doc = tx.get(path)
                 if doc is None or now >= doc.data["window_start"] + self._limits.window_s:

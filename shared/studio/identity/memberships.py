@@ -26,12 +26,12 @@ def membership_data(tenant_id: str, user_id: str, email: str | None, role: Role)
     return {"tenant_id": tenant_id, "user_id": user_id, "email": email, "role": role.value, "updated_at": utc_now()}
 
 
-def write_mirror(tx: Any, tenant_id: str, user_id: str, role: Role) -> None:
+def write_mirror(tx: Transaction, tenant_id: str, user_id: str, role: Role) -> None:
     tx.put(mirror_path(user_id, tenant_id), {"tenant_id": tenant_id, "role": role.value})
 
 
-def write_membership(tx: Any, tenant_id: str, user_id: str, email: str | None, role: Role,
-                     expected_rev: int | None = None) -> Any:
+def write_membership(tx: Transaction, tenant_id: str, user_id: str, email: str | None, role: Role,
+                     expected_rev: int | None = None) -> Document:
     doc = tx.put(member_path(tenant_id, user_id), membership_data(tenant_id, user_id, email, role),
                  expected_rev=expected_rev)
     write_mirror(tx, tenant_id, user_id, role)
@@ -50,14 +50,14 @@ class MembershipRepo:
         docs = iter_all(self._store, Query(f"users/{user_id}/memberships", limit=500))
         return [{"tenant_id": d.data["tenant_id"], "role": d.data["role"]} for d in docs]
 
-    def list(self, tenant_id: str) -> list[dict[str, Any]]:
+    def list_members(self, tenant_id: str) -> list[dict[str, Any]]:
         docs = iter_all(self._store, Query(f"tenants/{tenant_id}/members", limit=500))
         return [member_view(d) for d in docs]
 
     def add(self, ctx: RequestContext, user_id: str, email: str, role: Role) -> dict[str, Any]:
         _check_grant(ctx, role)
 
-        def write(tx: Any) -> Any:
+        def write(tx: Transaction) -> Document:
             if tx.get(member_path(ctx.tenant_id, user_id)) is not None:
                 raise errors.StudioError(errors.ALREADY_EXISTS, "already a member")
             doc = write_membership(tx, ctx.tenant_id, user_id, email, role, expected_rev=0)
@@ -120,7 +120,7 @@ def _check_grant(ctx: RequestContext, role: Role) -> None:
         raise errors.StudioError(errors.ROLE_INSUFFICIENT, f"managing a {role.value} needs {needed.value}")
 
 
-def _keep_an_owner(tx: Any, tenant_id: str) -> None:
+def _keep_an_owner(tx: Transaction, tenant_id: str) -> None:
     owners = tx.query(Query(f"tenants/{tenant_id}/members", [Filter("role", "==", "owner")], limit=2))
     if len(owners.docs) < 2:
         raise errors.StudioError(LAST_OWNER)

@@ -9,7 +9,7 @@ from studio.ports.store import Filter, Query
 
 QUERIES = (
     StoreQuery("identity/memberships.py:of_user", Query("users/u_1/memberships", limit=500)),
-    StoreQuery("identity/memberships.py:list", Query("tenants/t_abc/members", limit=500)),
+    StoreQuery("identity/memberships.py:list_members", Query("tenants/t_abc/members", limit=500)),
     StoreQuery("identity/memberships.py:keep_an_owner",
                Query("tenants/t_abc/members", [Filter("role", "==", "owner")], limit=2)),
     StoreQuery("identity/sessions.py:revoke_all",

@@ -89,7 +89,7 @@ def patch_tenant(call: Call) -> Any:
 @tenants.tenant("GET", "/tenants/{tenant_id}/members", role=Role.VIEWER, response=m.MemberList)
 def list_members(call: Call) -> Any:
     """Members of the tenant and their roles."""
-    return {"members": identity_services(call.deps).memberships.list(call.need_ctx().tenant_id)}
+    return {"members": identity_services(call.deps).memberships.list_members(call.need_ctx().tenant_id)}
 
 
 @tenants.tenant("PATCH", "/tenants/{tenant_id}/members/{user_id}", role=Role.ADMIN, body=m.MemberPatch,

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from studio.identity import repos
 from studio.identity.accounts import AccountService
 from studio.identity.credentials import CredentialService
 from studio.identity.invitations import InvitationService
@@ -13,6 +13,7 @@ from studio.identity.memberships import MembershipRepo
 from studio.identity.signing_keys import KeyRing
 from studio.identity.tenants import TenantService
 from studio.identity.verification import EmailVerification
+from studio.kernel.deps import Deps, Slot
 
 
 @dataclass(frozen=True)
@@ -26,22 +27,25 @@ class IdentityServices:
     keyring: KeyRing
 
 
-def identity_services(deps: Any) -> IdentityServices:
+IDENTITY: Slot[IdentityServices] = Slot("identity")
+
+
+def identity_services(deps: Deps) -> IdentityServices:
     def build() -> IdentityServices:
         s = deps.settings
-        issuer = LocalTokenIssuer(deps.keyring, issuer=s.public_url, ttl_s=s.access_token_ttl_s)
+        keyring, sessions, memberships = repos.keyring(deps), repos.sessions(deps), repos.memberships(deps)
+        issuer = LocalTokenIssuer(keyring, issuer=s.public_url, ttl_s=s.access_token_ttl_s)
         throttle = LoginThrottle(deps.store, ThrottleLimits(s.login_max_failures_per_account,
                                                             s.login_max_failures_per_ip, s.login_failure_window_s))
         verification = EmailVerification(deps.store, deps.mailer)
         return IdentityServices(
-            accounts=AccountService(deps.store, deps.sessions, issuer, deps.memberships, verification, throttle,
-                                    deps.mailer),
-            credentials=CredentialService(deps.store, deps.sessions, throttle, deps.mailer),
+            accounts=AccountService(deps.store, sessions, issuer, memberships, verification, throttle, deps.mailer),
+            credentials=CredentialService(deps.store, sessions, throttle, deps.mailer),
             verification=verification,
             invitations=InvitationService(deps.store, deps.mailer),
             tenants=TenantService(deps.store),
-            memberships=deps.memberships,
-            keyring=deps.keyring,
+            memberships=memberships,
+            keyring=keyring,
         )
 
-    return deps.memo("identity", build)  # type: ignore[no-any-return]
+    return deps.memo(IDENTITY, build)

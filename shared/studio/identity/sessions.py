@@ -74,7 +74,7 @@ class SessionRepo:
         password it verified is still the account's, so a concurrent reset cannot be outrun."""
         sid = "s_" + secrets.token_hex(12)
 
-        def write(tx: Any) -> str:
+        def write(tx: Transaction) -> str:
             if guard is not None:
                 guard(tx)
             tx.create(f"sessions/{sid}", {"user_id": user_id, "revoked": False, "created_at": utc_now()})
@@ -82,7 +82,7 @@ class SessionRepo:
 
         return Rotation(user_id, sid, self._store.run_transaction(write))
 
-    def _new_token(self, tx: Any, user_id: str, sid: str) -> str:
+    def _new_token(self, tx: Transaction, user_id: str, sid: str) -> str:
         rid = "rt_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
         tx.create(f"refresh_tokens/{rid}", {"session_id": sid, "user_id": user_id, "secret_hash": _hash(secret),
@@ -92,7 +92,7 @@ class SessionRepo:
     def rotate(self, token: str, sign: AccessSigner) -> Rotation:
         rid, secret = _parse(token)
 
-        def swap(tx: Any) -> Rotation | str:
+        def swap(tx: Transaction) -> Rotation | str:
             doc = tx.get(f"refresh_tokens/{rid}")
             if doc is None or not hmac.compare_digest(doc.data["secret_hash"], _hash(secret)):
                 raise errors.StudioError(identity_errors.REFRESH_TOKEN_INVALID)
@@ -133,7 +133,7 @@ class SessionRepo:
         return Rotation(data["user_id"], data["session_id"], pair["refresh_token"], pair["access_token"])
 
     def revoke(self, session_id: str, reason: str) -> None:
-        def write(tx: Any) -> None:
+        def write(tx: Transaction) -> None:
             doc = tx.get(f"sessions/{session_id}")
             if doc is not None and not doc.data.get("revoked"):
                 _end(tx, doc, reason)
@@ -145,10 +145,10 @@ class SessionRepo:
         tokens fail from the next request, and open streams at once (``watch_ended``)."""
         query = Query("sessions", [Filter("user_id", "==", user_id), Filter("revoked", "==", False)],
                       limit=REVOKE_BATCH)
-        paths = [d.path for d in iter_all(self._store, query) if d.id != keep]
+        paths = [d.path for d in iter_all(self._store, query) if d.doc_id != keep]
 
-        def write(batch: list[str]) -> Callable[[Any], int]:
-            def run(tx: Any) -> int:
+        def write(batch: list[str]) -> Callable[[Transaction], int]:
+            def run(tx: Transaction) -> int:
                 docs = [tx.get(p) for p in batch]  # every read before the first write (Firestore)
                 ended = 0
                 for doc in docs:
@@ -173,5 +173,5 @@ class SessionRepo:
 def _end(tx: Transaction, session: Document, reason: str) -> None:
     """Revoke a session, and say so to whoever listens (every way a session ends goes through here)."""
     tx.put(session.path, dict(session.data, revoked=True, revoked_reason=reason))
-    tx.put(f"{ENDED}/{session.id}", {"user_id": session.data.get("user_id"), "reason": reason, "ended_at": utc_now(),
+    tx.put(f"{ENDED}/{session.doc_id}", {"user_id": session.data.get("user_id"), "reason": reason, "ended_at": utc_now(),
                                      "expire_at_ts": time.time() + ENDED_KEEP_S})

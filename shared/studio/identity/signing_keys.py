@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.kernel import errors
 from studio.ports.secrets import SecretStore
-from studio.ports.store import DocumentStore
+from studio.ports.store import DocumentStore, Transaction
 
 JWKS_PATH = "system/jwks"
 KEEP = 3
@@ -94,7 +94,7 @@ class KeyRing:
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw_public), "kid": kid, "alg": ALG, "use": "sig",
                "created": str(time.time())}
 
-        def publish(tx: Any) -> str:
+        def publish(tx: Transaction) -> str:
             doc = tx.get(JWKS_PATH)
             keys = list(doc.data["keys"]) if doc else []
             current = next((k for k in keys if doc and k["kid"] == doc.data.get("current")), None)

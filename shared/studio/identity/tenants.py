@@ -12,7 +12,7 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.roles import Role
-from studio.ports.store import Document, DocumentStore
+from studio.ports.store import Document, DocumentStore, Transaction
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -27,7 +27,7 @@ class TenantService:
         self._store = store
 
     def bootstrap(self, principal: Principal, name: str, env: str = "dev") -> str:
-        def write(tx: Any) -> str:
+        def write(tx: Transaction) -> str:
             tenant_id = "t_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))  # minted with the write (0020)
             tx.create(tenant_path(tenant_id), {"tenant_id": tenant_id, "name": name, "created_by": principal.user_id,
                                                "created_at": utc_now()})

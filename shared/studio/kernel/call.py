@@ -14,6 +14,7 @@ from studio.kernel.routing import Route
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from studio.kernel.deps import Deps
     from studio.kernel.entity_tags import EntityTags
 
 
@@ -23,7 +24,7 @@ class Call:
     route: Route
     params: dict[str, str]
     request_id: str
-    deps: Any
+    deps: Deps
     principal: Principal | None = None
     ctx: RequestContext | None = None
     body: Any = None

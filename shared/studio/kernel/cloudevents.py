@@ -209,10 +209,11 @@ def _split(event: Any, expected_type: str) -> tuple[Mapping[str, Any], dict[str,
 def _text(obj: Mapping[str, Any], *keys: str, default: str | None = None) -> str:
     """First present key as a string; BAD_REQUEST when missing (and no default) or not a string."""
     for key in keys:
-        if key in obj and obj[key] is not None:
-            if not isinstance(obj[key], str):
+        value = obj.get(key)
+        if value is not None:
+            if not isinstance(value, str):
                 raise _bad(f"{key} must be a string")
-            return obj[key]
+            return value
     if default is None:
         raise _bad(f"missing {' / '.join(keys)}")
     return default

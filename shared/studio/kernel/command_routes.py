@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from studio.kernel import errors
 from studio.kernel.call import Call, Reply
-from studio.kernel.commands import CommandEnvelope, CommandRegistry, CommandResult
+from studio.kernel.commands import CommandEnvelope, CommandRegistry, CommandResult, EventSummary
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse
 from studio.kernel.problems import PROBLEM_JSON, from_validation_error, problem_body
 from studio.kernel.roles import Role
@@ -65,7 +65,8 @@ def command_router(registry: CommandRegistry) -> Router:
         except BaseException:
             keys.complete(held, StoredResponse(500, {}, ""))
             raise
-        result = CommandResult(target=env.target, new_rev=outcome.new_rev, events=outcome.events)
+        result = CommandResult(target=env.target, new_rev=outcome.new_rev,
+                               events=[EventSummary.model_validate(e) for e in outcome.events])
         keys.complete(held, StoredResponse(200, {}, result.model_dump_json()))
         return result
 

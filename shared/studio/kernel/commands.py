@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,9 @@ from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import Revision
 from studio.kernel.context import RequestContext
 from studio.kernel.roles import Role
+
+if TYPE_CHECKING:
+    from studio.kernel.deps import Deps
 
 
 class CommandTarget(ApiModel):
@@ -50,7 +53,7 @@ class CommandOutcome:
     events: list[dict[str, str]] = field(default_factory=list)
 
 
-Handler = Callable[[Any, RequestContext, str, int, Any], CommandOutcome]
+Handler = Callable[["Deps", RequestContext, str, int, Any], CommandOutcome]
 
 
 @dataclass(frozen=True)

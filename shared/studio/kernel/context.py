@@ -3,12 +3,15 @@ membership in the store, never from headers alone (CAPABILITIES B5)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.kernel import errors
 from studio.kernel.roles import Role
+
+if TYPE_CHECKING:
+    from studio.ports.store import Watch
 
 TENANT_ID = re.compile(r"^t_[a-z0-9]{3,}$")
 ENVS = ("dev", "staging", "prod")
@@ -54,7 +57,14 @@ class MembershipReader(Protocol):
 
 
 class SessionReader(Protocol):
+    """Sessions as the platform sees them: a request checks its session is open, and a long-lived
+    stream (the realtime gateway) closes when its session ends."""
+
     def session_active(self, session_id: str) -> bool: ...
+
+    def watch_ended(self, on_end: Callable[[str], None]) -> Watch:
+        """Call ``on_end(session_id)`` (on a background thread) whenever a session ends."""
+        ...
 
 
 def normalise_env(raw: str | None) -> str:

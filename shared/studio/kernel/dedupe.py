@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from studio.kernel.clock import utc_now
-from studio.ports.store import DocumentStore
+from studio.ports.store import DocumentStore, Transaction
 
 
 def marker_path(consumer: str, event_id: str) -> str:
@@ -15,10 +14,10 @@ def marker_path(consumer: str, event_id: str) -> str:
     return f"processed_events/{consumer}__{digest}"
 
 
-def apply_once(store: DocumentStore, consumer: str, event_id: str, effect: Callable[[Any], None]) -> bool:
+def apply_once(store: DocumentStore, consumer: str, event_id: str, effect: Callable[[Transaction], None]) -> bool:
     """Run ``effect(tx)`` unless this consumer already applied ``event_id``. True if applied now."""
 
-    def run(tx: Any) -> bool:
+    def run(tx: Transaction) -> bool:
         path = marker_path(consumer, event_id)
         if tx.get(path) is not None:
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
@@ -16,33 +16,17 @@ from werkzeug.wrappers import Request, Response
 from studio.kernel import access, cors, errors, logs, preconditions
 from studio.kernel.call import Call, Reply
 from studio.kernel.client_ip import ip_bucket, request_client_ip
-from studio.kernel.context import (
-    MembershipReader,
-    Principal,
-    RequestContext,
-    SessionReader,
-    TokenVerifier,
-    normalise_env,
-)
+from studio.kernel.context import Principal, RequestContext, normalise_env
+from studio.kernel.deps import Deps
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
 from studio.kernel.json_input import finite_only, parse_json
 from studio.kernel.problems import from_validation_error, problem_response
-from studio.kernel.ratelimit import RateLimiter
 from studio.kernel.revisions import etag
 from studio.kernel.routing import Access, Route, Router, RouteTable
 from studio.kernel.tx_journal import journaling
-from studio.ports.store import DocumentStore
 
 MAX_BODY_BYTES = 1 << 20
 _log = logs.get("studio.http")
-
-
-class KernelDeps(Protocol):
-    store: DocumentStore
-    verifier: TokenVerifier
-    memberships: MembershipReader
-    sessions: SessionReader
-    rate_limiter: RateLimiter
 
 
 class HttpApp:
@@ -51,7 +35,7 @@ class HttpApp:
     health route answers before either."""
 
     def __init__(self, name: str, routers: Iterable[Router] | Callable[[], Iterable[Router]],
-                 deps_factory: Callable[[], Any]) -> None:
+                 deps_factory: Callable[[], Deps]) -> None:
         self.name = name
         self._routers = routers
         self._table: RouteTable | None = None
@@ -66,7 +50,7 @@ class HttpApp:
         return self._table
 
     @property
-    def deps(self) -> Any:
+    def deps(self) -> Deps:
         # The factory caches per instance; asking each time lets a runtime swap settings.
         logs.configure()
         return self._deps_factory()

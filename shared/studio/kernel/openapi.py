@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from studio.kernel import errors
 from studio.kernel.problems import PROBLEM_JSON
 from studio.kernel.routing import Access, Route
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaMode
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -47,8 +50,8 @@ class _Schemas:
                                                      "code": {"type": "string", "enum": sorted(codes)}}}
         self.components: dict[str, Any] = {"Problem": problem}
 
-    def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+    def ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
         for name, sub in schema.pop("$defs", {}).items():
             self.components.setdefault(name, sub)
         name = model.__name__

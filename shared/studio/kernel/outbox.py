@@ -11,7 +11,6 @@ from typing import Any
 
 from studio.ports.store import DocumentStore
 
-
 MAX_BATCHES = 50  # one call relays at most 50 x limit entries; the next trigger or tick takes the rest
 
 

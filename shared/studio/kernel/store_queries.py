@@ -16,7 +16,7 @@ from studio.ports.store import Query
 
 @dataclass(frozen=True)
 class StoreQuery:
-    site: str  # "<file under studio/>:<function>", e.g. "chat/threads.py:list"
+    site: str  # "<file under studio/>:<function>", e.g. "chat/threads.py:list_threads"
     query: Query
 
     @property

@@ -59,7 +59,7 @@ class BlobStore(Protocol):
         """Raises ``errors.NotFound`` when absent."""
         ...
 
-    def list(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list_blobs(self, bucket: str, prefix: str = "", limit: int = 1000) -> list[BlobInfo]:
         """Objects whose name starts with ``prefix``, sorted by name, at most ``limit``."""
         ...
 

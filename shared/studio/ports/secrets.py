@@ -34,7 +34,7 @@ class SecretStore(Protocol):
         """Remove the secret and all its versions."""
         ...
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         """Secret names starting with ``prefix``, sorted."""
         ...
 

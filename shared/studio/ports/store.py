@@ -32,7 +32,8 @@ class Document:
     update_time: str
 
     @property
-    def id(self) -> str:
+    def doc_id(self) -> str:
+        """The last segment of the path (Firestore's document id)."""
         return self.path.rsplit("/", 1)[-1]
 
 

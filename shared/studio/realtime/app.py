@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from studio.kernel import logs
 from studio.kernel.asgi_edge import AsgiEdge
+from studio.kernel.deps import Deps
 from studio.realtime import sse, ws
 from studio.realtime.channels import ThreadChannel
 from studio.realtime.gateway_state import Dispatch, GatewayState
@@ -47,13 +48,17 @@ def middleware(cors_defer: Callable[[str], bool] | None = None) -> list[Middlewa
 MIDDLEWARE = middleware()
 
 
-def create_gateway(deps: Any, channels: tuple[ThreadChannel, ...] = (), dispatch: Dispatch | None = None,
-                   **timing: float) -> Starlette:
+def create_gateway(deps: Deps, channels: tuple[ThreadChannel, ...] = (), dispatch: Dispatch | None = None, *,
+                   heartbeat_s: float | None = None, ws_ping_s: float | None = None,
+                   ws_idle_s: float | None = None) -> Starlette:
     """The gateway for ``channels`` (the thread kinds the composition root registers, studio/wiring.py),
-    whose sends ``dispatch`` (the kernel app serving their send routes) runs."""
+    whose sends ``dispatch`` (the kernel app serving their send routes) runs. The timing knobs
+    default to the settings'."""
     s = deps.settings
-    state = GatewayState(deps, channels, dispatch, **{"heartbeat_s": s.sse_heartbeat_s, "ws_ping_s": s.ws_ping_s,
-                                                     "ws_idle_s": s.ws_idle_s, **timing},
+    state = GatewayState(deps, channels, dispatch,
+                         heartbeat_s=s.sse_heartbeat_s if heartbeat_s is None else heartbeat_s,
+                         ws_ping_s=s.ws_ping_s if ws_ping_s is None else ws_ping_s,
+                         ws_idle_s=s.ws_idle_s if ws_idle_s is None else ws_idle_s,
                          streams_per_user=s.streams_per_user)
 
     async def healthz(request: Request) -> JSONResponse:

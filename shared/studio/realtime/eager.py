@@ -8,7 +8,8 @@ connection's own task to finish (what Python 3.12's eager tasks do; we run on 3.
 """
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any
 
 
@@ -44,11 +45,17 @@ class Unfinished:
         self._coro.close()
 
 
-def run_eagerly(coro: Coroutine[Any, Any, Any]) -> Unfinished | None:
-    """Run ``coro`` now. None when it finished; otherwise the unfinished rest. Its exceptions
-    are raised here, as a plain call's would be."""
+def run_eagerly(awaitable: Awaitable[Any]) -> Unfinished | None:
+    """Run ``awaitable`` now. None when it finished; otherwise the unfinished rest. Its exceptions
+    are raised here, as a plain call's would be. ASGI promises an awaitable ``send``: servers give a
+    coroutine (driven as is); anything else is driven through one."""
+    coro = awaitable if isinstance(awaitable, CoroutineType) else _awaited(awaitable)
     try:
         yielded = coro.send(None)
     except StopIteration:
         return None
     return Unfinished(coro, yielded)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable

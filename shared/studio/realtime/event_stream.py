@@ -50,7 +50,8 @@ class EventStream(Response):
                 task.cancel()
             await asyncio.wait((stream, watcher))
         for task in (stream, watcher):  # an error in either is raised (and logged), never dropped
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
         if watcher not in done:  # the stream ended and the client is still there: end the body
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -40,7 +40,8 @@ class ThreadEvent:
         cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_rendered", {})
         key = (form, cursor)
         try:
-            return cache[key]  # type: ignore[no-any-return]
+            value: T = cache[key]  # built by a build() of this form: the same type
+            return value
         except KeyError:
             value = cache[key] = build()
             return value

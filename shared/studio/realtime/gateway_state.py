@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
 from studio.kernel import errors, logs
+from studio.kernel.deps import Deps
 from studio.kernel.problems import PROBLEM_JSON, problem_body, problem_headers
 from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
@@ -31,7 +32,7 @@ Dispatch = Callable[[WsgiRequest], WsgiResponse]
 
 @dataclass
 class GatewayState:
-    deps: Any
+    deps: Deps
     channels: tuple[ThreadChannel, ...] = ()
     dispatch: Dispatch | None = None
     heartbeat_s: float = 15.0
@@ -77,7 +78,7 @@ class GatewayState:
 
 async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:
     """The next queued item, or None after ``timeout`` (the meta channel's streams; thread streams
-    wait in Subscriber.next). No task per item, as asyncio.wait_for would make."""
+    wait in Subscriber.next_item). No task per item, as asyncio.wait_for would make."""
     try:
         return queue.get_nowait()
     except asyncio.QueueEmpty:

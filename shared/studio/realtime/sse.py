@@ -62,7 +62,7 @@ def start_cursor(raw_cursor: str | None, since: str | None, fallback: int) -> Cu
 
 def _open(state: GatewayState, grant: Grant, loop: asyncio.AbstractEventLoop, wake: Any) -> Any:
     """Count the stream in (429 past the per-user cap); ``wake`` runs when its session ends."""
-    return state.streams.open(grant.user_id, grant.session_id, loop, wake)
+    return state.streams.open_stream(grant.user_id, grant.session_id, loop, wake)
 
 
 async def stream_thread(request: Request, channel: ThreadChannel) -> Response:
@@ -114,7 +114,7 @@ async def stream_thread(request: Request, channel: ThreadChannel) -> Response:
                     lambda: ev.backfill(state.deps.store, channel, grant.tenant_id, grant.env, thread_id, cursor)):
                 await subscriber.write_event(event)
             while True:
-                event = await subscriber.next()
+                event = await subscriber.next_item()
                 if event is None or event is RECHECK:  # upkeep, or its session ended: may the client still listen?
                     try:
                         await to_thread.run_sync(lambda: recheck(state.deps, grant))

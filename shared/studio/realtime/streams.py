@@ -53,7 +53,7 @@ class OpenStreams:
     _listen_lock: threading.Lock = field(default_factory=threading.Lock)  # apart: starting a listener blocks
     _watch: Watch | None = None
 
-    def open(self, user_id: str, session_id: str | None, loop: asyncio.AbstractEventLoop,
+    def open_stream(self, user_id: str, session_id: str | None, loop: asyncio.AbstractEventLoop,
              wake: Callable[[], None]) -> Callable[[], None]:
         """Count a stream in; ``wake`` runs on ``loop`` if its session ends. Returns its release.
         Blocking the first time (it starts the store listener): call it off the event loop."""

@@ -88,7 +88,9 @@ class Subscriber:
         try:
             if not self.cursor.advance(event.seq, event.k):
                 return
-            rest = run_eagerly(self._send(self._render(event, str(self.cursor))))  # type: ignore[misc, arg-type]
+            send = self._send
+            assert send is not None, "direct only once bound"  # _direct is set by the task, after bind()
+            rest = run_eagerly(send(self._render(event, str(self.cursor))))
         except Exception as exc:  # noqa: BLE001 - raised again in the connection's task, which ends
             self.stats.failed += 1
             self._failure = exc
@@ -127,7 +129,7 @@ class Subscriber:
             await self.send(self._render(event, str(self.cursor)))
             self.stats.by_task += 1
 
-    async def next(self) -> Any:
+    async def next_item(self) -> Any:
         """The next queued item, or None when it is time to re-check the caller (at least every
         ``interval``). Pings after ``interval`` without a write. While it waits with nothing
         queued, the fan-out writes to the socket directly."""

@@ -88,7 +88,7 @@ async def chat_socket(websocket: WebSocket, channel: ThreadChannel) -> None:
     def admit() -> tuple[Grant, Cursor, Any]:
         grant = authorize(state.deps, channel, thread_id=thread_id, ticket=q.get("ticket"), headers=websocket.headers)
         cursor = start_cursor(q.get("cursor"), q.get("seq"), state.live_floor(channel, grant))
-        return grant, cursor, state.streams.open(grant.user_id, grant.session_id, loop, wake)
+        return grant, cursor, state.streams.open_stream(grant.user_id, grant.session_id, loop, wake)
 
     try:
         grant, cursor, release = await to_thread.run_sync(admit)
@@ -157,7 +157,7 @@ async def _pump(websocket: WebSocket, state: GatewayState, channel: ThreadChanne
                 key: tuple[str, str, str], conn_id: int, subscriber: Subscriber, feed: Any) -> None:
     async def writer() -> None:
         while True:
-            item = await subscriber.next()
+            item = await subscriber.next_item()
             if item is None or item is RECHECK:  # upkeep, or its session ended: may the client still listen?
                 try:
                     await to_thread.run_sync(lambda: recheck(state.deps, grant))
@@ -276,7 +276,7 @@ async def meta_socket(websocket: WebSocket) -> None:
     def admit() -> tuple[Grant, Any]:
         grant = authorize(state.deps, None, thread_id=META, ticket=websocket.query_params.get("ticket"),
                           headers=websocket.headers)
-        return grant, state.streams.open(grant.user_id, grant.session_id, loop, lambda: queue.put_nowait(RECHECK))
+        return grant, state.streams.open_stream(grant.user_id, grant.session_id, loop, lambda: queue.put_nowait(RECHECK))
 
     try:
         grant, release = await to_thread.run_sync(admit)
