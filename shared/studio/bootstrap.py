@@ -176,6 +176,31 @@ class Deps:
                                      emulator=bool(emulator_host))
 
     @property
+    def claims(self) -> Any:
+        """Where the ``tenants`` custom claim is written: the Firebase accounts whose ID tokens carry it
+        (Identity Toolkit; the Auth emulator when FIREBASE_AUTH_EMULATOR_HOST is set), or, for the
+        built-in issuer, the store (studio/adapters/store_claims.py says why)."""
+
+        def build() -> Any:
+            if self.settings.auth == "firebase":
+                import os
+
+                from studio.adapters.firebase_claims import IdentityToolkitClaims
+                from studio.adapters.firebase_tokens import EMULATOR_ENV
+
+                project, emulator_host = self.settings.firebase_project, os.environ.get(EMULATOR_ENV, "")
+                if emulator_host:
+                    return IdentityToolkitClaims.for_emulator(project, emulator_host)
+                from studio.adapters.google_credentials import access_token_provider
+
+                return IdentityToolkitClaims(project, credentials_provider=access_token_provider())
+            from studio.adapters.store_claims import StoreCustomClaims
+
+            return StoreCustomClaims(self.store)
+
+        return self.memo("claims", build)
+
+    @property
     def memberships(self) -> Any:
         from studio.identity.memberships import MembershipRepo
 
