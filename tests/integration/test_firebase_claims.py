@@ -34,7 +34,8 @@ PROJECT = "demo-claims"
 
 
 class AccountsServer:
-    """accounts:lookup (200, no "users" for an unknown account) and accounts:update (400 USER_NOT_FOUND)."""
+    """accounts:lookup (200, no "users" for an unknown account) and accounts:update (400 USER_NOT_FOUND,
+    400 CLAIMS_TOO_LARGE over 1,000 characters)."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -60,6 +61,8 @@ class AccountsServer:
             self.accounts.pop(body["localId"], None)
         if body["localId"] not in self.accounts:
             return Response('{"error": {"code": 400, "message": "USER_NOT_FOUND"}}', status=400)
+        if len(body["customAttributes"]) > 1000:
+            return Response('{"error": {"code": 400, "message": "CLAIMS_TOO_LARGE"}}', status=400)
         self.accounts[body["localId"]]["customAttributes"] = body["customAttributes"]
         return Response(json.dumps({"localId": body["localId"]}))
 
@@ -131,6 +134,12 @@ def test_failures_are_503_so_the_event_is_retried(accounts: AccountsServer) -> N
     with pytest.raises(errors.StudioError) as malformed:
         _adapter(accounts).set_tenants("u1", {"t_a": "owner"})
     assert malformed.value.status == 503 and "customAttributes" in malformed.value.detail
+    accounts.accounts["u2"] = {}
+    careless = IdentityToolkitClaims(PROJECT, endpoint=accounts.endpoint, credentials_provider=lambda: "t",
+                                     budget=5000)  # a budget above Firebase's: the update is refused
+    with pytest.raises(errors.StudioError) as too_large:
+        careless.set_tenants("u2", _tenants(60))
+    assert too_large.value.status == 503 and str(too_large.value.__cause__) == "CLAIMS_TOO_LARGE"  # in the log
     accounts.status = 503
     with pytest.raises(errors.StudioError) as down:
         _adapter(accounts).set_tenants("u1", {"t_a": "owner"})

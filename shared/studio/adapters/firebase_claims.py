@@ -71,7 +71,8 @@ class IdentityToolkitClaims:
             except _Refused as exc:
                 if exc.reason in _GONE:
                     return None
-                raise errors.Unavailable(f"custom claims update refused ({exc.reason})") from None
+                # Google's reason (e.g. CLAIMS_TOO_LARGE) reaches the log through the chain.
+                raise errors.Unavailable("Identity Toolkit refused the custom claims update") from exc
         return kept
 
     def claims_of(self, user_id: str) -> dict[str, Any] | None:
@@ -79,7 +80,7 @@ class IdentityToolkitClaims:
         try:
             doc = self._call("accounts:lookup", {"localId": [user_id]})
         except _Refused as exc:
-            raise errors.Unavailable(f"account lookup refused ({exc.reason})") from None
+            raise errors.Unavailable("Identity Toolkit refused the account lookup") from exc
         users = doc.get("users")
         if not users:  # lookup answers 200 without "users" for an unknown account
             return None
