@@ -52,6 +52,24 @@ resource "google_project_iam_member" "vertex_user" {
   member  = google_service_account.function[each.key].member
 }
 
+# What a manifest entry lists in iam_roles, e.g. Firebase Auth admin for the function that writes
+# the accounts' custom claims. Predefined service roles only (infra/localrun/manifest.py checks the
+# manifest; the precondition holds a hand edit to the same rule).
+resource "google_project_iam_member" "function_role" {
+  for_each = local.role_grants
+
+  project = var.project
+  role    = each.value.role
+  member  = google_service_account.function[each.value.function].member
+
+  lifecycle {
+    precondition {
+      condition     = can(regex("^roles/[a-z][a-zA-Z0-9]*[.][a-zA-Z0-9.]+$", each.value.role))
+      error_message = "iam_roles of ${each.value.function}: ${each.value.role} is not a predefined service role (never owner/editor/viewer)."
+    }
+  }
+}
+
 # Publish on each application topic (not on dead-letter topics), per topic rather than project-wide.
 resource "google_pubsub_topic_iam_member" "publisher" {
   for_each = local.publisher_grants

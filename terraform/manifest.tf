@@ -22,6 +22,7 @@ locals {
       timeout       = try(f.timeout, 60)
       min_instances = try(f.min_instances, 0)
       max_instances = try(f.max_instances, 10)
+      iam_roles     = try(f.iam_roles, [])
     }
   }
 
@@ -41,6 +42,11 @@ locals {
 
   # Service account ids: 6-30 characters, [a-z][-a-z0-9]*[a-z0-9].
   service_account_ids = { for k, f in local.functions : k => trimsuffix(substr("fn-${f.id}", 0, 30), "-") }
+
+  # Project roles a manifest entry asks for beyond Firestore (iam_roles): one grant per function and role.
+  role_grants = merge([
+    for k, f in local.functions : { for role in f.iam_roles : "${k}/${role}" => { function = k, role = role } }
+  ]...)
 
   firestore_location = var.firestore_location != "" ? var.firestore_location : var.region
 

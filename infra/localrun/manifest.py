@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "functions" / "manifest.yaml"
 _TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9.-]{2,}|storage:[a-z][a-z0-9-]{1,}|firestore:[a-z][a-z0-9_]{1,})$")
+_IAM_ROLE = re.compile(r"^roles/[a-z][a-zA-Z0-9]*\.[a-zA-Z0-9.]+$")  # predefined service roles: "roles/<service>.<role>"
 
 
 class FunctionSpec(BaseModel):
@@ -25,12 +26,24 @@ class FunctionSpec(BaseModel):
     min_instances: int = 0
     max_instances: int = 10
     directory: str = ""  # the function's folder relative to the repo; default functions/<name>
+    # Project roles the function's service account needs beyond what its trigger and extras imply
+    # (Terraform grants them, terraform/iam.tf): e.g. writing Firebase custom claims.
+    iam_roles: list[str] = Field(default_factory=list)
 
     @field_validator("trigger")
     @classmethod
     def _trigger(cls, value: str) -> str:
         if not _TRIGGER.match(value):
             raise ValueError("trigger must be http, pubsub:<topic>, storage:<bucket-role> or firestore:<collection>")
+        return value
+
+    @field_validator("iam_roles")
+    @classmethod
+    def _iam_roles(cls, value: list[str]) -> list[str]:
+        # Only predefined service roles: never a primitive one (roles/owner, editor, viewer).
+        for role in value:
+            if not _IAM_ROLE.match(role):
+                raise ValueError(f"iam_roles: {role!r} is not a predefined service role (roles/<service>.<role>)")
         return value
 
     @property

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from studio.kernel.context import TokenVerifier
     from studio.ports.blobs import BlobStore
     from studio.ports.bus import Bus
+    from studio.ports.claims import CustomClaims
     from studio.ports.llm import LlmProvider
     from studio.ports.mailer import Mailer
     from studio.ports.secrets import SecretStore
@@ -37,6 +38,7 @@ SECRETS: Slot[SecretStore] = Slot("secrets")
 BLOBS: Slot[BlobStore] = Slot("blobs")
 LLM: Slot[LlmProvider] = Slot("llm")
 MAILER: Slot[Mailer] = Slot("mailer")
+CLAIMS: Slot[CustomClaims] = Slot("claims")
 VERIFIER: Slot[TokenVerifier] = Slot("verifier")
 RATE_LIMITER: Slot[RateLimiter] = Slot("rate_limiter")
 
@@ -199,6 +201,31 @@ class Deps:
             revocation = IdentityToolkitRevocation(project, credentials_provider=access_token_provider())
         return FirebaseTokenVerifier(project, certs_url=self.settings.firebase_certs_url, revocation=revocation,
                                      emulator=bool(emulator_host))
+
+    @property
+    def claims(self) -> CustomClaims:
+        """Where the ``tenants`` custom claim is written: the Firebase accounts whose ID tokens carry it
+        (Identity Toolkit; the Auth emulator when FIREBASE_AUTH_EMULATOR_HOST is set), or, for the
+        built-in issuer, the store (studio/adapters/store_claims.py says why)."""
+
+        def build() -> CustomClaims:
+            if self.settings.auth == "firebase":
+                import os
+
+                from studio.adapters.firebase_claims import IdentityToolkitClaims
+                from studio.adapters.firebase_tokens import EMULATOR_ENV
+
+                project, emulator_host = self.settings.firebase_project, os.environ.get(EMULATOR_ENV, "")
+                if emulator_host:
+                    return IdentityToolkitClaims.for_emulator(project, emulator_host)
+                from studio.adapters.google_credentials import access_token_provider
+
+                return IdentityToolkitClaims(project, credentials_provider=access_token_provider())
+            from studio.adapters.store_claims import StoreCustomClaims
+
+            return StoreCustomClaims(self.store)
+
+        return self.memo(CLAIMS, build)
 
     @property
     def memberships(self) -> MembershipRepo:

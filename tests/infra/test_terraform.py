@@ -166,6 +166,23 @@ def test_derived_locals_cover_every_trigger_kind(tmp_path: Path) -> None:
                            "relay": "firestore.outbox.dead-letter"}
 
 
+def test_the_iam_roles_of_each_manifest_entry_are_granted_to_its_service_account(tmp_path: Path) -> None:
+    raw = {"functions": [
+        {"name": "claims", "entrypoint": "claims", "trigger": "pubsub:domain.member",
+         "iam_roles": ["roles/firebaseauth.admin", "roles/logging.viewer"]},
+        {"name": "api", "entrypoint": "api", "trigger": "http", "routes": ["/a"]},
+    ]}
+    assert _evaluate(raw, tmp_path, "local.role_grants") == {
+        "claims/roles/firebaseauth.admin": {"function": "claims", "role": "roles/firebaseauth.admin"},
+        "claims/roles/logging.viewer": {"function": "claims", "role": "roles/logging.viewer"},
+    }
+    grant = _resource("google_project_iam_member", "function_role")
+    assert grant["for_each"] == "${local.role_grants}"
+    assert grant["member"] == "${google_service_account.function[each.value.function].member}"
+    real = {f"{s.name}/{role}" for s in manifest_mod.load().functions for role in s.iam_roles}
+    assert "identity_claims/roles/firebaseauth.admin" in real  # writes the accounts' custom claims
+
+
 def test_every_resource_matches_the_google_provider_schema() -> None:
     assert schema_lint.lint(TERRAFORM_DIR) == []
 

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +27,7 @@ from studio.adapters.firebase_revocation import IdentityToolkitRevocation
 from studio.adapters.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 from studio.adapters.google_credentials import access_token_provider
 from studio.kernel import errors
-from tests.support.shared_process import free_port
+from tests.support.auth_emulator import auth_emulator_session
 
 PROJECT = "demo-studio"
 DEAD_CERTS = "http://127.0.0.1:9/certs"  # never fetched: emulator tokens carry no signature
@@ -193,60 +189,9 @@ def test_verifier_asks_revocation_only_for_genuine_tokens(monkeypatch: pytest.Mo
 
 
 
-def _firebase_bin(tmp_root: Path) -> Path:
-    tools = Path(os.environ.get("STUDIO_FIREBASE_TOOLS_DIR") or tmp_root / "firebase-tools")
-    binary = tools / "node_modules" / ".bin" / "firebase"
-    if binary.exists():
-        return binary
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: cannot install firebase-tools for the Auth emulator")
-    started = time.monotonic()
-    done = subprocess.run(["npm", "install", "--prefix", str(tools), "--no-audit", "--no-fund", "firebase-tools"],
-                          capture_output=True, text=True, timeout=900, check=False)
-    print(f"npm install firebase-tools: {time.monotonic() - started:.1f}s")
-    if done.returncode != 0 or not binary.exists():
-        pytest.skip(f"npm could not install firebase-tools: {done.stderr[-500:]}")
-    return binary
-
-
 @pytest.fixture
 def auth_emulator(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("STUDIO_FIREBASE_EMULATOR") != "1":
-        reason = "Firebase Auth emulator test is opt-in: set STUDIO_FIREBASE_EMULATOR=1 (npm install + ~20 s start)"
-        print(reason)
-        pytest.skip(reason)
-    binary = _firebase_bin(tmp_path_factory.getbasetemp())
-    port = free_port()
-    config = {"emulators": {"auth": {"host": "127.0.0.1", "port": port}, "ui": {"enabled": False},
-                            "hub": {"host": "127.0.0.1", "port": free_port()},
-                            "logging": {"host": "127.0.0.1", "port": free_port()}, "singleProjectMode": True}}
-    (tmp_path / "firebase.json").write_text(json.dumps(config))
-    log = (tmp_path / "emulator.log").open("w")
-    started = time.monotonic()
-    # Its own session, so stopping it reaches the emulator's node children too.
-    proc = subprocess.Popen([str(binary), "emulators:start", "--only", "auth", "--project", PROJECT],
-                            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass  # not listening yet
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"auth emulator did not start: {(tmp_path / 'emulator.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        print(f"auth emulator ready in {time.monotonic() - started:.1f}s")
-        yield f"127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)  # the group of the process this test started
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    yield from auth_emulator_session(tmp_path, tmp_path_factory.getbasetemp(), PROJECT)
 
 
 @pytest.mark.slow

@@ -29,6 +29,9 @@ def test_committed_requirements_match_the_extras() -> None:
     ({"trigger": "cron"}, "trigger"),
     ({"name": "Bad-Name"}, "name"),
     ({"surprise": 1}, "surprise"),
+    ({"iam_roles": ["roles/owner"]}, "iam_roles"),  # primitive roles are never granted
+    ({"iam_roles": ["roles/editor"]}, "iam_roles"),
+    ({"iam_roles": ["firebaseauth.admin"]}, "iam_roles"),
 ])
 def test_bad_manifest_entries_are_refused(tmp_path: Path, patch: dict, message: str) -> None:
     entry = {"name": "ok_fn", "entrypoint": "ok_fn", "trigger": "http", **patch}

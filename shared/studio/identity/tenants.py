@@ -1,4 +1,5 @@
-"""Tenants: created by ``/auth/bootstrap`` with the caller as owner; renamed with revisions."""
+"""Tenants: created by ``/auth/bootstrap`` with the caller as owner (``tenant.created``, and
+``member.added`` for the owner); renamed with revisions."""
 from __future__ import annotations
 
 import secrets
@@ -34,6 +35,10 @@ class TenantService:
             write_membership(tx, tenant_id, principal.user_id, principal.email, Role.OWNER, expected_rev=0)
             emit(tx, DomainEvent("tenant.created", tenant_id, env, tenant_path(tenant_id),
                                  {"name": name, "owner": principal.user_id}))
+            # The creator's membership is a membership like any other: its consumers (the tenants
+            # claim: identity/claims.py) follow domain.member alone.
+            emit(tx, DomainEvent("member.added", tenant_id, env, tenant_path(tenant_id),
+                                 {"user_id": principal.user_id, "role": Role.OWNER.value}))
             return tenant_id
 
         return str(self._store.run_transaction(write))
