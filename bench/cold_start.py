@@ -88,7 +88,7 @@ def prepare_data_dir(path: Path, port_hint: str = "http://127.0.0.1:0") -> Calle
     services = identity_services(deps)
     user = services.accounts.signup("cold@example.com", "Frosty-Launch-2026", None)
     tenant_id = services.tenants.bootstrap(Principal(user["user_id"], "cold@example.com"), "Cold")
-    token = services.accounts.login("cold@example.com", "Frosty-Launch-2026")["access_token"]
+    token = services.accounts.login("cold@example.com", "Frosty-Launch-2026", client_ip="127.0.0.1")["access_token"]
     deps.store.close()  # the last connection to close checkpoints the WAL into store.db
     return Caller(tenant_id, {"Authorization": f"Bearer {token}", "X-Tenant-Id": tenant_id, "X-Env": "dev"})
 

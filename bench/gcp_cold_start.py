@@ -86,7 +86,7 @@ def prepare_gcp_data_dir(path: Path, emulators: Emulators) -> cs.Caller:
         deps.keyring.current()  # the signing key: JWKS document in Firestore, private half in secrets.json
         user = services.accounts.signup("cold@example.com", "Frosty-Launch-2026", None)
         tenant_id = services.tenants.bootstrap(Principal(user["user_id"], "cold@example.com"), "Cold")
-        token = services.accounts.login("cold@example.com", "Frosty-Launch-2026")["access_token"]
+        token = services.accounts.login("cold@example.com", "Frosty-Launch-2026", client_ip="127.0.0.1")["access_token"]
     finally:
         store.close()
     return cs.Caller(tenant_id, {"Authorization": f"Bearer {token}", "X-Tenant-Id": tenant_id, "X-Env": "dev"})
