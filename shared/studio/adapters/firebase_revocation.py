@@ -27,19 +27,15 @@ plain HTTP and testable against the Auth emulator. The Auth emulator accepts the
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio.adapters.identity_toolkit import PRODUCTION_ENDPOINT, IdentityToolkit
 from studio.kernel import errors
-
-PRODUCTION_ENDPOINT = "https://identitytoolkit.googleapis.com"
 
 
 @dataclass(frozen=True)
@@ -55,17 +51,10 @@ class IdentityToolkitRevocation:
                  credentials_provider: Callable[[], str] | None = None, cache_s: float = 60,
                  timeout_s: float = 5, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if not project:
-            raise ValueError("a Firebase project id is required")
-        if credentials_provider is None:
-            raise ValueError("credentials_provider is required: pass "
-                             "studio.adapters.google_credentials.access_token_provider() in production, "
-                             "or use IdentityToolkitRevocation.for_emulator")
+        self._toolkit = IdentityToolkit(project, endpoint=endpoint, credentials_provider=credentials_provider,
+                                        timeout_s=timeout_s, failure="account lookup")
         self.project = project
-        self._url = f"{endpoint.rstrip('/')}/v1/projects/{project}/accounts:lookup"
-        self._token = credentials_provider
         self._cache_s = cache_s
-        self._timeout_s = timeout_s
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
@@ -74,7 +63,7 @@ class IdentityToolkitRevocation:
     @classmethod
     def for_emulator(cls, project: str, host: str, **kwargs: Any) -> IdentityToolkitRevocation:
         """``host`` as in FIREBASE_AUTH_EMULATOR_HOST (``127.0.0.1:9099``)."""
-        return cls(project, endpoint=f"http://{host}/identitytoolkit.googleapis.com",
+        return cls(project, endpoint=IdentityToolkit.emulator_endpoint(host),
                    credentials_provider=lambda: "owner", **kwargs)
 
     # -- RevocationChecker ---------------------------------------------------------------------
@@ -115,24 +104,9 @@ class IdentityToolkitRevocation:
         return account
 
     def _lookup(self, uid: str, expires: float) -> _Account:
-        request = urllib.request.Request(
-            self._url, data=json.dumps({"localId": [uid]}).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token()}"})
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as resp:  # noqa: S310 (https/loopback URL we built)
-                doc = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            exc.close()  # it holds the response's socket
-            # 401/403 (our credential), 429 (quota), 5xx: none is the caller's fault or a verdict.
-            raise errors.Unavailable(f"account lookup failed (HTTP {exc.code})") from None
-        except (OSError, ValueError) as exc:
-            raise errors.Unavailable(f"account lookup failed ({type(exc).__name__})") from None
-        users = doc.get("users") if isinstance(doc, dict) else None
-        if not users:  # lookup answers 200 without "users" for an unknown (e.g. deleted) account
+        user = self._toolkit.lookup(uid)
+        if user is None:
             return _Account(exists=False, disabled=False, valid_since=0, expires=expires)
-        user = users[0] if isinstance(users, list) else None
-        if not isinstance(user, dict):
-            raise errors.Unavailable("account lookup returned an unexpected body")
         try:
             valid_since = int(user.get("validSince") or 0)  # int64 seconds, a JSON string
         except (TypeError, ValueError):
