@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from studio.adapters.firebase_claims import IdentityToolkitClaims
 from studio.adapters.sqlite_store import SqliteStore
@@ -29,59 +26,19 @@ from studio.kernel import errors
 from studio.kernel.roles import Role
 from studio.ports.claims import CLAIMS_BUDGET_BYTES, TENANTS_CLAIM, claims_size, serialized
 from tests.support.auth_emulator import auth_emulator_session
+from tests.support.identity_toolkit_fake import IdentityToolkitFake
 
 PROJECT = "demo-claims"
 
 
-class AccountsServer:
-    """accounts:lookup (200, no "users" for an unknown account) and accounts:update (400 USER_NOT_FOUND,
-    400 CLAIMS_TOO_LARGE over 1,000 characters)."""
-
-    def __init__(self) -> None:
-        self.accounts: dict[str, dict[str, Any]] = {}
-        self.requests: list[tuple[str, str, Any]] = []  # (path, authorization, body)
-        self.vanish_on_update: set[str] = set()  # accounts deleted just before their update arrives
-        self.status = 200
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
-
-    @Request.application
-    def _app(self, request: Request) -> Response:
-        body = json.loads(request.get_data() or b"{}")
-        method = request.path.rsplit("/", 1)[-1]
-        self.requests.append((request.path, request.headers.get("Authorization", ""), body))
-        if self.status != 200:
-            return Response('{"error": {"code": 503, "message": "UNAVAILABLE"}}', status=self.status)
-        if method == "accounts:lookup":
-            users = [{"localId": uid, **self.accounts[uid]} for uid in body["localId"] if uid in self.accounts]
-            return Response(json.dumps({"kind": "identitytoolkit#GetAccountInfoResponse",
-                                        **({"users": users} if users else {})}))
-        if body["localId"] in self.vanish_on_update:
-            self.accounts.pop(body["localId"], None)
-        if body["localId"] not in self.accounts:
-            return Response('{"error": {"code": 400, "message": "USER_NOT_FOUND"}}', status=400)
-        if len(body["customAttributes"]) > 1000:
-            return Response('{"error": {"code": 400, "message": "CLAIMS_TOO_LARGE"}}', status=400)
-        self.accounts[body["localId"]]["customAttributes"] = body["customAttributes"]
-        return Response(json.dumps({"localId": body["localId"]}))
-
-    def updates(self) -> list[Any]:
-        return [body for path, _, body in self.requests if path.endswith("/accounts:update")]
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def accounts() -> Iterator[AccountsServer]:
-    server = AccountsServer()
+def accounts() -> Iterator[IdentityToolkitFake]:
+    server = IdentityToolkitFake()
     yield server
     server.stop()
 
 
-def _adapter(server: AccountsServer) -> IdentityToolkitClaims:
+def _adapter(server: IdentityToolkitFake) -> IdentityToolkitClaims:
     return IdentityToolkitClaims(PROJECT, endpoint=server.endpoint, credentials_provider=lambda: "tok-1")
 
 
@@ -89,7 +46,7 @@ def _tenants(count: int) -> dict[str, str]:
     return tenants_claim([{"tenant_id": f"t_{i:012d}", "role": "member"} for i in range(count)])
 
 
-def test_the_claim_is_merged_into_the_other_claims_and_sent_as_a_json_string(accounts: AccountsServer) -> None:
+def test_the_claim_is_merged_into_the_other_claims_and_sent_as_a_json_string(accounts: IdentityToolkitFake) -> None:
     accounts.accounts["u1"] = {"customAttributes": '{"plan":"pro"}'}
     assert _adapter(accounts).set_tenants("u1", {"t_a": "owner"}) == {"t_a": "owner"}
     base = f"/v1/projects/{PROJECT}"
@@ -109,7 +66,7 @@ def test_the_claim_is_merged_into_the_other_claims_and_sent_as_a_json_string(acc
     assert accounts.updates()[-1] == {"localId": "u2", "customAttributes": "{}"}  # what removes them all
 
 
-def test_the_budget_counts_the_other_claims(accounts: AccountsServer) -> None:
+def test_the_budget_counts_the_other_claims(accounts: IdentityToolkitFake) -> None:
     accounts.accounts["u1"] = {"customAttributes": serialized({"note": "n" * 500})}
     kept = _adapter(accounts).set_tenants("u1", _tenants(60))
     assert kept is not None and 0 < len(kept) < 30
@@ -117,19 +74,19 @@ def test_the_budget_counts_the_other_claims(accounts: AccountsServer) -> None:
     assert len(written.encode()) <= CLAIMS_BUDGET_BYTES and json.loads(written)["note"] == "n" * 500
 
 
-def test_a_deleted_account_is_not_an_error(accounts: AccountsServer) -> None:
+def test_a_deleted_account_is_not_an_error(accounts: IdentityToolkitFake) -> None:
     assert _adapter(accounts).set_tenants("ghost", {"t_a": "owner"}) is None
     assert accounts.updates() == []
 
 
-def test_an_account_deleted_between_lookup_and_update_is_not_an_error(accounts: AccountsServer) -> None:
+def test_an_account_deleted_between_lookup_and_update_is_not_an_error(accounts: IdentityToolkitFake) -> None:
     accounts.accounts["u1"] = {}
     accounts.vanish_on_update.add("u1")
     assert _adapter(accounts).set_tenants("u1", {"t_a": "owner"}) is None  # USER_NOT_FOUND: gone, not failed
     assert len(accounts.updates()) == 1
 
 
-def test_failures_are_503_so_the_event_is_retried(accounts: AccountsServer) -> None:
+def test_failures_are_503_so_the_event_is_retried(accounts: IdentityToolkitFake) -> None:
     accounts.accounts["u1"] = {"customAttributes": "[1, 2]"}
     with pytest.raises(errors.StudioError) as malformed:
         _adapter(accounts).set_tenants("u1", {"t_a": "owner"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,50 +19,21 @@ from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from studio.adapters.firebase_revocation import IdentityToolkitRevocation
 from studio.adapters.firebase_tokens import EMULATOR_ENV, FirebaseTokenVerifier
 from studio.adapters.google_credentials import access_token_provider
 from studio.kernel import errors
 from tests.support.auth_emulator import auth_emulator_session
+from tests.support.identity_toolkit_fake import IdentityToolkitFake
 
 PROJECT = "demo-studio"
 DEAD_CERTS = "http://127.0.0.1:9/certs"  # never fetched: emulator tokens carry no signature
 
 
-class LookupServer:
-    """accounts:lookup as documented: 200 {"kind", "users": [UserInfo]}, no "users" when unknown."""
-
-    def __init__(self) -> None:
-        self.accounts: dict[str, dict[str, Any]] = {}
-        self.requests: list[tuple[str, str, Any]] = []  # (path, authorization, body)
-        self.status = 200
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
-
-    @Request.application
-    def _app(self, request: Request) -> Response:
-        body = json.loads(request.get_data() or b"{}")
-        self.requests.append((request.path, request.headers.get("Authorization", ""), body))
-        if self.status != 200:
-            return Response('{"error": {"code": 503, "status": "UNAVAILABLE"}}', status=self.status)
-        users = [{"localId": uid, **self.accounts[uid]} for uid in body.get("localId", []) if uid in self.accounts]
-        doc: dict[str, Any] = {"kind": "identitytoolkit#GetAccountInfoResponse"}
-        if users:
-            doc["users"] = users
-        return Response(json.dumps(doc), content_type="application/json")
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def lookup() -> Iterator[LookupServer]:
-    server = LookupServer()
+def lookup() -> Iterator[IdentityToolkitFake]:
+    server = IdentityToolkitFake()
     yield server
     server.stop()
 
@@ -76,7 +46,7 @@ class Clock:
         return self.now
 
 
-def _checker(server: LookupServer, clock: Clock, **kwargs: Any) -> IdentityToolkitRevocation:
+def _checker(server: IdentityToolkitFake, clock: Clock, **kwargs: Any) -> IdentityToolkitRevocation:
     return IdentityToolkitRevocation(PROJECT, endpoint=server.endpoint, credentials_provider=lambda: "tok-1",
                                      clock=clock, **kwargs)
 
@@ -87,7 +57,7 @@ def _refused(call: Any, detail: str, status: int = 401) -> None:
     assert exc.value.status == status and detail in exc.value.detail
 
 
-def test_lookup_request_and_verdicts(lookup: LookupServer) -> None:
+def test_lookup_request_and_verdicts(lookup: IdentityToolkitFake) -> None:
     lookup.accounts = {"alive": {"validSince": "500"}, "off": {"validSince": "1", "disabled": True}}
     checker = _checker(lookup, Clock())
     checker.check("alive", 500)  # same second as validSince: signed in then, not revoked
@@ -97,7 +67,7 @@ def test_lookup_request_and_verdicts(lookup: LookupServer) -> None:
     _refused(lambda: checker.check("deleted", 10**10), "account not found")
 
 
-def test_account_state_is_cached_per_uid_for_cache_s(lookup: LookupServer) -> None:
+def test_account_state_is_cached_per_uid_for_cache_s(lookup: IdentityToolkitFake) -> None:
     lookup.accounts = {"u": {"validSince": "100"}}
     clock = Clock()
     checker = _checker(lookup, clock, cache_s=60)
@@ -115,7 +85,7 @@ def test_account_state_is_cached_per_uid_for_cache_s(lookup: LookupServer) -> No
     assert len(lookup.requests) == 3
 
 
-def test_cache_zero_looks_up_every_time_and_the_cache_is_bounded(lookup: LookupServer) -> None:
+def test_cache_zero_looks_up_every_time_and_the_cache_is_bounded(lookup: IdentityToolkitFake) -> None:
     lookup.accounts = {u: {"validSince": "1"} for u in "abc"}
     strict = _checker(lookup, Clock(), cache_s=0)
     strict.check("a", 5)
@@ -127,7 +97,7 @@ def test_cache_zero_looks_up_every_time_and_the_cache_is_bounded(lookup: LookupS
     assert [body["localId"] for _, _, body in lookup.requests[2:]] == [["a"], ["b"], ["c"], ["a"]]
 
 
-def test_lookup_failures_are_503_never_500(lookup: LookupServer) -> None:
+def test_lookup_failures_are_503_never_500(lookup: IdentityToolkitFake) -> None:
     lookup.status = 503
     _refused(lambda: _checker(lookup, Clock()).check("u", 1), "HTTP 503", status=503)
     dead = IdentityToolkitRevocation(PROJECT, endpoint="http://127.0.0.1:9", credentials_provider=lambda: "t",
@@ -175,7 +145,7 @@ def test_unsigned_tokens_need_the_emulator_mode_and_its_env(monkeypatch: pytest.
 
 
 def test_verifier_asks_revocation_only_for_genuine_tokens(monkeypatch: pytest.MonkeyPatch,
-                                                          lookup: LookupServer) -> None:
+                                                          lookup: IdentityToolkitFake) -> None:
     monkeypatch.setenv(EMULATOR_ENV, "127.0.0.1:9099")
     lookup.accounts = {"uid-1": {"validSince": str(int(time.time()) + 5)}}
     verifier = FirebaseTokenVerifier(PROJECT, certs_url=DEAD_CERTS, emulator=True,
