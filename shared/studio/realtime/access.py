@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from anyio import to_thread
+
 from studio.kernel import access, errors
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.roles import Role
 from studio.realtime.channels import META, ThreadChannel
 
-__all__ = ["META", "Grant", "authorize", "recheck"]
+__all__ = ["META", "Grant", "authorize", "recheck", "refusal"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,13 @@ def recheck(deps: access.AccessDeps, grant: Grant, min_role: Role = Role.VIEWER)
     """A long-lived stream re-asks what a request would: session still open, still a member (with
     the role). Logged-out or removed users lose the stream, not just the next reconnect."""
     return Grant(access.recheck(deps, grant.ctx, min_role), grant.thread_id)
+
+
+async def refusal(deps: access.AccessDeps, grant: Grant) -> errors.StudioError | None:
+    """``recheck`` off the event loop, for a stream's upkeep: None while the client may still
+    listen, else the refusal the stream ends with (each transport says it its own way)."""
+    try:
+        await to_thread.run_sync(lambda: recheck(deps, grant))
+    except errors.StudioError as err:
+        return err
+    return None

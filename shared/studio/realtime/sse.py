@@ -20,7 +20,7 @@ from studio.kernel import errors, logs
 from studio.kernel.http_app import log_access
 from studio.kernel.json_input import parse_json
 from studio.realtime import events as ev
-from studio.realtime.access import META, Grant, authorize, recheck
+from studio.realtime.access import META, Grant, authorize, refusal
 from studio.realtime.channels import ThreadChannel
 from studio.realtime.cursor import Cursor, parse_seq
 from studio.realtime.event_stream import EventStream
@@ -116,9 +116,8 @@ async def stream_thread(request: Request, channel: ThreadChannel) -> Response:
             while True:
                 event = await subscriber.next_item()
                 if event is None or event is RECHECK:  # upkeep, or its session ended: may the client still listen?
-                    try:
-                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                    except errors.StudioError as err:
+                    err = await refusal(state.deps, grant)
+                    if err is not None:
                         await subscriber.send(_chunk(_sse("stream.revoked",
                                                           {"code": err.code.code, "detail": err.detail})))
                         return
@@ -198,9 +197,8 @@ async def stream_meta(request: Request) -> Response:
             while True:
                 event = await next_or_none(queue, state.heartbeat_s)
                 if event is None or event is RECHECK:  # upkeep, or its session ended
-                    try:
-                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                    except errors.StudioError as err:
+                    err = await refusal(state.deps, grant)
+                    if err is not None:
                         await send(_chunk(_sse("stream.revoked", {"code": err.code.code, "detail": err.detail})))
                         return
                     if event is None:

@@ -27,7 +27,7 @@ from studio.kernel.http_app import log_access
 from studio.kernel.json_input import parse_json
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.realtime import events as ev
-from studio.realtime.access import META, Grant, authorize, recheck
+from studio.realtime.access import META, Grant, authorize, refusal
 from studio.realtime.channels import ThreadChannel
 from studio.realtime.cursor import Cursor
 from studio.realtime.gateway_state import GatewayState, next_or_none
@@ -159,9 +159,8 @@ async def _pump(websocket: WebSocket, state: GatewayState, channel: ThreadChanne
         while True:
             item = await subscriber.next_item()
             if item is None or item is RECHECK:  # upkeep, or its session ended: may the client still listen?
-                try:
-                    await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                except errors.StudioError as err:
+                err = await refusal(state.deps, grant)
+                if err is not None:
                     await _close(websocket, subscriber, _close_code(err), err.code.code)
                     return
             elif isinstance(item, dict):  # presence and typing signals, answers to frames
@@ -296,9 +295,8 @@ async def meta_socket(websocket: WebSocket) -> None:
             while True:
                 event = await next_or_none(queue, state.heartbeat_s)
                 if event is None or event is RECHECK:  # upkeep, or its session ended
-                    try:
-                        await to_thread.run_sync(lambda: recheck(state.deps, grant))
-                    except errors.StudioError as err:
+                    err = await refusal(state.deps, grant)
+                    if err is not None:
                         await websocket.close(code=_close_code(err), reason=err.code.code)
                         return
                     continue
