@@ -134,6 +134,14 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
+    Domain(
+        "provenance", "The hash-chained provenance ledger (appended from domain events' provenance), lineage, C2PA",
+        routers="studio.provenance.routes:ROUTERS",
+        errors="studio.provenance.errors",
+        # Its writer consumes domain.media (functions/manifest.yaml: provenance_writer); it emits only this.
+        events={"provenance.entry_appended": "domain.provenance"},
+        queries="studio.provenance.queries:QUERIES",
+    ),
 )
 
 

@@ -30,6 +30,13 @@ _LINKED = {"c2pa.opened": ("parentOf",), "c2pa.placed": ("componentOf",), "c2pa.
 MAX_INGREDIENTS = 32
 
 
+def _c2pa() -> Any:
+    """c2pa-python, imported on first use (a native library; it ships no type information)."""
+    import c2pa  # type: ignore[import-untyped]
+
+    return c2pa
+
+
 def _bad(detail: str) -> errors.StudioError:
     return errors.StudioError(errors.VALIDATION_FAILED, detail)
 
@@ -84,7 +91,7 @@ def _settings(anchors: bytes, **extra: Any) -> dict[str, Any]:
 
 
 def supported_mime_types() -> list[str]:
-    import c2pa
+    c2pa = _c2pa()
 
     return list(c2pa.Builder.get_supported_mime_types())
 
@@ -93,7 +100,7 @@ def sign_image(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[
                ingredients: list[dict[str, Any]]) -> bytes:
     """``data`` (an image of type ``mime``) with a signed C2PA manifest embedded: the actions in a
     ``c2pa.actions.v2`` assertion and the ingredients (the parents, by sha256)."""
-    import c2pa
+    c2pa = _c2pa()
 
     if mime not in c2pa.Builder.get_supported_mime_types():
         raise errors.StudioError(C2PA_UNSUPPORTED_FORMAT, f"cannot embed a C2PA manifest in {mime!r}")
@@ -122,7 +129,7 @@ def read_manifest(deps: Deps, data: bytes, mime: str) -> dict[str, Any]:
     """The file's active manifest as read back, with c2pa's validation: ``validation_state`` is
     ``Trusted`` (signed by this deployment's chain, intact), ``Valid`` (intact, signer unknown) or
     ``Invalid`` (the file or the manifest changed after signing); ``errors`` lists why."""
-    import c2pa
+    c2pa = _c2pa()
 
     try:
         with c2pa.Context.from_dict(_settings(signing_chain(deps).trust_anchors())) as context:

@@ -1,0 +1,44 @@
+"""The provenance domain's services, built once per instance from the ports."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from studio.kernel import errors
+from studio.kernel.context import RequestContext
+from studio.kernel.deps import Deps, Slot
+from studio.provenance import c2pa_report, entries, lineage, verify
+from studio.provenance.models import ID_PATTERN, EntryQuery
+
+_ID = re.compile(ID_PATTERN)
+
+
+def _check_id(value: str, what: str) -> str:
+    if not _ID.fullmatch(value):
+        raise errors.StudioError(errors.VALIDATION_FAILED, f"{what} must match {ID_PATTERN}")
+    return value
+
+
+@dataclass(frozen=True)
+class ProvenanceService:
+    deps: Deps
+
+    def entries(self, ctx: RequestContext, query: EntryQuery) -> dict[str, Any]:
+        return entries.list_entries(self.deps.store, ctx.tenant_id, ctx.env, query)
+
+    def lineage(self, ctx: RequestContext, node_id: str, direction: str) -> dict[str, Any]:
+        return lineage.lineage(self.deps.store, ctx.tenant_id, ctx.env, _check_id(node_id, "the id"), direction)
+
+    def verify(self, ctx: RequestContext) -> dict[str, Any]:
+        return verify.verify_chain(self.deps.store, ctx.tenant_id, ctx.env)
+
+    def c2pa(self, ctx: RequestContext, artifact_id: str) -> dict[str, Any]:
+        return c2pa_report.c2pa_report(self.deps, ctx.tenant_id, ctx.env, _check_id(artifact_id, "the artifact id"))
+
+
+PROVENANCE: Slot[ProvenanceService] = Slot("provenance")
+
+
+def provenance_services(deps: Deps) -> ProvenanceService:
+    return deps.memo(PROVENANCE, lambda: ProvenanceService(deps))
