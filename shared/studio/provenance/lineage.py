@@ -49,6 +49,11 @@ class _Walk:
             self.entries.add(seq)
             sources = [r for r in data.get("inputs", []) if r.get("kind") in LINEAGE_KINDS]
             products = [r for r in _products(data) if r.get("kind") in LINEAGE_KINDS]
+            # Only the edges through this node: going up from one variant does not bring in its siblings.
+            if field == "product_ids":
+                products = [r for r in products if r["id"] == node_id]
+            else:
+                sources = [r for r in sources if r["id"] == node_id]
             for ref in sources + products:
                 self._node(ref)
             for source in sources:
