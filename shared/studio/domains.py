@@ -140,6 +140,7 @@ DOMAINS: tuple[Domain, ...] = (
         errors="studio.provenance.errors",
         # Its writer consumes domain.media (functions/manifest.yaml: provenance_writer); it emits only this.
         events={"provenance.entry_appended": "domain.provenance"},
+        topics=("realtime.meta",),  # each append, and a long verification's progress, to live clients
         queries="studio.provenance.queries:QUERIES",
     ),
 )

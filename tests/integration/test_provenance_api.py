@@ -2,6 +2,8 @@
 the provenance_writer function -> the hash chain in the real SQLite store -> /provenance/* over HTTP."""
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,6 +88,17 @@ def test_media_events_become_one_verified_chain(ledger: Ledger) -> None:
     assert derive["params"] == {"widths": [320, 640], "format": "webp", "quality": 0.8}
     assert ledger.ok("/provenance/verify") == {"ok": True, "length": 4, "head": entries[0]["hash"],
                                                "first_bad": None, "reason": None}
+    # Each append told the tenant's live clients (the realtime meta channel), in chain order.
+    assert [(m["type"], m["data"]["seq"]) for m in _meta(ledger)] == [("provenance.appended", n) for n in (1, 2, 3, 4)]
+    assert _meta(ledger)[-1]["data"]["hash"] == entries[0]["hash"]
+
+
+def _meta(ledger: Ledger) -> list[dict[str, Any]]:
+    """The tenant's messages on the realtime meta topic, as the local bus stored them."""
+    with sqlite3.connect(ledger.platform.deps.settings.data_dir / "bus.db") as conn:
+        rows = conn.execute("SELECT attributes, data FROM messages WHERE topic = ? ORDER BY rowid",
+                            ("realtime.meta",)).fetchall()
+    return [json.loads(data) for attributes, data in rows if json.loads(attributes).get("tenant") == ledger.tenant_id]
 
 
 def test_entries_filter_by_subject_action_actor_and_time_and_page(ledger: Ledger) -> None:

@@ -75,6 +75,9 @@ class RaceContract:
         failures = _concurrently(stores, lambda store, i: append_entry(store, TENANT, ENV, _record(i)))
         assert failures == []
         _assert_one_chain(stores[0])
+        reported: list[int] = []
+        assert verify_chain(stores[1], TENANT, ENV, reported.append, every=8)["ok"]
+        assert reported == [8, 16]  # a long verification's progress, as the route sends it to live clients
 
     def test_concurrent_redeliveries_append_each_event_once(self, stores: list[Any]) -> None:
         def deliver(store: Any, i: int) -> None:  # the writer's effect: marker and append in one transaction

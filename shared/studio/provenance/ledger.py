@@ -13,12 +13,14 @@ from typing import Any
 
 from studio.kernel.clock import utc_now
 from studio.kernel.events import DomainEvent, emit
+from studio.kernel.meta import emit_meta
 from studio.ports.store import DocumentStore, Transaction
 from studio.provenance import paths
 from studio.provenance.chain_hash import GENESIS, entry_body, entry_hash
 from studio.provenance.models import ProvenanceRecord
 
 EVENT_APPENDED = "provenance.entry_appended"
+META_APPENDED = "provenance.appended"
 LINEAGE_KINDS = ("asset", "artifact")  # the graph's nodes; other kinds (a prompt, a model) stay data
 
 
@@ -49,8 +51,10 @@ def append_in(tx: Transaction, tenant_id: str, env: str, record: ProvenanceRecor
     path = paths.entry(tenant_id, env, seq)
     tx.create(path, {**body, **index_fields(body), "hash": digest})
     tx.put(paths.head(tenant_id, env), {"seq": seq, "hash": digest, "time": body["time"]})
-    emit(tx, DomainEvent(EVENT_APPENDED, tenant_id, env, path,
-                         {"seq": seq, "hash": digest, "action": record.action, "subject": body["subject"]}))
+    summary = {"seq": seq, "hash": digest, "action": record.action, "subject": body["subject"]}
+    emit(tx, DomainEvent(EVENT_APPENDED, tenant_id, env, path, summary))
+    # Live clients (a console showing an asset's chain) hear of it on the tenant's meta channel.
+    emit_meta(tx, tenant_id, env, META_APPENDED, summary, subject=paths.head(tenant_id, env))
     return {**body, "hash": digest}
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from studio.kernel import errors
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps, Slot
+from studio.kernel.meta import publish_meta
 from studio.provenance import c2pa_report, entries, lineage, verify
 from studio.provenance.models import ID_PATTERN, EntryQuery
 
 _ID = re.compile(ID_PATTERN)
+VERIFY_PROGRESS = "provenance.verify_progress"
 
 
 def _check_id(value: str, what: str) -> str:
@@ -31,7 +33,11 @@ class ProvenanceService:
         return lineage.lineage(self.deps.store, ctx.tenant_id, ctx.env, _check_id(node_id, "the id"), direction)
 
     def verify(self, ctx: RequestContext) -> dict[str, Any]:
-        return verify.verify_chain(self.deps.store, ctx.tenant_id, ctx.env)
+        # A long chain takes a while: its progress goes to the tenant's live clients (meta channel).
+        def progress(checked: int) -> None:
+            publish_meta(self.deps.bus, ctx.tenant_id, ctx.env, VERIFY_PROGRESS, {"checked": checked})
+
+        return verify.verify_chain(self.deps.store, ctx.tenant_id, ctx.env, progress)
 
     def c2pa(self, ctx: RequestContext, artifact_id: str) -> dict[str, Any]:
         return c2pa_report.c2pa_report(self.deps, ctx.tenant_id, ctx.env, _check_id(artifact_id, "the artifact id"))

@@ -7,6 +7,7 @@ a head ahead of the entries means entries were cut from the end.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from studio.kernel import errors, logs
@@ -16,6 +17,7 @@ from studio.provenance.chain_hash import GENESIS, entry_body, entry_hash
 from studio.provenance.ledger import index_fields
 
 PAGE = 500
+PROGRESS_EVERY = 5_000  # entries between progress reports of a long verification
 _log = logs.get("studio.provenance.verify")
 
 
@@ -38,8 +40,10 @@ def _fault(doc: Document, expected_seq: int, prev_hash: str) -> str | None:
     return None
 
 
-def verify_chain(store: DocumentStore, tenant_id: str, env: str) -> dict[str, Any]:
-    """``{ok, length, head, first_bad, reason}``: ``length`` counts the entries that verified."""
+def verify_chain(store: DocumentStore, tenant_id: str, env: str,
+                 progress: Callable[[int], None] | None = None, every: int = PROGRESS_EVERY) -> dict[str, Any]:
+    """``{ok, length, head, first_bad, reason}``: ``length`` counts the entries that verified.
+    ``progress(n)`` is called each time ``every`` more entries have verified."""
     prev_hash, length = GENESIS, 0
     query = Query(paths.entries(tenant_id, env), order_by=[("seq", "asc")], limit=PAGE)
     for doc in iter_all(store, query):
@@ -50,6 +54,8 @@ def verify_chain(store: DocumentStore, tenant_id: str, env: str) -> dict[str, An
             return {"ok": False, "length": length, "head": prev_hash if length else None,
                     "first_bad": length + 1, "reason": reason}
         prev_hash, length = str(doc.data["hash"]), length + 1
+        if progress is not None and length % every == 0:
+            progress(length)
     head = store.get(paths.head(tenant_id, env))
     head_seq = int(head.data.get("seq", -1)) if head else 0
     head_hash = str(head.data.get("hash")) if head else GENESIS
