@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from studio.kernel.errors import StudioError
 from studio.provenance.c2pa_sign import read_manifest, sign_image
 from studio.provenance.ledger import append_entry
 from studio.provenance.models import ProvenanceRecord
-from studio.provenance.signing_chain import SECRET_NAME
+from studio.provenance.signing_chain import SECRET_NAME, generate_material
 from tests.support.api import User, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 from tests.support.provenance import new_id
@@ -178,3 +180,40 @@ def test_the_route_refuses_what_it_cannot_read(client: httpx.Client, platform: R
     signed_one = _derived(platform, tenant, sign_image(platform.deps, image(), "image/jpeg", title="t",
                                                        actions=ACTIONS, ingredients=INGREDIENTS))
     assert _get(client, stranger, new_tenant(client, stranger), signed_one).status_code == 404
+
+
+# -- Google Cloud: the same port over Secret Manager (its REST API, served by the edge fake) -------------
+
+
+@pytest.fixture()
+def gcp_deps(tmp_path: Path) -> Iterator[Deps]:
+    from google.auth.credentials import AnonymousCredentials
+
+    from studio.adapters.secret_manager import SecretManagerStore
+    from studio.bootstrap import SECRETS
+    from tests.support.fake_secret_manager import FakeSecretManager
+
+    server = FakeSecretManager().start()
+    deps = Deps(Settings(data_dir=tmp_path))
+    deps.memo(SECRETS, lambda: SecretManagerStore("studio-fake", transport="rest", api_endpoint=server.url,
+                                                  credentials=AnonymousCredentials()))
+    yield deps
+    server.stop()
+
+
+def test_on_google_cloud_the_chain_lives_in_secret_manager(gcp_deps: Deps) -> None:
+    signed = sign_image(gcp_deps, image(), "image/jpeg", title="x", actions=ACTIONS, ingredients=INGREDIENTS)
+    assert gcp_deps.secrets.versions(SECRET_NAME) == [1]
+    assert read_manifest(gcp_deps, signed, "image/jpeg")["validation_state"] == "Trusted"
+
+
+def test_a_chain_put_there_by_ops_is_used_as_is(gcp_deps: Deps) -> None:
+    provisioned = generate_material("Ops-issued signer")
+    gcp_deps.secrets.put(SECRET_NAME, json.dumps({"key_pem": provisioned.key_pem.decode(),
+                                                 "chain_pem": provisioned.chain_pem.decode(),
+                                                 "root_pem": provisioned.root_pem.decode()}).encode())
+    signed = sign_image(gcp_deps, image(), "image/jpeg", title="x", actions=ACTIONS, ingredients=INGREDIENTS)
+    report = read_manifest(gcp_deps, signed, "image/jpeg")
+    assert report["validation_state"] == "Trusted"
+    assert report["manifest"]["signature_info"]["common_name"] == "Ops-issued signer"
+    assert gcp_deps.secrets.versions(SECRET_NAME) == [1]  # nothing generated beside it
