@@ -134,6 +134,16 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
+    Domain(
+        "media", "Uploads that process themselves: sniffing, dedupe, optimised variants, artifacts (/media-v2)",
+        routers="studio.media.routes:ROUTERS",
+        errors="studio.media.errors",
+        events={kind: "domain.media" for kind in (  # the provenance ledger and the optimiser read this topic
+            "media.asset_created", "media.asset_registered", "media.asset_ready", "media.asset_failed",
+            "media.asset_quarantined", "media.asset_updated", "media.asset_deleted", "media.asset_purged",
+            "media.artifact_created", "media.artifact_registered")},
+        queries="studio.media.queries:QUERIES",
+    ),
 )
 
 
