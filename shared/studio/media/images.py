@@ -107,8 +107,10 @@ def placeholder(im: Image) -> Rendered:
     import blurhash
 
     small = im.convert("RGB")
-    small.thumbnail((64, 64))
+    small.thumbnail((32, 32))  # a placeholder's detail: 4x3 components need no more pixels
+    raw, w = small.tobytes(), small.width
+    rows = [[list(raw[(r * w + c) * 3:(r * w + c) * 3 + 3]) for c in range(w)] for r in range(small.height)]
     x, y = PLACEHOLDER_COMPONENTS
-    value = str(blurhash.encode(small, x_components=x, y_components=y))
+    value = str(blurhash.encode(rows, components_x=x, components_y=y))
     return Rendered("placeholder", "text/plain", "txt", value.encode("ascii"), im.width, im.height,
                     {"algorithm": "blurhash", "components": [x, y]}, {"blurhash": value})
