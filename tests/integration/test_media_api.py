@@ -4,10 +4,7 @@ the /media-v2 routes' rules (revisions, policy filter, tenancy, grace-period del
 from __future__ import annotations
 
 import io
-import json
-import os
 import shutil
-import subprocess
 import tempfile
 from typing import Any
 
