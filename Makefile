@@ -13,6 +13,7 @@ $(STAMP): $(REQS) infra/install-venv.sh
 	touch $(STAMP)
 
 serve: $(STAMP)
+	bash infra/install-media-tools.sh
 	$(PY) -m infra.localrun
 
 lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library ([tool.mypy] in pyproject.toml)
@@ -22,9 +23,11 @@ lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library (
 
 test: lint
 	bash infra/install-browser.sh
+	bash infra/install-media-tools.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	bash infra/install-media-tools.sh
 	$(PY) -m bench
 
 clean-data:

@@ -143,6 +143,16 @@ DOMAINS: tuple[Domain, ...] = (
         topics=("realtime.meta",),  # each append, and a long verification's progress, to live clients
         queries="studio.provenance.queries:QUERIES",
     ),
+    Domain(
+        "media", "Uploads that process themselves: sniffing, dedupe, optimised variants, artifacts (/media-v2)",
+        routers="studio.media.routes:ROUTERS",
+        errors="studio.media.errors",
+        events={kind: "domain.media" for kind in (  # the provenance ledger and the optimiser read this topic
+            "media.asset_created", "media.asset_registered", "media.asset_ready", "media.asset_failed",
+            "media.asset_quarantined", "media.asset_updated", "media.asset_deleted", "media.asset_purged",
+            "media.artifact_created", "media.artifact_registered")},
+        queries="studio.media.queries:QUERIES",
+    ),
 )
 
 

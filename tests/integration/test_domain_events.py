@@ -10,6 +10,7 @@ the same bus, which is why the check is scoped to the flow.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -72,7 +73,38 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
                   headers=h).status_code == 202  # dataset_event.logged
     assert c.put("/privacy/training-prefs", json={"train_ok": True, "base_rev": 0},
                  headers=h).is_success  # privacy.training_prefs_changed
+    _media_state_changes(c, drain, h, tenant)
     return tenant, {owner.user_id, member.user_id}
+
+
+def _media_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[str, str], tenant: str) -> None:
+    from tests.support import media_samples
+
+    def upload(data: bytes, name: str) -> str:  # media.asset_created, then registered / failed / quarantined
+        r = c.post("/media-v2/assets", files={"file": (name, data, "image/png")}, headers=h)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    asset = upload(media_samples.png(), "a.png")
+    drain()  # the optimiser: media.artifact_created per variant, media.asset_ready
+    upload(b"%PDF-1.4 not media", "b.png")  # media.asset_failed
+    upload(media_samples.polyglot_png(), "c.png")  # media.asset_quarantined
+    url = f"/media-v2/assets/{asset}"
+    assert c.patch(url, json={"title": "t"}, headers={**h, "If-Match": "*"}).is_success  # media.asset_updated
+    # A mask made elsewhere: its bytes go to the tenant's bucket the way clients upload, then it is
+    # registered as the asset's artifact (media.artifact_registered).
+    ticket = c.post("/media-v2/uploads", json={"filename": "m.png", "content_type": "image/png", "size_bytes": 10_000},
+                    headers=h).json()
+    assert httpx.put(ticket["upload_url"], content=media_samples.png(seed=5), headers=ticket["headers"]).is_success
+    drain()
+    mask = f"{tenant}/dev/assets/{ticket['asset_id']}"
+    assert c.post(f"{url}/artifacts", json={"kind": "mask", "object_name": mask}, headers=h).status_code == 201
+    os.environ["STUDIO_MEDIA_DELETE_GRACE_S"] = "0"  # purged at once: media.asset_purged
+    try:
+        assert c.delete(url, headers={**h, "If-Match": "*"}).is_success  # media.asset_deleted
+        drain()
+    finally:
+        del os.environ["STUDIO_MEDIA_DELETE_GRACE_S"]
 
 
 def test_every_published_message_is_declared_and_every_declared_event_is_published(

@@ -97,6 +97,18 @@ def _thread_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.C
     return make
 
 
+def _asset_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        # Bytes no optimiser takes (failed: unsupported, at once): no background job moves the rev meanwhile.
+        asset = client.post("/media-v2/assets", files={"file": ("a.pdf", b"%PDF-1.4 x", "image/png")}, headers=h).json()
+        url = f"/media-v2/assets/{asset['id']}"
+        return Target(url, body, asset["rev"], h, _etag_of(url, h), event)
+
+    return make
+
+
 def _training_prefs_target(client: httpx.Client) -> Target:
     owner, tenant = _tenant(client)
     h = owner.in_tenant(tenant)
@@ -111,6 +123,8 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/chat/threads/{thread_id}"): _thread_target({"title": "After"}, "chat.thread_renamed"),
     ("DELETE", "/chat/threads/{thread_id}"): _thread_target(None, "chat.thread_deleted"),
     ("PUT", "/privacy/training-prefs"): _training_prefs_target,
+    ("PATCH", "/media-v2/assets/{asset_id}"): _asset_target({"title": "After"}, "media.asset_updated"),
+    ("DELETE", "/media-v2/assets/{asset_id}"): _asset_target(None, "media.asset_deleted"),
 }
 
 

@@ -85,7 +85,7 @@ def copy_of_the_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_new_package_nobody_placed_and_a_domain_importing_an_adapter_are_refused(copy_of_the_library: Path) -> None:
     studio_dir = copy_of_the_library / "shared" / "studio"
-    media = studio_dir / "media"
+    media = studio_dir / "unplaced"  # (a real domain's name once was the example: media is placed now)
     media.mkdir()
     (media / "__init__.py").write_text("")
     (studio_dir / "chat" / "leak.py").write_text("from studio.adapters import sqlite_store\n")
@@ -95,5 +95,5 @@ def test_a_new_package_nobody_placed_and_a_domain_importing_an_adapter_are_refus
         shutil.rmtree(media)
         (studio_dir / "chat" / "leak.py").unlink()
     assert result.returncode != 0
-    assert "- studio.media" in result.stdout  # "not listed as layers"
+    assert "- studio.unplaced" in result.stdout  # "not listed as layers"
     assert "studio.chat is not allowed to import studio.adapters" in result.stdout

@@ -36,12 +36,15 @@ from typing import Any
 
 from studio.kernel import errors
 from studio.ports.blobs import (
+    LENGTH_RANGE_HEADER,
     BlobInfo,
     check_bucket,
     check_content_type,
     check_generation_match,
+    check_max_bytes,
     check_object_name,
     check_signed_request,
+    upload_headers,
 )
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -225,13 +228,17 @@ class GcsBlobStore:
     # -- URLs for clients ------------------------------------------------------------------
 
     def signed_url(
-        self, bucket: str, name: str, *, method: str = "GET", expires_s: int = 900, content_type: str | None = None
+        self, bucket: str, name: str, *, method: str = "GET", expires_s: int = 900, content_type: str | None = None,
+        max_bytes: int | None = None,
     ) -> str:
         method = check_signed_request(method, expires_s, content_type)
+        check_max_bytes(max_bytes)
         blob = self._blob(bucket, name)
         kwargs: dict[str, Any] = {"version": "v4", "method": method, "expiration": timedelta(seconds=expires_s)}
         if method == "PUT" and content_type:
             kwargs["content_type"] = content_type  # a signed header: the upload must send exactly it
+        if method == "PUT" and max_bytes is not None:  # a signed header: GCS refuses a larger body itself
+            kwargs["headers"] = {LENGTH_RANGE_HEADER: upload_headers(None, max_bytes)[LENGTH_RANGE_HEADER]}
         with _mapped(f"signing {bucket}/{name}"):
             kwargs.update(self._signer())
             return str(blob.generate_signed_url(**kwargs))

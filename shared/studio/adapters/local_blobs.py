@@ -37,6 +37,7 @@ from studio.ports.blobs import (
     check_bucket,
     check_content_type,
     check_generation_match,
+    check_max_bytes,
     check_object_name,
     check_signed_request,
 )
@@ -236,42 +237,57 @@ class LocalBlobStore:
 
     # -- signed URLs -------------------------------------------------------------
 
-    def _sign(self, method: str, bucket: str, name: str, expires: int, content_type: str | None) -> str:
-        # JSON makes the message unambiguous whatever characters the fields hold.
-        msg = json.dumps([_SIG_VERSION, method, bucket, name, expires, content_type or ""])
+    def _sign(self, method: str, bucket: str, name: str, expires: int, content_type: str | None,
+              max_bytes: int | None = None) -> str:
+        # JSON makes the message unambiguous whatever characters the fields hold. An unbounded URL
+        # signs the message it always did, so URLs handed out before size binding stay valid.
+        fields: list[object] = [_SIG_VERSION, method, bucket, name, expires, content_type or ""]
+        if max_bytes is not None:
+            fields.append(max_bytes)
+        msg = json.dumps(fields)
         return hmac.new(self._key, msg.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def signed_url(
-        self, bucket: str, name: str, *, method: str = "GET", expires_s: int = 900, content_type: str | None = None
+        self, bucket: str, name: str, *, method: str = "GET", expires_s: int = 900, content_type: str | None = None,
+        max_bytes: int | None = None,
     ) -> str:
         method = check_signed_request(method, expires_s, content_type)
+        check_max_bytes(max_bytes)
         check_bucket(bucket)
         check_object_name(name)
         expires = int(self._clock()) + expires_s
-        sig = self._sign(method, bucket, name, expires, content_type)
-        query = urlencode({"method": method, "expires": expires, "sig": sig})
-        return f"{self.base_url}/_blobs/{bucket}/{quote(name, safe='/')}?{query}"
+        sig = self._sign(method, bucket, name, expires, content_type, max_bytes)
+        params: dict[str, object] = {"method": method, "expires": expires, "sig": sig}
+        if max_bytes is not None:
+            params["max"] = max_bytes  # signed: the size the uploader declared (GCS: x-goog-content-length-range)
+        return f"{self.base_url}/_blobs/{bucket}/{quote(name, safe='/')}?{urlencode(params)}"
 
     def verify_signed(
         self, method: str, bucket: str, name: str, query: Mapping[str, str], content_type: str | None
-    ) -> None:
+    ) -> int | None:
         """``content_type`` is the request's Content-Type. A URL signed without one
-        accepts any; a URL signed with one accepts only that one (as GCS does)."""
+        accepts any; a URL signed with one accepts only that one (as GCS does). Returns the
+        signed size bound (``max_bytes``), None when the URL carries none."""
         signed_method = query.get("method") or ""
         raw_expires = query.get("expires") or ""
+        raw_max = query.get("max")
         sig = (query.get("sig") or "").encode("utf-8")
         if not (signed_method and sig and _is_small_number(raw_expires)):
             raise _forbidden("URL is not signed")
+        if raw_max is not None and not (raw_max == "0" or _is_small_number(raw_max)):
+            raise _forbidden("URL is not signed")
         expires = int(raw_expires)
-        candidates = [self._sign(signed_method, bucket, name, expires, None)]
+        max_bytes = int(raw_max) if raw_max is not None else None
+        candidates = [self._sign(signed_method, bucket, name, expires, None, max_bytes)]
         if content_type:
-            candidates.append(self._sign(signed_method, bucket, name, expires, content_type))
+            candidates.append(self._sign(signed_method, bucket, name, expires, content_type, max_bytes))
         if not any(hmac.compare_digest(sig, c.encode("ascii")) for c in candidates):
             raise _forbidden("signature does not match this request")
         if self._clock() > expires:
             raise _forbidden("signed URL has expired")
         if signed_method != method.upper():
             raise _forbidden(f"URL is signed for {signed_method}, not {method.upper()}")
+        return max_bytes
 
 
 def _is_small_number(raw: str) -> bool:
@@ -310,7 +326,7 @@ def signed_blob_wsgi_app(
         bucket, name = _object_from_path(request)
         if request.method not in ("GET", "PUT"):
             raise errors.StudioError(errors.METHOD_NOT_ALLOWED, headers={"Allow": "GET, PUT"})
-        store.verify_signed(request.method, bucket, name, request.args, request.headers.get("Content-Type"))
+        bound = store.verify_signed(request.method, bucket, name, request.args, request.headers.get("Content-Type"))
         if request.method == "GET":
             data, info = store.get(bucket, name)
             resp = Response(data, content_type=info.content_type)
@@ -321,11 +337,14 @@ def signed_blob_wsgi_app(
         raw_match = request.headers.get("x-goog-if-generation-match")
         if raw_match is not None and not _is_small_number(raw_match):
             raise errors.StudioError(errors.BAD_REQUEST, "x-goog-if-generation-match must be an integer")
-        request.max_content_length = max_bytes
+        limit = max_bytes if bound is None else min(bound, max_bytes)
+        request.max_content_length = limit  # a signed bound refuses a larger body, as GCS's length range does
         try:
             data = request.get_data(cache=False)
         except RequestEntityTooLarge:
-            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"uploads are limited to {max_bytes} bytes") from None
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"this upload is limited to {limit} bytes") from None
+        if len(data) > limit:  # a chunked body has no Content-Length for werkzeug to check first
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"this upload is limited to {limit} bytes")
         content_type = request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
         match = int(raw_match) if raw_match is not None else None
         info = store.put(bucket, name, data, content_type, if_generation_match=match)

@@ -71,9 +71,12 @@ class BlobStore(Protocol):
         method: str = "GET",
         expires_s: int = 900,
         content_type: str | None = None,
+        max_bytes: int | None = None,
     ) -> str:
         """A bearer URL for one method on one object. A PUT URL signed with a
-        ``content_type`` only accepts uploads with exactly that Content-Type."""
+        ``content_type`` only accepts uploads with exactly that Content-Type; one signed with
+        ``max_bytes`` refuses a body larger than that. The uploader sends
+        ``upload_headers(content_type, max_bytes)``."""
         ...
 
 
@@ -110,6 +113,26 @@ def check_object_name(name: str) -> str:
 def check_generation_match(value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise _bad("if_generation_match must be a non-negative integer")
+    return value
+
+
+LENGTH_RANGE_HEADER = "x-goog-content-length-range"  # GCS's signed size bound (XML API)
+
+
+def upload_headers(content_type: str | None, max_bytes: int | None) -> dict[str, str]:
+    """The headers a PUT to a signed URL must carry, the same on every adapter: GCS checks the
+    signed ones itself; the local adapter binds the same values in its signature."""
+    headers: dict[str, str] = {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if max_bytes is not None:
+        headers[LENGTH_RANGE_HEADER] = f"0,{max_bytes}"
+    return headers
+
+
+def check_max_bytes(value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise _bad("max_bytes must be a non-negative integer")
     return value
 
 

@@ -1,0 +1,288 @@
+"""Assets over HTTP: upload URLs, registration (multipart and JSON), reads with filters and
+paging, revisioned edits, and deletion with a grace period."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from studio.kernel import errors, repository
+from studio.kernel.clock import utc_now
+from studio.kernel.context import RequestContext
+from studio.kernel.deps import Deps
+from studio.kernel.events import DomainEvent, emit
+from studio.media import errors as media_errors
+from studio.media import paths
+from studio.media.artifacts import store_artifact
+from studio.media.ingest import Ingest, expired
+from studio.media.metadata_filter import filtered
+from studio.media.provenance_data import provenance, ref
+from studio.media.views import artifact_view, asset_view, object_ref
+from studio.ports.blobs import upload_headers
+from studio.ports.store import Document, Filter, Query, Transaction
+
+UPLOAD_EXPIRES_S = 3600
+RESUMABLE_ABOVE = 32 * 1024 * 1024  # larger uploads get a resumable session where the store offers one
+MAX_PARAMS_BYTES = 4096
+
+
+def delete_grace_s() -> int:
+    """How long a deleted asset's bytes and artifacts are kept (restorable by support) before purge."""
+    return int(os.environ.get("STUDIO_MEDIA_DELETE_GRACE_S", str(7 * 24 * 3600)))
+
+
+def _later(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _live(doc: Document) -> bool:
+    return not doc.data.get("deleted")
+
+
+def _asset_path(ctx: RequestContext, asset_id: str) -> str:
+    if not (asset_id.startswith("as_") and len(asset_id) == 23 and asset_id[3:].isalnum()):
+        raise errors.NotFound("no such asset")
+    return paths.asset(ctx.tenant_id, ctx.env, asset_id)
+
+
+class AssetService:
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._store = deps.store
+        self._blobs = deps.blobs
+        self._ingest = Ingest(deps.store, deps.blobs)
+
+    # -- creating ------------------------------------------------------------
+    def _new_asset(self, ctx: RequestContext, *, filename: str, title: str | None, declared_type: str | None,
+                   declared_size: int | None, obj: dict[str, Any], asset_id: str | None = None) -> Document:
+        asset_id = asset_id or "as_" + secrets.token_hex(10)
+        meta = filtered(self._deps, ctx.tenant_id, ctx.env, {"filename": filename, "title": title})
+
+        def write(tx: Transaction) -> Document:
+            doc = tx.create(paths.asset(ctx.tenant_id, ctx.env, asset_id), {
+                "status": "uploading", "filename": meta["filename"], "title": meta["title"], "tags": [],
+                "alt_text": None, "declared_type": declared_type, "declared_size": declared_size, "object": obj,
+                "created_by": ctx.user_id, "created_at": utc_now(), "deleted": False, "kind": _kind_of(declared_type)})
+            emit(tx, DomainEvent("media.asset_created", ctx.tenant_id, ctx.env, doc.path, {
+                "asset_id": asset_id, "declared_type": declared_type, "declared_size": declared_size}))
+            return doc
+
+        return self._store.run_transaction(write)
+
+    def create_upload(self, ctx: RequestContext, filename: str, content_type: str, size_bytes: int,
+                      title: str | None) -> dict[str, Any]:
+        asset_id = "as_" + secrets.token_hex(10)
+        name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
+        self._new_asset(ctx, filename=filename, title=title, declared_type=content_type, declared_size=size_bytes,
+                        obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id)
+        resumable = getattr(self._blobs, "resumable_upload_url", None)
+        if size_bytes > RESUMABLE_ABOVE and resumable is not None:
+            url = str(resumable(paths.UPLOADS_BUCKET, name, content_type=content_type, size=size_bytes))
+            return {"asset_id": asset_id, "upload_url": url, "method": "PUT", "headers": {"Content-Type": content_type},
+                    "expires_at": _later(7 * 24 * 3600), "resumable": True}
+        url = self._blobs.signed_url(paths.UPLOADS_BUCKET, name, method="PUT", expires_s=UPLOAD_EXPIRES_S,
+                                     content_type=content_type, max_bytes=size_bytes)
+        return {"asset_id": asset_id, "upload_url": url, "method": "PUT",
+                "headers": upload_headers(content_type, size_bytes), "expires_at": _later(UPLOAD_EXPIRES_S),
+                "resumable": False}
+
+    def upload_small(self, ctx: RequestContext, filename: str, content_type: str, data: bytes,
+                     title: str | None) -> dict[str, Any]:
+        """The multipart form: the bytes came with the request; stored, then ingested at once."""
+        asset_id = "as_" + secrets.token_hex(10)
+        name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
+        doc = self._new_asset(ctx, filename=filename, title=title, declared_type=content_type,
+                              declared_size=len(data), obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id)
+        info = self._blobs.put(paths.UPLOADS_BUCKET, name, data, content_type)
+        # On Cloud Storage the bucket's finalize event arrives too, and finds the asset done.
+        self._ingest.ingest(ctx.tenant_id, ctx.env, doc.doc_id, info.generation)
+        return self.get(ctx, doc.doc_id)
+
+    def register_object(self, ctx: RequestContext, object_name: str, filename: str | None,
+                        title: str | None) -> dict[str, Any]:
+        """The JSON form: an object already in the tenant's upload bucket becomes an asset."""
+        info = self._tenant_object(ctx, object_name)
+        if paths.parse_upload_object(object_name) is not None:
+            raise errors.StudioError(media_errors.MEDIA_OBJECT_REGISTERED)
+        doc = self._new_asset(ctx, filename=filename or object_name.rsplit("/", 1)[-1], title=title,
+                              declared_type=info.content_type if info.content_type.split("/")[0] in
+                              ("image", "video", "audio") else None, declared_size=None,
+                              obj=object_ref(paths.UPLOADS_BUCKET, object_name, info.generation))
+        self._ingest.ingest(ctx.tenant_id, ctx.env, doc.doc_id, info.generation)
+        return self.get(ctx, doc.doc_id)
+
+    def _tenant_object(self, ctx: RequestContext, object_name: str) -> Any:
+        if not object_name.startswith(paths.tenant_prefix(ctx.tenant_id, ctx.env)):
+            raise errors.StudioError(media_errors.MEDIA_OBJECT_MISSING)  # another tenant's objects do not exist here
+        try:
+            info = self._blobs.stat(paths.UPLOADS_BUCKET, object_name)
+        except errors.StudioError:
+            info = None  # a name the blob store refuses is no object of this tenant
+        if info is None:
+            raise errors.StudioError(media_errors.MEDIA_OBJECT_MISSING)
+        return info
+
+    # -- reading -------------------------------------------------------------
+    def get_doc(self, ctx: RequestContext, asset_id: str) -> Document:
+        doc = self._store.get(_asset_path(ctx, asset_id))
+        if doc is None or not _live(doc):
+            raise errors.NotFound("no such asset")
+        return doc
+
+    def _view(self, ctx: RequestContext, doc: Document) -> dict[str, Any]:
+        content = None
+        if doc.data.get("deduplicated_from"):
+            content = self._store.get(paths.asset(ctx.tenant_id, ctx.env, doc.data["deduplicated_from"]))
+        view = asset_view(doc, self._blobs, content)
+        if view["status"] in ("uploading", "processing") and expired(doc.data.get("deadline")):
+            view.update(status="failed", reason="timeout", download_url=None)  # the worker never came back
+        return view
+
+    def get(self, ctx: RequestContext, asset_id: str) -> dict[str, Any]:
+        return self._view(ctx, self.get_doc(ctx, asset_id))
+
+    def list_assets(self, ctx: RequestContext, kind: str | None, status: str | None, created_after: datetime | None,
+                    created_before: datetime | None, limit: int, page_token: str | None) -> dict[str, Any]:
+        filters = [Filter("deleted", "==", False)]
+        if kind:
+            filters.append(Filter("kind", "==", kind))
+        if status:
+            filters.append(Filter("status", "==", status))
+        if created_after:
+            filters.append(Filter("created_at", ">=", _stamp(created_after)))
+        if created_before:
+            filters.append(Filter("created_at", "<", _stamp(created_before)))
+        page = self._store.query(Query(paths.assets(ctx.tenant_id, ctx.env), filters, [("created_at", "desc")],
+                                       limit, page_token))
+        return {"assets": [self._view(ctx, d) for d in page.docs], "next_page_token": page.next_cursor}
+
+    # -- changing ------------------------------------------------------------
+    def current_rev(self, ctx: RequestContext, asset_id: str) -> int:
+        return self.get_doc(ctx, asset_id).rev
+
+    def edit(self, ctx: RequestContext, asset_id: str, fields: dict[str, Any], base_rev: int) -> dict[str, Any]:
+        changes = filtered(self._deps, ctx.tenant_id, ctx.env, {k: v for k, v in fields.items() if v is not None})
+        if "tags" in changes:
+            changes["tags"] = list(dict.fromkeys(changes["tags"]))  # once each, in the order given
+
+        def event(before: Document, after: Document) -> DomainEvent:
+            prov = provenance("edit", "user", ctx.user_id, {"kind": "asset", "id": asset_id},
+                              inputs=[ref("asset", asset_id, before.data.get("sha256"))],
+                              params={"fields": sorted(changes)}, outputs=[ref("asset", asset_id, after.data.get("sha256"))])
+            return DomainEvent("media.asset_updated", ctx.tenant_id, ctx.env, after.path,
+                               {"asset_id": asset_id, "fields": sorted(changes), "rev": after.rev, "provenance": prov})
+
+        done = self._store.run_transaction(lambda tx: repository.update(
+            tx, _asset_path(ctx, asset_id), base_rev, what="asset", exists=_live,
+            change=lambda doc: dict(doc.data, **changes), event=event))
+        return self._view(ctx, done.after)
+
+    def delete(self, ctx: RequestContext, asset_id: str, base_rev: int) -> None:
+        """Soft delete now (gone from every read), purge of bytes and artifacts after the grace period."""
+        purge_after = _later(delete_grace_s())
+
+        def event(before: Document, after: Document) -> DomainEvent:
+            prov = provenance("delete", "user", ctx.user_id, {"kind": "asset", "id": asset_id},
+                              inputs=[ref("asset", asset_id, before.data.get("sha256"))],
+                              params={"purge_after": purge_after})
+            return DomainEvent("media.asset_deleted", ctx.tenant_id, ctx.env, after.path,
+                               {"asset_id": asset_id, "purge_after": purge_after, "provenance": prov})
+
+        self._store.run_transaction(lambda tx: repository.update(
+            tx, _asset_path(ctx, asset_id), base_rev, what="asset", exists=_live, event=event,
+            change=lambda doc: dict(doc.data, deleted=True, deleted_at=utc_now(), purge_after=purge_after,
+                                    purged=False)))
+
+    def purge_due(self, tenant_id: str, env: str, limit: int = 50) -> int:
+        """Remove the bytes and artifacts of assets whose grace period is over. Content another
+        live asset points at (a deduplicated upload) is kept."""
+        page = self._store.query(Query(paths.assets(tenant_id, env), [Filter("purged", "==", False),
+                                                                      Filter("purge_after", "<=", utc_now())],
+                                       [("purge_after", "asc")], limit))
+        for doc in page.docs:
+            self._purge(tenant_id, env, doc)
+        return len(page.docs)
+
+    def _purge(self, tenant_id: str, env: str, doc: Document) -> None:
+        artifacts = self._store.query(Query(paths.artifacts(tenant_id, env), [Filter("asset_id", "==", doc.doc_id)],
+                                            limit=500)).docs
+        shared = any(d.data.get("deduplicated_from") == doc.doc_id and not d.data.get("deleted")
+                     for d in self._store.query(Query(paths.assets(tenant_id, env),
+                                                      [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs)
+        if not shared:
+            for obj in [doc.data.get("object"), *(a.data.get("object") for a in artifacts)]:
+                if obj and not doc.data.get("deduplicated_from"):
+                    with contextlib.suppress(errors.NotFound):
+                        self._blobs.delete(obj["bucket"], obj["name"])
+
+        def write(tx: Transaction) -> None:
+            current = tx.get(doc.path)
+            if current is None or current.data.get("purged"):
+                return
+            if not shared:
+                for a in artifacts:
+                    tx.delete(a.path)
+                sha = current.data.get("sha256")
+                content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
+                if content is not None and content.data.get("asset_id") == doc.doc_id:
+                    tx.delete(content.path)
+            after = tx.put(doc.path, dict(current.data, purged=True, status="deleted"), expected_rev=current.rev)
+            prov = provenance("delete", "system", "media-purge", {"kind": "asset", "id": doc.doc_id},
+                              inputs=[ref("asset", doc.doc_id, current.data.get("sha256")),
+                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in artifacts)],
+                              params={"kept_for_duplicates": shared})
+            emit(tx, DomainEvent("media.asset_purged", tenant_id, env, after.path,
+                                 {"asset_id": doc.doc_id, "artifacts": 0 if shared else len(artifacts),
+                                  "provenance": prov}))
+
+        self._store.run_transaction(write)
+
+    # -- artifacts -----------------------------------------------------------
+    def artifacts_of(self, ctx: RequestContext, asset_id: str) -> dict[str, Any]:
+        doc = self.get_doc(ctx, asset_id)
+        owner = doc.data.get("deduplicated_from") or doc.doc_id  # one stored content, one set of artifacts
+        page = self._store.query(Query(paths.artifacts(ctx.tenant_id, ctx.env), [Filter("asset_id", "==", owner)],
+                                       [("created_at", "asc")], 200))
+        return {"artifacts": [artifact_view(a, self._blobs) for a in page.docs]}
+
+    def artifact(self, ctx: RequestContext, artifact_id: str) -> dict[str, Any]:
+        if not (artifact_id.startswith("ar_") and len(artifact_id) == 23 and artifact_id[3:].isalnum()):
+            raise errors.NotFound("no such artifact")
+        doc = self._store.get(paths.artifact(ctx.tenant_id, ctx.env, artifact_id))
+        if doc is None:
+            raise errors.NotFound("no such artifact")
+        parent = self._store.get(paths.asset(ctx.tenant_id, ctx.env, doc.data["asset_id"]))
+        if parent is None or parent.data.get("deleted"):
+            raise errors.NotFound("no such artifact")
+        return artifact_view(doc, self._blobs)
+
+    def register_artifact(self, ctx: RequestContext, asset_id: str, kind: str, object_name: str,
+                          params: dict[str, Any], tool: str) -> dict[str, Any]:
+        doc = self.get_doc(ctx, asset_id)
+        if len(json.dumps(params, allow_nan=False)) > MAX_PARAMS_BYTES:
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"params are limited to {MAX_PARAMS_BYTES} bytes of JSON")
+        info = self._tenant_object(ctx, object_name)
+        data, info = self._blobs.get(paths.UPLOADS_BUCKET, object_name)
+        from studio.media.sniff import sniff
+
+        found = sniff(data)
+        if found.verdict == "quarantine":
+            raise errors.StudioError(errors.VALIDATION_FAILED, f"the object is refused: {found.reason}")
+        obj = object_ref(paths.UPLOADS_BUCKET, object_name, info.generation)
+        made = store_artifact(self._store, self._blobs, ctx.tenant_id, ctx.env, doc, kind=kind,
+                              mime=found.mime if found.kind else info.content_type, ext="bin", data=data,
+                              params=params, extra={"tool": tool}, actor=("tool", tool), action="register", obj=obj,
+                              ar_id="ar_" + secrets.token_hex(10))
+        return artifact_view(made, self._blobs)
+
+
+def _kind_of(content_type: str | None) -> str | None:
+    major = (content_type or "").split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else None
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,19 @@
+"""Upload metadata (file names, titles, tags, alt text) through the tenant's privacy policy
+(redact or block, per entity type) before it is stored: names are written by people, and
+people type their e-mail address and phone number into them."""
+from __future__ import annotations
+
+from typing import Any
+
+from studio.kernel.deps import Deps
+from studio.privacy.services import privacy_services
+
+
+def filtered(deps: Deps, tenant_id: str, env: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with the policy applied to every string (None values pass untouched);
+    raises POLICY_BLOCKED (422) when one holds an entity the tenant blocks."""
+    present = {k: v for k, v in fields.items() if v is not None}
+    if not present:
+        return dict(fields)
+    cleaned = privacy_services(deps).policy.apply(tenant_id, env, present, where="media.metadata")
+    return {**fields, **cleaned}
