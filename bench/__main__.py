@@ -19,6 +19,7 @@ from bench import (
     gcp_cold_start,
     kernel_latency,
     local_model,
+    provenance_ledger,
     realtime_fanout,
     realtime_idle,
     realtime_ttft,
@@ -48,6 +49,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     lambda verbose: local_model.run(verbose)),
     "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
                          lambda verbose: contract_latency.run(verbose)),
+    "provenance_ledger": ("Provenance: append cost of the hash chain, verify speed, C2PA signing vs JPEG "
+                          "encoding (reported)", lambda verbose: provenance_ledger.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 
