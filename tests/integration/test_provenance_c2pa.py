@@ -115,13 +115,16 @@ def test_unsupported_and_broken_files(deps: Deps) -> None:
     with pytest.raises(StudioError) as raised:
         read_manifest(deps, image(), "image/jpeg")
     assert raised.value.code.code == "C2PA_NO_MANIFEST"
+    with pytest.raises(StudioError) as raised:
+        read_manifest(deps, b"LEHV6nWB2yk8pyo0adR*.7kCMdnj", "text/plain")
+    assert raised.value.code.code == "C2PA_UNSUPPORTED_FORMAT"
 
 
 # -- GET /provenance/c2pa/{artifact_id} ---------------------------------------------------------
 
 
 def _derived(platform: RunningPlatform, tenant_id: str, data: bytes | None, *, name: str | None = None,
-             sha: str | None = None) -> str:
+             sha: str | None = None, named: bool = True) -> str:
     """A derived artifact as media stores it: its file in the media bucket (unless ``data`` is None: a
     record naming a file that is already there), its derive entry in the ledger."""
     artifact = new_id("ar")
@@ -132,7 +135,7 @@ def _derived(platform: RunningPlatform, tenant_id: str, data: bytes | None, *, n
         "action": "derive", "actor": {"type": "tool", "id": "media_optimizer"},
         "subject": {"kind": "asset", "id": "as_src"}, "inputs": [{"kind": "asset", "id": "as_src", "sha256": PARENT_SHA}],
         "outputs": [{"kind": "artifact", "id": artifact, "sha256": sha or hashlib.sha256(data or b"").hexdigest(),
-                     "blob": blob, "bucket": "media", "mime": "image/jpeg"}]}))
+                     **({"blob": blob, "bucket": "media", "mime": "image/jpeg"} if named else {})}]}))
     return artifact
 
 
@@ -157,6 +160,16 @@ def test_the_route_reads_back_and_validates_the_artifacts_manifest(
     tampered = _get(client, owner, tenant, artifact).json()
     assert tampered["validation_state"] == "Invalid" and tampered["errors"]
     assert tampered["sha256_matches_ledger"] is False
+
+
+def test_a_ref_without_its_file_name_is_found_where_derived_files_live(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+    signed = sign_image(platform.deps, image(), "image/jpeg", title="v", actions=ACTIONS, ingredients=INGREDIENTS)
+    artifact = _derived(platform, tenant, signed, named=False)  # <tenant>/<env>/artifacts/<id>.jpg, media's layout
+    body = _get(client, owner, tenant, artifact).json()
+    assert (body["validation_state"], body["mime"], body["sha256_matches_ledger"]) == ("Trusted", "image/jpeg", True)
+    nowhere = _derived(platform, tenant, None, name=f"{tenant}/dev/elsewhere/x.jpg", named=False)
+    assert _get(client, owner, tenant, nowhere).json()["code"] == "ARTIFACT_BLOB_UNKNOWN"
 
 
 def test_the_route_refuses_what_it_cannot_read(client: httpx.Client, platform: RunningPlatform, owner: User,

@@ -28,6 +28,15 @@ def test_a_photos_life_is_a_verified_chain(client: httpx.Client, platform: Runni
     assert asset["status"] == "ready", asset
     variants = [a for a in client.get(f"/media-v2/assets/{asset_id}/artifacts", headers=h).json()["artifacts"]]
     assert variants
+    # Each image variant carries a C2PA manifest naming the upload as its parent, by hash.
+    for variant in (a for a in variants if a["kind"] == "variant"):
+        report = client.get(f"/provenance/c2pa/{variant['id']}", headers=h).json()
+        assert report["validation_state"] == "Trusted", report
+        assert report["sha256"] == variant["sha256"] and report["sha256_matches_ledger"] is True
+        assert report["manifest"]["ingredients"][0]["instance_id"] == f"sha256:{asset['sha256']}"
+    placeholder = next(a for a in variants if a["kind"] == "placeholder")
+    refused = client.get(f"/provenance/c2pa/{placeholder['id']}", headers=h)  # a BlurHash string, not an image
+    assert (refused.status_code, refused.json()["code"]) == (415, "C2PA_UNSUPPORTED_FORMAT")
 
     edited = client.patch(f"/media-v2/assets/{asset_id}", json={"title": "Cat"}, headers={**h, "If-Match": f'"{asset["rev"]}"'})
     assert edited.status_code == 200, edited.text

@@ -2,8 +2,11 @@
 manifest read back and validated.
 
 The ledger entry that produced the artifact names its stored file in its output ref (``blob``, the
-object name; ``bucket``, the bucket role; ``mime``). Only an object under the tenant's own prefix
-(``<tenant>/<env>/``) is read: a record naming another tenant's file is refused, not followed.
+object name; ``bucket``, the bucket role; ``mime``). A ref without one falls back to where derived
+files live by convention: ``<tenant>/<env>/artifacts/<artifact_id>.<ext>`` in the ``media`` bucket role
+(media's ``paths.artifact_object``; this domain sits below media and does not import it). Only an object
+under the tenant's own prefix (``<tenant>/<env>/``) is read: a record naming another tenant's file is
+refused, not followed.
 """
 from __future__ import annotations
 
@@ -26,10 +29,14 @@ def _output_ref(deps: Deps, tenant_id: str, env: str, artifact_id: str) -> dict[
                                   limit=100))
     if not page.docs:
         raise errors.NotFound(f"the ledger has no artifact {artifact_id!r}")
-    for doc in sorted(page.docs, key=lambda d: int(d.data["seq"]), reverse=True):  # the latest record wins
-        for ref in doc.data.get("outputs", []):
-            if ref.get("id") == artifact_id and ref.get("blob"):
-                return dict(ref)
+    refs = [dict(ref) for doc in sorted(page.docs, key=lambda d: int(d.data["seq"]), reverse=True)  # latest first
+            for ref in doc.data.get("outputs", []) if ref.get("id") == artifact_id]
+    named = next((ref for ref in refs if ref.get("blob")), None)
+    if named is not None:
+        return named
+    found = deps.blobs.list_blobs(DEFAULT_BUCKET, f"{tenant_id}/{env}/artifacts/{artifact_id}.", limit=2)
+    if len(found) == 1:
+        return {**(refs[0] if refs else {}), "blob": found[0].name, "bucket": DEFAULT_BUCKET}
     raise errors.StudioError(ARTIFACT_BLOB_UNKNOWN, f"no ledger entry names the file of {artifact_id!r}")
 
 

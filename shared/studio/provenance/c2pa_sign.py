@@ -130,7 +130,8 @@ def read_manifest(deps: Deps, data: bytes, mime: str) -> dict[str, Any]:
     ``Trusted`` (signed by this deployment's chain, intact), ``Valid`` (intact, signer unknown) or
     ``Invalid`` (the file or the manifest changed after signing); ``errors`` lists why."""
     c2pa = _c2pa()
-
+    if mime not in c2pa.Reader.get_supported_mime_types():
+        raise errors.StudioError(C2PA_UNSUPPORTED_FORMAT, f"{mime!r} files carry no C2PA manifest")
     try:
         with c2pa.Context.from_dict(_settings(signing_chain(deps).trust_anchors())) as context:
             reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, context)
