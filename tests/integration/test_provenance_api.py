@@ -141,7 +141,7 @@ def test_lineage_walks_up_down_and_both(ledger: Ledger) -> None:
 
     up = ledger.ok(f"/provenance/lineage/{render}", direction="up")
     assert {n["id"] for n in up["nodes"]} == {render, h["ai"], h["v1"], h["asset"], other}
-    assert {(e["source"], e["target"], e["action"]) for e in up["edges"]} == {
+    assert {(e["from"], e["to"], e["action"]) for e in up["edges"]} == {
         (h["asset"], h["v1"], "derive"), (h["v1"], h["ai"], "ai"),
         (h["ai"], render, "render"), (other, render, "render")}
     assert next(n for n in up["nodes"] if n["id"] == h["v1"])["sha256"] == sha("v1")

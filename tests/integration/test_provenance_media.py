@@ -59,6 +59,6 @@ def test_a_photos_life_is_a_verified_chain(client: httpx.Client, platform: Runni
     verified = client.get("/provenance/verify", headers=h).json()
     assert verified == {"ok": True, "length": len(chain), "head": entries[0]["hash"], "first_bad": None, "reason": None}
     down = client.get(f"/provenance/lineage/{asset_id}", params={"direction": "down"}, headers=h).json()
-    assert {(e["source"], e["target"]) for e in down["edges"]} == {(asset_id, a["id"]) for a in variants}
+    assert {(e["from"], e["to"]) for e in down["edges"]} == {(asset_id, a["id"]) for a in variants}
     up = client.get(f"/provenance/lineage/{variants[0]['id']}", params={"direction": "up"}, headers=h).json()
     assert {n["id"] for n in up["nodes"]} == {asset_id, variants[0]["id"]}

@@ -119,8 +119,9 @@ class LineageNode(ApiModel):
 
 
 class LineageEdge(ApiModel):
-    source: str = Field(description="The input's id (made from)")
-    target: str = Field(description="The output's id (made)")
+    # "from" is a Python keyword: the fields serialise under their aliases (the API dumps by alias).
+    source: str = Field(serialization_alias="from", description="The input's id (made from)")
+    target: str = Field(serialization_alias="to", description="The output's id (made)")
     action: str
     seq: int
 

@@ -24,7 +24,8 @@ def list_entries(call: Call) -> Any:
                    response=m.Lineage)
 def get_lineage(call: Call) -> Any:
     """The graph of assets and artifacts this one was made from (up), made into (down), or both."""
-    return provenance_services(call.deps).lineage(call.need_ctx(), call.params["node_id"], call.query.direction)
+    graph = provenance_services(call.deps).lineage(call.need_ctx(), call.params["node_id"], call.query.direction)
+    return m.Lineage.model_validate(graph)  # dumped by alias: edges read {from, to}
 
 
 @provenance.tenant("GET", "/provenance/verify", role=Role.MEMBER, response=m.Verification)
