@@ -20,8 +20,10 @@ from studio.kernel import dedupe
 from studio.ports.store import Query
 from studio.provenance import paths
 from studio.provenance.chain_hash import GENESIS
+from studio.provenance.entries import list_entries
 from studio.provenance.ledger import append_entry, append_in
-from studio.provenance.models import ProvenanceRecord
+from studio.provenance.lineage import lineage
+from studio.provenance.models import EntryQuery, ProvenanceRecord
 from studio.provenance.verify import verify_chain
 from tests.support.firestore_emulator import FirestoreEmulator, emulator_session
 
@@ -87,6 +89,22 @@ class RaceContract:
 
         assert _concurrently(stores, deliver) == []
         _assert_one_chain(stores[0], count=5)
+
+
+    def test_reads_and_tamper_detection_on_this_store(self, stores: list[Any]) -> None:
+        """The read side on this adapter too: filters and order, lineage, and a tampered entry named."""
+        assert _concurrently(stores, lambda store, i: append_entry(store, TENANT, ENV, _record(i)), count=6) == []
+        store = stores[1]
+        page = list_entries(store, TENANT, ENV, EntryQuery(actor="worker-1", action="derive", limit=10))
+        assert sorted(e["outputs"][0]["id"] for e in page["entries"]) == ["ar_01", "ar_05"]
+        times = [e["time"] for e in list_entries(store, TENANT, ENV, EntryQuery(limit=10))["entries"]]
+        assert times == sorted(times, reverse=True) and len(times) == 6
+        graph = lineage(store, TENANT, ENV, "as_race", "down")
+        assert {n["id"] for n in graph["nodes"]} == {"as_race", *(f"ar_{i:02d}" for i in range(6))}
+        doc = store.get(paths.entry(TENANT, ENV, 4))
+        store.put(doc.path, {**doc.data, "params": {"i": 99}})
+        assert verify_chain(stores[0], TENANT, ENV) | {"head": None} == {
+            "ok": False, "length": 3, "head": None, "first_bad": 4, "reason": "hash_mismatch"}
 
 
 class TestSqlite(RaceContract):
