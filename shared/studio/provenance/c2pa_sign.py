@@ -117,8 +117,9 @@ def sign_image(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[
     settings = _settings(chain.trust_anchors(), builder={"thumbnail": {"enabled": False}})
     out = io.BytesIO()
     try:
-        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", material.chain_pem, material.key_pem, None))
-        with c2pa.Context.from_dict(settings) as context, c2pa.Builder(manifest, context=context) as builder:
+        info = c2pa.C2paSignerInfo(b"es256", material.chain_pem, material.key_pem, None)  # no timestamp authority
+        with c2pa.Signer.from_info(info) as signer, c2pa.Context.from_dict(settings) as context, \
+                c2pa.Builder(manifest, context=context) as builder:
             builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
         raise errors.StudioError(C2PA_SIGNING_FAILED, f"C2PA signing failed: {exc}") from None
