@@ -59,3 +59,20 @@ def test_index_fields_follow_the_body() -> None:
                                       "product_ids": ["ar_1", "ar_2"]}
     # No outputs: the subject is what the action produced (an upload, an edit, a delete).
     assert index_fields(_entry(outputs=[], inputs=[]))["product_ids"] == ["as_1"]
+
+
+def test_append_entry_takes_the_events_plain_dict_and_names_bad_fields(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from studio.adapters.sqlite_store import SqliteStore
+    from studio.provenance.ledger import append_entry
+
+    store = SqliteStore(Path(str(tmp_path)) / "store.db")
+    entry = append_entry(store, "t_unit", "dev", {"action": "ai", "actor": {"type": "agent", "id": "muse"},
+                                                 "subject": {"kind": "artifact", "id": "ar_1"}})
+    assert (entry["seq"], entry["prev_hash"]) == (1, GENESIS)
+    assert entry["hash"] == entry_hash(GENESIS, entry_body(entry))
+    with pytest.raises(StudioError) as raised:
+        append_entry(store, "t_unit", "dev", {"action": "teleport", "actor": {"type": "agent", "id": "muse"},
+                                              "subject": {"kind": "artifact", "id": "ar_1"}})
+    assert raised.value.code.code == "VALIDATION_FAILED" and raised.value.errors[0]["field"] == "action"

@@ -9,8 +9,10 @@ chain, never a fork (tests/integration/test_provenance_concurrency.py, on both s
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta
@@ -58,7 +60,23 @@ def append_in(tx: Transaction, tenant_id: str, env: str, record: ProvenanceRecor
     return {**body, "hash": digest}
 
 
-def append_entry(store: DocumentStore, tenant_id: str, env: str, record: ProvenanceRecord,
+def as_record(record: ProvenanceRecord | Mapping[str, Any]) -> ProvenanceRecord:
+    """A record from the event convention's plain dict (what producers that do not import this domain
+    build); a malformed one is a VALIDATION_FAILED error naming its fields."""
+    if isinstance(record, ProvenanceRecord):
+        return record
+    from pydantic import ValidationError
+
+    try:
+        return ProvenanceRecord.model_validate(dict(record))
+    except ValidationError as exc:
+        items = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                 for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+        raise errors.StudioError(errors.VALIDATION_FAILED, "invalid provenance record", errors=items) from None
+
+
+def append_entry(store: DocumentStore, tenant_id: str, env: str, record: ProvenanceRecord | Mapping[str, Any],
                  *, source_event_id: str | None = None) -> dict[str, Any]:
     """Record an action directly (code that is not reporting it through a domain event)."""
-    return store.run_transaction(lambda tx: append_in(tx, tenant_id, env, record, source_event_id=source_event_id))
+    checked = as_record(record)
+    return store.run_transaction(lambda tx: append_in(tx, tenant_id, env, checked, source_event_id=source_event_id))
