@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.dedupe import apply_once
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.paths import check_document_path, tenant_root
 from studio.ports.store import DocumentStore, Transaction
-from studio.provenance.ledger import append_in
+from studio.provenance.ledger import append_in, as_record
 from studio.provenance.models import ProvenanceRecord
 
 CONSUMER = "provenance_writer"
@@ -56,13 +54,13 @@ def decode(cloud_event: Any) -> tuple[dict[str, Any], ProvenanceRecord | None]:
     raw = event["data"].get("provenance")
     if raw is None:
         return event, None
+    if not isinstance(raw, dict):
+        raise MalformedProvenance(f"{event['type']}: provenance is not an object")
     try:
-        return event, ProvenanceRecord.model_validate(raw)
-    except ValidationError as exc:
-        items = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                 for e in exc.errors(include_url=False, include_context=False, include_input=False)]
-        raise MalformedProvenance(f"{event['type']}: invalid provenance ({len(items)} field(s))",
-                                  field_errors=items) from None
+        return event, as_record(raw)
+    except errors.StudioError as exc:
+        raise MalformedProvenance(f"{event['type']}: invalid provenance ({len(exc.errors)} field(s))",
+                                  field_errors=exc.errors) from None
 
 
 class ProvenanceWriter:
