@@ -14,9 +14,8 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps
 from studio.kernel.events import DomainEvent, emit
+from studio.media import artifacts, paths
 from studio.media import errors as media_errors
-from studio.media import paths
-from studio.media.artifacts import store_artifact
 from studio.media.ingest import Ingest, expired
 from studio.media.metadata_filter import filtered
 from studio.media.provenance_data import provenance, ref
@@ -207,13 +206,13 @@ class AssetService:
         return len(page.docs)
 
     def _purge(self, tenant_id: str, env: str, doc: Document) -> None:
-        artifacts = self._store.query(Query(paths.artifacts(tenant_id, env), [Filter("asset_id", "==", doc.doc_id)],
+        derived = self._store.query(Query(paths.artifacts(tenant_id, env), [Filter("asset_id", "==", doc.doc_id)],
                                             limit=500)).docs
         shared = any(d.data.get("deduplicated_from") == doc.doc_id and not d.data.get("deleted")
                      for d in self._store.query(Query(paths.assets(tenant_id, env),
                                                       [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs)
         if not shared:
-            for obj in [doc.data.get("object"), *(a.data.get("object") for a in artifacts)]:
+            for obj in [doc.data.get("object"), *(a.data.get("object") for a in derived)]:
                 if obj and not doc.data.get("deduplicated_from"):
                     with contextlib.suppress(errors.NotFound):
                         self._blobs.delete(obj["bucket"], obj["name"])
@@ -223,7 +222,7 @@ class AssetService:
             if current is None or current.data.get("purged"):
                 return
             if not shared:
-                for a in artifacts:
+                for a in derived:
                     tx.delete(a.path)
                 sha = current.data.get("sha256")
                 content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
@@ -232,10 +231,10 @@ class AssetService:
             after = tx.put(doc.path, dict(current.data, purged=True, status="deleted"), expected_rev=current.rev)
             prov = provenance("delete", "system", "media-purge", {"kind": "asset", "id": doc.doc_id},
                               inputs=[ref("asset", doc.doc_id, current.data.get("sha256")),
-                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in artifacts)],
+                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in derived)],
                               params={"kept_for_duplicates": shared})
             emit(tx, DomainEvent("media.asset_purged", tenant_id, env, after.path,
-                                 {"asset_id": doc.doc_id, "artifacts": 0 if shared else len(artifacts),
+                                 {"asset_id": doc.doc_id, "artifacts": 0 if shared else len(derived),
                                   "provenance": prov}))
 
         self._store.run_transaction(write)
@@ -272,11 +271,11 @@ class AssetService:
         if found.verdict == "quarantine":
             raise errors.StudioError(errors.VALIDATION_FAILED, f"the object is refused: {found.reason}")
         obj = object_ref(paths.UPLOADS_BUCKET, object_name, info.generation)
-        made = store_artifact(self._store, self._blobs, ctx.tenant_id, ctx.env, doc, kind=kind,
-                              mime=found.mime if found.kind else info.content_type, ext="bin", data=data,
-                              params=params, extra={"tool": tool}, actor=("tool", tool), action="register", obj=obj,
-                              ar_id="ar_" + secrets.token_hex(10))
-        return artifact_view(made, self._blobs)
+        prepared = artifacts.prepare(self._blobs, ctx.tenant_id, ctx.env, doc, kind=kind,
+                                     mime=found.mime if found.kind else info.content_type, ext="bin", data=data,
+                                     params=params, extra={"tool": tool}, actor=("tool", tool), registered=True,
+                                     obj=obj, ar_id="ar_" + secrets.token_hex(10))
+        return artifact_view(self._store.run_transaction(lambda tx: artifacts.commit(tx, prepared)), self._blobs)
 
 
 def _kind_of(content_type: str | None) -> str | None:

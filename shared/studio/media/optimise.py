@@ -12,14 +12,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
 from studio.kernel import logs
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta, publish_meta
-from studio.media import audio, images, paths, tools, video
-from studio.media.artifacts import store_artifact
+from studio.media import artifacts, audio, images, paths, tools, video
 from studio.media.ingest import expired
 from studio.media.probe import Unreadable
 from studio.ports.blobs import BlobStore
@@ -27,7 +27,8 @@ from studio.ports.bus import Bus
 from studio.ports.store import Document, DocumentStore, Transaction
 
 _log = logs.get("studio.media.optimise")
-C2PA_MODULE = "studio.provenance.c2pa_sign"  # the provenance domain's signer, used when it is deployed
+C2PA_MODULE = "studio.provenance.c2pa_sign"
+PROGRESS_EVERY_S = 0.25  # at most four progress ticks a second per asset (plus the last)  # the provenance domain's signer, used when it is deployed
 
 
 def _c2pa_signer() -> Callable[..., bytes] | None:
@@ -59,16 +60,20 @@ class Optimiser:
             made = self._render(doc, data)
         except (Unreadable, tools.ToolFailed) as exc:
             return self._fail(tenant_id, env, doc.path, str(exc))
-        stored: list[Document] = []
+        prepared: list[artifacts.Prepared] = []
+        last_tick = 0.0
         for n, out in enumerate(made, 1):
             payload = self._signed(doc, out) if out.mime.startswith("image/") else out.data
-            stored.append(store_artifact(
-                self._store, self._blobs, tenant_id, env, doc, kind=out.kind, mime=out.mime, ext=out.ext, data=payload,
+            prepared.append(artifacts.prepare(
+                self._blobs, tenant_id, env, doc, kind=out.kind, mime=out.mime, ext=out.ext, data=payload,
                 params=out.params, width=out.width, height=out.height, extra=out.extra,
                 duration_s=doc.data.get("metadata", {}).get("duration_s") if out.kind in ("proxy", "normalized_audio") else None))
-            publish_meta(self._bus, tenant_id, env, "media.progress",
-                         {"asset_id": asset_id, "stage": "optimising", "done": n, "total": len(made), "kind": out.kind})
-        return self._store.run_transaction(lambda tx: self._ready(tx, tenant_id, env, doc.path, stored))
+            if time.monotonic() - last_tick >= PROGRESS_EVERY_S or n == len(made):  # ticks, not a flood
+                last_tick = time.monotonic()
+                publish_meta(self._bus, tenant_id, env, "media.progress",
+                             {"asset_id": asset_id, "stage": "optimising", "done": n, "total": len(made), "kind": out.kind})
+        # Every artifact, its event and the asset's ready state in one commit.
+        return self._store.run_transaction(lambda tx: self._ready(tx, tenant_id, env, doc.path, prepared))
 
     def _render(self, doc: Document, data: bytes) -> list[images.Rendered]:
         kind = doc.data["kind"]
@@ -93,10 +98,11 @@ class Optimiser:
         return sign(self._deps, out.data, out.mime, title=doc.data.get("title") or doc.data["filename"], actions=actions,
                     ingredients=ingredients)
 
-    def _ready(self, tx: Transaction, tenant_id: str, env: str, path: str, stored: list[Document]) -> str:
+    def _ready(self, tx: Transaction, tenant_id: str, env: str, path: str, prepared: list[artifacts.Prepared]) -> str:
         doc = tx.get(path)
         if doc is None or doc.data["status"] != "processing":
             return "already-done"
+        stored = [artifacts.commit(tx, p) for p in prepared]
         variants = [{"id": a.doc_id, "format": a.data["params"]["format"], "width": a.data["params"]["width"],
                      "object": a.data["object"]} for a in stored if a.data["kind"] == "variant"]
         holder = next((a.data["data"].get("blurhash") for a in stored if a.data["kind"] == "placeholder"), None)
