@@ -21,7 +21,7 @@ from studio.provenance.c2pa_sign import read_manifest
 from studio.provenance.errors import ARTIFACT_BLOB_UNKNOWN
 
 DEFAULT_BUCKET = "media"  # the bucket role of derived files (media's MEDIA_BUCKET)
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # read whole into memory (the function has 512 MiB); videos stream later
 
 
 def _output_ref(deps: Deps, tenant_id: str, env: str, artifact_id: str) -> dict[str, Any]:
