@@ -238,8 +238,11 @@ def test_an_event_whose_attributes_name_another_tenant_is_refused(ledger: Ledger
     ledger.send(record("upload", {"kind": "asset", "id": new_id("as")}), tenant=victim)
     raw_publish(ledger.platform, {"id": "ev_x", "type": "media.x", "tenant_id": "t_../x", "env": "dev", "data": {
         "provenance": record("upload", {"kind": "asset", "id": "as_1"})}}, {"type": "media.x"})
+    raw_publish(ledger.platform, {"id": "ev_y", "type": "media.x", "tenant_id": f"{ledger.tenant_id}/envs/dev/x",
+                                  "env": "dev", "data": {"provenance": record("upload", {"kind": "asset", "id": "as_1"})}},
+                {"type": "media.x"})
     raw_publish(ledger.platform, ["not", "an", "event"], {"type": "media.x"})
-    _drain_until(ledger.platform, lambda: len(_dead_letters(ledger.platform)) >= before + 3)
+    _drain_until(ledger.platform, lambda: len(_dead_letters(ledger.platform)) >= before + 4)
     assert ledger.entries() == []
 
 
