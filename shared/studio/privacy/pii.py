@@ -241,6 +241,11 @@ def find_pii(text: str) -> list[Finding]:
 def scrub_text(text: str) -> ScrubResult:
     """Replace each finding with ``[REDACTED:<TYPE>]``; the findings keep their original-text spans."""
     findings = find_pii(text)
+    return ScrubResult(text=redact(text, findings), findings=tuple(findings))
+
+
+def redact(text: str, findings: Iterable[Finding]) -> str:
+    """``text`` with each of ``findings`` (sorted, non-overlapping) replaced by ``[REDACTED:<TYPE>]``."""
     parts: list[str] = []
     pos = 0
     for finding in findings:
@@ -248,7 +253,7 @@ def scrub_text(text: str) -> ScrubResult:
         parts.append(f"[REDACTED:{finding.type}]")
         pos = finding.end
     parts.append(text[pos:])
-    return ScrubResult(text="".join(parts), findings=tuple(findings))
+    return "".join(parts)
 
 
 def scrub_value(value: object) -> tuple[object, list[PiiType]]:
