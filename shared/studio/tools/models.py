@@ -93,3 +93,12 @@ class McpExport(ApiModel):
 
 class OpenAiExport(ApiModel):
     tools: list[dict[str, Any]]
+
+
+class JsonRpcRequest(_In):
+    """One JSON-RPC 2.0 message of MCP's streamable HTTP transport (a request, or a notification without id)."""
+
+    jsonrpc: Literal["2.0"]
+    id: StrictInt | str | None = Field(default=None)
+    method: str = Field(min_length=1, max_length=100)
+    params: dict[str, JsonValue] | None = None
