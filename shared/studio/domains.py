@@ -140,6 +140,29 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
+    Domain(
+        "governance", "Licences, kill switches, strategy locks, three-wise review, temperature corridors, budgets",
+        routers="studio.governance.routes:ROUTERS",
+        commands="studio.governance.commands:COMMANDS",
+        errors="studio.governance.errors",
+        events={
+            "governance.licence_issued": "domain.governance",
+            "governance.licence_revoked": "domain.governance",
+            "governance.kill_switch_set": "domain.governance",
+            "governance.kill_switch_removed": "domain.governance",
+            "governance.lock_set": "domain.governance",
+            "governance.question_proposed": "domain.governance",
+            "governance.question_voted": "domain.governance",
+            "governance.question_decided": "domain.governance",
+            "governance.corridor_set": "domain.governance",
+            "governance.corridor_removed": "domain.governance",
+            "governance.budget_set": "domain.governance",
+            "governance.budget_removed": "domain.governance",
+            "governance.usage_recorded": "domain.governance",
+            "budget.soft_limit_crossed": "realtime.meta",  # to the tenant's live clients (kernel/meta.py)
+        },
+        queries="studio.governance.queries:QUERIES",
+    ),
 )
 
 
