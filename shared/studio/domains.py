@@ -90,6 +90,7 @@ DOMAINS: tuple[Domain, ...] = (
         "identity", "Accounts, tokens and JWKS, tenants and their members",
         routers="studio.identity.routes:ROUTERS",
         commands="studio.identity.commands:COMMANDS",
+        tools="studio.identity.tools:TOOLS",
         errors="studio.identity.errors",
         events={
             "user.signed_up": "domain.user",
@@ -109,6 +110,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "chat", "Threads and seq-ordered messages (streamed by the realtime gateway through studio.wiring)",
         routers="studio.chat.routes:ROUTERS",
+        tools="studio.chat.tools:TOOLS",
         events={
             "chat.thread_created": "domain.chat",
             "chat.thread_renamed": "domain.chat",
@@ -122,13 +124,15 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "events", "DatasetEvent logging and reading, training preferences",
         routers="studio.events.routes:ROUTERS",
+        tools="studio.events.tools:TOOLS",
         events={
             "dataset_event.logged": "dataset-events",  # published straight to the bus, stored by its writer
             "privacy.training_prefs_changed": "domain.privacy",
         },
         queries="studio.events.queries:QUERIES",
     ),
-    Domain("privacy", "PII scrubbing of text and values before they are logged"),
+    Domain("privacy", "PII scrubbing of text and values before they are logged",
+           tools="studio.privacy.tools:TOOLS"),
     Domain(
         "agents", "The agent pipeline: answers each user message with a streamed reply",
         queries="studio.agents.queries:QUERIES",
@@ -162,6 +166,13 @@ DOMAINS: tuple[Domain, ...] = (
             "budget.soft_limit_crossed": "realtime.meta",  # to the tenant's live clients (kernel/meta.py)
         },
         queries="studio.governance.queries:QUERIES",
+    ),
+    Domain(
+        "tools", "The tool registry (built-ins and tenant HTTP tools), THE invoke path, MCP and the exports",
+        routers="studio.tools.routes:ROUTERS",
+        errors="studio.tools.errors",
+        events={"tools.tool_registered": "domain.tools", "tools.tool_deleted": "domain.tools"},
+        queries="studio.tools.queries:QUERIES",
     ),
 )
 

@@ -12,7 +12,7 @@ from studio.kernel.tools import ToolSpec
 OPENAI_SEPARATOR = "__"  # OpenAI function names are ^[A-Za-z0-9_-]{1,64}$: no dots
 
 
-def annotations(spec: ToolSpec) -> dict[str, Any]:
+def mcp_annotations(spec: ToolSpec) -> dict[str, Any]:
     """MCP's behaviour hints, from danger and side effects (hints for a client, never trusted by us)."""
     return {"title": spec.title,
             "readOnlyHint": spec.side_effects in ("none", "read"),
@@ -24,7 +24,7 @@ def annotations(spec: ToolSpec) -> dict[str, Any]:
 def mcp_tool(spec: ToolSpec) -> dict[str, Any]:
     return {"name": spec.name, "title": spec.title, "description": spec.description,
             "inputSchema": spec.input_schema(), "outputSchema": dict(spec.output_schema),
-            "annotations": annotations(spec),
+            "annotations": mcp_annotations(spec),
             "_meta": {"io.studio/version": spec.version, "io.studio/danger": spec.danger,
                       "io.studio/required_role": spec.required_role.value,
                       "io.studio/licence_required": spec.licence_required}}
@@ -49,7 +49,8 @@ def strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     optional property made nullable instead, no defaults."""
     out = copy.deepcopy(dict(schema))
     out.pop("$schema", None)
-    return _strict(out)
+    strict: dict[str, Any] = _strict(out)
+    return strict
 
 
 def _strict(node: Any) -> Any:
