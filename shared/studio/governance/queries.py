@@ -9,7 +9,7 @@ QUERIES = (
     StoreQuery("governance/kill_switches.py:_active",
                Query(f"{_T}/gov_kill_switches", [Filter("active", "==", True)], limit=500)),
     StoreQuery("governance/kill_switches.py:list_switches", Query(f"{_T}/gov_kill_switches", limit=500)),
-    StoreQuery("governance/kill_switches.py:list_switches",
+    StoreQuery("governance/kill_switches.py:list_switches.platform",
                Query("platform/governance/kill_switches", [Filter("active", "==", True)], limit=500)),
     StoreQuery("governance/locks.py:list_locks", Query(f"{_T}/gov_locks", limit=500)),
     StoreQuery("governance/licences.py:_held", Query(f"{_T}/gov_licences", [
