@@ -103,6 +103,12 @@ class KillSwitchService:
         doc = self._store.get(f"{collection}/{switch_id}")
         return None if doc is None else doc.rev
 
+    def get(self, ctx: RequestContext, switch_id: str) -> dict[str, Any]:
+        doc = self._store.get(paths.kill_switch(ctx.tenant_id, ctx.env, switch_id))
+        if doc is None:
+            raise errors.NotFound("no such kill switch")
+        return switch_view(doc)
+
     def new_id(self) -> str:
         return "ks_" + secrets.token_hex(8)
 
