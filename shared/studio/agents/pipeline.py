@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.agents.governance import AgentCall, GovernanceBlocked, GovernanceGate, check_all
+from studio.agents.governance import (AgentCall, GovernanceBlocked, GovernanceGate, ModelCallGovernance, check_all,
+                                      count_tokens)
 from studio.chat import paths
 from studio.chat.messages import MessageService
 from studio.events.logger import DatasetEventLogger
@@ -35,18 +36,21 @@ class PipelineStats:
     writes: int = 0
     chunks: int = 0
     first_piece_at: float | None = None
+    output: str = ""  # what the model wrote so far (a failed stream is still paid for)
+    temperature: float | None = None  # what the call used, inside the tenant's corridor
     timings: dict[str, float] = field(default_factory=dict)
 
 
 class AgentPipeline:
     def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
                  events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
-                 *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+                 governance: ModelCallGovernance | None = None, *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._messages = messages
         self._llm = llm
         self._events = events
         self._gates = gates or []
+        self._governance = governance
         self._flush_s = flush_s
         self._clock = clock
 
@@ -67,17 +71,18 @@ class AgentPipeline:
         text, pieces, error = "", 0, None
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
-            check_all(self._gates, AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name,
-                                             self._llm.model))
-            text, pieces = self._stream(tenant_id, env, thread_id, reply["seq"], self._turns(
-                tenant_id, env, thread_id, agent_id, user_seq), stats)
+            call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, self._llm.model)
+            check_all(self._gates, call)
+            turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
+            text, pieces = self._governed_stream(call, thread_id, reply["seq"], turns, stats)
         except (LlmError, GovernanceBlocked) as exc:
             error = exc.reason
         except errors.StudioError as exc:
             error = exc.detail
         self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
         stats.writes += 1
-        self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started)
+        self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started,
+                        stats.temperature)
         self._store.put(self._marker(tenant_id, env, thread_id, user_seq), {"reply_seq": reply["seq"], "logged": True})
         return stats
 
@@ -126,12 +131,26 @@ class AgentPipeline:
             turns.append(Turn("user" if d["role"] == "user" else "assistant", scrub_text(d["text"]).text))
         return turns
 
+    def _governed_stream(self, call: AgentCall, thread_id: str, seq: int, turns: list[Turn],
+                         stats: PipelineStats) -> tuple[str, int]:
+        """Admit the call (kill switches, lock, budget reservation, corridor), stream, then settle what it used."""
+        if self._governance is None:
+            return self._stream(call.tenant_id, call.env, thread_id, seq, turns, stats)
+        admission = self._governance.admit(call, turns)
+        stats.temperature = admission.temperature
+        try:
+            return self._stream(call.tenant_id, call.env, thread_id, seq, turns, stats, admission.temperature)
+        finally:
+            self._governance.settle(admission, call, admission.input_tokens, count_tokens(stats.output))
+
     def _stream(self, tenant_id: str, env: str, thread_id: str, seq: int, turns: list[Turn],
-                stats: PipelineStats) -> tuple[str, int]:
+                stats: PipelineStats, temperature: float | None = None) -> tuple[str, int]:
         text, buffer, n = "", "", 0
         last_flush: float | None = None
-        for piece in self._llm.stream(turns):
+        pieces = self._llm.stream(turns) if temperature is None else self._llm.stream(turns, temperature=temperature)
+        for piece in pieces:
             text += piece
+            stats.output = text
             buffer += piece
             now = self._clock()
             if last_flush is None or now - last_flush >= self._flush_s:
@@ -148,9 +167,10 @@ class AgentPipeline:
         return text, n
 
     def _log_event(self, ctx: RequestContext, thread_id: str, agent_id: str, prompt: str, reply: str,
-                   error: str | None, elapsed_s: float) -> None:
+                   error: str | None, elapsed_s: float, temperature: float | None = None) -> None:
         event = DatasetEventIn(surface="chat", agent_id=agent_id, input=prompt, output=reply, thread_id=thread_id,
                                provider=self._llm.name, model=self._llm.model, latency_ms=int(elapsed_s * 1000),
-                               metadata={"status": "failed" if error else "complete", **({"error": error} if error else {})})
+                               metadata={"status": "failed" if error else "complete", **({"error": error} if error else {}),
+                                         **({"temperature": temperature} if temperature is not None else {})})
         self._events.log(ctx, event)
 
