@@ -149,7 +149,7 @@ def test_matrix_over_mcp_with_the_official_sdk(world: ToolWorld) -> None:
                 for danger, result in zip(DANGERS, results, strict=True):
                     want = expected(danger, role, licensed, killed, locked)
                     if want == "ok":
-                        assert not result.isError and result.structuredContent["echo"] == {"x": 3}, result
+                        assert not result.is_error and result.structured_content["echo"] == {"x": 3}, result
                     else:
-                        assert result.isError and result.content[0].text.startswith(want + ":"), \
+                        assert result.is_error and result.content[0].text.startswith(want + ":"), \
                             (danger, role, licensed, killed, locked, result)

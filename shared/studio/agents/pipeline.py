@@ -93,6 +93,8 @@ class AgentPipeline:
             error = exc.reason
         except errors.StudioError as exc:
             error = exc.detail
+        if error is not None:  # what streamed before the failure (a tool call, say) stays in the reply
+            text, pieces = stats.output, stats.chunks
         self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
         stats.writes += 1
         self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started,
@@ -171,6 +173,7 @@ class AgentPipeline:
             n += 1
             self._messages.append_chunk(tenant_id, env, thread_id, seq, n, buffer)
             stats.writes += 1
+            stats.chunks = n
             buffer = ""
 
         def write(piece: str, *, at_once: bool = False) -> None:
