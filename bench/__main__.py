@@ -19,6 +19,7 @@ from bench import (
     gcp_cold_start,
     kernel_latency,
     local_model,
+    policy_filter,
     realtime_fanout,
     realtime_idle,
     realtime_ttft,
@@ -48,6 +49,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     lambda verbose: local_model.run(verbose)),
     "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
                          lambda verbose: contract_latency.run(verbose)),
+    "policy_filter": ("Policy filter on 50 MB of chat-like text with planted identifiers: goal >= 10 MB/s, "
+                      "Hyperscan triggers beside Python re", lambda verbose: policy_filter.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

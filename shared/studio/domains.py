@@ -131,8 +131,13 @@ DOMAINS: tuple[Domain, ...] = (
         },
         queries="studio.events.queries:QUERIES",
     ),
-    Domain("privacy", "PII scrubbing of text and values before they are logged",
-           tools="studio.privacy.tools:TOOLS"),
+    Domain(
+        "privacy", "The policy filter: PII, secrets and national ids allowed, redacted or blocked per tenant policy",
+        routers="studio.privacy.routes:ROUTERS",
+        errors="studio.privacy.errors",
+        events={"privacy.policy_changed": "domain.privacy"},
+        tools="studio.privacy.tools:TOOLS",
+    ),
     Domain(
         "agents", "The agent pipeline: answers each user message with a streamed reply",
         queries="studio.agents.queries:QUERIES",

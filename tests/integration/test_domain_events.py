@@ -70,6 +70,8 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
                   headers=h).status_code == 202  # dataset_event.logged
     assert c.put("/privacy/training-prefs", json={"train_ok": True, "base_rev": 0},
                  headers=h).is_success  # privacy.training_prefs_changed
+    assert c.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": 0},
+                 headers=h).is_success  # privacy.policy_changed
     return tenant, {owner.user_id, member.user_id}
 
 

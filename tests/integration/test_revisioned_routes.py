@@ -104,6 +104,13 @@ def _training_prefs_target(client: httpx.Client) -> Target:
                   "privacy.training_prefs_changed")
 
 
+def _privacy_policy_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    return Target("/privacy/policy", {"actions": {"EMAIL": "redact"}}, 0, h, _etag_of("/privacy/policy", h),
+                  "privacy.policy_changed")
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
     ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
@@ -111,6 +118,7 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/chat/threads/{thread_id}"): _thread_target({"title": "After"}, "chat.thread_renamed"),
     ("DELETE", "/chat/threads/{thread_id}"): _thread_target(None, "chat.thread_deleted"),
     ("PUT", "/privacy/training-prefs"): _training_prefs_target,
+    ("PUT", "/privacy/policy"): _privacy_policy_target,
 }
 
 

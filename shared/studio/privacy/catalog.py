@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from studio.privacy import detectors as d
 from studio.privacy.entities import PiiType, Span
-from studio.privacy.national_ids import NATIONAL_IDS, detector
+from studio.privacy.national_ids import NATIONAL_IDS, TRIGGER_REACH, detector
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,15 @@ _SECRET_PREFIXES = (
     "gh[pousr]_[A-Za-z0-9]{36}",
     "github_pat_[A-Za-z0-9_]{22}",
     "xox[abpr]-[A-Za-z0-9-]{10}",
-    "eyJ[A-Za-z0-9_-]*\\.eyJ",
 )
 
 DETECTORS: tuple[Detector, ...] = (
-    Detector(PiiType.SECRET, _SECRET_PREFIXES, d.known_secret_spans, after=4096),  # a JWT runs long
-    Detector(PiiType.SECRET, ("bearer\\s+[A-Za-z0-9._~+/-]{20}",), d.known_secret_spans, after=4096, caseless=True),
+    Detector(PiiType.SECRET, _SECRET_PREFIXES, d.known_secret_spans, after=256),
+    Detector(PiiType.SECRET, ("eyJ[A-Za-z0-9_-]*\\.eyJ",), d.known_secret_spans, after=8192),  # a JWT runs long
+    Detector(PiiType.SECRET, ("bearer\\s+[A-Za-z0-9._~+/-]{20}",), d.known_secret_spans, after=512, caseless=True),
     Detector(PiiType.SECRET, ("-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----",), d.pem_spans, after=d.PEM_MAX_BODY + 64),
-    Detector(PiiType.IBAN, ("[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,32}",), d.iban_spans),
-    *(Detector(entry.type, (entry.trigger,), detector(entry), before=d.ENTROPY_MIN_LENGTH, after=d.ENTROPY_MIN_LENGTH)
+    Detector(PiiType.IBAN, ("[A-Za-z]{2}[0-9]{2} ?[A-Za-z0-9]{4} ?[0-9A-Za-z]{3}",), d.iban_spans, after=40),
+    *(Detector(entry.type, (entry.trigger,), detector(entry), after=TRIGGER_REACH if entry.context else 4, caseless=True)
       for entry in NATIONAL_IDS),
     Detector(PiiType.CARD, ("[0-9](?:[ -]?[0-9]){12,18}",), d.card_spans),
     Detector(PiiType.EMAIL, ("[^\\s@]@[^\\s@.]+\\.",), d.email_spans, before=256, after=256),

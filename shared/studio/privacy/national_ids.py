@@ -7,8 +7,8 @@ Two kinds, by how much a match says on its own (decision 0040):
   digits and a check letter). Found wherever they appear.
 * weak: a bare run of 9-11 digits with a one-digit check (DE IdNr, NL BSN, AT SVNR, PL PESEL). About one
   random run in ten passes such a check, so order numbers, timestamps and phone numbers would be flagged
-  all day. These count only with a naming word near them ("BSN", "PESEL", "Steuer-ID" ...), as people
-  write them ("mijn BSN is 111222333"); a bare one is not reported.
+  all day. These count only after a naming word ("BSN", "PESEL", "Steuer-ID" ...) with no other figure
+  between, as people write them ("mijn BSN is 111222333"); a bare one is not reported.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from typing import Any
 
 from studio.privacy.entities import PiiType, Span
 
-CONTEXT_BEFORE = 48  # characters before a weak candidate searched for its naming word
-CONTEXT_AFTER = 24
+CONTEXT_BEFORE = 32  # at most this many characters (no digit, no line break) from the naming word to the id
+TRIGGER_REACH = CONTEXT_BEFORE + 24  # from a naming word to the end of the id it names
 
 # Boundaries: not inside a word or a longer number ("1.2", "12-3"), so a substring of a longer run
 # (a card, an IBAN, a phone number) is never an identifier of its own.
@@ -32,14 +32,21 @@ _E = r"(?![\w]|[.-][0-9A-Za-z])"
 @dataclass(frozen=True)
 class NationalId:
     type: PiiType
-    trigger: str  # the candidate's shape, for the scanner (no look-around: a multi-pattern engine runs it)
+    shape: str  # the identifier as written (no look-around: a multi-pattern engine runs it)
     validator: str  # python-stdnum module: is_valid(compact) decides
-    context: str = ""  # for weak ids, the words that must name it nearby (case-insensitive)
+    context: str = ""  # for weak ids, the words that must name it just before it (case-insensitive)
+
+    @property
+    def trigger(self) -> str:
+        """What the scanner looks for (caseless): the shape, or for a weak id its naming word, which is rare
+        in text where digit runs are not (the window after it then holds the id: ``TRIGGER_REACH``)."""
+        return self.context or self.shape
 
 
-def _patterns(trigger: str, context: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-    words = re.compile(rf"(?i)(?<![^\W_])(?:{context})(?![^\W_])") if context else None
-    return re.compile(f"{_B}(?:{trigger}){_E}"), words
+def _patterns(shape: str, context: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    # the naming word, a whole word, then up to CONTEXT_BEFORE characters without a digit, up to the id
+    words = re.compile(rf"(?i)(?<![^\W_])(?:{context})(?![^\W_])[^0-9\n]{{0,{CONTEXT_BEFORE}}}$") if context else None
+    return re.compile(f"{_B}(?:{shape}){_E}"), words
 
 
 _DIGIT_OR_OMOCODE = "[0-9LMNPQRSTUVlmnpqrstuv]"  # codice fiscale digits may be replaced by letters (omocodia)
@@ -75,13 +82,13 @@ _VALIDATORS: dict[str, Callable[[str], bool]] = {}
 
 def detector(entry: NationalId) -> Callable[[str, int, int], list[Span]]:
     """The confirmation for one identifier: shape with boundaries, check digits, and for weak ids a word."""
-    pattern, words = _patterns(entry.trigger, entry.context)
+    pattern, words = _patterns(entry.shape, entry.context)
+    reach = CONTEXT_BEFORE + max((len(w) for w in entry.context.split("|")), default=0) + 8
 
     def spans(text: str, lo: int, hi: int) -> list[Span]:
         found: list[Span] = []
         for match in pattern.finditer(text, lo, hi):
-            if words is not None and not words.search(
-                    text, max(0, match.start() - CONTEXT_BEFORE), min(len(text), match.end() + CONTEXT_AFTER)):
+            if words is not None and not words.search(text, max(0, match.start() - reach), match.start()):
                 continue
             check = _VALIDATORS.get(entry.validator)
             if check is None:

@@ -39,13 +39,17 @@ def _windows(text: str, spans: list[Span], before: int, after: int) -> list[Span
     """Trigger spans widened by the margins, snapped out to whitespace, merged where they overlap."""
     windows: list[Span] = []
     size = len(text)
+    lo = hi = -(1 << 62)  # no window open yet
     for start, end in sorted(spans):
-        lo, hi = max(0, start - before), min(size, end + after)
-        if windows and lo <= windows[-1][1]:
-            if hi > windows[-1][1]:
-                windows[-1] = (windows[-1][0], _snap_end(text, hi))
+        if start - before <= hi:  # overlaps the open window: extend it
+            if end + after > hi:
+                hi = end + after
             continue
-        windows.append((_snap_start(text, lo), _snap_end(text, hi)))
+        if hi >= 0:
+            windows.append((_snap_start(text, lo), _snap_end(text, hi)))
+        lo, hi = (start - before if start > before else 0), end + after
+    if hi >= 0:
+        windows.append((_snap_start(text, lo), _snap_end(text, hi if hi < size else size)))
     return windows
 
 
@@ -58,6 +62,8 @@ def _snap_start(text: str, lo: int) -> int:
 
 
 def _snap_end(text: str, hi: int) -> int:
+    if hi >= len(text):
+        return len(text)
     found = _SPACE.search(text, hi, hi + SNAP)
     return found.start() if found is not None else min(len(text), hi + SNAP)
 
