@@ -8,6 +8,7 @@ import httpx
 from studio.governance.gates import GateRequest, Subject
 from studio.identity.local_tokens import LocalTokenIssuer
 from studio.identity.services import identity_services
+from studio.kernel.deps import Deps
 from studio.kernel.roles import Role
 from tests.support.api import User, add_member, new_user
 from tests.support.platform import RunningPlatform
@@ -28,8 +29,11 @@ def admins(client: httpx.Client, owner: User, tenant: str, n: int) -> list[User]
 
 def system_headers(platform: RunningPlatform, tenant: str) -> dict[str, str]:
     """A system identity's token, signed with the platform's own keys (as the platform's jobs hold one)."""
-    issuer = LocalTokenIssuer(identity_services(platform.deps).keyring, issuer=platform.deps.settings.public_url,
-                              ttl_s=300)
+    return system_headers_for(platform.deps, tenant)
+
+
+def system_headers_for(deps: Deps, tenant: str) -> dict[str, str]:
+    issuer = LocalTokenIssuer(identity_services(deps).keyring, issuer=deps.settings.public_url, ttl_s=300)
     token = issuer.issue("svc_governance_test", None, None, system=True)
     return {"Authorization": f"Bearer {token}", "X-Tenant-Id": tenant, "X-Env": "dev"}
 
