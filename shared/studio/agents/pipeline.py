@@ -12,8 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.agents.governance import (AgentCall, GovernanceBlocked, GovernanceGate, ModelCallGovernance, check_all,
-                                      count_tokens)
+from studio.agents.governance import (
+    AgentCall,
+    GovernanceBlocked,
+    GovernanceGate,
+    ModelCallGovernance,
+    check_all,
+    count_tokens,
+)
 from studio.chat import paths
 from studio.chat.messages import MessageService
 from studio.events.logger import DatasetEventLogger
