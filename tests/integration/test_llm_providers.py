@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 from studio.adapters.echo_llm import LABEL, EchoResponder
 from studio.adapters.gemini_vertex import GeminiVertex
 from studio.adapters.openai_compatible import OpenAiCompatible
-from studio.ports.llm import LlmError, Turn
+from studio.ports.llm import LlmError, Turn, text_pieces
 
 PIECES = ["Once", " upon", " a", " time"]
 TURNS = [Turn("system", "be brief"), Turn("user", "tell me a story")]
@@ -47,7 +47,7 @@ def provider_url() -> Iterator[str]:
 
 
 def test_openai_compatible_streams_in_order(provider_url: str) -> None:
-    pieces = list(OpenAiCompatible(provider_url + "/v1", model="m-1", api_key="k").stream(TURNS))
+    pieces = list(text_pieces(OpenAiCompatible(provider_url + "/v1", model="m-1", api_key="k").stream(TURNS)))
     assert pieces == PIECES
     request = seen[-1]["body"]
     assert request["stream"] is True and request["model"] == "m-1"
@@ -67,7 +67,7 @@ def test_gemini_streams_through_google_genai(provider_url: str) -> None:
 
     client = genai.Client(vertexai=True, project="p", location="europe-west1", credentials=Credentials(token="test-token"),
                           http_options=types.HttpOptions(base_url=provider_url))
-    pieces = list(GeminiVertex("p", "europe-west1", model="gemini-test", client=client).stream(TURNS))
+    pieces = list(text_pieces(GeminiVertex("p", "europe-west1", model="gemini-test", client=client).stream(TURNS)))
     assert pieces == PIECES
     call = next(s for s in reversed(seen) if ":streamGenerateContent" in s["path"])
     assert "gemini-test" in call["path"] and "alt=sse" in call["query"]
@@ -76,5 +76,5 @@ def test_gemini_streams_through_google_genai(provider_url: str) -> None:
 
 
 def test_echo_responder_says_it_is_no_model() -> None:
-    text = "".join(EchoResponder(token_delay_s=0).stream(TURNS))
+    text = "".join(text_pieces(EchoResponder(token_delay_s=0).stream(TURNS)))
     assert text.startswith(LABEL) and "tell me a story" in text
