@@ -8,6 +8,7 @@ from typing import Any
 
 from studio.governance import models as m
 from studio.governance import prices
+from studio.governance.gates import GateRequest, Subject
 from studio.governance.services import governance_services
 from studio.kernel import errors
 from studio.kernel.api_model import RevisionQuery
@@ -143,6 +144,21 @@ def delete_budget(call: Call) -> Any:
 def list_usage(call: Call) -> Any:
     """Usage records (model calls and tool invocations), newest first."""
     return governance_services(call.deps).budgets.usage(call.need_ctx(), call.query.limit, call.query.page_token)
+
+
+@budget.tenant("POST", "/budget/usage", role=Role.MEMBER, body=m.UsageIn, response=m.UsageOut, status=201)
+def record_usage(call: Call) -> Any:
+    """Record a model call made outside the platform (a client's own), priced from the table and held
+    to the same budgets: refused with BUDGET_EXCEEDED when it would pass a hard limit."""
+    ctx, b = call.need_ctx(), call.body
+    gates = governance_services(call.deps).gates
+    cost = prices.price_of(b.provider, b.model).cost(b.input_tokens, b.output_tokens)
+    tokens = b.input_tokens + b.output_tokens
+    subject = Subject("user", ctx.user_id, ctx.role or Role.VIEWER)
+    held = gates.reserve(GateRequest(ctx.tenant_id, ctx.env, subject, "model.call", provider=b.provider, model=b.model,
+                                     agent_id=b.agent_id, estimate_usd=cost, estimate_tokens=tokens))
+    gates.settle(held, cost, tokens)
+    return {"provider": b.provider, "model": b.model, "tokens": tokens, "cost_usd": cost}
 
 
 @budget.tenant("GET", "/budget/usage/summary", role=Role.VIEWER, query=m.SummaryQuery, response=m.UsageSummary)

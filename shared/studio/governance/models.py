@@ -241,6 +241,21 @@ class UsageList(ApiModel):
     next_page_token: str | None = None
 
 
+class UsageIn(_In):
+    provider: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    model: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/@-]+$")
+    input_tokens: StrictInt = Field(ge=0, le=100_000_000)
+    output_tokens: StrictInt = Field(ge=0, le=100_000_000)
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
+
+
+class UsageOut(ApiModel):
+    provider: str
+    model: str
+    tokens: int
+    cost_usd: float
+
+
 class SummaryQuery(_In):
     since: UtcDatetime | None = None
 
