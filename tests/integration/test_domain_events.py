@@ -73,6 +73,10 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     assert c.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": 0},
                  headers=h).is_success  # privacy.policy_changed
     _governance_changes(c, owner, tenant)
+    tool = {"version": "1.0.0", "title": "t", "description": "d", "input_schema": {"type": "object"},
+            "output_schema": {"type": "object"}, "url": "https://tools.example.com/run", "base_rev": 0}
+    assert c.put("/tools/acme.flow", json=tool, headers=h).is_success  # tools.tool_registered
+    assert c.delete("/tools/acme.flow", headers={**h, "If-Match": '"1"'}).status_code == 204  # tools.tool_deleted
     return tenant, {owner.user_id, member.user_id}
 
 

@@ -163,7 +163,13 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
 
 _CORRIDOR = {"floor": 0.1, "ceiling": 0.9, "default": 0.5}
 _BUDGET = {"provider": "*", "period": "month", "soft_usd": 1.0, "hard_usd": 2.0}
+_HTTP_TOOL = {"version": "1.0.0", "title": "Rev", "description": "A tenant tool", "input_schema": {"type": "object"},
+              "output_schema": {"type": "object"}, "url": "https://tools.example.com/run"}
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PUT", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
+                                               "tools.tool_registered"),
+    ("DELETE", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
+                                                  "tools.tool_deleted", delete=True),
     ("POST", "/firearms/licences/{licence_id}/revoke"): _licence_target,
     ("PATCH", "/kill-switches/{switch_id}"): _switch_target({"active": False}, "governance.kill_switch_set"),
     ("DELETE", "/kill-switches/{switch_id}"): _switch_target(None, "governance.kill_switch_removed"),
