@@ -110,3 +110,31 @@ def test_question_hostile_input(client: httpx.Client, owner: User, tenant: str) 
     assert r.status_code == 404
     r = client.post("/three-wise/questions/q_nope/votes", headers=h, json={"verdict": "maybe"})
     assert r.status_code == 400
+
+
+def test_two_last_votes_at_once_apply_the_command_once(client: httpx.Client, owner: User, tenant: str,
+                                                       platform: RunningPlatform) -> None:
+    import threading
+
+    a1, a2, a3 = admins(client, owner, tenant, 3)
+    q = client.post("/three-wise/questions", headers=owner.in_tenant(tenant), json={
+        "command": _command("governance.budget.set", "budget", "bud_race", 0,
+                            {"provider": "*", "period": "day", "soft_usd": 1, "hard_usd": 2}), "required": 2}).json()
+    client.post(f"/three-wise/questions/{q['id']}/votes", headers=a1.in_tenant(tenant), json={"verdict": "approve"})
+    tap = EventTap(platform, "domain.governance")
+    start, answers = threading.Barrier(2), []
+
+    def vote(user: User) -> None:
+        with httpx.Client(base_url=platform.base_url, timeout=30) as c:
+            start.wait()
+            r = c.post(f"/three-wise/questions/{q['id']}/votes", headers=user.in_tenant(tenant),
+                       json={"verdict": "approve"})
+            answers.append((r.status_code, r.json()["status"] if r.status_code == 200 else r.json()["code"]))
+
+    threads = [threading.Thread(target=vote, args=(u,)) for u in (a2, a3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [(200, "applied"), (409, "QUESTION_NOT_OPEN")], answers
+    assert [e["type"] for e in tap.events(tenant)].count("governance.budget_set") == 1
