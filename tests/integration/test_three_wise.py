@@ -138,3 +138,20 @@ def test_two_last_votes_at_once_apply_the_command_once(client: httpx.Client, own
         t.join()
     assert sorted(answers) == [(200, "applied"), (409, "QUESTION_NOT_OPEN")], answers
     assert [e["type"] for e in tap.events(tenant)].count("governance.budget_set") == 1
+
+
+def test_a_licence_under_a_locked_scope_is_issued_by_question(client: httpx.Client, owner: User, tenant: str) -> None:
+    (a1,) = admins(client, owner, tenant, 1)
+    h = owner.in_tenant(tenant)
+    assert client.put("/strategy-locks/licences", headers=h, json={"locked": True, "base_rev": 0}).status_code == 200
+    body = {"subject_type": "agent", "subject_id": "muse", "danger": "high", "expires_at": "2999-01-01T00:00:00Z"}
+    assert client.post("/firearms/licences", headers=h, json=body).status_code == 423
+    direct = client.post("/commands", headers=h, json=_command("governance.licence.issue", "licence", "lic_direct1", 0, body))
+    assert direct.status_code == 423 and direct.json()["code"] == "STRATEGY_LOCKED"  # /commands respects the lock too
+    q = client.post("/three-wise/questions", headers=h, json={
+        "command": _command("governance.licence.issue", "licence", "lic_reviewed1", 0, body), "required": 1}).json()
+    done = client.post(f"/three-wise/questions/{q['id']}/votes", headers=a1.in_tenant(tenant),
+                       json={"verdict": "approve"}).json()
+    assert done["status"] == "applied", done
+    check = client.get("/firearms/licences/check/agent/muse", params={"danger": "high"}, headers=h).json()
+    assert check["licensed"] and check["licence"]["id"] == "lic_reviewed1"
