@@ -171,3 +171,29 @@ def test_every_invocation_and_refusal_is_audited(world: ToolWorld) -> None:
     assert statuses == ["complete", "refused"], mine
     assert any(e["eventId"] == done["audit_id"] for e in mine)
     assert next(e for e in mine if e["metadata"]["status"] == "refused")["metadata"]["code"] == "ROLE_INSUFFICIENT"
+
+
+def test_the_policy_filter_runs_on_the_output_too(world: ToolWorld) -> None:
+    h = world.h()
+    assert world.put_tool("acme.leaky", world.server.base + "/leak").status_code == 200
+    rev = world.client.get("/privacy/policy", headers=h).json()["rev"]
+    redact = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": rev}, headers=h)
+    assert _invoke(world, "acme.leaky")["output"]["contact"] == "[REDACTED:EMAIL]"
+    block = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "block"}, "base_rev": redact.json()["rev"]},
+                             headers=h)
+    refused = world.client.post("/tools/acme.leaky/invoke", json={"input": {}}, headers=h)
+    assert refused.status_code == 422 and refused.json()["code"] == "POLICY_BLOCKED"
+    assert "grace@example.com" not in refused.text and "tool.output" in refused.text
+    world.client.put("/privacy/policy", json={"actions": {"EMAIL": "allow"}, "base_rev": block.json()["rev"]}, headers=h)
+
+
+def test_a_tenants_http_tools_are_its_own(world: ToolWorld) -> None:
+    from tests.support.api import new_tenant
+
+    assert world.put_tool("acme.private", world.server.base + "/echo").status_code == 200
+    other = new_tenant(world.client, world.users["member"], "Elsewhere")  # the member owns a second tenant
+    h = world.users["member"].in_tenant(other)
+    assert world.client.get("/tools/acme.private", headers=h).json()["code"] == "TOOL_NOT_FOUND"
+    r = world.client.post("/tools/acme.private/invoke", json={"input": {"x": 1}}, headers=h)
+    assert r.status_code == 404 and r.json()["code"] == "TOOL_NOT_FOUND"
+    assert "acme.private" not in {t["name"] for t in world.client.get("/tools", headers=h).json()["tools"]}
