@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolSpec
-from studio.tools.exports import from_strict_arguments, mcp_tool, openai_tool, strict_schema, tool_name_from_openai
+from studio.tools.exports import (
+    from_strict_arguments,
+    mcp_tool,
+    openai_tool,
+    strict_schema,
+    tool_name_from_openai,
+)
 
 NESTED = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": ["a"],
           "properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 3},
