@@ -23,10 +23,12 @@ from bench import (
     media_ingest,
     media_variants,
     provenance_ledger,
+    policy_filter,
     realtime_fanout,
     realtime_idle,
     realtime_ttft,
     store_ops,
+    tool_invoke,
 )
 from bench.common import ERROR, MISS, Result, heading, machine, result_rows
 
@@ -61,6 +63,10 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                      lambda verbose: media_ingest.run(verbose)),
     "provenance_ledger": ("Provenance: append cost of the hash chain, verify speed, C2PA signing vs JPEG "
                           "encoding (reported)", lambda verbose: provenance_ledger.run(verbose)),
+    "policy_filter": ("Policy filter on 50 MB of chat-like text with planted identifiers: goal >= 10 MB/s, "
+                      "Hyperscan triggers beside Python re", lambda verbose: policy_filter.run(verbose)),
+    "tool_invoke": ("Tool invoke path: a no-op tool through every gate vs its handler called directly: "
+                    "goal p50 overhead < 2 ms", lambda verbose: tool_invoke.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

@@ -1,4 +1,4 @@
-"""Dataset events function: log DatasetEvents, read them back, training preferences."""
+"""Dataset events function: log DatasetEvents, read them back, training preferences, the privacy policy."""
 import functions_framework
 
 from studio import domains
@@ -6,7 +6,7 @@ from studio.bootstrap import bootstrap
 from studio.kernel.http_app import HttpApp
 
 # The routers (and the models they import) load on the first request that needs them: cold start.
-app = HttpApp("dataset_events", lambda: domains.routers("events"), bootstrap)
+app = HttpApp("dataset_events", lambda: domains.routers("events", "privacy"), bootstrap)
 
 
 @functions_framework.http

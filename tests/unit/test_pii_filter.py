@@ -71,7 +71,6 @@ PHONE_NEAR_MISSES = [
     "in 2026",
     "due 2026-01-15",
     "at 2026-01-15T10:30:00Z",
-    "host 192.168.1.1",
     "build 10.0.19045",
     "epoch 1700000000",
 ]
@@ -98,6 +97,12 @@ CARD_NEAR_MISSES = [
     "ratio 0.4111111111111111",  # Luhn-valid digits, but the fraction of a decimal
     "4111111111111111.5 units",
 ]
+
+IP_POSITIVES = [
+    ("host 192.168.1.1", "192.168.1.1"),  # an address, not a phone number
+    ("from 2001:db8::8a2e:370:7334.", "2001:db8::8a2e:370:7334"),
+]
+IP_NEAR_MISSES = ["version 1.2.3.4.5", "at 10:30:00", "999.1.1.1", "std::vector"]
 
 IBAN_POSITIVES = [
     ("DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),
@@ -158,6 +163,7 @@ SECRET_NEAR_MISSES = [
     + [(PiiType.PHONE, t, e) for t, e in PHONE_POSITIVES]
     + [(PiiType.CARD, t, e) for t, e in CARD_POSITIVES]
     + [(PiiType.IBAN, t, e) for t, e in IBAN_POSITIVES]
+    + [(PiiType.IP_ADDRESS, t, e) for t, e in IP_POSITIVES]
     + [(PiiType.SECRET, t, e) for t, e in SECRET_POSITIVES],
 )
 def test_true_positive(pii_type: PiiType, text: str, expected: str) -> None:
@@ -166,6 +172,7 @@ def test_true_positive(pii_type: PiiType, text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text", EMAIL_NEAR_MISSES + PHONE_NEAR_MISSES + CARD_NEAR_MISSES + IBAN_NEAR_MISSES + SECRET_NEAR_MISSES
+    + IP_NEAR_MISSES
 )
 def test_near_miss_is_not_flagged(text: str) -> None:
     assert find_pii(text) == []

@@ -9,6 +9,7 @@ from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.privacy.services import privacy_services
 
 chat = Router("chat")
 
@@ -69,7 +70,10 @@ def post_message(call: Call) -> Any:
     ctx = call.need_ctx()
     services = chat_services(call.deps)
     thread = services.threads.get_doc(ctx, call.params["thread_id"])
-    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.doc_id, ctx.user_id, call.body.text,
+    # The tenant's policy filter, before anything is stored: a blocked entity is 422 POLICY_BLOCKED and
+    # the message never exists; a redacted one is stored redacted.
+    text = privacy_services(call.deps).policy.apply(ctx.tenant_id, ctx.env, call.body.text, where="chat message")
+    return services.messages.post_user(ctx.tenant_id, ctx.env, thread.doc_id, ctx.user_id, text,
                                        call.body.client_id, thread.data["agent_id"])
 
 

@@ -17,6 +17,7 @@ from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.ports.bus import Bus
 from studio.ports.store import DocumentStore
+from studio.privacy.services import privacy_services
 
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
@@ -51,8 +52,15 @@ privacy = Router("privacy")
 @datasets.tenant("POST", "/events/datasets", role=Role.MEMBER, body=m.DatasetEventIn,
                  response=m.DatasetEventAccepted, status=202)
 def log_event(call: Call) -> Any:
-    """Log a DatasetEvent: PII is redacted, the caller's training preference applied, then it is queued."""
-    event_id = events_services(call.deps).logger.log(call.need_ctx(), call.body)
+    """Log a DatasetEvent: refused (422 POLICY_BLOCKED) when it holds what the tenant's policy blocks; else PII
+    is redacted, the caller's training preference applied, then it is queued."""
+    ctx = call.need_ctx()
+    body: m.DatasetEventIn = call.body
+    # Only the block decision is the policy's here: every DatasetEvent is redacted whatever the policy says
+    # (the logger's floor: training data never holds PII), so "allow" does not un-redact.
+    privacy_services(call.deps).policy.check(ctx.tenant_id, ctx.env, [body.input, body.output, body.metadata, body.tags],
+                                              where="dataset event")
+    event_id = events_services(call.deps).logger.log(ctx, body)
     return m.DatasetEventAccepted(event_id=event_id)
 
 

@@ -41,6 +41,15 @@ class Policy:
     rev: int
     updated_at: str | None
 
+    @property
+    def acts(self) -> bool:
+        """Whether applying it can change or refuse anything (the default allows all: no scan needed)."""
+        return any(self.action_for(t) is not Action.ALLOW for t in PiiType)
+
+    @property
+    def blocks(self) -> bool:
+        return any(self.action_for(t) is Action.BLOCK for t in PiiType)
+
     def action_for(self, entity: PiiType) -> Action:
         return self.actions.get(entity, DEFAULT_ACTION)
 

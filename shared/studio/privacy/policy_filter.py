@@ -24,13 +24,12 @@ from studio.privacy.policies import Action, Policy, PolicyRepo
 
 @dataclass(frozen=True)
 class ScanFinding:
-    type: PiiType
-    start: int
-    end: int
+    finding: Finding
     action: Action
 
     def view(self) -> dict[str, Any]:
-        return {"type": str(self.type), "start": self.start, "end": self.end, "action": str(self.action)}
+        return {"type": str(self.finding.type), "start": self.finding.start, "end": self.finding.end,
+                "action": str(self.action)}
 
 
 class PolicyFilter:
@@ -43,11 +42,19 @@ class PolicyFilter:
     def scan(self, tenant_id: str, env: str, text: str) -> list[ScanFinding]:
         """What ``text`` would trigger under the tenant's policy: entity type, span, action."""
         policy = self.policy(tenant_id, env)
-        return [ScanFinding(f.type, f.start, f.end, policy.action_for(f.type)) for f in find_pii(text)]
+        return [ScanFinding(f, policy.action_for(f.type)) for f in find_pii(text)]
 
     def apply(self, tenant_id: str, env: str, value: Any, *, where: str) -> Any:
         """``value`` with the policy applied; raises POLICY_BLOCKED (422) when it holds a blocked entity."""
-        return apply_policy(self.policy(tenant_id, env), value, where=where)
+        policy = self.policy(tenant_id, env)
+        return apply_policy(policy, value, where=where) if policy.acts else value
+
+    def check(self, tenant_id: str, env: str, value: Any, *, where: str) -> None:
+        """Only the block decision: raises POLICY_BLOCKED when ``value`` holds a blocked entity (for callers
+        that redact everything anyway, such as the DatasetEvent logger)."""
+        policy = self.policy(tenant_id, env)
+        if policy.blocks:
+            apply_policy(policy, value, where=where)
 
 
 def apply_policy(policy: Policy, value: Any, *, where: str) -> Any:
