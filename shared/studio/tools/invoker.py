@@ -74,9 +74,11 @@ def validate(schema: Mapping[str, Any], value: Any, code: errors.ErrorCode, what
 
     found = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
     if found:
-        detail = [{"loc": [what, *[str(p) for p in e.absolute_path]], "msg": e.message[:300], "type": str(e.validator)}
-                  for e in found[:MAX_ERRORS]]
-        raise errors.StudioError(code, f"{what} does not match the tool's schema: {found[0].message[:200]}",
+        # In our words: where and which keyword failed, never jsonschema's text (it quotes the value).
+        detail = [{"loc": [what, *[str(p) for p in e.absolute_path]], "msg": f"fails the schema's {e.validator!s}",
+                   "type": str(e.validator)} for e in found[:MAX_ERRORS]]
+        where = "/".join(detail[0]["loc"][1:]) or "(root)"
+        raise errors.StudioError(code, f"{what} does not match the tool's schema at {where} ({found[0].validator!s})",
                                  errors=detail)
 
 
