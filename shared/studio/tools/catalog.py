@@ -126,7 +126,9 @@ class ToolCatalog:
     def current_rev(self, ctx: RequestContext, name: str) -> int:
         """0 for a tool not registered yet (a PUT at base_rev 0 creates it)."""
         if not _valid_name(name):
-            raise errors.StudioError(TOOL_NOT_FOUND, f"no tool {name!r}")
+            raise errors.StudioError(errors.VALIDATION_FAILED, "a tool name is domain.verb: lowercase letters, digits, _",
+                                     errors=[{"loc": ["path", "name"], "msg": "must match domain.verb",
+                                              "type": "pattern"}])
         doc = self._store.get(paths.tool(ctx.tenant_id, ctx.env, name))
         return 0 if doc is None else doc.rev
 
