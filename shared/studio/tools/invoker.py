@@ -108,12 +108,17 @@ class ToolInvoker:
         stored = self._replay(spec, call)
         if stored is not None:
             return dict(stored, replayed=True)
-        reservation = self._gates.reserve(req)
+        try:
+            reservation = self._gates.reserve(req)
+        except errors.StudioError as exc:  # BUDGET_EXCEEDED
+            self._audit_refusal(call, spec, exc, started)
+            raise
         try:
             result = self._run(spec, call, started)
-        except errors.StudioError as exc:
+        except BaseException as exc:  # nothing ran to the end: what was held goes back
             self._gates.release(reservation)
-            self._audit_refusal(call, spec, exc, started)
+            if isinstance(exc, errors.StudioError):
+                self._audit_refusal(call, spec, exc, started)
             raise
         self._gates.settle(reservation, spec.cost.usd, spec.cost.tokens)
         result["audit_id"] = self._audit_call(call, spec, result, "complete")
