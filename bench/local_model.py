@@ -45,7 +45,7 @@ def child() -> dict[str, Any]:
     """Runs in the child: load, warm up, then time ``RUNS`` replies."""
     from studio.bootstrap import Deps
     from studio.config import Settings
-    from studio.ports.llm import Turn
+    from studio.ports.llm import Turn, text_pieces
 
     threads = int(os.environ.get("STUDIO_LOCAL_LLM_THREADS", "0"))  # 0: the default, half the cores
     model = Deps(Settings(data_dir=Path(os.environ.get("TMPDIR", "/tmp")), llm_max_tokens=MAX_TOKENS,
@@ -57,8 +57,8 @@ def child() -> dict[str, Any]:
     runs = []
     for question in QUESTIONS[:RUNS + 1]:
         asked = time.perf_counter()
-        stamps = [time.perf_counter() for _ in model.stream([Turn("system", SYSTEM), Turn("user", question)],
-                                                            temperature=0)]
+        stamps = [time.perf_counter() for _ in text_pieces(model.stream([Turn("system", SYSTEM), Turn("user", question)],
+                                                                        temperature=0))]
         decode_s = stamps[-1] - stamps[0] if len(stamps) > 1 else float("nan")
         runs.append({"ttft_s": stamps[0] - asked, "pieces": len(stamps),
                      "tokens_per_s": (len(stamps) - 1) / decode_s if decode_s > 0 else float("nan")})

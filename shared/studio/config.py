@@ -88,6 +88,9 @@ class Settings:
     login_max_failures_per_ip: int = 100
     login_failure_window_s: int = 900
     refresh_reuse_grace_s: float = 10.0  # a consumed refresh token re-presented this soon gets the same pair
+    # Tenant HTTP tools may call only public addresses; these CIDRs (or exact host names) are let through
+    # besides, e.g. an internal service or a test server (studio/tools/ssrf.py, decision 0032).
+    tool_url_allow: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -139,4 +142,5 @@ class Settings:
             login_max_failures_per_ip=_bounded("STUDIO_LOGIN_MAX_FAILURES_PER_IP", 100, 1, 10_000_000),
             login_failure_window_s=_bounded("STUDIO_LOGIN_FAILURE_WINDOW_S", 900, 1, 86_400),
             refresh_reuse_grace_s=float(env.get("STUDIO_REFRESH_REUSE_GRACE_S", "10")),
+            tool_url_allow=tuple(v for v in env.get("STUDIO_TOOL_URL_ALLOW", "").replace(",", " ").split() if v),
         )

@@ -9,7 +9,8 @@ A row says what a domain contributes to the platform:
 * ``events``: every domain event type it emits, with the bus topic the event goes to;
 * ``topics``: bus topics it publishes to besides its events' (messages that are not domain events);
 * ``queries``: the store queries it makes (a tuple of ``kernel.store_queries.StoreQuery``);
-* ``streams``: the realtime gateway routes it serves.
+* ``streams``: the realtime gateway routes it serves;
+* ``tools``: its built-in tools (a tuple of ``kernel.tools.ToolSpec``), invoked through ``studio.tools``.
 
 Code is named by dotted path and imported only when asked for, so reading the table costs
 nothing at cold start (no pydantic, no domain code): a function loads its routers on its first
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from studio.kernel.errors import ErrorCode
     from studio.kernel.routing import Router
     from studio.kernel.store_queries import StoreQuery
+    from studio.kernel.tools import ToolSpec
 
 KERNEL_ERRORS = "studio.kernel.errors"  # the codes every function shares; the kernel's, not a domain's
 
@@ -48,11 +50,12 @@ class Domain:
     topics: tuple[str, ...] = ()
     queries: str = ""
     streams: tuple[str, ...] = ()
+    tools: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "events", MappingProxyType(dict(self.events)))
         # A domain's parts live in its own package, so the layering contract covers them.
-        for ref in (self.routers, self.commands, self.queries):
+        for ref in (self.routers, self.commands, self.queries, self.tools):
             module, colon, attribute = ref.partition(":")
             if ref and not (module.startswith(f"{self.package}.") and colon and attribute.isidentifier()):
                 raise ValueError(f"{self.name}: {ref!r} is not '{self.package}.<module>:<ATTRIBUTE>'")
@@ -69,6 +72,9 @@ class Domain:
     def load_commands(self) -> tuple[CommandType, ...]:
         return tuple(_attribute(self.commands)) if self.commands else ()
 
+    def load_tools(self) -> tuple[ToolSpec, ...]:
+        return tuple(_attribute(self.tools)) if self.tools else ()
+
     def load_queries(self) -> tuple[StoreQuery, ...]:
         return tuple(_attribute(self.queries)) if self.queries else ()
 
@@ -84,6 +90,7 @@ DOMAINS: tuple[Domain, ...] = (
         "identity", "Accounts, tokens and JWKS, tenants and their members",
         routers="studio.identity.routes:ROUTERS",
         commands="studio.identity.commands:COMMANDS",
+        tools="studio.identity.tools:TOOLS",
         errors="studio.identity.errors",
         events={
             "user.signed_up": "domain.user",
@@ -103,6 +110,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "chat", "Threads and seq-ordered messages (streamed by the realtime gateway through studio.wiring)",
         routers="studio.chat.routes:ROUTERS",
+        tools="studio.chat.tools:TOOLS",
         events={
             "chat.thread_created": "domain.chat",
             "chat.thread_renamed": "domain.chat",
@@ -116,6 +124,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "events", "DatasetEvent logging and reading, training preferences",
         routers="studio.events.routes:ROUTERS",
+        tools="studio.events.tools:TOOLS",
         events={
             "dataset_event.logged": "dataset-events",  # published straight to the bus, stored by its writer
             "privacy.training_prefs_changed": "domain.privacy",
@@ -127,6 +136,7 @@ DOMAINS: tuple[Domain, ...] = (
         routers="studio.privacy.routes:ROUTERS",
         errors="studio.privacy.errors",
         events={"privacy.policy_changed": "domain.privacy"},
+        tools="studio.privacy.tools:TOOLS",
     ),
     Domain(
         "agents", "The agent pipeline: answers each user message with a streamed reply",
@@ -138,6 +148,36 @@ DOMAINS: tuple[Domain, ...] = (
         topics=("realtime.meta",),  # job progress, presence ...: fanned out by every gateway instance
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
+    ),
+    Domain(
+        "governance", "Licences, kill switches, strategy locks, three-wise review, temperature corridors, budgets",
+        routers="studio.governance.routes:ROUTERS",
+        commands="studio.governance.commands:COMMANDS",
+        errors="studio.governance.errors",
+        events={
+            "governance.licence_issued": "domain.governance",
+            "governance.licence_revoked": "domain.governance",
+            "governance.kill_switch_set": "domain.governance",
+            "governance.kill_switch_removed": "domain.governance",
+            "governance.lock_set": "domain.governance",
+            "governance.question_proposed": "domain.governance",
+            "governance.question_voted": "domain.governance",
+            "governance.question_decided": "domain.governance",
+            "governance.corridor_set": "domain.governance",
+            "governance.corridor_removed": "domain.governance",
+            "governance.budget_set": "domain.governance",
+            "governance.budget_removed": "domain.governance",
+            "governance.usage_recorded": "domain.governance",
+            "budget.soft_limit_crossed": "realtime.meta",  # to the tenant's live clients (kernel/meta.py)
+        },
+        queries="studio.governance.queries:QUERIES",
+    ),
+    Domain(
+        "tools", "The tool registry (built-ins and tenant HTTP tools), THE invoke path, MCP and the exports",
+        routers="studio.tools.routes:ROUTERS",
+        errors="studio.tools.errors",
+        events={"tools.tool_registered": "domain.tools", "tools.tool_deleted": "domain.tools"},
+        queries="studio.tools.queries:QUERIES",
     ),
     Domain(
         "byok", "A tenant's own provider API keys (BYOK), held by the secrets port, never shown again",
@@ -170,6 +210,11 @@ def routers(*names: str) -> list[Router]:
 
 def command_types(rows: Iterable[Domain] = DOMAINS) -> list[CommandType]:
     return [kind for row in rows for kind in row.load_commands()]
+
+
+def tool_specs(rows: Iterable[Domain] = DOMAINS) -> list[ToolSpec]:
+    """Every built-in tool, as its owning domain declares it (``studio.tools`` serves them)."""
+    return [spec for row in rows for spec in row.load_tools()]
 
 
 def store_queries(rows: Iterable[Domain] = DOMAINS) -> list[StoreQuery]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from studio import domains
-from tests.support.api import PASSWORD, add_member, invite, latest_token, new_tenant, new_user
+from tests.support.api import PASSWORD, User, add_member, invite, latest_token, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 
 
@@ -72,7 +72,41 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
                  headers=h).is_success  # privacy.training_prefs_changed
     assert c.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": 0},
                  headers=h).is_success  # privacy.policy_changed
+    _governance_changes(c, owner, tenant)
+    tool = {"version": "1.0.0", "title": "t", "description": "d", "input_schema": {"type": "object"},
+            "output_schema": {"type": "object"}, "url": "https://tools.example.com/run", "base_rev": 0}
+    assert c.put("/tools/acme.flow", json=tool, headers=h).is_success  # tools.tool_registered
+    assert c.delete("/tools/acme.flow", headers={**h, "If-Match": '"1"'}).status_code == 204  # tools.tool_deleted
     return tenant, {owner.user_id, member.user_id}
+
+
+def _governance_changes(c: httpx.Client, owner: User, tenant: str) -> None:
+    """Every governance state change; the chat reply above already recorded its usage (governance.usage_recorded)."""
+    h = owner.in_tenant(tenant)
+    lic = c.post("/firearms/licences", headers=h, json={"subject_type": "agent", "subject_id": "muse", "danger": "high",
+                                                        "expires_at": "2999-01-01T00:00:00Z"}).json()  # licence_issued
+    assert c.post(f"/firearms/licences/{lic['id']}/revoke", headers={**h, "If-Match": '"1"'}, json={}).is_success
+    ks = c.post("/kill-switches", headers=h, json={"target_kind": "model", "target": "m", "reason": "r"}).json()
+    assert c.delete(f"/kill-switches/{ks['id']}", headers={**h, "If-Match": '"1"'}).is_success  # kill_switch_removed
+    assert c.put("/temperature/corridors/tenant", headers=h,
+                 json={"floor": 0, "ceiling": 1, "default": 0.5, "base_rev": 0}).is_success  # corridor_set
+    assert c.delete("/temperature/corridors/tenant", headers={**h, "If-Match": '"1"'}).is_success  # corridor_removed
+    assert c.put("/budget/budgets/bud_x", headers=h, json={"provider": "openai-compatible", "period": "day",
+                                                           "soft_usd": 0.0001, "hard_usd": 100, "base_rev": 0}).is_success
+    assert c.post("/budget/usage", headers=h, json={"provider": "openai-compatible", "model": "gpt-4o-mini",
+                                                    "input_tokens": 1000, "output_tokens": 1000}
+                  ).status_code == 201  # usage_recorded, and budget.soft_limit_crossed on realtime.meta
+    assert c.delete("/budget/budgets/bud_x", headers={**h, "If-Match": '"1"'}).is_success  # budget_removed
+    assert c.put("/strategy-locks/tools", headers=h, json={"locked": True, "base_rev": 0}).is_success  # lock_set
+    admin1, admin2 = new_user(c, "admin"), new_user(c, "admin")
+    add_member(c, owner, tenant, admin1, "admin")
+    add_member(c, owner, tenant, admin2, "admin")
+    q = c.post("/three-wise/questions", headers=h, json={"required": 1, "command": {
+        "command_id": "cmd-domain-events-1", "type": "governance.lock.set",
+        "target": {"kind": "strategy_lock", "id": "tools"}, "base_rev": 1, "payload": {"locked": False}}}
+    ).json()  # question_proposed
+    assert c.post(f"/three-wise/questions/{q['id']}/votes", headers=admin1.in_tenant(tenant),
+                  json={"verdict": "approve"}).json()["status"] == "applied"  # question_voted, question_decided
 
 
 def test_every_published_message_is_declared_and_every_declared_event_is_published(

@@ -15,7 +15,7 @@ from studio.agents.pipeline import AgentPipeline
 from studio.chat import paths
 from studio.chat.services import chat_services
 from studio.events.routes import events_services
-from studio.ports.llm import Turn
+from studio.ports.llm import Turn, text_pieces
 from studio.ports.store import Query
 from tests.support.api import User
 from tests.support.platform import RunningPlatform
@@ -26,12 +26,12 @@ QUESTION = [Turn("system", "You are muse, a creative assistant. Be concise."), T
 
 def test_streams_a_real_answer_in_pieces() -> None:
     started = time.monotonic()
-    pieces = list(MODEL.stream(QUESTION, temperature=0))
+    pieces = list(text_pieces(MODEL.stream(QUESTION, temperature=0)))
     elapsed = time.monotonic() - started  # the first call in the process includes loading the model
     text = "".join(pieces)
     assert len(pieces) >= 2 and text.strip() and not text.startswith(LABEL), pieces
     assert elapsed < 30, f"{elapsed:.1f} s for {len(pieces)} pieces"
-    again = "".join(MODEL.stream(QUESTION, temperature=0))
+    again = "".join(text_pieces(MODEL.stream(QUESTION, temperature=0)))
     assert again == text  # temperature 0 and a fixed seed: the same words again
 
 
@@ -40,7 +40,7 @@ def test_a_conversation_longer_than_the_window_still_gets_an_answer() -> None:
     # Digits separated by spaces cost about one token per two characters: far more tokens than the
     # first estimate of the window allows, so llama.cpp refuses the first prompt and history is cut.
     history = [Turn("user" if i % 2 == 0 else "assistant", " ".join(str(i % 10) * 300)) for i in range(12)]
-    text = "".join(MODEL.stream([QUESTION[0], *history, Turn("user", "Say hello.")], temperature=0))
+    text = "".join(text_pieces(MODEL.stream([QUESTION[0], *history, Turn("user", "Say hello.")], temperature=0)))
     assert text.strip()
 
 

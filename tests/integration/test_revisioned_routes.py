@@ -111,6 +111,60 @@ def _privacy_policy_target(client: httpx.Client) -> Target:
                   "privacy.policy_changed")
 
 
+def _listed(url: str, key: str, field: str, value: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
+    """The rev of one item of a governance list (0: not there yet, as an upsert reads it)."""
+    def read(client: httpx.Client) -> int:
+        items = client.get(url, headers=headers).json()[key]
+        return int(next((i["rev"] for i in items if i[field] == value), 0))
+
+    return read
+
+
+def _licence_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    lic = client.post("/firearms/licences", headers=h, json={"subject_type": "agent", "subject_id": "muse",
+                                                             "danger": "low", "expires_at": "2999-01-01T00:00:00Z"}).json()
+    return Target(f"/firearms/licences/{lic['id']}/revoke", {}, 1, h,
+                  _listed("/firearms/licences", "licences", "id", lic["id"], h), "governance.licence_revoked")
+
+
+def _switch_target(body: dict[str, Any] | None, event: str, *, platform: bool = False) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        if platform:
+            from studio.bootstrap import bootstrap  # the running platform's own instance
+            from tests.support.governance import system_headers_for
+            h = system_headers_for(bootstrap(), tenant)
+        switch = client.post("/kill-switches", headers=h, json={"target_kind": "model", "target": "m-rev",
+                                                                "reason": "revisions", "platform": platform}).json()
+        url = f"/kill-switches/platform/{switch['id']}" if platform else f"/kill-switches/{switch['id']}"
+        return Target(url, body, 1, h, _listed("/kill-switches", "platform" if platform else "switches", "id",
+                                               switch["id"], h), event)
+
+    return make
+
+
+def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, body: dict[str, Any],
+                     event: str, *, delete: bool = False) -> Callable[[httpx.Client], Target]:
+    """A resource written with PUT (base_rev 0 creates it); a DELETE target is created first."""
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        rev = 0
+        if delete:
+            assert client.put(url, headers=h, json={**body, "base_rev": 0}).status_code == 200
+            rev = 1
+        return Target(url, None if delete else body, rev, h, _listed(list_url, key, field, value, h), event)
+
+    return make
+
+
+_CORRIDOR = {"floor": 0.1, "ceiling": 0.9, "default": 0.5}
+_BUDGET = {"provider": "*", "period": "month", "soft_usd": 1.0, "hard_usd": 2.0}
+_HTTP_TOOL = {"version": "1.0.0", "title": "Rev", "description": "A tenant tool", "input_schema": {"type": "object"},
+              "output_schema": {"type": "object"}, "url": "https://tools.example.com/run"}
 def _key_rev(tenant: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
     def read(client: httpx.Client) -> int:
         keys = client.get(f"/tenants/{tenant}/keys", headers=headers).json()["keys"]
@@ -143,6 +197,35 @@ def _runtime_config_target(client: httpx.Client) -> Target:
 
 
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PUT", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
+                                               "tools.tool_registered"),
+    ("DELETE", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
+                                                  "tools.tool_deleted", delete=True),
+    ("POST", "/firearms/licences/{licence_id}/revoke"): _licence_target,
+    ("PATCH", "/kill-switches/{switch_id}"): _switch_target({"active": False}, "governance.kill_switch_set"),
+    ("DELETE", "/kill-switches/{switch_id}"): _switch_target(None, "governance.kill_switch_removed"),
+    ("DELETE", "/kill-switches/platform/{switch_id}"): _switch_target(None, "governance.kill_switch_removed",
+                                                                      platform=True),
+    ("PUT", "/strategy-locks/{scope}"): _upserted_target(
+        "/strategy-locks/budgets", "/strategy-locks", "locks", "scope", "budgets", {"locked": True},
+        "governance.lock_set"),
+    ("PUT", "/temperature/corridors/tenant"): _upserted_target(
+        "/temperature/corridors/tenant", "/temperature/corridors", "corridors", "id", "tenant", _CORRIDOR,
+        "governance.corridor_set"),
+    ("DELETE", "/temperature/corridors/tenant"): _upserted_target(
+        "/temperature/corridors/tenant", "/temperature/corridors", "corridors", "id", "tenant", _CORRIDOR,
+        "governance.corridor_removed", delete=True),
+    ("PUT", "/temperature/corridors/agents/{agent_id}"): _upserted_target(
+        "/temperature/corridors/agents/muse", "/temperature/corridors", "corridors", "id", "agent.muse", _CORRIDOR,
+        "governance.corridor_set"),
+    ("DELETE", "/temperature/corridors/agents/{agent_id}"): _upserted_target(
+        "/temperature/corridors/agents/muse", "/temperature/corridors", "corridors", "id", "agent.muse", _CORRIDOR,
+        "governance.corridor_removed", delete=True),
+    ("PUT", "/budget/budgets/{budget_id}"): _upserted_target(
+        "/budget/budgets/bud_rev", "/budget/budgets", "budgets", "id", "bud_rev", _BUDGET, "governance.budget_set"),
+    ("DELETE", "/budget/budgets/{budget_id}"): _upserted_target(
+        "/budget/budgets/bud_rev", "/budget/budgets", "budgets", "id", "bud_rev", _BUDGET,
+        "governance.budget_removed", delete=True),
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
     ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
     ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None, "member.removed"),

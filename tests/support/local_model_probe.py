@@ -91,7 +91,7 @@ def engine(data_dir: Path) -> dict[str, Any]:
     from studio.adapters import llama_engine
     from studio.bootstrap import Deps
     from studio.config import Settings
-    from studio.ports.llm import Turn
+    from studio.ports.llm import Turn, text_pieces
 
     model = Deps(Settings(data_dir=data_dir, llm_max_tokens=12)).llm
     tcp_before = _tcp_listeners_of_this_process()
@@ -110,7 +110,7 @@ def engine(data_dir: Path) -> dict[str, Any]:
     replies: list[str] = []
 
     def reply(question: str) -> None:
-        replies.append("".join(model.stream([Turn("user", question)], temperature=0)))
+        replies.append("".join(text_pieces(model.stream([Turn("user", question)], temperature=0))))
 
     talkers = [threading.Thread(target=reply, args=(q,)) for q in ("Name a fruit.", "Name a colour.")]
     for t in talkers:

@@ -29,9 +29,12 @@ def test_each_part_a_row_names_exists_and_has_its_type() -> None:
     from studio.kernel.commands import CommandType
     from studio.kernel.routing import Router
     from studio.kernel.store_queries import StoreQuery
+    from studio.kernel.tools import ToolSpec
 
     for row in domains.DOMAINS:
         assert all(isinstance(r, Router) for r in row.load_routers()), row.name
+        assert all(isinstance(t, ToolSpec) for t in row.load_tools()), row.name
+        assert all(t.name.split(".")[0] == row.name for t in row.load_tools()), row.name  # domain.verb
         assert all(isinstance(c, CommandType) for c in row.load_commands()), row.name
         assert all(isinstance(q, StoreQuery) for q in row.load_queries()), row.name
         for query in row.load_queries():  # a domain lists the queries of its own code
@@ -50,7 +53,7 @@ def test_every_domain_follows_the_one_layout() -> None:
     """docs/adding-a-capability.md: each part in its conventional module, named by the row; a domain
     serving HTTP has its models, paths and services modules."""
     conventional = {"routers": "routes:ROUTERS", "commands": "commands:COMMANDS", "errors": "errors",
-                    "queries": "queries:QUERIES"}
+                    "queries": "queries:QUERIES", "tools": "tools:TOOLS"}
     for row in domains.DOMAINS:
         folder = REPO / "shared" / "studio" / row.name
         for part, ref in conventional.items():

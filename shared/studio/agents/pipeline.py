@@ -7,21 +7,31 @@ rate), and the message document is written only at creation and at the end.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.agents.governance import AgentCall, GovernanceBlocked, GovernanceGate, check_all
+from studio.agents.governance import (
+    AgentCall,
+    GovernanceBlocked,
+    GovernanceGate,
+    ModelCallGovernance,
+    check_all,
+    count_tokens,
+)
+from studio.agents.tool_calls import MAX_TOOL_CALLS, AgentTools, AgentTurn
 from studio.chat import paths
 from studio.chat.messages import MessageService
+from studio.chat.tools import AGENT_AUTHOR_PREFIX
 from studio.events.logger import DatasetEventLogger
 from studio.events.models import DatasetEventIn
 from studio.kernel import errors, logs
 from studio.kernel.clock import utc_now
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.roles import Role
-from studio.ports.llm import LlmError, LlmProvider, Turn
+from studio.ports.llm import LlmError, LlmProvider, ToolCall, Turn, Usage
 from studio.ports.store import DocumentStore, Filter, Query
 from studio.privacy.pii import scrub_text
 
@@ -35,18 +45,25 @@ class PipelineStats:
     writes: int = 0
     chunks: int = 0
     first_piece_at: float | None = None
+    output: str = ""  # what the model wrote so far (a failed stream is still paid for)
+    temperature: float | None = None  # what the call used, inside the tenant's corridor
+    usage: Usage | None = None  # what the model says it used (counted locally by the local responders)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # name, version, audit id or refusal code
     timings: dict[str, float] = field(default_factory=dict)
 
 
 class AgentPipeline:
     def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
                  events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
-                 *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+                 governance: ModelCallGovernance | None = None, tools: AgentTools | None = None, *,
+                 flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._messages = messages
         self._llm = llm
         self._events = events
         self._gates = gates or []
+        self._governance = governance
+        self._tools = tools
         self._flush_s = flush_s
         self._clock = clock
 
@@ -67,17 +84,21 @@ class AgentPipeline:
         text, pieces, error = "", 0, None
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
-            check_all(self._gates, AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name,
-                                             self._llm.model))
-            text, pieces = self._stream(tenant_id, env, thread_id, reply["seq"], self._turns(
-                tenant_id, env, thread_id, agent_id, user_seq), stats)
+            call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, self._llm.model)
+            check_all(self._gates, call)
+            turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
+            turn = AgentTurn(tenant_id, env, thread_id, user_seq, user_msg["author"], agent_id)
+            text, pieces = self._governed_stream(call, turn, reply["seq"], turns, stats)
         except (LlmError, GovernanceBlocked) as exc:
             error = exc.reason
         except errors.StudioError as exc:
             error = exc.detail
+        if error is not None:  # what streamed before the failure (a tool call, say) stays in the reply
+            text, pieces = stats.output, stats.chunks
         self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
         stats.writes += 1
-        self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started)
+        self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started,
+                        stats.temperature, stats.tool_calls)
         self._store.put(self._marker(tenant_id, env, thread_id, user_seq), {"reply_seq": reply["seq"], "logged": True})
         return stats
 
@@ -126,31 +147,92 @@ class AgentPipeline:
             turns.append(Turn("user" if d["role"] == "user" else "assistant", scrub_text(d["text"]).text))
         return turns
 
-    def _stream(self, tenant_id: str, env: str, thread_id: str, seq: int, turns: list[Turn],
-                stats: PipelineStats) -> tuple[str, int]:
+    def _governed_stream(self, call: AgentCall, turn: AgentTurn, seq: int, turns: list[Turn],
+                         stats: PipelineStats) -> tuple[str, int]:
+        """Admit the call (kill switches, lock, budget reservation, corridor), stream, then settle what it used
+        (the provider's usage when it reports one)."""
+        if self._governance is None:
+            return self._stream(turn, seq, turns, stats)
+        admission = self._governance.admit(call, turns)
+        stats.temperature = admission.temperature
+        try:
+            return self._stream(turn, seq, turns, stats, admission.temperature)
+        finally:
+            used = stats.usage
+            self._governance.settle(admission, call, used.input_tokens if used else admission.input_tokens,
+                                    used.output_tokens if used else count_tokens(stats.output))
+
+    def _stream(self, turn: AgentTurn, seq: int, turns: list[Turn], stats: PipelineStats,
+                temperature: float | None = None) -> tuple[str, int]:
         text, buffer, n = "", "", 0
         last_flush: float | None = None
-        for piece in self._llm.stream(turns):
-            text += piece
-            buffer += piece
-            now = self._clock()
-            if last_flush is None or now - last_flush >= self._flush_s:
-                n += 1
-                self._messages.append_chunk(tenant_id, env, thread_id, seq, n, buffer)
-                stats.writes += 1
-                stats.first_piece_at = stats.first_piece_at or now
-                buffer, last_flush = "", now
-        if buffer:
+        tenant_id, env, thread_id = turn.tenant_id, turn.env, turn.thread_id
+
+        def flush() -> None:
+            nonlocal buffer, n
             n += 1
             self._messages.append_chunk(tenant_id, env, thread_id, seq, n, buffer)
             stats.writes += 1
+            stats.chunks = n
+            buffer = ""
+
+        def write(piece: str, *, at_once: bool = False) -> None:
+            nonlocal text, buffer, last_flush
+            text += piece
+            stats.output = text
+            buffer += piece
+            now = self._clock()
+            if at_once or last_flush is None or now - last_flush >= self._flush_s:
+                flush()
+                stats.first_piece_at = stats.first_piece_at or now
+                last_flush = now
+
+        ctx = self._tool_context(turn)
+        offered = self._tools.offered(ctx) if self._tools is not None and ctx is not None else []
+        options: dict[str, Any] = {"tools": offered} if offered else {}
+        if temperature is not None:
+            options["temperature"] = temperature
+        for item in self._llm.stream(turns, **options):
+            if isinstance(item, str):
+                write(item)
+            elif isinstance(item, Usage):
+                stats.usage = item
+            elif isinstance(item, ToolCall) and self._tools is not None and ctx is not None:
+                if len(stats.tool_calls) >= MAX_TOOL_CALLS:
+                    raise GovernanceBlocked(f"more than {MAX_TOOL_CALLS} tool calls in one reply")
+                self._run_tool(ctx, turn, item, stats, write)
+        if buffer:
+            flush()
         stats.chunks = n
         return text, n
 
+    def _tool_context(self, turn: AgentTurn) -> RequestContext | None:
+        """Tools are offered for a member's own message, never for one an agent posted by tool (no loops)."""
+        if self._tools is None or turn.author.startswith(AGENT_AUTHOR_PREFIX):
+            return None
+        return self._tools.context(turn)
+
+    def _run_tool(self, ctx: RequestContext, turn: AgentTurn, call: ToolCall, stats: PipelineStats,
+                  write: Callable[..., None]) -> None:
+        """The call and its result stream into the reply as their own chunks; a refusal fails the reply."""
+        assert self._tools is not None
+        write(f"\n[tool call] {call.name} {json.dumps(call.arguments, sort_keys=True)}\n", at_once=True)
+        try:
+            result = self._tools.run(ctx, turn, call, len(stats.tool_calls))
+        except errors.StudioError as exc:
+            stats.tool_calls.append({"tool": call.name, "code": exc.code.code})
+            raise GovernanceBlocked(f"{exc.code.code}: {exc.detail}", exc.code) from None
+        stats.tool_calls.append({"tool": result["tool"], "version": result["version"], "audit_id": result["audit_id"]})
+        write(f"[tool result] {result['tool']}@{result['version']} {json.dumps(result['output'], sort_keys=True)}\n",
+              at_once=True)
+
     def _log_event(self, ctx: RequestContext, thread_id: str, agent_id: str, prompt: str, reply: str,
-                   error: str | None, elapsed_s: float) -> None:
+                   error: str | None, elapsed_s: float, temperature: float | None = None,
+                   tool_calls: list[dict[str, Any]] | None = None) -> None:
         event = DatasetEventIn(surface="chat", agent_id=agent_id, input=prompt, output=reply, thread_id=thread_id,
                                provider=self._llm.name, model=self._llm.model, latency_ms=int(elapsed_s * 1000),
-                               metadata={"status": "failed" if error else "complete", **({"error": error} if error else {})})
+                               metadata={"status": "failed" if error else "complete", **({"error": error} if error else {}),
+                                         **({"temperature": temperature} if temperature is not None else {}),
+                                         **({"tool_calls": list(tool_calls)} if tool_calls else {})})
         self._events.log(ctx, event)
 
