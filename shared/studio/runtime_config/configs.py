@@ -25,7 +25,7 @@ from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.ports.store import Document, DocumentStore
 from studio.runtime_config import paths
-from studio.runtime_config.errors import AGENT_ID_INVALID, PROVIDER_NOT_DEPLOYED
+from studio.runtime_config.errors import AGENT_ID_INVALID, MODEL_NOT_SELECTABLE, PROVIDER_NOT_DEPLOYED
 
 CHANGED, USED = "runtime_config.changed", "runtime_config.used"
 _AGENT_ID = re.compile(r"[a-z0-9_-]{1,64}")
@@ -110,6 +110,9 @@ class RuntimeConfigs:
         if choice.provider != self._deployed:
             raise errors.StudioError(PROVIDER_NOT_DEPLOYED, f"{where}: this deployment runs {self._deployed}, "
                                      f"not {choice.provider}", provider=choice.provider, deployed=self._deployed)
+        if choice.model is not None and choice.provider not in KEYED_PROVIDERS:
+            raise errors.StudioError(MODEL_NOT_SELECTABLE, f"{where}: {choice.provider} runs the one model this "
+                                     "deployment loaded; leave model null")
 
     def resolve_model(self, tenant_id: str, env: str, agent_id: str) -> ResolvedModel:
         """Provider, model and API key (the tenant's own when it has one) for ``agent_id``'s next call;
@@ -120,6 +123,9 @@ class RuntimeConfigs:
             choice, source = config.default, "tenant default"
         if choice is None:
             choice, source = Choice(self._deployed, None), "deployment"
+        if choice.provider != self._deployed:  # configured, then the deployment changed: refuse, never swap
+            raise errors.StudioError(PROVIDER_NOT_DEPLOYED, f"agent {agent_id} is configured for {choice.provider}, "
+                                     f"but this deployment runs {self._deployed}")
         api_key = self._keys.api_key(tenant_id, choice.provider) if choice.provider in KEYED_PROVIDERS else None
         resolved = ResolvedModel(choice.provider, choice.model, api_key, source)
         self._store.run_transaction(lambda tx: emit(tx, DomainEvent(
