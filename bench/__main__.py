@@ -24,6 +24,7 @@ from bench import (
     realtime_idle,
     realtime_ttft,
     store_ops,
+    tool_invoke,
 )
 from bench.common import ERROR, MISS, Result, heading, machine, result_rows
 
@@ -51,6 +52,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                          lambda verbose: contract_latency.run(verbose)),
     "policy_filter": ("Policy filter on 50 MB of chat-like text with planted identifiers: goal >= 10 MB/s, "
                       "Hyperscan triggers beside Python re", lambda verbose: policy_filter.run(verbose)),
+    "tool_invoke": ("Tool invoke path: a no-op tool through every gate vs its handler called directly: "
+                    "goal p50 overhead < 2 ms", lambda verbose: tool_invoke.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

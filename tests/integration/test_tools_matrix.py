@@ -72,7 +72,8 @@ def state(w: ToolWorld, subjects: list[tuple[str, str]], licensed: bool, killed:
             rev = next((x["rev"] for x in c.get("/strategy-locks", headers=h).json()["locks"] if x["scope"] == scope), 0)
             r = c.put(f"/strategy-locks/{scope}", json={"locked": True, "reason": "matrix", "base_rev": rev}, headers=h)
             assert r.status_code == 200, r.text
-            undo.append(lambda scope=scope, rev=r.json()["rev"]: c.put(
+            locked_rev = r.json()["rev"]
+            undo.append(lambda scope=scope, rev=locked_rev: c.put(
                 f"/strategy-locks/{scope}", json={"locked": False, "base_rev": rev}, headers=h))
     try:
         yield
