@@ -72,3 +72,21 @@ def test_each_reply_resolves_the_model_and_emits_a_usage_event(client: httpx.Cli
     assert all(e["data"] == {"agent_id": "muse", "provider": "echo", "model": None, "source": "agent", "byok": False}
                for e in used)
     assert [e["type"] for e in events].count("runtime_config.changed") == 1
+
+
+def test_a_configuration_the_deployment_cannot_run_fails_the_reply_with_its_reason(
+        client: httpx.Client, owner: User, tenant: str, platform: RunningPlatform) -> None:
+    """Written when the deployment ran openai (as the store keeps it), read by one that runs echo: the
+    reply fails and says why; it is never answered by another provider's model instead."""
+    from studio.runtime_config import paths
+
+    h = owner.in_tenant(tenant)
+    platform.deps.store.put(paths.selecta(tenant, "dev"), {
+        "agents": {"muse": {"provider": "openai", "model": "gpt-4o"}}, "default": None, "embeddings": None})
+    thread = client.post("/chat/threads", json={"title": "moved"}, headers=h).json()["id"]
+    assert client.post(f"/chat/threads/{thread}/messages", json={"text": "hello"}, headers=h).status_code == 201
+    platform.drain()
+    reply = [m for m in client.get(f"/chat/threads/{thread}/messages", headers=h).json()["messages"]
+             if m["role"] == "agent"][-1]
+    assert reply["status"] == "failed" and reply["text"] == ""
+    assert reply["error"] == "agent muse is configured for openai, but this deployment runs echo"
