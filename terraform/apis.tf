@@ -5,6 +5,7 @@ locals {
     "aiplatform.googleapis.com",       # Vertex AI (functions with the llm extra)
     "artifactregistry.googleapis.com", # function images
     "cloudbuild.googleapis.com",       # function builds
+    "cloudbilling.googleapis.com",     # the billing probe (/debug/cloud-billing-probe)
     "cloudfunctions.googleapis.com",
     "compute.googleapis.com",         # load balancer, serverless NEGs, Cloud Armor
     "eventarc.googleapis.com",        # Pub/Sub, storage and Firestore triggers

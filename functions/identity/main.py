@@ -1,4 +1,4 @@
-"""Identity function: accounts, tokens, JWKS, tenants and memberships."""
+"""Identity function: accounts, tokens, JWKS, tenants and memberships, and tenants' BYOK keys."""
 import functions_framework
 
 from studio import domains
@@ -6,7 +6,7 @@ from studio.bootstrap import bootstrap
 from studio.kernel.http_app import HttpApp
 
 # The routers (and the models they import) load on the first request that needs them: cold start.
-app = HttpApp("identity", lambda: domains.routers("identity"), bootstrap)
+app = HttpApp("identity", lambda: domains.routers("identity", "byok"), bootstrap)
 
 
 @functions_framework.http

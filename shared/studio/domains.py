@@ -198,6 +198,20 @@ DOMAINS: tuple[Domain, ...] = (
         events={"tools.tool_registered": "domain.tools", "tools.tool_deleted": "domain.tools"},
         queries="studio.tools.queries:QUERIES",
     ),
+    Domain(
+        "byok", "A tenant's own provider API keys (BYOK), held by the secrets port, never shown again",
+        routers="studio.byok.routes:ROUTERS",
+        errors="studio.byok.errors",
+        events={"byok.key_added": "domain.byok", "byok.key_rotated": "domain.byok", "byok.key_deleted": "domain.byok"},
+        queries="studio.byok.queries:QUERIES",
+    ),
+    Domain(
+        "runtime_config", "Which provider and model each agent and the embeddings use; resolve_model for the pipeline",
+        routers="studio.runtime_config.routes:ROUTERS",
+        errors="studio.runtime_config.errors",
+        events={"runtime_config.changed": "domain.runtime_config", "runtime_config.used": "domain.runtime_config"},
+    ),
+    Domain("probes", "Cloud identity and billing probes for owners and admins", routers="studio.probes.routes:ROUTERS"),
 )
 
 

@@ -75,6 +75,12 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
                  headers=h).is_success  # privacy.training_prefs_changed
     assert c.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": 0},
                  headers=h).is_success  # privacy.policy_changed
+    key_url = f"/tenants/{tenant}/keys/openai"
+    assert c.put(key_url, json={"key": "sk-events-" + "a" * 30, "base_rev": 0}, headers=h).is_success  # byok.key_added
+    assert c.put(key_url, json={"key": "sk-events-" + "b" * 30, "base_rev": 1}, headers=h).is_success  # byok.key_rotated
+    assert c.delete(key_url, headers={**h, "If-Match": '"2"'}).status_code == 204  # byok.key_deleted
+    assert c.put("/runtime-config", json={"embeddings": {"provider": "local"}, "base_rev": 0},
+                 headers=h).is_success  # runtime_config.changed (runtime_config.used: the chat reply above)
     _governance_changes(c, owner, tenant)
     tool = {"version": "1.0.0", "title": "t", "description": "d", "input_schema": {"type": "object"},
             "output_schema": {"type": "object"}, "url": "https://tools.example.com/run", "base_rev": 0}

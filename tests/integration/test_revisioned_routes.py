@@ -177,6 +177,37 @@ _CORRIDOR = {"floor": 0.1, "ceiling": 0.9, "default": 0.5}
 _BUDGET = {"provider": "*", "period": "month", "soft_usd": 1.0, "hard_usd": 2.0}
 _HTTP_TOOL = {"version": "1.0.0", "title": "Rev", "description": "A tenant tool", "input_schema": {"type": "object"},
               "output_schema": {"type": "object"}, "url": "https://tools.example.com/run"}
+def _key_rev(tenant: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
+    def read(client: httpx.Client) -> int:
+        keys = client.get(f"/tenants/{tenant}/keys", headers=headers).json()["keys"]
+        return next((int(k["rev"]) for k in keys if k["provider"] == "openai"), 0)
+
+    return read
+
+
+def _byok_put_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    return Target(f"/tenants/{tenant}/keys/openai", {"key": "sk-revisioned-" + "k" * 24}, 0, h, _key_rev(tenant, h),
+                  "byok.key_added")
+
+
+def _byok_delete_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    added = client.put(f"/tenants/{tenant}/keys/openai", json={"key": "sk-revisioned-" + "k" * 24, "base_rev": 0},
+                       headers=h)
+    assert added.status_code == 200, added.text
+    return Target(f"/tenants/{tenant}/keys/openai", None, 1, h, _key_rev(tenant, h), "byok.key_deleted")
+
+
+def _runtime_config_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    return Target("/runtime-config", {"embeddings": {"provider": "local"}}, 0, h, _etag_of("/runtime-config", h),
+                  "runtime_config.changed")
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PUT", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
                                                "tools.tool_registered"),
@@ -216,6 +247,9 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/media-v2/assets/{asset_id}"): _asset_target({"title": "After"}, "media.asset_updated"),
     ("DELETE", "/media-v2/assets/{asset_id}"): _asset_target(None, "media.asset_deleted"),
     ("PUT", "/privacy/policy"): _privacy_policy_target,
+    ("PUT", "/tenants/{tenant_id}/keys/{provider}"): _byok_put_target,
+    ("DELETE", "/tenants/{tenant_id}/keys/{provider}"): _byok_delete_target,
+    ("PUT", "/runtime-config"): _runtime_config_target,
 }
 
 

@@ -34,6 +34,7 @@ from studio.kernel.roles import Role
 from studio.ports.llm import LlmError, LlmProvider, ToolCall, Turn, Usage
 from studio.ports.store import DocumentStore, Filter, Query
 from studio.privacy.pii import scrub_text
+from studio.runtime_config.configs import ResolvedModel, RuntimeConfigs
 
 _log = logs.get("studio.agents")
 HISTORY = 20
@@ -56,6 +57,7 @@ class AgentPipeline:
     def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
                  events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
                  governance: ModelCallGovernance | None = None, tools: AgentTools | None = None, *,
+                 models: RuntimeConfigs | None = None,
                  flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._messages = messages
@@ -64,6 +66,7 @@ class AgentPipeline:
         self._gates = gates or []
         self._governance = governance
         self._tools = tools
+        self._models = models  # the tenant's runtime configuration: model and BYOK key per agent
         self._flush_s = flush_s
         self._clock = clock
 
@@ -84,11 +87,13 @@ class AgentPipeline:
         text, pieces, error = "", 0, None
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
-            call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, self._llm.model)
+            resolved = self._models.resolve_model(tenant_id, env, agent_id) if self._models is not None else None
+            model = resolved.model if resolved is not None and resolved.model else self._llm.model
+            call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, model)
             check_all(self._gates, call)
             turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
             turn = AgentTurn(tenant_id, env, thread_id, user_seq, user_msg["author"], agent_id)
-            text, pieces = self._governed_stream(call, turn, reply["seq"], turns, stats)
+            text, pieces = self._governed_stream(call, turn, reply["seq"], turns, stats, resolved)
         except (LlmError, GovernanceBlocked) as exc:
             error = exc.reason
         except errors.StudioError as exc:
@@ -148,22 +153,22 @@ class AgentPipeline:
         return turns
 
     def _governed_stream(self, call: AgentCall, turn: AgentTurn, seq: int, turns: list[Turn],
-                         stats: PipelineStats) -> tuple[str, int]:
+                         stats: PipelineStats, resolved: ResolvedModel | None = None) -> tuple[str, int]:
         """Admit the call (kill switches, lock, budget reservation, corridor), stream, then settle what it used
         (the provider's usage when it reports one)."""
         if self._governance is None:
-            return self._stream(turn, seq, turns, stats)
+            return self._stream(turn, seq, turns, stats, resolved=resolved)
         admission = self._governance.admit(call, turns)
         stats.temperature = admission.temperature
         try:
-            return self._stream(turn, seq, turns, stats, admission.temperature)
+            return self._stream(turn, seq, turns, stats, admission.temperature, resolved)
         finally:
             used = stats.usage
             self._governance.settle(admission, call, used.input_tokens if used else admission.input_tokens,
                                     used.output_tokens if used else count_tokens(stats.output))
 
     def _stream(self, turn: AgentTurn, seq: int, turns: list[Turn], stats: PipelineStats,
-                temperature: float | None = None) -> tuple[str, int]:
+                temperature: float | None = None, resolved: ResolvedModel | None = None) -> tuple[str, int]:
         text, buffer, n = "", "", 0
         last_flush: float | None = None
         tenant_id, env, thread_id = turn.tenant_id, turn.env, turn.thread_id
@@ -192,6 +197,10 @@ class AgentPipeline:
         options: dict[str, Any] = {"tools": offered} if offered else {}
         if temperature is not None:
             options["temperature"] = temperature
+        if resolved is not None and resolved.model:
+            options["model"] = resolved.model
+        if resolved is not None and resolved.api_key:
+            options["api_key"] = resolved.api_key  # the tenant's own key (BYOK) for this call only
         for item in self._llm.stream(turns, **options):
             if isinstance(item, str):
                 write(item)

@@ -72,10 +72,11 @@ def find_pii(text: str, engine: Engine | None = None) -> list[Finding]:
     """All PII in ``text``, sorted by start and non-overlapping; spans index the original text."""
     if not text:
         return []
+    triggered = (engine or default_engine()).triggers(text)
+    if not triggered:
+        return []
     candidates: list[tuple[int, int, int]] = []
-    for precedence, spans in enumerate((engine or default_engine()).triggers(text)):
-        if not spans:
-            continue
+    for precedence, spans in triggered.items():
         det = DETECTORS[precedence]
         for lo, hi in _windows(text, spans, det.before, det.after):
             candidates.extend((start, end, precedence) for start, end in det.confirm(text, lo, hi) if end > start)
