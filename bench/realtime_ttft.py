@@ -72,7 +72,8 @@ class TimerProvider:
         self.called_at: float | None = None
         self.first_at: float | None = None
 
-    def stream(self, turns: Sequence[Any], *, temperature: float = 0.7) -> Iterator[str]:
+    def stream(self, turns: Sequence[Any], *, temperature: float = 0.7, tools: Sequence[Any] = (),
+               api_key: str | None = None, model: str | None = None) -> Iterator[str]:
         self.called_at = time.perf_counter()
         due = self.called_at + self.first_s
         for i in range(self.tokens):

@@ -257,3 +257,32 @@ def test_budget_reserve_settle_usage_and_summary(client: httpx.Client, owner: Us
     _problem(client.get("/budget/usage/summary", headers=h, params={"since": "yesterday"}), 400, "VALIDATION_FAILED")
     assert client.delete("/budget/budgets/bud_tools", headers={**h, "If-Match": '"1"'}).status_code == 204
     assert client.get("/budget/budgets", headers=h).json()["budgets"] == []
+
+
+def test_another_tenants_ids_are_not_found(client: httpx.Client, owner: User, tenant: str) -> None:
+    """Ids of one tenant's switches, questions and budgets mean nothing in another tenant (or env)."""
+    h = owner.in_tenant(tenant)
+    switch = client.post("/kill-switches", headers=h, json={"target_kind": "agent", "target": "muse",
+                                                            "reason": "mine"}).json()
+    client.put("/budget/budgets/bud_mine", headers=h, json={"provider": "*", "period": "day", "soft_usd": 1,
+                                                            "hard_usd": 2, "base_rev": 0})
+    q = client.post("/three-wise/questions", headers=h, json={"command": {
+        "command_id": "cmd-isolation-1", "type": "governance.lock.set", "target": {"kind": "strategy_lock", "id": "tools"},
+        "base_rev": 0, "payload": {"locked": True}}}).json()
+    stranger = new_user(client, "stranger")
+    theirs = new_tenant(client, stranger, "Theirs")
+    for hs in (stranger.in_tenant(theirs), owner.in_tenant(tenant, "prod")):
+        _problem(client.patch(f"/kill-switches/{switch['id']}", headers={**hs, "If-Match": '"1"'}, json={"active": False}),
+                 404, "NOT_FOUND")
+        _problem(client.delete(f"/kill-switches/{switch['id']}", headers={**hs, "If-Match": '"1"'}), 404, "NOT_FOUND")
+        _problem(client.get(f"/three-wise/questions/{q['id']}", headers=hs), 404, "NOT_FOUND")
+        _problem(client.post(f"/three-wise/questions/{q['id']}/votes", headers=hs, json={"verdict": "approve"}),
+                 404, "NOT_FOUND")
+        # A PUT at base_rev 1 where the budget does not exist is a conflict at rev 0, never a write to ours.
+        _problem(client.put("/budget/budgets/bud_mine", headers=hs, json={
+            "provider": "*", "period": "day", "soft_usd": 1, "hard_usd": 9, "base_rev": 1}), 409, "REVISION_CONFLICT")
+        assert client.get("/kill-switches", headers=hs).json()["switches"] == []
+        assert client.get("/budget/budgets", headers=hs).json()["budgets"] == []
+        assert client.get("/three-wise/questions", headers=hs).json()["questions"] == []
+    assert client.get("/budget/budgets", headers=h).json()["budgets"][0]["hard_usd"] == 2
+    assert client.get(f"/three-wise/questions/{q['id']}", headers=h).json()["status"] == "open"

@@ -144,3 +144,32 @@ def test_a_hard_budget_blocks_a_reply(client: httpx.Client, owner: User, tenant:
     gates.settle(gates.reserve(tool_request(tenant, provider="echo")), 0.01, 1)  # spent past a zero cap
     blocked = _reply(client, h, platform, "one more?")
     assert blocked["status"] == "failed" and "bud_echo" in blocked["error"], blocked
+
+
+def test_twenty_concurrent_usage_posts_over_http_stay_under_the_hard_limit(client: httpx.Client, owner: User,
+                                                                           tenant: str, platform: RunningPlatform) -> None:
+    """The same guarantee through the HTTP API: 20 clients record a priced call at once."""
+    h = owner.in_tenant(tenant)
+    assert client.put("/budget/budgets/bud_http", headers=h, json={
+        "provider": "openai-compatible", "period": "month", "soft_usd": 0.05, "hard_usd": 0.0775,
+        "base_rev": 0}).status_code == 200
+    call = {"provider": "openai-compatible", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 500}
+    estimate = 0.0025 * 1 + 0.01 * 0.5  # 0.0075 USD per call at gpt-4o's price
+    start, codes = threading.Barrier(20), []
+
+    def post() -> None:
+        with httpx.Client(base_url=platform.base_url, timeout=30) as c:
+            start.wait()
+            r = c.post("/budget/usage", headers=h, json=call)
+            codes.append((r.status_code, r.json().get("code")))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (budget,) = client.get("/budget/budgets", headers=h).json()["budgets"]
+    print(f"\nHTTP: {sorted(codes)[0]} x{codes.count((201, None))}, spent {budget['spent_usd']:.4f} of 0.0775 USD")
+    assert all(c in ((201, None), (402, "BUDGET_EXCEEDED")) for c in codes), codes
+    assert codes.count((201, None)) == 10  # 10 x 0.0075 = 0.075 fits; an 11th would make 0.0825
+    assert budget["spent_usd"] <= 0.0775 + estimate and budget["reserved_usd"] == 0.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -138,3 +139,11 @@ def test_the_echo_responder_calls_a_tool_on_slash_tool() -> None:
     assert "must be a JSON object" in refused
     untooled = list(EchoResponder(token_delay_s=0).stream(turns))  # no tools offered: no call
     assert not any(isinstance(i, ToolCall) for i in untooled)
+
+
+def test_the_local_model_calls_a_tool_without_loading_the_model() -> None:
+    from studio.adapters.local_model import LocalModel
+
+    model = LocalModel(Path("/nonexistent/model.gguf"))  # never loaded: a /tool turn needs no generation
+    items = list(model.stream([Turn("user", '/tool privacy.scan_pii {"text": "x"}')], tools=TOOLS))
+    assert isinstance(items[0], ToolCall) and items[0].arguments == {"text": "x"} and isinstance(items[1], Usage)

@@ -110,3 +110,48 @@ def test_question_hostile_input(client: httpx.Client, owner: User, tenant: str) 
     assert r.status_code == 404
     r = client.post("/three-wise/questions/q_nope/votes", headers=h, json={"verdict": "maybe"})
     assert r.status_code == 400
+
+
+def test_two_last_votes_at_once_apply_the_command_once(client: httpx.Client, owner: User, tenant: str,
+                                                       platform: RunningPlatform) -> None:
+    import threading
+
+    a1, a2, a3 = admins(client, owner, tenant, 3)
+    q = client.post("/three-wise/questions", headers=owner.in_tenant(tenant), json={
+        "command": _command("governance.budget.set", "budget", "bud_race", 0,
+                            {"provider": "*", "period": "day", "soft_usd": 1, "hard_usd": 2}), "required": 2}).json()
+    client.post(f"/three-wise/questions/{q['id']}/votes", headers=a1.in_tenant(tenant), json={"verdict": "approve"})
+    tap = EventTap(platform, "domain.governance")
+    start, answers = threading.Barrier(2), []
+
+    def vote(user: User) -> None:
+        with httpx.Client(base_url=platform.base_url, timeout=30) as c:
+            start.wait()
+            r = c.post(f"/three-wise/questions/{q['id']}/votes", headers=user.in_tenant(tenant),
+                       json={"verdict": "approve"})
+            answers.append((r.status_code, r.json()["status"] if r.status_code == 200 else r.json()["code"]))
+
+    threads = [threading.Thread(target=vote, args=(u,)) for u in (a2, a3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [(200, "applied"), (409, "QUESTION_NOT_OPEN")], answers
+    assert [e["type"] for e in tap.events(tenant)].count("governance.budget_set") == 1
+
+
+def test_a_licence_under_a_locked_scope_is_issued_by_question(client: httpx.Client, owner: User, tenant: str) -> None:
+    (a1,) = admins(client, owner, tenant, 1)
+    h = owner.in_tenant(tenant)
+    assert client.put("/strategy-locks/licences", headers=h, json={"locked": True, "base_rev": 0}).status_code == 200
+    body = {"subject_type": "agent", "subject_id": "muse", "danger": "high", "expires_at": "2999-01-01T00:00:00Z"}
+    assert client.post("/firearms/licences", headers=h, json=body).status_code == 423
+    direct = client.post("/commands", headers=h, json=_command("governance.licence.issue", "licence", "lic_direct1", 0, body))
+    assert direct.status_code == 423 and direct.json()["code"] == "STRATEGY_LOCKED"  # /commands respects the lock too
+    q = client.post("/three-wise/questions", headers=h, json={
+        "command": _command("governance.licence.issue", "licence", "lic_reviewed1", 0, body), "required": 1}).json()
+    done = client.post(f"/three-wise/questions/{q['id']}/votes", headers=a1.in_tenant(tenant),
+                       json={"verdict": "approve"}).json()
+    assert done["status"] == "applied", done
+    check = client.get("/firearms/licences/check/agent/muse", params={"danger": "high"}, headers=h).json()
+    assert check["licensed"] and check["licence"]["id"] == "lic_reviewed1"

@@ -121,3 +121,13 @@ def test_hostile_invoke_bodies_are_problems_not_500s(client: httpx.Client, owner
                     if "nan" not in str(body) else b'{"input": {"text": NaN}}',
                     headers={**owner.in_tenant(tenant), "Content-Type": "application/json"})
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+
+
+def test_a_tool_name_that_is_not_domain_verb_is_a_validation_problem(client: httpx.Client, owner: User,
+                                                                      tenant: str) -> None:
+    body = {"version": "1.0.0", "title": "t", "description": "d", "input_schema": {"type": "object"},
+            "output_schema": {"type": "object"}, "url": "https://tools.example.com/x", "base_rev": 0}
+    for name in ("NoDot", "a.b.c", "x" * 90 + ".y", "a.B"):
+        r = client.put(f"/tools/{name}", json=body, headers=owner.in_tenant(tenant))
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_FAILED", r.text
+        assert client.get(f"/tools/{name}", headers=owner.in_tenant(tenant)).status_code == 404

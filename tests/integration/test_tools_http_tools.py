@@ -113,3 +113,87 @@ def test_an_allow_listed_plain_http_server_is_called_and_its_answer_checked(worl
                            output_schema={"type": "object", "required": ["missing"]})
     assert wrong.status_code == 200
     assert _invoke(world, "acme.strict")["code"] == "TOOL_OUTPUT_INVALID"
+
+
+def test_budget_reservation_refuses_a_call_over_the_hard_limit_and_settles_the_rest(world: ToolWorld) -> None:
+    assert world.put_tool("acme.priced", world.server.base + "/echo", cost={"usd": 0.4, "tokens": 10}).status_code == 200
+    h = world.h()
+    budget = world.client.put("/budget/budgets/bud_tools", json={"provider": "tools", "period": "month",
+                                                                  "soft_usd": 0.5, "hard_usd": 1.0, "base_rev": 0},
+                              headers=h)
+    assert budget.status_code == 200, budget.text
+    try:
+        outcomes = [_invoke(world, "acme.priced") for _ in range(3)]
+        assert [o["status"] for o in outcomes[:2]] == [200, 200], outcomes  # 0.8 of 1.0 USD spent
+        assert outcomes[2]["code"] == "BUDGET_EXCEEDED", outcomes  # a third 0.4 would pass the hard limit
+        assert outcomes[0]["usage"] == {"usd": 0.4, "tokens": 10, "duration_ms": outcomes[0]["usage"]["duration_ms"]}
+    finally:
+        world.client.delete("/budget/budgets/bud_tools", params={"base_rev": budget.json()["rev"]}, headers=h)
+
+
+def test_the_policy_filter_runs_on_the_input_and_on_the_output(world: ToolWorld) -> None:
+    h = world.h()
+    assert world.put_tool("acme.mailer", world.server.base + "/echo",
+                          input_schema={"type": "object", "properties": {"to": {"type": "string"}}}).status_code == 200
+    current = world.client.get("/privacy/policy", headers=h).json()
+    blocked = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "block"}, "base_rev": current["rev"]},
+                               headers=h)
+    assert blocked.status_code == 200, blocked.text
+    seen = len(world.server.seen)
+    r = world.client.post("/tools/acme.mailer/invoke", json={"input": {"to": "ada@example.com"}}, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "POLICY_BLOCKED" and "ada@example.com" not in r.text
+    assert len(world.server.seen) == seen  # refused before the tool was called
+    redact = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": blocked.json()["rev"]},
+                              headers=h)
+    assert redact.status_code == 200
+    ok = world.client.post("/tools/acme.mailer/invoke", json={"input": {"to": "ada@example.com"}}, headers=h)
+    assert ok.status_code == 200, ok.text
+    assert world.server.seen[-1]["body"]["input"] == {"to": "[REDACTED:EMAIL]"}  # the endpoint never saw it
+    world.client.put("/privacy/policy", json={"actions": {"EMAIL": "allow"}, "base_rev": redact.json()["rev"]}, headers=h)
+
+
+def test_every_invocation_and_refusal_is_audited(world: ToolWorld) -> None:
+    import time
+
+    assert world.put_tool("acme.audited", world.server.base + "/echo").status_code == 200
+    done = _invoke(world, "acme.audited")
+    refused = _invoke(world, "acme.audited", role="viewer")
+    assert done["status"] == 200 and refused["code"] == "ROLE_INSUFFICIENT"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        events = world.client.get("/events/datasets", params={"surface": "tool", "limit": 500},
+                                  headers=world.h()).json()["events"]
+        mine = [e for e in events if e["metadata"].get("tool") == "acme.audited"]
+        if len(mine) >= 2:
+            break
+        time.sleep(0.1)
+    statuses = sorted(e["metadata"]["status"] for e in mine)
+    assert statuses == ["complete", "refused"], mine
+    assert any(e["eventId"] == done["audit_id"] for e in mine)
+    assert next(e for e in mine if e["metadata"]["status"] == "refused")["metadata"]["code"] == "ROLE_INSUFFICIENT"
+
+
+def test_the_policy_filter_runs_on_the_output_too(world: ToolWorld) -> None:
+    h = world.h()
+    assert world.put_tool("acme.leaky", world.server.base + "/leak").status_code == 200
+    rev = world.client.get("/privacy/policy", headers=h).json()["rev"]
+    redact = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "redact"}, "base_rev": rev}, headers=h)
+    assert _invoke(world, "acme.leaky")["output"]["contact"] == "[REDACTED:EMAIL]"
+    block = world.client.put("/privacy/policy", json={"actions": {"EMAIL": "block"}, "base_rev": redact.json()["rev"]},
+                             headers=h)
+    refused = world.client.post("/tools/acme.leaky/invoke", json={"input": {}}, headers=h)
+    assert refused.status_code == 422 and refused.json()["code"] == "POLICY_BLOCKED"
+    assert "grace@example.com" not in refused.text and "tool.output" in refused.text
+    world.client.put("/privacy/policy", json={"actions": {"EMAIL": "allow"}, "base_rev": block.json()["rev"]}, headers=h)
+
+
+def test_a_tenants_http_tools_are_its_own(world: ToolWorld) -> None:
+    from tests.support.api import new_tenant
+
+    assert world.put_tool("acme.private", world.server.base + "/echo").status_code == 200
+    other = new_tenant(world.client, world.users["member"], "Elsewhere")  # the member owns a second tenant
+    h = world.users["member"].in_tenant(other)
+    assert world.client.get("/tools/acme.private", headers=h).json()["code"] == "TOOL_NOT_FOUND"
+    r = world.client.post("/tools/acme.private/invoke", json={"input": {"x": 1}}, headers=h)
+    assert r.status_code == 404 and r.json()["code"] == "TOOL_NOT_FOUND"
+    assert "acme.private" not in {t["name"] for t in world.client.get("/tools", headers=h).json()["tools"]}

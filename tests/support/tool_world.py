@@ -49,6 +49,8 @@ def start_tool_server() -> ToolServer:
             return Response(status=307, headers={"Location": "http://127.0.0.1:1/"})
         if request.path == "/redirect-inside":
             return Response(status=307, headers={"Location": "/echo"})
+        if request.path == "/leak":  # an answer holding personal data the tenant's policy may not allow
+            return Response(json.dumps({"ok": True, "contact": "grace@example.com"}), content_type="application/json")
         if request.path == "/not-json":
             return Response("hello", content_type="text/plain")
         return Response(json.dumps({"ok": True, "echo": (body or {}).get("input")}), content_type="application/json")

@@ -46,6 +46,26 @@ def _budget(deps: Deps, ctx: RequestContext, target_id: str, base_rev: int, p: m
     return CommandOutcome(view["rev"], [event.summary()])
 
 
+def _issue_licence(deps: Deps, ctx: RequestContext, target_id: str, base_rev: int,
+                   p: m.LicenceIssue) -> CommandOutcome:
+    services = governance_services(deps)
+    services.locks.check_scope_unlocked(ctx, "licences")
+    if base_rev != 0:  # a licence is issued once: its id must be new
+        raise errors.RevisionConflict(services.licences.current_rev(ctx, target_id) or 0)
+    view, event = services.licences.issue(ctx, subject_type=p.subject_type, subject_id=p.subject_id, tools=p.tools,
+                                   danger=p.danger, note=p.note, licence_id=_id(target_id, "lic_"),
+                                   expires_at=p.expires_at.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+    return CommandOutcome(view["rev"], [event.summary()])
+
+
+def _revoke_licence(deps: Deps, ctx: RequestContext, target_id: str, base_rev: int,
+                    p: m.LicenceRevoke) -> CommandOutcome:
+    services = governance_services(deps)
+    services.locks.check_scope_unlocked(ctx, "licences")
+    view, event = services.licences.revoke(ctx, target_id, base_rev)
+    return CommandOutcome(view["rev"], [event.summary()])
+
+
 def _lock(deps: Deps, ctx: RequestContext, target_id: str, base_rev: int, p: m.LockSet) -> CommandOutcome:
     view, event = governance_services(deps).locks.put(ctx, target_id, base_rev, locked=p.locked, reason=p.reason)
     return CommandOutcome(view["rev"], [event.summary()])
@@ -58,6 +78,10 @@ COMMANDS = (
                 "Set the tenant's (target id 'tenant') or an agent's ('agent.<id>') temperature corridor"),
     CommandType("governance.budget.set", "budget", m.BudgetSet, Role.ADMIN, _budget,
                 "Create (base_rev 0) or replace a budget (target id bud_...)"),
+    CommandType("governance.licence.issue", "licence", m.LicenceIssue, Role.ADMIN, _issue_licence,
+                "Issue a licence (target id lic_..., base_rev 0)"),
+    CommandType("governance.licence.revoke", "licence", m.LicenceRevoke, Role.ADMIN, _revoke_licence,
+                "Revoke a licence (target id = the licence)"),
     CommandType("governance.lock.set", "strategy_lock", m.LockSet, Role.ADMIN, _lock,
                 "Lock or unlock a strategy scope (target id = the scope)"),
 )

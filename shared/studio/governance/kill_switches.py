@@ -27,6 +27,7 @@ CACHE_TTL_S = 2.0  # the longest a switch set on another instance can lag (decis
 MAX_SWITCHES = 500
 TARGET_KINDS = ("provider", "model", "tool", "agent", "action")
 PLATFORM = "platform"
+MAX_CACHED = 10_000  # tenants an instance remembers; past it the cache starts afresh (memory stays bounded)
 
 
 def switch_view(doc: Document) -> dict[str, Any]:
@@ -77,6 +78,8 @@ class KillSwitchService:
         page = self._store.query(Query(collection, [Filter("active", "==", True)], limit=MAX_SWITCHES))
         found = [switch_view(d) for d in page.docs]
         with self._lock:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
             self._cache[key] = (now, found)
         return found
 

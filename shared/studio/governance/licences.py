@@ -75,19 +75,21 @@ class LicenceService:
 
     # -- the resource ------------------------------------------------------------------------
     def issue(self, ctx: RequestContext, *, subject_type: str, subject_id: str, tools: list[str], danger: str | None,
-              expires_at: str, note: str) -> dict[str, Any]:
-        licence_id = "lic_" + secrets.token_hex(8)
+              expires_at: str, note: str, licence_id: str | None = None) -> tuple[dict[str, Any], DomainEvent]:
+        """A new licence (a command names its id, so a retried or reviewed command creates it once)."""
+        licence_id = licence_id or "lic_" + secrets.token_hex(8)
 
-        def write(tx: Transaction) -> Document:
+        def write(tx: Transaction) -> tuple[Document, DomainEvent]:
             doc = tx.create(paths.licence(ctx.tenant_id, ctx.env, licence_id), {
                 "subject_type": subject_type, "subject_id": subject_id, "tools": sorted(set(tools)), "danger": danger,
                 "expires_at": expires_at, "issued_by": ctx.user_id, "issued_at": utc_now(), "revoked_at": None,
                 "revoked_by": None, "note": note})
-            emit(tx, DomainEvent("governance.licence_issued", ctx.tenant_id, ctx.env, doc.path, {
+            event = emit(tx, DomainEvent("governance.licence_issued", ctx.tenant_id, ctx.env, doc.path, {
                 "licence_id": licence_id, "subject_type": subject_type, "subject_id": subject_id}))
-            return doc
+            return doc, event
 
-        return licence_view(self._store.run_transaction(write))
+        doc, event = self._store.run_transaction(write)
+        return licence_view(doc), event
 
     def list_licences(self, ctx: RequestContext, subject_type: str | None, subject_id: str | None) -> dict[str, Any]:
         if subject_type and subject_id:
@@ -100,19 +102,20 @@ class LicenceService:
         doc = self._store.get(paths.licence(ctx.tenant_id, ctx.env, licence_id))
         return None if doc is None else doc.rev
 
-    def revoke(self, ctx: RequestContext, licence_id: str, base_rev: int) -> dict[str, Any]:
+    def revoke(self, ctx: RequestContext, licence_id: str, base_rev: int) -> tuple[dict[str, Any], DomainEvent]:
         def change(doc: Document) -> dict[str, Any]:
             if status_of(doc.data) != "active":
                 raise errors.StudioError(LICENCE_NOT_ACTIVE, f"licence is {status_of(doc.data)}")
             return dict(doc.data, revoked_at=utc_now(), revoked_by=ctx.user_id)
 
-        def write(tx: Transaction) -> Document:
+        def write(tx: Transaction) -> repository.Revised:
             return repository.update(tx, paths.licence(ctx.tenant_id, ctx.env, licence_id), base_rev, what="licence",
                                      change=change, event=lambda before, after: DomainEvent(
                                          "governance.licence_revoked", ctx.tenant_id, ctx.env, after.path,
-                                         {"licence_id": licence_id})).after
+                                         {"licence_id": licence_id}))
 
-        return licence_view(self._store.run_transaction(write))
+        done = self._store.run_transaction(write)
+        return licence_view(done.after), done.event
 
     def check_subject(self, ctx: RequestContext, subject_type: str, subject_id: str, tool: str | None,
                       danger: str) -> dict[str, Any]:

@@ -294,6 +294,25 @@ class BudgetSet(_In):
     hard_usd: float = Usd
 
 
+class LicenceIssue(_In):
+    subject_type: SubjectType
+    subject_id: str = Field(min_length=1, max_length=128, pattern=ID)
+    tools: list[ToolName] = Field(default_factory=list, max_length=50)
+    danger: Danger | None = None
+    expires_at: UtcDatetime
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _names_something(self) -> LicenceIssue:
+        if not self.tools and self.danger is None:
+            raise ValueError("a licence names tools or a danger level")
+        return self
+
+
+class LicenceRevoke(_In):
+    pass
+
+
 class LockSet(_In):
     locked: bool
     reason: str = Field(default="", max_length=500)

@@ -35,10 +35,10 @@ def issue_licence(call: Call) -> Any:
     ctx, body = call.need_ctx(), call.body
     services = governance_services(call.deps)
     services.locks.check_scope_unlocked(ctx, "licences")
-    return services.licences.issue(ctx, subject_type=body.subject_type, subject_id=body.subject_id,
-                                   tools=body.tools, danger=body.danger,
-                                   expires_at=body.expires_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-                                   note=body.note)
+    view, _ = services.licences.issue(ctx, subject_type=body.subject_type, subject_id=body.subject_id,
+                                      tools=body.tools, danger=body.danger, note=body.note,
+                                      expires_at=body.expires_at.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+    return view
 
 
 def _licence_rev(call: Call) -> int | None:
@@ -52,7 +52,8 @@ def revoke_licence(call: Call) -> Any:
     ctx = call.need_ctx()
     services = governance_services(call.deps)
     services.locks.check_scope_unlocked(ctx, "licences")
-    return services.licences.revoke(ctx, call.params["licence_id"], call.expected_rev())
+    view, _ = services.licences.revoke(ctx, call.params["licence_id"], call.expected_rev())
+    return view
 
 
 @firearms.tenant("GET", "/firearms/licences/check/{subject_type}/{subject_id}", role=Role.MEMBER,

@@ -74,9 +74,11 @@ def validate(schema: Mapping[str, Any], value: Any, code: errors.ErrorCode, what
 
     found = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
     if found:
-        detail = [{"loc": [what, *[str(p) for p in e.absolute_path]], "msg": e.message[:300], "type": str(e.validator)}
-                  for e in found[:MAX_ERRORS]]
-        raise errors.StudioError(code, f"{what} does not match the tool's schema: {found[0].message[:200]}",
+        # In our words: where and which keyword failed, never jsonschema's text (it quotes the value).
+        detail = [{"loc": [what, *[str(p) for p in e.absolute_path]], "msg": f"fails the schema's {e.validator!s}",
+                   "type": str(e.validator)} for e in found[:MAX_ERRORS]]
+        where = "/".join(detail[0]["loc"][1:]) or "(root)"
+        raise errors.StudioError(code, f"{what} does not match the tool's schema at {where} ({found[0].validator!s})",
                                  errors=detail)
 
 
@@ -106,12 +108,17 @@ class ToolInvoker:
         stored = self._replay(spec, call)
         if stored is not None:
             return dict(stored, replayed=True)
-        reservation = self._gates.reserve(req)
+        try:
+            reservation = self._gates.reserve(req)
+        except errors.StudioError as exc:  # BUDGET_EXCEEDED
+            self._audit_refusal(call, spec, exc, started)
+            raise
         try:
             result = self._run(spec, call, started)
-        except errors.StudioError as exc:
+        except BaseException as exc:  # nothing ran to the end: what was held goes back
             self._gates.release(reservation)
-            self._audit_refusal(call, spec, exc, started)
+            if isinstance(exc, errors.StudioError):
+                self._audit_refusal(call, spec, exc, started)
             raise
         self._gates.settle(reservation, spec.cost.usd, spec.cost.tokens)
         result["audit_id"] = self._audit_call(call, spec, result, "complete")

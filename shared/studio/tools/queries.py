@@ -8,6 +8,6 @@ from studio.kernel.store_queries import StoreQuery
 from studio.ports.store import Query
 
 QUERIES = (
-    StoreQuery("tools/catalog.py:list_tools", Query("tenants/t_abc/envs/dev/tools", limit=200)),
+    StoreQuery("tools/catalog.py:_latest", Query("tenants/t_abc/envs/dev/tools", limit=200)),
     StoreQuery("tools/catalog.py:put_http_tool", Query("tenants/t_abc/envs/dev/tools", limit=200)),
 )
