@@ -202,6 +202,13 @@ def test_the_tenants_key_and_model_reach_the_provider(openai_runtime: tuple[str,
         assert config.status_code == 200, config.text
         _say(c, thread, h, bodies, "again")
         assert provider.calls[-1] == {"authorization": f"Bearer {KEY_1}", "model": "tenant-model-1"}
+        deadline = time.monotonic() + 15  # the DatasetEvent is stored by its writer function, through the bus
+        while True:
+            logged = _call(c, bodies, "GET", "/events/datasets", params={"surface": "chat"}, headers=h).json()["events"]
+            if len(logged) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [e["model"] for e in logged[:2]] == ["tenant-model-1", "platform-model"]  # the model each reply used
 
         _call(c, bodies, "PUT", f"/tenants/{tenant}/keys/openai", json={"key": KEY_2, "base_rev": 1}, headers=h)
         _say(c, thread, h, bodies, "rotated")
