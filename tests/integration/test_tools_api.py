@@ -131,3 +131,24 @@ def test_a_tool_name_that_is_not_domain_verb_is_a_validation_problem(client: htt
         r = client.put(f"/tools/{name}", json=body, headers=owner.in_tenant(tenant))
         assert r.status_code == 400 and r.json()["code"] == "VALIDATION_FAILED", r.text
         assert client.get(f"/tools/{name}", headers=owner.in_tenant(tenant)).status_code == 404
+
+
+def test_an_agent_posting_by_tool_cannot_start_a_loop(client: httpx.Client, owner: User, tenant: str,
+                                                      platform: object) -> None:
+    """The agent's own tool-posted message is answered without tools, so /tool inside it never runs."""
+    import json
+
+    thread = _thread(client, owner, tenant)
+    inner = "/tool chat.post_message " + json.dumps({"thread_id": thread["id"], "text": "again"})
+    text = "/tool chat.post_message " + json.dumps({"thread_id": thread["id"], "text": inner})
+    assert client.post(f"/chat/threads/{thread['id']}/messages", json={"text": text},
+                       headers=owner.in_tenant(tenant)).status_code == 201
+    for _ in range(4):
+        platform.drain()  # type: ignore[attr-defined] - the pipeline answers, then answers the posted message
+    messages = client.get(f"/chat/threads/{thread['id']}/messages", headers=owner.in_tenant(tenant)).json()["messages"]
+    posted = [m for m in messages if m["role"] == "user" and m["author"] == "agent:muse"]
+    assert [m["text"] for m in posted] == [inner]  # posted once, by the agent
+    replies = [m for m in messages if m["role"] == "agent"]
+    assert len(replies) == 2 and all(r["status"] == "complete" for r in replies), replies
+    assert "[tool result] chat.post_message@1.0.0" in replies[0]["text"]
+    assert "[tool call]" not in replies[1]["text"]  # the echo of the agent's message: no tools offered
