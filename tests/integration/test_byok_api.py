@@ -96,6 +96,26 @@ def test_add_list_rotate_delete(client: httpx.Client, owner: User, tenant: str, 
     assert _call(client, bodies, "DELETE", url, headers={**h, "If-Match": '"2"'}).status_code == 404
 
 
+def test_a_write_refused_in_its_transaction_leaves_no_readable_version(owner: User, tenant: str,
+                                                                     platform: RunningPlatform) -> None:
+    """A writer that raced past the kernel's early revision check (here: the service called with a stale
+    base_rev) is refused in its transaction; the secret version it added is disabled again."""
+    from studio.byok.services import byok_services
+    from studio.kernel.context import Principal, RequestContext
+    from studio.kernel.roles import Role
+
+    keys = byok_services(platform.deps).keys
+    ctx = RequestContext(tenant, "dev", Principal(owner.user_id), Role.OWNER)
+    keys.put(ctx, "gemini", KEY_1, 0)
+    with pytest.raises(errors.RevisionConflict):
+        keys.put(ctx, "gemini", KEY_2, 0)  # stale: the key is at rev 1
+    name = byok_paths.secret_name(tenant, "gemini")
+    assert platform.deps.secrets.versions(name) == [1, 2]
+    with pytest.raises(errors.NotFound):
+        platform.deps.secrets.get(name, 2)  # the refused key
+    assert keys.api_key(tenant, "gemini") == KEY_1 and platform.deps.secrets.get(name).decode() == KEY_1
+
+
 def test_bad_keys_providers_roles_and_tenants(client: httpx.Client, owner: User, tenant: str,
                                               seen: tuple[list[str], _Everything]) -> None:
     bodies, _ = seen
@@ -202,6 +222,13 @@ def test_the_tenants_key_and_model_reach_the_provider(openai_runtime: tuple[str,
         assert config.status_code == 200, config.text
         _say(c, thread, h, bodies, "again")
         assert provider.calls[-1] == {"authorization": f"Bearer {KEY_1}", "model": "tenant-model-1"}
+        deadline = time.monotonic() + 15  # the DatasetEvent is stored by its writer function, through the bus
+        while True:
+            logged = _call(c, bodies, "GET", "/events/datasets", params={"surface": "chat"}, headers=h).json()["events"]
+            if len(logged) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [e["model"] for e in logged[:2]] == ["tenant-model-1", "platform-model"]  # the model each reply used
 
         _call(c, bodies, "PUT", f"/tenants/{tenant}/keys/openai", json={"key": KEY_2, "base_rev": 1}, headers=h)
         _say(c, thread, h, bodies, "rotated")

@@ -152,3 +152,20 @@ def test_apply_blocks_naming_every_blocked_type_and_never_the_text() -> None:
 def test_the_default_policy_allows_everything() -> None:
     text = "ada@example.com 4111 1111 1111 1111"
     assert apply_policy(Policy({}, 0, None), text, where="chat message") is text
+
+
+def test_chat_corpus_with_planted_ids_both_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bench's corpus, small: every planted identifier found with its type and span, nothing else
+    (its noise is dates, prices, versions, hashes, URLs), and the same findings from both engines."""
+    from bench.policy_corpus import build
+
+    corpus = build(200_000)
+    found = {(str(f.type), f.start, f.end) for f in find_pii(corpus.text)}
+    assert found == {(str(f.type), f.start, f.end) for f in find_pii(corpus.text, ReEngine())}
+    planted = set(corpus.planted)
+    precision, recall = len(found & planted) / len(found), len(found & planted) / len(planted)
+    with capsys.disabled():
+        print(f"\nchat corpus: {len(corpus.text):,} chars, {len(planted)} planted, precision {precision:.3f}, "
+              f"recall {recall:.3f}")
+    assert {kind for kind, _, _ in planted} == {str(t) for t in PiiType}
+    assert precision == 1.0 and recall == 1.0

@@ -48,6 +48,7 @@ class PipelineStats:
     first_piece_at: float | None = None
     output: str = ""  # what the model wrote so far (a failed stream is still paid for)
     temperature: float | None = None  # what the call used, inside the tenant's corridor
+    model: str | None = None  # the model the call used: the tenant's runtime configuration, else the adapter's
     usage: Usage | None = None  # what the model says it used (counted locally by the local responders)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # name, version, audit id or refusal code
     timings: dict[str, float] = field(default_factory=dict)
@@ -88,7 +89,7 @@ class AgentPipeline:
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
             resolved = self._models.resolve_model(tenant_id, env, agent_id) if self._models is not None else None
-            model = resolved.model if resolved is not None and resolved.model else self._llm.model
+            model = stats.model = resolved.model if resolved is not None and resolved.model else self._llm.model
             call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, model)
             check_all(self._gates, call)
             turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
@@ -103,7 +104,7 @@ class AgentPipeline:
         self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
         stats.writes += 1
         self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started,
-                        stats.temperature, stats.tool_calls)
+                        stats.temperature, stats.tool_calls, stats.model)
         self._store.put(self._marker(tenant_id, env, thread_id, user_seq), {"reply_seq": reply["seq"], "logged": True})
         return stats
 
@@ -237,9 +238,9 @@ class AgentPipeline:
 
     def _log_event(self, ctx: RequestContext, thread_id: str, agent_id: str, prompt: str, reply: str,
                    error: str | None, elapsed_s: float, temperature: float | None = None,
-                   tool_calls: list[dict[str, Any]] | None = None) -> None:
+                   tool_calls: list[dict[str, Any]] | None = None, model: str | None = None) -> None:
         event = DatasetEventIn(surface="chat", agent_id=agent_id, input=prompt, output=reply, thread_id=thread_id,
-                               provider=self._llm.name, model=self._llm.model, latency_ms=int(elapsed_s * 1000),
+                               provider=self._llm.name, model=model or self._llm.model, latency_ms=int(elapsed_s * 1000),
                                metadata={"status": "failed" if error else "complete", **({"error": error} if error else {}),
                                          **({"temperature": temperature} if temperature is not None else {}),
                                          **({"tool_calls": list(tool_calls)} if tool_calls else {})})

@@ -81,7 +81,8 @@ class ProviderKeys:
         except BaseException:
             self._secrets.disable(name, version)  # refused: the version written for it must never be read
             raise
-        self._disable_older(name, version)
+        previous = None if done.before is None else int(done.before.data["version"])
+        self._disable_older(name, version, since=previous)
         return _view(done.after)
 
     def delete(self, ctx: RequestContext, provider: str, base_rev: int) -> None:
@@ -105,9 +106,11 @@ class ProviderKeys:
         except errors.NotFound:  # deleted between the two reads
             return None
 
-    def _disable_older(self, name: str, current: int) -> None:
+    def _disable_older(self, name: str, current: int, *, since: int | None) -> None:
+        # From the version the record named before (earlier ones were disabled by earlier rotations) up to
+        # the new one: that covers versions of writes that lost a race or crashed before disabling.
         for version in self._secrets.versions(name):
-            if version < current:
+            if (since is None or version >= since) and version < current:
                 try:
                     self._secrets.disable(name, version)
                 except errors.NotFound:  # already disabled, or gone

@@ -4,6 +4,7 @@ output, upload metadata).
 
     privacy_services(deps).policy.apply(tenant_id, env, value, where="chat.message") -> value'
     privacy_services(deps).policy.scan(tenant_id, env, text) -> [ScanFinding, ...]
+    privacy_services(deps).policy.check(tenant_id, env, value, where=...)  # the block decision only
 
 ``apply`` walks every string inside ``value`` (dict values, lists, tuples; keys are names, left alone),
 returns a copy with the ``redact`` entities replaced by ``[REDACTED:<TYPE>]``, or raises
