@@ -1,12 +1,12 @@
 """The tools API's shapes: registry entries, tenant HTTP tool definitions, invocations, exports."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import BeforeValidator, ConfigDict, Field, JsonValue
 
 from studio.kernel.api_model import MAX_REV, ApiModel
-from studio.kernel.api_types import Revision, StrictInt
+from studio.kernel.api_types import MAX_SAFE_INT, Revision, StrictInt, strict_int
 from studio.kernel.roles import Role
 
 SEMVER_PATTERN = r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$"
@@ -95,10 +95,14 @@ class OpenAiExport(ApiModel):
     tools: list[dict[str, Any]]
 
 
+# A JSON-RPC id a client picks: any integer JavaScript can hold exactly (or a string).
+JsonRpcId = Annotated[int, Field(ge=-MAX_SAFE_INT, le=MAX_SAFE_INT), BeforeValidator(strict_int)]
+
+
 class JsonRpcRequest(_In):
     """One JSON-RPC 2.0 message of MCP's streamable HTTP transport (a request, or a notification without id)."""
 
     jsonrpc: Literal["2.0"]
-    id: StrictInt | str | None = Field(default=None)
+    id: JsonRpcId | str | None = Field(default=None)
     method: str = Field(min_length=1, max_length=100)
     params: dict[str, JsonValue] | None = None
