@@ -134,6 +134,29 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
+    Domain(
+        "nexus", "The knowledge base: raw documents -> atoms -> cards, hybrid search, memory, explorer, packs",
+        routers="studio.nexus.routes:ROUTERS",
+        errors="studio.nexus.errors",
+        events={
+            "nexus.doc_submitted": "domain.nexus",
+            "nexus.doc_replaced": "domain.nexus",
+            "nexus.doc_deleted": "domain.nexus",
+            "nexus.doc_ingested": "domain.nexus",
+            "nexus.doc_failed": "domain.nexus",
+            "nexus.ingest_requested": "nexus.ingest",  # the ingest worker's trigger
+            "nexus.card_created": "domain.nexus",
+            "nexus.card_updated": "domain.nexus",
+            "nexus.card_deleted": "domain.nexus",
+            "nexus.settings_changed": "domain.nexus",
+            "nexus.reembed_requested": "nexus.ingest",
+            "nexus.reembed_finished": "domain.nexus",
+            "nexus.memory_noted": "domain.nexus",
+            "nexus.blackboard_written": "domain.nexus",
+            "nexus.blackboard_deleted": "domain.nexus",
+        },
+        queries="studio.nexus.queries:QUERIES",
+    ),
 )
 
 

@@ -26,6 +26,8 @@ from studio.ports.store import DocumentStore, Filter, Query
 from studio.privacy.pii import scrub_text
 
 _log = logs.get("studio.agents")
+# The Nexus cards for a turn (tenant, env, the user's text) -> (prompt block, card refs); see agents/services.py.
+InfluenceSource = Callable[[str, str, str], tuple[str, list[dict[str, Any]]]]
 HISTORY = 20
 SYSTEM_PROMPT = "You are {agent}, a creative assistant in a studio app. Be concise and helpful."
 
@@ -41,7 +43,8 @@ class PipelineStats:
 class AgentPipeline:
     def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
                  events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
-                 *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+                 *, flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic,
+                 influence: InfluenceSource | None = None) -> None:
         self._store = store
         self._messages = messages
         self._llm = llm
@@ -49,6 +52,7 @@ class AgentPipeline:
         self._gates = gates or []
         self._flush_s = flush_s
         self._clock = clock
+        self._influence = influence
 
     def handle(self, tenant_id: str, env: str, thread_id: str, user_seq: int) -> PipelineStats | None:
         """Answer the user message at ``user_seq``. Redelivery-safe: one reply per user message."""
@@ -65,17 +69,22 @@ class AgentPipeline:
             return None
         started = self._clock()
         text, pieces, error = "", 0, None
+        block, cards = "", list[dict[str, Any]]()
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
             check_all(self._gates, AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name,
                                              self._llm.model))
-            text, pieces = self._stream(tenant_id, env, thread_id, reply["seq"], self._turns(
-                tenant_id, env, thread_id, agent_id, user_seq), stats)
+            block, cards = self._influence_pack(tenant_id, env, user_msg["text"])
+            turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
+            if block:  # the Nexus cards, after the system prompt: the agent may cite them
+                turns.insert(1, Turn("system", block))
+            text, pieces = self._stream(tenant_id, env, thread_id, reply["seq"], turns, stats)
         except (LlmError, GovernanceBlocked) as exc:
             error = exc.reason
         except errors.StudioError as exc:
             error = exc.detail
-        self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
+        self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error,
+                              metadata={"influence_cards": cards} if cards else None)
         stats.writes += 1
         self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started)
         self._store.put(self._marker(tenant_id, env, thread_id, user_seq), {"reply_seq": reply["seq"], "logged": True})
@@ -112,6 +121,16 @@ class AgentPipeline:
         snippet = scrub_text(user_msg["text"][:500]).text
         self._store.put(f"{paths.memory_snippets(tenant_id, env, thread_id)}/{user_msg['seq']:0{paths.SEQ_WIDTH}d}",
                         {"text": snippet, "seq": user_msg["seq"], "author": user_msg["author"], "at": utc_now()})
+
+    def _influence_pack(self, tenant_id: str, env: str, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """The turn's Nexus influence pack; a knowledge base that fails leaves the reply without it, not failed."""
+        if self._influence is None:
+            return "", []
+        try:
+            return self._influence(tenant_id, env, scrub_text(text).text)
+        except errors.StudioError as exc:
+            _log.warning("influence pack unavailable", extra={"code": exc.code.code})
+            return "", []
 
     def _turns(self, tenant_id: str, env: str, thread_id: str, agent_id: str, upto: int) -> list[Turn]:
         page = self._store.query(Query(paths.messages(tenant_id, env, thread_id),
