@@ -2,9 +2,9 @@
 
 Cut the text into atoms (atoms.py, the tenant's chunking settings), embed each atom's card for every
 slot the index needs, reporting progress on the tenant's meta channel (``nexus.ingest_progress``),
-then in ONE transaction: the atoms document, the document's cards (created, replaced, or deleted
-when the new text has fewer atoms), the document's status and counts, the run, the index generation
-and the events. A reader sees the old atoms and cards or the new ones, never a mix. Redelivery-safe:
+then in ONE transaction: the atoms document (with the ingest's status: the raw document itself is the
+user's, and its rev moves only with their writes), the document's cards (created, replaced, or deleted
+when the new text has fewer atoms), the run, the index generation and the events. A reader sees the old atoms and cards or the new ones, never a mix. Redelivery-safe:
 a run that is not the document's latest, or already finished, is skipped.
 """
 from __future__ import annotations
@@ -89,7 +89,8 @@ class IngestWorker:
             for doc in old:
                 if doc.doc_id not in keep:
                     tx.delete(doc.path)
-            tx.put(paths.atoms(tenant_id, env, doc_id), {"doc_id": doc_id, "run_id": run_id,
+            tx.put(paths.atoms(tenant_id, env, doc_id), {"doc_id": doc_id, "run_id": run_id, "status": "ready",
+                                                         "cards": len(atoms), "error": None, "ingested_at": utc_now(),
                                                          "atoms": [a.as_dict() for a in atoms]})
             source_atoms = {a.n: a for a in atoms}
             for a, f in zip(atoms, fields, strict=True):
@@ -97,8 +98,6 @@ class IngestWorker:
                 tx.put(paths.card(tenant_id, env, atom_card_id(doc_id, a.n)),
                        {**card_data(_atom_title(raw["title"], a), text[a.start:a.end], raw.get("tags", []),
                                     INGEST_AGENT, origin="ingest", source=source, source_doc_id=doc_id), **f})
-            tx.put(current.path, {**current.data, "status": "ready", "atoms": len(atoms), "cards": len(atoms),
-                                  "error": None, "ingested_at": utc_now()}, expected_rev=current.rev)
             runs.update(tx, tenant_id, env, run_id, status="done", counts=counts, finished_at=utc_now())
             index_state.bump(tx, tenant_id, env, self._embedder.default_model, cards=len(atoms) - len(old))
             emit(tx, DomainEvent("nexus.doc_ingested", tenant_id, env, current.path,
@@ -113,8 +112,11 @@ class IngestWorker:
     def _fail(self, tenant_id: str, env: str, doc_id: str, run_id: str, reason: str) -> None:
         def write(tx: Transaction) -> None:
             current = tx.get(paths.raw_doc(tenant_id, env, doc_id))
-            if current is not None and current.data.get("run_id") == run_id:
-                tx.put(current.path, {**current.data, "status": "failed", "error": reason}, expected_rev=current.rev)
+            state = tx.get(paths.atoms(tenant_id, env, doc_id))
+            if current is not None and current.data.get("run_id") == run_id:  # the old atoms and cards stay
+                kept = state.data if state is not None else {"doc_id": doc_id, "atoms": [], "cards": 0}
+                tx.put(paths.atoms(tenant_id, env, doc_id), {**kept, "run_id": run_id, "status": "failed",
+                                                             "error": reason})
             runs.update(tx, tenant_id, env, run_id, status="failed", error=reason, finished_at=utc_now())
             emit(tx, DomainEvent("nexus.doc_failed", tenant_id, env, paths.raw_doc(tenant_id, env, doc_id),
                                  {"doc_id": doc_id, "run_id": run_id, "error": reason}))

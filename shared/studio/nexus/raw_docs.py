@@ -25,11 +25,16 @@ MAX_DOCS = 5_000
 MAX_ATOMS = 200  # per document: a re-ingest replaces its cards in one transaction (Firestore: 500 writes)
 
 
-def raw_view(doc: Document, *, with_text: bool = False) -> dict[str, Any]:
+def raw_view(doc: Document, state: Document | None, *, with_text: bool = False) -> dict[str, Any]:
+    """The document (the user's resource, whose rev only the user's writes move) with its ingest state
+    (the atoms document the worker writes: the last finished run's atoms, status and error)."""
     d = doc.data
+    s = state.data if state is not None else {}
+    done = s.get("run_id") == d.get("run_id")  # the worker has finished the latest submission
     view = {"id": doc.doc_id, "title": d["title"], "format": d["format"], "tags": d.get("tags", []),
-            "status": d["status"], "run_id": d.get("run_id"), "chars": len(d["text"]), "atoms": d.get("atoms", 0),
-            "cards": d.get("cards", 0), "error": d.get("error"), "rev": doc.rev, "created_at": d["created_at"],
+            "status": s.get("status", "queued") if done else "queued", "run_id": d.get("run_id"),
+            "chars": len(d["text"]), "atoms": len(s.get("atoms", [])), "cards": s.get("cards", 0),
+            "error": s.get("error") if done else None, "rev": doc.rev, "created_at": d["created_at"],
             "updated_at": d.get("updated_at", d["created_at"])}
     if with_text:
         view["text"] = d["text"]
@@ -47,12 +52,12 @@ class RawDocService:
 
         def write(tx: Transaction) -> Document:
             doc = tx.create(paths.raw_doc(ctx.tenant_id, ctx.env, doc_id), {
-                "title": title, "format": fmt, "text": text, "tags": sorted(set(tags)), "status": "queued",
+                "title": title, "format": fmt, "text": text, "tags": sorted(set(tags)),
                 "run_id": run_id, "created_by": ctx.user_id, "created_at": utc_now(), "updated_at": utc_now()})
             self._queue(tx, ctx, doc_id, run_id, "nexus.doc_submitted")
             return doc
 
-        return raw_view(self._store.run_transaction(write))
+        return raw_view(self._store.run_transaction(write), None)
 
     def replace(self, ctx: RequestContext, doc_id: str, base_rev: int, title: str | None, fmt: Format, content: str,
                 tags: Sequence[str] | None) -> dict[str, Any]:
@@ -61,8 +66,8 @@ class RawDocService:
 
         def change(doc: Document) -> dict[str, Any]:
             return {**doc.data, "title": title or doc.data["title"], "format": fmt, "text": text,
-                    "tags": sorted(set(tags)) if tags is not None else doc.data.get("tags", []), "status": "queued",
-                    "run_id": run_id, "error": None, "updated_at": utc_now()}
+                    "tags": sorted(set(tags)) if tags is not None else doc.data.get("tags", []),
+                    "run_id": run_id, "updated_at": utc_now()}
 
         def write(tx: Transaction) -> Document:
             after = repository.update(tx, paths.raw_doc(ctx.tenant_id, ctx.env, doc_id), base_rev, what="document",
@@ -72,7 +77,8 @@ class RawDocService:
             self._queue(tx, ctx, doc_id, run_id, None)
             return after
 
-        return raw_view(self._store.run_transaction(write))
+        after = self._store.run_transaction(write)
+        return raw_view(after, self._store.get(paths.atoms(ctx.tenant_id, ctx.env, doc_id)))
 
     def _queue(self, tx: Transaction, ctx: RequestContext, doc_id: str, run_id: str, event: str | None) -> None:
         path = paths.raw_doc(ctx.tenant_id, ctx.env, doc_id)
@@ -86,8 +92,8 @@ class RawDocService:
         doc = self._store.get(paths.raw_doc(ctx.tenant_id, ctx.env, doc_id))
         if doc is None:
             raise errors.NotFound("no such document")
-        view = raw_view(doc, with_text=True)
         atoms = self._store.get(paths.atoms(ctx.tenant_id, ctx.env, doc_id))
+        view = raw_view(doc, atoms, with_text=True)
         view["atom_list"] = [] if atoms is None else atoms.data.get("atoms", [])
         return view
 
@@ -98,7 +104,9 @@ class RawDocService:
     def list_docs(self, ctx: RequestContext, limit: int, page_token: str | None) -> dict[str, Any]:
         page = self._store.query(Query(paths.raw_docs(ctx.tenant_id, ctx.env), [], [("created_at", "desc")], limit,
                                        page_token))
-        return {"documents": [raw_view(d) for d in page.docs], "next_page_token": page.next_cursor}
+        states = self._store.get_many([paths.atoms(ctx.tenant_id, ctx.env, d.doc_id) for d in page.docs])
+        return {"documents": [raw_view(d, s) for d, s in zip(page.docs, states, strict=True)],
+                "next_page_token": page.next_cursor}
 
     def delete(self, ctx: RequestContext, doc_id: str, base_rev: int) -> None:
         """The document, its atoms and its cards (so its index entries) in one transaction."""

@@ -40,7 +40,7 @@ def _raw_rev(call: Call) -> int | None:
 
 
 @nexus.tenant("PUT", "/nexus/raw/{doc_id}", role=Role.MEMBER, body=m.RawDocReplace, response=m.RawDocOut,
-              status=202, revisioned=True, current_rev=_raw_rev)
+              revisioned=True, current_rev=_raw_rev)
 def replace_raw(call: Call) -> Any:
     """Replace a document's content and re-ingest it (its atoms and cards are replaced atomically)."""
     b = call.body
