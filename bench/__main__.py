@@ -19,6 +19,10 @@ from bench import (
     gcp_cold_start,
     kernel_latency,
     local_model,
+    nexus_ingest,
+    nexus_quality,
+    nexus_search,
+    nexus_vectors,
     realtime_fanout,
     realtime_idle,
     realtime_ttft,
@@ -48,6 +52,14 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     lambda verbose: local_model.run(verbose)),
     "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
                          lambda verbose: contract_latency.run(verbose)),
+    "nexus_vectors": ("Nexus: exact top-10 over 100,000 x 384: goal p50 <= 30 ms; Firestore emulator "
+                      "find_nearest beside it", lambda verbose: nexus_vectors.run(verbose)),
+    "nexus_ingest": ("Nexus: ingest passages/s and embeddings/s on this machine, reported",
+                     lambda verbose: nexus_ingest.run(verbose)),
+    "nexus_search": ("Nexus: search p50/p99 through HTTP per mode, reported",
+                     lambda verbose: nexus_search.run(verbose)),
+    "nexus_quality": ("Nexus: recall@10 and nDCG@10 per mode on the labelled set, reported",
+                      lambda verbose: nexus_quality.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 
