@@ -54,10 +54,10 @@ class IngestWorker:
         self._progress(tenant_id, env, doc_id, run_id, "running", 0, 0)
         try:
             return self._ingest(tenant_id, env, doc_id, run_id, raw.data, started)
-        except errors.StudioError as exc:
+        except errors.Unavailable:
+            raise  # transient (model, store, a model change under way): the bus delivers it again
+        except errors.StudioError as exc:  # the document itself cannot be ingested: the run says why
             self._fail(tenant_id, env, doc_id, run_id, exc.detail or exc.code.title)
-            if isinstance(exc, errors.Unavailable):
-                raise  # transient (model or store): the bus delivers it again
             return None
 
     def _ingest(self, tenant_id: str, env: str, doc_id: str, run_id: str, raw: dict[str, Any],

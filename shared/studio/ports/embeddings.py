@@ -20,11 +20,11 @@ DIM = 384  # every model's vectors have this many dimensions (Firestore's vector
 Purpose = Literal["document", "query"]
 
 
-class EmbeddingError(errors.StudioError):
-    """The provider failed; ``reason`` is safe to show."""
+class EmbeddingError(errors.Unavailable):
+    """The provider failed (503: a worker lets the bus deliver its job again); ``reason`` is safe to show."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(errors.UNAVAILABLE, reason)
+        super().__init__(reason)
         self.reason = reason
 
 
