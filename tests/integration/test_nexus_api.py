@@ -296,3 +296,19 @@ def _pdf_bytes(text: str) -> bytes:
         out.write(f"{off:010d} 00000 n \n".encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
+
+
+def test_a_failed_reingest_keeps_the_old_atoms_and_cards(client: httpx.Client, platform: RunningPlatform,
+                                                         owner: User, tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    doc = _ingest(client, platform, h, "Mascot", "# Mascot\n\nOur mascot is a heron named Juniper.")
+    too_long = " ".join(f"word{n}" for n in range(30_000))  # more atoms than one ingest takes
+    r = client.put(f"/nexus/raw/{doc['id']}", json={"content": too_long}, headers={**h, "If-Match": f'"{doc["rev"]}"'})
+    assert r.status_code == 200, r.text
+    platform.drain()
+    after = client.get(f"/nexus/raw/{doc['id']}", headers=h).json()
+    assert after["status"] == "failed" and "atoms" in after["error"] and after["rev"] == doc["rev"] + 1
+    assert [a["heading"] for a in after["atom_list"]] == ["Mascot"]  # the last good ingest's atoms
+    assert _search(client, h, "Juniper", "keyword")  # and its cards, still served
+    run = client.get(f"/nexus/runs/{after['run_id']}", headers=h).json()
+    assert run["status"] == "failed" and run["kind"] == "ingest"
