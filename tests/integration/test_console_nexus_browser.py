@@ -82,6 +82,16 @@ def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platfo
             expect(page.locator("#results-vector .result").first).to_contain_text("Deadlines", timeout=15_000)
             expect(page.locator("#scene circle.point")).to_have_count(4, timeout=10_000)
             expect(page.locator("#scene-info")).to_contain_text("4 cards")
+            # a file upload: an HTML page becomes a document too (its title from the file name)
+            page.fill("#doc-title", "")
+            page.set_input_files("#doc-file", files=[{"name": "menu.html", "mimeType": "text/html",
+                                                      "buffer": b"<h1>Menu</h1><p>Saffron risotto on Mondays.</p>"}])
+            page.click("#ingest")
+            expect(page.locator("#runs .run").first).to_contain_text("ingest done · 1 atoms", timeout=30_000)
+            page.fill("#query", "saffron")
+            page.click("#search")
+            expect(page.locator("#results-keyword .result").first).to_contain_text("menu.html — Menu", timeout=15_000)
+            expect(page.locator("#scene circle.point")).to_have_count(5, timeout=10_000)
             page.screenshot(path="/tmp/console-nexus.png", full_page=True)
         finally:
             browser.close()
