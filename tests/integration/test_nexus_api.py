@@ -312,3 +312,17 @@ def test_a_failed_reingest_keeps_the_old_atoms_and_cards(client: httpx.Client, p
     assert _search(client, h, "Juniper", "keyword")  # and its cards, still served
     run = client.get(f"/nexus/runs/{after['run_id']}", headers=h).json()
     assert run["status"] == "failed" and run["kind"] == "ingest"
+
+
+def test_tag_filters_in_every_mode(client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    items = [{"title": "Blue poster", "text": "A poster in ultramarine blue.", "tags": ["print", "blue"]},
+             {"title": "Blue banner", "text": "A web banner in ultramarine blue.", "tags": ["web", "blue"]},
+             {"title": "Red poster", "text": "A poster in scarlet red.", "tags": ["print"]}]
+    assert client.post("/vector-explorer/ingest", json={"items": items}, headers=h).status_code == 201
+    for mode in ("keyword", "vector", "hybrid"):
+        both = _search(client, h, "ultramarine poster", mode, tags="print,blue")
+        assert [r["title"] for r in both] == ["Blue poster"], mode  # cards carrying every tag asked
+        assert {r["title"] for r in _search(client, h, "poster", mode, tags="print")} <= {"Blue poster", "Red poster"}
+    listed = client.get("/nexus/cards", params={"tag": "web"}, headers=h).json()["cards"]
+    assert [c["title"] for c in listed] == ["Blue banner"]
