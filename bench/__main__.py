@@ -22,6 +22,10 @@ from bench import (
     media_codecs,
     media_ingest,
     media_variants,
+    nexus_ingest,
+    nexus_quality,
+    nexus_search,
+    nexus_vectors,
     policy_filter,
     provenance_ledger,
     realtime_fanout,
@@ -67,6 +71,14 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                       "Hyperscan triggers beside Python re", lambda verbose: policy_filter.run(verbose)),
     "tool_invoke": ("Tool invoke path: a no-op tool through every gate vs its handler called directly: "
                     "goal p50 overhead < 2 ms", lambda verbose: tool_invoke.run(verbose)),
+    "nexus_vectors": ("Nexus: exact top-10 over 100,000 x 384: goal p50 <= 30 ms; Firestore emulator "
+                      "find_nearest beside it", lambda verbose: nexus_vectors.run(verbose)),
+    "nexus_ingest": ("Nexus: ingest passages/s and embeddings/s on this machine, reported",
+                     lambda verbose: nexus_ingest.run(verbose)),
+    "nexus_search": ("Nexus: search p50/p99 through HTTP per mode, reported",
+                     lambda verbose: nexus_search.run(verbose)),
+    "nexus_quality": ("Nexus: recall@10 and nDCG@10 per mode on the labelled set, reported",
+                      lambda verbose: nexus_quality.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

@@ -16,3 +16,4 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r shared/requirements/llm-local.txt
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r shared/requirements/nexus-local.txt

@@ -28,7 +28,7 @@ locals {
   firestore_index_file = jsondecode(file("${path.module}/../infra/firestore.indexes.json"))
   firestore_indexes = {
     for ix in local.firestore_index_file.indexes :
-    "${ix.collectionGroup}:${join(",", [for f in ix.fields : "${f.fieldPath}:${f.order}"])}" => ix
+    "${ix.collectionGroup}:${join(",", [for f in ix.fields : "${f.fieldPath}:${try(f.order, f.arrayConfig, "VECTOR")}"])}" => ix
   }
   firestore_field_overrides = {
     for fo in try(local.firestore_index_file.fieldOverrides, []) : "${fo.collectionGroup}.${fo.fieldPath}" => fo
@@ -45,8 +45,18 @@ resource "google_firestore_index" "index" {
   dynamic "fields" {
     for_each = each.value.fields
     content {
-      field_path = fields.value.fieldPath
-      order      = fields.value.order
+      field_path   = fields.value.fieldPath
+      order        = try(fields.value.order, null)
+      array_config = try(fields.value.arrayConfig, null)
+
+      # Nexus's embeddings: find_nearest needs a vector index per field (flat: exact KNN by Firestore)
+      dynamic "vector_config" {
+        for_each = can(fields.value.vectorConfig) ? [fields.value.vectorConfig] : []
+        content {
+          dimension = vector_config.value.dimension
+          flat {}
+        }
+      }
     }
   }
 }

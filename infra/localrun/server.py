@@ -38,6 +38,7 @@ from studio.wiring import realtime_gateway
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
 CONSOLE_MEDIA = Path(__file__).parent / "console" / "media.html"
+CONSOLE_NEXUS = Path(__file__).parent / "console" / "nexus.html"
 
 
 @dataclass
@@ -95,6 +96,8 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 
     async def console_media(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_MEDIA.read_text())
+    async def console_nexus(request: Request) -> HTMLResponse:
+        return HTMLResponse(CONSOLE_NEXUS.read_text())
 
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi)
@@ -120,6 +123,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/docs", docs),
         Route("/console/chat", console_chat),
         Route("/console/media", console_media),
+        Route("/console/nexus", console_nexus),
         *outbox_routes(deps),  # the local mailer's outbox (loopback only)
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
@@ -131,7 +135,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
-             f"  docs      {base}/docs", f"  console   {base}/console/chat  {base}/console/media  {base}/console/outbox",
+             f"  docs      {base}/docs", f"  console   {base}/console/chat  {base}/console/media  {base}/console/nexus  {base}/console/outbox",
              f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
     from studio.ports.blobs import BlobStore
     from studio.ports.bus import Bus
     from studio.ports.claims import CustomClaims
+    from studio.ports.embeddings import Embedder
     from studio.ports.llm import LlmProvider
     from studio.ports.mailer import Mailer
     from studio.ports.secrets import SecretStore
     from studio.ports.store import DocumentStore
+    from studio.ports.vectors import VectorIndex
 
 T = TypeVar("T")
 
@@ -41,6 +43,8 @@ MAILER: Slot[Mailer] = Slot("mailer")
 CLAIMS: Slot[CustomClaims] = Slot("claims")
 VERIFIER: Slot[TokenVerifier] = Slot("verifier")
 RATE_LIMITER: Slot[RateLimiter] = Slot("rate_limiter")
+EMBEDDINGS: Slot[Embedder] = Slot("embeddings")
+VECTORS: Slot[VectorIndex] = Slot("vectors")
 
 
 class Deps:
@@ -165,6 +169,40 @@ class Deps:
             return NoMailer()
 
         return self.memo(MAILER, build)
+
+    @property
+    def embeddings(self) -> Embedder:
+        """Text embeddings: Vertex AI on Google Cloud, the offline int8 MiniLM here (loaded by its first use)."""
+
+        def build() -> Embedder:
+            if self.settings.embeddings == "vertex":
+                from studio.adapters.vertex_embeddings import VertexEmbedder
+
+                return VertexEmbedder(self.settings.project, self.settings.vertex_location)
+            from studio.adapters.local_embeddings import LocalEmbedder
+
+            return LocalEmbedder()
+
+        return self.memo(EMBEDDINGS, build)
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """Nearest-neighbour search over the store's ``vec_*`` fields: Firestore's on Firestore, numpy's here."""
+
+        def build() -> VectorIndex:
+            if self.settings.store == "gcp":
+                from studio.adapters.firestore_store import FirestoreStore
+                from studio.adapters.firestore_vectors import FirestoreVectorIndex
+
+                store = self.store
+                if not isinstance(store, FirestoreStore):
+                    raise TypeError("store=gcp without a Firestore store")
+                return FirestoreVectorIndex(lambda: store.client)
+            from studio.adapters.numpy_vectors import NumpyVectorIndex
+
+            return NumpyVectorIndex(self.store)
+
+        return self.memo(VECTORS, build)
 
     # -- identity: built by the identity domain, shared with the kernel (studio/identity/repos.py) --
     @property

@@ -74,6 +74,7 @@ class Settings:
     llm_threads: int = 0  # the local model's CPU threads; 0: half the cores, at least one
     llm_max_tokens: int = 256  # the local model's longest reply, in tokens
     vertex_location: str = "europe-west1"
+    embeddings: Literal["local", "vertex"] = "local"  # Nexus: the offline int8 MiniLM, or Vertex AI
     sse_heartbeat_s: float = 15.0
     ws_ping_s: float = 20.0
     ws_idle_s: float = 60.0
@@ -129,6 +130,7 @@ class Settings:
             llm_token_delay_s=float(env.get("STUDIO_ECHO_TOKEN_DELAY_S", "0.02")),
             llm_threads=_bounded("STUDIO_LOCAL_LLM_THREADS", 0, 0, 256),
             llm_max_tokens=_bounded("STUDIO_LOCAL_LLM_MAX_TOKENS", 256, 1, 1024),
+            embeddings=_choice("STUDIO_EMBEDDINGS", "vertex" if adapters == "gcp" else "local", ("local", "vertex")),
             vertex_location=env.get("VERTEX_LOCATION", env.get("GOOGLE_CLOUD_LOCATION", "europe-west1")),
             sse_heartbeat_s=float(env.get("STUDIO_SSE_HEARTBEAT_S", "15")),
             ws_ping_s=float(env.get("STUDIO_WS_PING_S", "20")),

@@ -212,6 +212,29 @@ DOMAINS: tuple[Domain, ...] = (
         events={"runtime_config.changed": "domain.runtime_config", "runtime_config.used": "domain.runtime_config"},
     ),
     Domain("probes", "Cloud identity and billing probes for owners and admins", routers="studio.probes.routes:ROUTERS"),
+    Domain(
+        "nexus", "The knowledge base: raw documents -> atoms -> cards, hybrid search, memory, explorer, packs",
+        routers="studio.nexus.routes:ROUTERS",
+        errors="studio.nexus.errors",
+        events={
+            "nexus.doc_submitted": "domain.nexus",
+            "nexus.doc_replaced": "domain.nexus",
+            "nexus.doc_deleted": "domain.nexus",
+            "nexus.doc_ingested": "domain.nexus",
+            "nexus.doc_failed": "domain.nexus",
+            "nexus.ingest_requested": "nexus.ingest",  # the ingest worker's trigger
+            "nexus.card_created": "domain.nexus",
+            "nexus.card_updated": "domain.nexus",
+            "nexus.card_deleted": "domain.nexus",
+            "nexus.settings_changed": "domain.nexus",
+            "nexus.reembed_requested": "nexus.ingest",
+            "nexus.reembed_finished": "domain.nexus",
+            "nexus.memory_noted": "domain.nexus",
+            "nexus.blackboard_written": "domain.nexus",
+            "nexus.blackboard_deleted": "domain.nexus",
+        },
+        queries="studio.nexus.queries:QUERIES",
+    ),
 )
 
 

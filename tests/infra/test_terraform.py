@@ -222,7 +222,12 @@ def test_terraform_deploys_the_firestore_files_the_tests_check() -> None:
     assert not (TERRAFORM_DIR / "firestore").exists(), "no second copy of the rules or indexes"
     doc = json.loads((TERRAFORM_DIR.parent / "infra" / "firestore.indexes.json").read_text())
     for index in doc["indexes"]:
-        assert len(index["fields"]) >= 2 and {f["order"] for f in index["fields"]} <= {"ASCENDING", "DESCENDING"}
+        kinds = [next(k for k in ("order", "arrayConfig", "vectorConfig") if k in f) for f in index["fields"]]
+        assert len(index["fields"]) >= 2 or kinds == ["vectorConfig"]  # a vector index may stand alone
+        assert {f["order"] for f in index["fields"] if "order" in f} <= {"ASCENDING", "DESCENDING"}
+        assert {f["arrayConfig"] for f in index["fields"] if "arrayConfig" in f} <= {"CONTAINS"}
+    # firestore.tf maps each kind of field: an order, an array config, or a vector config
+    assert "array_config = try(fields.value.arrayConfig, null)" in source and "vector_config" in source
 
 
 def _cors_origins(tmp_path: Path, origins: list[str], expression: str = 'join(",", var.cors_origins)') -> str:

@@ -67,6 +67,7 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     drain()  # the agent pipeline answers: chat.reply_started, then chat.reply_finished
     assert any(m["role"] == "agent" and m["status"] != "streaming"
                for m in c.get(f"{thread_url}/messages", headers=h).json()["messages"])
+    _nexus_state_changes(c, drain, h, thread["id"])
     assert c.delete(thread_url, headers={**h, "If-Match": "*"}).is_success  # chat.thread_deleted
 
     assert c.post("/events/datasets", json={"surface": "chat", "agentId": "a", "input": "x", "output": "y"},
@@ -147,6 +148,35 @@ def _governance_changes(c: httpx.Client, owner: User, tenant: str) -> None:
     ).json()  # question_proposed
     assert c.post(f"/three-wise/questions/{q['id']}/votes", headers=admin1.in_tenant(tenant),
                   json={"verdict": "approve"}).json()["status"] == "applied"  # question_voted, question_decided
+
+
+def _nexus_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[str, str], thread_id: str) -> None:
+    doc = c.post("/nexus/raw", json={"title": "Guide", "format": "markdown", "content": "# Guide\n\nBe brief."},
+                 headers=h).json()  # nexus.doc_submitted, nexus.ingest_requested
+    drain()  # nexus.doc_ingested
+    doc = c.get(f"/nexus/raw/{doc['id']}", headers=h).json()
+    assert c.put(f"/nexus/raw/{doc['id']}", json={"content": "# Guide\n\nBe kind."},
+                 headers={**h, "If-Match": f'"{doc["rev"]}"'}).is_success  # nexus.doc_replaced
+    drain()
+    doc = c.get(f"/nexus/raw/{doc['id']}", headers=h).json()
+    assert c.delete(f"/nexus/raw/{doc['id']}", headers={**h, "If-Match": "*"}).is_success  # nexus.doc_deleted
+    assert c.put("/nexus/settings/chunking", json={"max_tokens": 32, "overlap_tokens": 0, "base_rev": 0},
+                 headers=h).is_success  # nexus.settings_changed
+    words = " ".join(f"word{n}" for n in range(6000))
+    c.post("/nexus/raw", json={"title": "Too long", "content": words}, headers=h)
+    drain()  # more atoms than one ingest takes: nexus.doc_failed
+    card = c.post("/nexus/cards", json={"title": "T", "body": "B"}, headers=h).json()  # nexus.card_created
+    assert c.patch(f"/nexus/cards/{card['id']}", json={"body": "C", "base_rev": 1},
+                   headers=h).is_success  # nexus.card_updated
+    assert c.put("/nexus/settings/model", json={"model": "hashing-384", "base_rev": 0},
+                 headers=h).is_success  # nexus.reembed_requested
+    drain()  # nexus.reembed_finished
+    assert c.delete(f"/nexus/cards/{card['id']}", headers={**h, "If-Match": "*"}).is_success  # nexus.card_deleted
+    assert c.post("/memory/session/messages", json={"thread_id": thread_id, "text": "n"},
+                  headers=h).is_success  # nexus.memory_noted
+    assert c.put("/memory/blackboards/b", json={"content": {}, "base_rev": 0},
+                 headers=h).is_success  # nexus.blackboard_written
+    assert c.delete("/memory/blackboards/b", headers={**h, "If-Match": "*"}).is_success  # nexus.blackboard_deleted
 
 
 def test_every_published_message_is_declared_and_every_declared_event_is_published(

@@ -43,6 +43,7 @@ class Target:
     headers: dict[str, str]
     read_rev: Callable[[httpx.Client], int]  # the revision a client reads now
     event: str  # the domain event its successful write emits, once
+    follow_ups: tuple[str, ...] = ()  # events the work it queued emits afterwards (a worker's), once each
 
     @property
     def tenant(self) -> str:
@@ -154,6 +155,14 @@ def _switch_target(body: dict[str, Any] | None, event: str, *, platform: bool = 
         url = f"/kill-switches/platform/{switch['id']}" if platform else f"/kill-switches/{switch['id']}"
         return Target(url, body, 1, h, _listed("/kill-switches", "platform" if platform else "switches", "id",
                                                switch["id"], h), event)
+def _nexus_doc_target(body: dict[str, Any] | None, event: str,
+                      follow_ups: tuple[str, ...] = ()) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        doc = client.post("/nexus/raw", json={"title": "Doc", "content": "Before."}, headers=h).json()
+        url = f"/nexus/raw/{doc['id']}"
+        return Target(url, body, doc["rev"], h, _etag_of(url, h), event, follow_ups)
 
     return make
 
@@ -169,6 +178,13 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
             assert client.put(url, headers=h, json={**body, "base_rev": 0}).status_code == 200
             rev = 1
         return Target(url, None if delete else body, rev, h, _listed(list_url, key, field, value, h), event)
+def _nexus_card_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        card = client.post("/nexus/cards", json={"title": "Card", "body": "Before."}, headers=h).json()
+        url = f"/nexus/cards/{card['id']}"
+        return Target(url, body, card["rev"], h, _etag_of(url, h), event)
 
     return make
 
@@ -206,6 +222,30 @@ def _runtime_config_target(client: httpx.Client) -> Target:
     h = owner.in_tenant(tenant)
     return Target("/runtime-config", {"embeddings": {"provider": "local"}}, 0, h, _etag_of("/runtime-config", h),
                   "runtime_config.changed")
+def _nexus_settings_target(section: str, body: dict[str, Any]) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+
+        def read(c: httpx.Client) -> int:
+            return int(c.get("/nexus/settings", headers=h).json()[section]["rev"])
+
+        # a new model is applied by the ingest worker, which reports the rebuilt index when done
+        later = ("nexus.reembed_finished",) if section == "model" else ()
+        return Target(f"/nexus/settings/{section}", body, 0, h, read, "nexus.settings_changed", later)
+
+    return make
+
+
+def _blackboard_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        url = "/memory/blackboards/plan"
+        board = client.put(url, json={"content": {"v": 0}, "base_rev": 0}, headers=h).json()
+        return Target(url, body, board["rev"], h, _etag_of(url, h), event)
+
+    return make
 
 
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
@@ -250,6 +290,16 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PUT", "/tenants/{tenant_id}/keys/{provider}"): _byok_put_target,
     ("DELETE", "/tenants/{tenant_id}/keys/{provider}"): _byok_delete_target,
     ("PUT", "/runtime-config"): _runtime_config_target,
+    ("PUT", "/nexus/raw/{doc_id}"): _nexus_doc_target({"content": "After."}, "nexus.doc_replaced",
+                                                             ("nexus.doc_ingested",)),  # the worker re-ingests it
+    ("DELETE", "/nexus/raw/{doc_id}"): _nexus_doc_target(None, "nexus.doc_deleted"),
+    ("PATCH", "/nexus/cards/{card_id}"): _nexus_card_target({"body": "After."}, "nexus.card_updated"),
+    ("DELETE", "/nexus/cards/{card_id}"): _nexus_card_target(None, "nexus.card_deleted"),
+    ("PUT", "/nexus/settings/chunking"): _nexus_settings_target("chunking", {"max_tokens": 100, "overlap_tokens": 10}),
+    ("PUT", "/nexus/settings/hybrid"): _nexus_settings_target("hybrid", {"keyword_weight": 1, "vector_weight": 2}),
+    ("PUT", "/nexus/settings/model"): _nexus_settings_target("model", {"model": "hashing-384"}),
+    ("PUT", "/memory/blackboards/{key}"): _blackboard_target({"content": {"v": 1}}, "nexus.blackboard_written"),
+    ("DELETE", "/memory/blackboards/{key}"): _blackboard_target(None, "nexus.blackboard_deleted"),
 }
 
 
@@ -317,5 +367,5 @@ def test_revisioned_route_enforces_its_precondition(client: httpx.Client, platfo
     replay = _send(client, route, target, base_rev=target.rev)  # the same write again is now stale
     assert replay.status_code in (404, 409), replay.text
     emitted = [e["type"] for e in tap.events(target.tenant)]
-    assert emitted == [target.event], "refused writes emit nothing; the one that succeeded emits once"
+    assert emitted == [target.event, *target.follow_ups], "refused writes emit nothing; the one that succeeded emits once"
 

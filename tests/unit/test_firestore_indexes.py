@@ -72,9 +72,9 @@ def test_the_file_has_the_firebase_cli_structure(doc: dict[str, Any]) -> None:
     for index in doc["indexes"]:
         assert set(index) == {"collectionGroup", "queryScope", "fields"}, index
         assert index["queryScope"] in {"COLLECTION", "COLLECTION_GROUP"}
-        assert len(index["fields"]) >= 2, f"a one-field index is automatic: {index}"
+        assert len(index["fields"]) >= 2 or _is_vector(index), f"a one-field index is automatic: {index}"
         for f in index["fields"]:
-            assert set(f) in ({"fieldPath", "order"}, {"fieldPath", "arrayConfig"}), f
+            assert set(f) in ({"fieldPath", "order"}, {"fieldPath", "arrayConfig"}, {"fieldPath", "vectorConfig"}), f
             assert f.get("order", "ASCENDING") in {"ASCENDING", "DESCENDING"} and f.get("arrayConfig", "CONTAINS") == "CONTAINS"
     specs = [json.dumps(i, sort_keys=True) for i in doc["indexes"]]
     assert len(specs) == len(set(specs)), "duplicate index"
@@ -98,9 +98,13 @@ def test_every_query_has_its_index(doc: dict[str, Any], site: str, query: Query)
     assert not {(group, f) for f in used} & exempt, f"{site} queries a field exempted from indexing"
 
 
+def _is_vector(index: dict[str, Any]) -> bool:
+    return any("vectorConfig" in f for f in index["fields"])
+
+
 def test_every_index_is_used_by_a_query(doc: dict[str, Any]) -> None:
     needs = [n for q in QUERIES if (n := needed_index(q.query)) is not None]
-    unused = [i for i in doc["indexes"] if not any(_serves(i, n) for n in needs)]
+    unused = [i for i in doc["indexes"] if not _is_vector(i) and not any(_serves(i, n) for n in needs)]
     assert not unused, f"indexes no query needs (each one costs every write): {unused}"
 
 
@@ -115,3 +119,15 @@ def test_the_registry_lists_every_query_call_in_the_code() -> None:
         calls[rel] += len(re.findall(r"(?<![\w.])Query\(", path.read_text()))
     listed = Counter(q.file for q in {q.site: q for q in QUERIES}.values() if not q.file.startswith("adapters/"))
     assert +calls == listed, "a Query( call site was added or removed: list it in its domain's queries.py"
+
+
+def test_vector_indexes_are_the_nexus_slots_at_the_embedding_dimension(doc: dict[str, Any]) -> None:
+    """find_nearest (adapters/firestore_vectors.py) searches ``vec_0``/``vec_1`` of Nexus cards, alone or
+    after an ``array_contains`` on ``tags``: one vector index per slot and shape, at the port's DIM."""
+    from studio.ports.embeddings import DIM
+
+    vector = [[(f["fieldPath"], f.get("arrayConfig") or json.dumps(f.get("vectorConfig"), sort_keys=True))
+               for f in i["fields"]] for i in doc["indexes"] if _is_vector(i)]
+    config = json.dumps({"dimension": DIM, "flat": {}}, sort_keys=True)
+    assert sorted(vector) == sorted([[(f"vec_{s}", config)] for s in (0, 1)]
+                                    + [[("tags", "CONTAINS"), (f"vec_{s}", config)] for s in (0, 1)])

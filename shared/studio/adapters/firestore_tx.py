@@ -20,6 +20,7 @@ from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.paths import check_collection_path, check_document_path
 from studio.ports.store import Document, OutboxMessage, Page, Query, check_expected, parent_of
+from studio.ports.vectors import is_vector_field
 
 if TYPE_CHECKING:
     from studio.adapters.firestore_store import FirestoreStore
@@ -42,6 +43,8 @@ def to_document(path: str, snap: Any) -> Document | None:
         return None
     data = snap.to_dict() or {}
     data.pop(EXPIRES, None)
+    for name in [k for k in data if is_vector_field(k) and data[k] is not None]:
+        data[name] = [float(x) for x in data[name]]  # a Vector reads back as the list that was written
     rev = int(data.pop(REV, 1))  # a document written by someone else (console, import) counts as rev 1
     return Document(path, data, rev, rfc3339(snap.create_time), rfc3339(snap.update_time))
 
@@ -66,6 +69,10 @@ def clean(data: Mapping[str, Any]) -> dict[str, Any]:
 def stored_form(doc: Document) -> dict[str, Any]:
     """What Firestore holds for ``doc``: its data plus the reserved fields."""
     body = {**doc.data, REV: doc.rev}
+    for name in [k for k in body if is_vector_field(k) and isinstance(body[k], list)]:
+        from google.cloud.firestore_v1.vector import Vector
+
+        body[name] = Vector(body[name])  # embeddings as Vector values: what find_nearest searches
     ttl = doc.data.get(TTL_SOURCE)
     if isinstance(ttl, int | float) and not isinstance(ttl, bool):
         body[EXPIRES] = datetime.fromtimestamp(ttl, UTC)

@@ -37,6 +37,8 @@ from studio.privacy.pii import scrub_text
 from studio.runtime_config.configs import ResolvedModel, RuntimeConfigs
 
 _log = logs.get("studio.agents")
+# The Nexus cards for a turn (tenant, env, the user's text) -> (prompt block, card refs); see agents/services.py.
+InfluenceSource = Callable[[str, str, str], tuple[str, list[dict[str, Any]]]]
 HISTORY = 20
 SYSTEM_PROMPT = "You are {agent}, a creative assistant in a studio app. Be concise and helpful."
 
@@ -58,7 +60,7 @@ class AgentPipeline:
     def __init__(self, store: DocumentStore, messages: MessageService, llm: LlmProvider,
                  events: DatasetEventLogger, gates: list[GovernanceGate] | None = None,
                  governance: ModelCallGovernance | None = None, tools: AgentTools | None = None, *,
-                 models: RuntimeConfigs | None = None,
+                 models: RuntimeConfigs | None = None, influence: InfluenceSource | None = None,
                  flush_s: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._messages = messages
@@ -70,6 +72,7 @@ class AgentPipeline:
         self._models = models  # the tenant's runtime configuration: model and BYOK key per agent
         self._flush_s = flush_s
         self._clock = clock
+        self._influence = influence
 
     def handle(self, tenant_id: str, env: str, thread_id: str, user_seq: int) -> PipelineStats | None:
         """Answer the user message at ``user_seq``. Redelivery-safe: one reply per user message."""
@@ -86,13 +89,17 @@ class AgentPipeline:
             return None
         started = self._clock()
         text, pieces, error = "", 0, None
+        block, cards = "", list[dict[str, Any]]()
         try:
             self._remember(tenant_id, env, thread_id, user_msg)
             resolved = self._models.resolve_model(tenant_id, env, agent_id) if self._models is not None else None
             model = stats.model = resolved.model if resolved is not None and resolved.model else self._llm.model
             call = AgentCall(tenant_id, env, user_msg["author"], agent_id, self._llm.name, model)
             check_all(self._gates, call)
+            block, cards = self._influence_pack(tenant_id, env, user_msg["text"])
             turns = self._turns(tenant_id, env, thread_id, agent_id, user_seq)
+            if block:  # the Nexus cards, after the system prompt: the agent may cite them
+                turns.insert(1, Turn("system", block))
             turn = AgentTurn(tenant_id, env, thread_id, user_seq, user_msg["author"], agent_id)
             text, pieces = self._governed_stream(call, turn, reply["seq"], turns, stats, resolved)
         except (LlmError, GovernanceBlocked) as exc:
@@ -101,7 +108,8 @@ class AgentPipeline:
             error = exc.detail
         if error is not None:  # what streamed before the failure (a tool call, say) stays in the reply
             text, pieces = stats.output, stats.chunks
-        self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error)
+        self._messages.finish(tenant_id, env, thread_id, reply["seq"], text=text, chunks=pieces, error=error,
+                              metadata={"influence_cards": cards} if cards else None)
         stats.writes += 1
         self._log_event(ctx, thread_id, agent_id, user_msg["text"], text, error, self._clock() - started,
                         stats.temperature, stats.tool_calls, stats.model)
@@ -139,6 +147,16 @@ class AgentPipeline:
         snippet = scrub_text(user_msg["text"][:500]).text
         self._store.put(f"{paths.memory_snippets(tenant_id, env, thread_id)}/{user_msg['seq']:0{paths.SEQ_WIDTH}d}",
                         {"text": snippet, "seq": user_msg["seq"], "author": user_msg["author"], "at": utc_now()})
+
+    def _influence_pack(self, tenant_id: str, env: str, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """The turn's Nexus influence pack; a knowledge base that fails leaves the reply without it, not failed."""
+        if self._influence is None:
+            return "", []
+        try:
+            return self._influence(tenant_id, env, scrub_text(text).text)
+        except errors.StudioError as exc:
+            _log.warning("influence pack unavailable", extra={"code": exc.code.code})
+            return "", []
 
     def _turns(self, tenant_id: str, env: str, thread_id: str, agent_id: str, upto: int) -> list[Turn]:
         page = self._store.query(Query(paths.messages(tenant_id, env, thread_id),

@@ -8,6 +8,7 @@ from studio.chat.services import chat_services
 from studio.events.routes import events_services
 from studio.governance.services import governance_services
 from studio.kernel.deps import Deps, Slot
+from studio.nexus.pipeline_pack import influence_source
 from studio.runtime_config.services import runtime_config_services
 from studio.tools.services import tools_services
 
@@ -20,6 +21,6 @@ def agent_pipeline(deps: Deps) -> AgentPipeline:
         return AgentPipeline(deps.store, chat_services(deps).messages, deps.llm, events_services(deps).logger, gates=[],
                              governance=ModelCallGovernance(gov.gates, gov.corridors),
                              tools=AgentTools(tools_services(deps).catalog, tools_services(deps).invoker, deps.memberships),
-                             models=runtime_config_services(deps).configs)
+                             models=runtime_config_services(deps).configs, influence=influence_source(deps))
 
     return deps.memo(AGENT_PIPELINE, build)

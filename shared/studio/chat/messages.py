@@ -66,7 +66,7 @@ class MessageService:
                         expected_rev=0)
 
     def finish(self, tenant_id: str, env: str, thread_id: str, seq: int, *, text: str, chunks: int,
-               error: str | None = None) -> dict[str, Any]:
+               error: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         path = paths.message(tenant_id, env, thread_id, seq)
 
         def write(tx: Transaction) -> dict[str, Any]:
@@ -77,6 +77,8 @@ class MessageService:
                 return dict(doc.data)  # a redelivered job finishing twice changes nothing
             data = dict(doc.data, text=text, chunks=chunks, completed_at=utc_now(),
                         status="failed" if error else "complete", error=error)
+            if metadata:  # e.g. the Nexus cards the agent was given (its sources)
+                data["metadata"] = metadata
             tx.put(path, data, expected_rev=doc.rev)
             # Its deltas are chunk documents with no event each (the realtime feed streams them);
             # the reply's end is a state change like any other.

@@ -67,6 +67,7 @@ class MessageOut(ApiModel):
     error: str | None = None
     created_at: str
     completed_at: str | None = None
+    metadata: dict[str, Any] | None = None  # an agent reply's sources: {"influence_cards": [...]} (Nexus)
 
 
 class MessageList(ApiModel):
@@ -86,5 +87,5 @@ class ChunkOut(ApiModel):
 
 def message_view(thread_id: str, data: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "seq", "epoch", "role", "author", "text", "status", "reply_to", "client_id", "error",
-            "created_at", "completed_at")
+            "created_at", "completed_at", "metadata")
     return {"thread_id": thread_id, **{k: data.get(k) for k in keys}}

@@ -23,10 +23,12 @@ if TYPE_CHECKING:  # annotations only: the configuration sits above the kernel, 
     from studio.kernel.ratelimit import RateLimiter
     from studio.ports.blobs import BlobStore
     from studio.ports.bus import Bus
+    from studio.ports.embeddings import Embedder
     from studio.ports.llm import LlmProvider
     from studio.ports.mailer import Mailer
     from studio.ports.secrets import SecretStore
     from studio.ports.store import DocumentStore
+    from studio.ports.vectors import VectorIndex
 
 T = TypeVar("T")
 
@@ -67,6 +69,12 @@ class Deps(Protocol):
 
     @property
     def mailer(self) -> Mailer: ...
+
+    @property
+    def embeddings(self) -> Embedder: ...
+
+    @property
+    def vectors(self) -> VectorIndex: ...
 
     @property
     def verifier(self) -> TokenVerifier: ...

@@ -1,0 +1,97 @@
+"""The /console/nexus page in headless Chromium (Debian's, driven by Playwright): sign up, paste a
+document, watch its ingest progress arrive on the meta channel, search in the three modes side by
+side, and see the cards as a scatter plot."""
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.api import PASSWORD
+from tests.support.platform import RunningPlatform
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+DOC = """# Studio handbook
+
+## Palette
+
+Our palette is ultramarine blue with a coral accent.
+
+## Voice
+
+We write short sentences in a warm and direct voice.
+
+## Deadlines
+
+Client work ships on Thursdays; nothing goes out on a Friday.
+"""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def delivering(platform: RunningPlatform) -> Iterator[None]:
+    """The runtime's delivery loop, as `make serve` runs it, for the length of the test."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            platform.drain()
+            stop.wait(0.02)
+
+    worker = threading.Thread(target=loop, daemon=True)
+    worker.start()
+    yield
+    stop.set()
+    worker.join(timeout=10)
+
+
+def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platform: RunningPlatform,
+                                                                          delivering: None) -> None:
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: `make test` installs it (infra/install-browser.sh)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(platform.base_url + "/console/nexus")
+            page.fill("#email", f"nexus-{uuid.uuid4().hex[:8]}@example.com")
+            page.fill("#password", PASSWORD)
+            page.click("#signup-btn")
+            expect(page.locator("#status")).to_have_text("Connected: ingest progress is live.", timeout=15_000)
+            page.fill("#doc-title", "Handbook")
+            page.fill("#doc-text", DOC)
+            page.click("#ingest")
+            # the worker's progress, published on the tenant's meta channel, reaches the page
+            expect(page.locator("#progress-text")).to_have_text("done: 4/4 atoms embedded (100%)", timeout=30_000)
+            expect(page.locator("#progress")).to_have_attribute("value", "100")
+            expect(page.locator("#runs .run").first).to_contain_text("ingest done · 4 atoms", timeout=10_000)
+            page.fill("#query", "ultramarine")
+            page.click("#search")
+            for mode in ("keyword", "vector", "hybrid"):
+                expect(page.locator(f"#results-{mode} .result").first).to_contain_text("Palette", timeout=15_000)
+            page.fill("#query", "when do we deliver projects to clients")
+            page.click("#search")
+            expect(page.locator("#results-vector .result").first).to_contain_text("Deadlines", timeout=15_000)
+            expect(page.locator("#scene circle.point")).to_have_count(4, timeout=10_000)
+            expect(page.locator("#scene-info")).to_contain_text("4 cards")
+            # a file upload: an HTML page becomes a document too (its title from the file name)
+            page.fill("#doc-title", "")
+            page.set_input_files("#doc-file", files=[{"name": "menu.html", "mimeType": "text/html",
+                                                      "buffer": b"<h1>Menu</h1><p>Saffron risotto on Mondays.</p>"}])
+            page.click("#ingest")
+            expect(page.locator("#runs .run").first).to_contain_text("ingest done · 1 atoms", timeout=30_000)
+            page.fill("#query", "saffron")
+            page.click("#search")
+            expect(page.locator("#results-keyword .result").first).to_contain_text("menu.html — Menu", timeout=15_000)
+            expect(page.locator("#scene circle.point")).to_have_count(5, timeout=10_000)
+            page.screenshot(path="/tmp/console-nexus.png", full_page=True)
+        finally:
+            browser.close()
