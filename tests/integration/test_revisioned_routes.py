@@ -155,14 +155,6 @@ def _switch_target(body: dict[str, Any] | None, event: str, *, platform: bool = 
         url = f"/kill-switches/platform/{switch['id']}" if platform else f"/kill-switches/{switch['id']}"
         return Target(url, body, 1, h, _listed("/kill-switches", "platform" if platform else "switches", "id",
                                                switch["id"], h), event)
-def _nexus_doc_target(body: dict[str, Any] | None, event: str,
-                      follow_ups: tuple[str, ...] = ()) -> Callable[[httpx.Client], Target]:
-    def make(client: httpx.Client) -> Target:
-        owner, tenant = _tenant(client)
-        h = owner.in_tenant(tenant)
-        doc = client.post("/nexus/raw", json={"title": "Doc", "content": "Before."}, headers=h).json()
-        url = f"/nexus/raw/{doc['id']}"
-        return Target(url, body, doc["rev"], h, _etag_of(url, h), event, follow_ups)
 
     return make
 
@@ -178,13 +170,6 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
             assert client.put(url, headers=h, json={**body, "base_rev": 0}).status_code == 200
             rev = 1
         return Target(url, None if delete else body, rev, h, _listed(list_url, key, field, value, h), event)
-def _nexus_card_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
-    def make(client: httpx.Client) -> Target:
-        owner, tenant = _tenant(client)
-        h = owner.in_tenant(tenant)
-        card = client.post("/nexus/cards", json={"title": "Card", "body": "Before."}, headers=h).json()
-        url = f"/nexus/cards/{card['id']}"
-        return Target(url, body, card["rev"], h, _etag_of(url, h), event)
 
     return make
 
@@ -222,6 +207,31 @@ def _runtime_config_target(client: httpx.Client) -> Target:
     h = owner.in_tenant(tenant)
     return Target("/runtime-config", {"embeddings": {"provider": "local"}}, 0, h, _etag_of("/runtime-config", h),
                   "runtime_config.changed")
+
+
+def _nexus_doc_target(body: dict[str, Any] | None, event: str,
+                      follow_ups: tuple[str, ...] = ()) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        doc = client.post("/nexus/raw", json={"title": "Doc", "content": "Before."}, headers=h).json()
+        url = f"/nexus/raw/{doc['id']}"
+        return Target(url, body, doc["rev"], h, _etag_of(url, h), event, follow_ups)
+
+    return make
+
+
+def _nexus_card_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        card = client.post("/nexus/cards", json={"title": "Card", "body": "Before."}, headers=h).json()
+        url = f"/nexus/cards/{card['id']}"
+        return Target(url, body, card["rev"], h, _etag_of(url, h), event)
+
+    return make
+
+
 def _nexus_settings_target(section: str, body: dict[str, Any]) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
         owner, tenant = _tenant(client)
@@ -255,6 +265,16 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
                                                   "tools.tool_deleted", delete=True),
     ("POST", "/firearms/licences/{licence_id}/revoke"): _licence_target,
     ("PATCH", "/kill-switches/{switch_id}"): _switch_target({"active": False}, "governance.kill_switch_set"),
+    ("PUT", "/nexus/raw/{doc_id}"): _nexus_doc_target({"content": "After."}, "nexus.doc_replaced",
+                                                             ("nexus.doc_ingested",)),  # the worker re-ingests it
+    ("DELETE", "/nexus/raw/{doc_id}"): _nexus_doc_target(None, "nexus.doc_deleted"),
+    ("PATCH", "/nexus/cards/{card_id}"): _nexus_card_target({"body": "After."}, "nexus.card_updated"),
+    ("DELETE", "/nexus/cards/{card_id}"): _nexus_card_target(None, "nexus.card_deleted"),
+    ("PUT", "/nexus/settings/chunking"): _nexus_settings_target("chunking", {"max_tokens": 100, "overlap_tokens": 10}),
+    ("PUT", "/nexus/settings/hybrid"): _nexus_settings_target("hybrid", {"keyword_weight": 1, "vector_weight": 2}),
+    ("PUT", "/nexus/settings/model"): _nexus_settings_target("model", {"model": "hashing-384"}),
+    ("PUT", "/memory/blackboards/{key}"): _blackboard_target({"content": {"v": 1}}, "nexus.blackboard_written"),
+    ("DELETE", "/memory/blackboards/{key}"): _blackboard_target(None, "nexus.blackboard_deleted"),
     ("DELETE", "/kill-switches/{switch_id}"): _switch_target(None, "governance.kill_switch_removed"),
     ("DELETE", "/kill-switches/platform/{switch_id}"): _switch_target(None, "governance.kill_switch_removed",
                                                                       platform=True),
@@ -290,16 +310,6 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PUT", "/tenants/{tenant_id}/keys/{provider}"): _byok_put_target,
     ("DELETE", "/tenants/{tenant_id}/keys/{provider}"): _byok_delete_target,
     ("PUT", "/runtime-config"): _runtime_config_target,
-    ("PUT", "/nexus/raw/{doc_id}"): _nexus_doc_target({"content": "After."}, "nexus.doc_replaced",
-                                                             ("nexus.doc_ingested",)),  # the worker re-ingests it
-    ("DELETE", "/nexus/raw/{doc_id}"): _nexus_doc_target(None, "nexus.doc_deleted"),
-    ("PATCH", "/nexus/cards/{card_id}"): _nexus_card_target({"body": "After."}, "nexus.card_updated"),
-    ("DELETE", "/nexus/cards/{card_id}"): _nexus_card_target(None, "nexus.card_deleted"),
-    ("PUT", "/nexus/settings/chunking"): _nexus_settings_target("chunking", {"max_tokens": 100, "overlap_tokens": 10}),
-    ("PUT", "/nexus/settings/hybrid"): _nexus_settings_target("hybrid", {"keyword_weight": 1, "vector_weight": 2}),
-    ("PUT", "/nexus/settings/model"): _nexus_settings_target("model", {"model": "hashing-384"}),
-    ("PUT", "/memory/blackboards/{key}"): _blackboard_target({"content": {"v": 1}}, "nexus.blackboard_written"),
-    ("DELETE", "/memory/blackboards/{key}"): _blackboard_target(None, "nexus.blackboard_deleted"),
 }
 
 
