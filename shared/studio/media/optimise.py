@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from studio.kernel import logs
+from studio.kernel import errors, logs
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta, publish_meta
 from studio.media import artifacts, audio, images, paths, tools, video
@@ -95,8 +95,16 @@ class Optimiser:
         actions = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
                                                  "parameters": out.params}]
         ingredients = [{"sha256": doc.data.get("sha256"), "title": doc.data.get("filename"), "relationship": "parentOf"}]
-        return sign(self._deps, out.data, out.mime, title=doc.data.get("title") or doc.data["filename"], actions=actions,
-                    ingredients=ingredients)
+        try:
+            return sign(self._deps, out.data, out.mime, title=doc.data.get("title") or doc.data["filename"],
+                        actions=actions, ingredients=ingredients)
+        except errors.StudioError as exc:
+            if exc.status not in (415, 422):  # an outage (the key, the secrets port): the bus retries the job
+                raise
+            # A format or file the signer refuses: the variant is still worth serving, unsigned.
+            _log.warning("variant left unsigned", extra={"fields": {"asset_id": doc.doc_id, "mime": out.mime,
+                                                                     "reason": exc.detail}})
+            return out.data
 
     def _ready(self, tx: Transaction, tenant_id: str, env: str, path: str, prepared: list[artifacts.Prepared]) -> str:
         doc = tx.get(path)
