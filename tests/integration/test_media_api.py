@@ -307,3 +307,29 @@ def test_tenancy_roles_and_hostile_requests(client: httpx.Client, platform: Runn
     assert client.post("/media-v2/assets", files={"other": ("a.png", b"x", "image/png")}, headers=h
                        ).json()["code"] == "MEDIA_MULTIPART_INVALID"
     assert _multipart(client, h, b"x" * (2 << 20), "image/png").status_code == 413
+
+
+def test_a_large_upload_is_resumable_after_a_drop(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                                  tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    size, first = 33 * 1024 * 1024, 8 * 1024 * 1024
+    ticket = client.post("/media-v2/uploads", json={"filename": "long.wav", "content_type": "audio/wav",
+                                                    "size_bytes": size}, headers=h).json()
+    assert ticket["resumable"] is True and "upload_id=" in ticket["upload_url"]
+    url = ticket["upload_url"]
+    r = httpx.put(url, content=b"\0" * first, headers={"Content-Range": f"bytes 0-{first - 1}/*"}, timeout=30)
+    assert (r.status_code, r.headers["Range"]) == (308, f"bytes=0-{first - 1}")
+    # The connection dropped here: the client asks what arrived, then sends the rest.
+    r = httpx.put(url, content=b"", headers={"Content-Range": f"bytes */{size}"}, timeout=30)
+    assert (r.status_code, r.headers["Range"]) == (308, f"bytes=0-{first - 1}")
+    tampered = url.replace("sig=", "sig=0")
+    assert httpx.put(tampered, content=b"x", headers={"Content-Range": f"bytes {first}-{first}/*"}).status_code == 403
+    too_much = httpx.put(url, content=b"\0" * 2, headers={"Content-Range": f"bytes {first}-{first + 1}/{size + 1}"})
+    assert too_much.status_code == 413
+    r = httpx.put(url, content=b"\0" * (size - first), headers={"Content-Range": f"bytes {first}-{size - 1}/{size}"},
+                  timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["size"] == size
+    platform.drain()
+    asset = _asset(client, h, ticket["asset_id"])
+    assert (asset["status"], asset["reason"], asset["size_bytes"]) == ("failed", "unsupported", size)  # zeros: no audio
