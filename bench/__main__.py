@@ -22,6 +22,7 @@ from bench import (
     media_codecs,
     media_ingest,
     media_variants,
+    provenance_ledger,
     realtime_fanout,
     realtime_idle,
     realtime_ttft,
@@ -58,6 +59,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                      lambda verbose: media_codecs.run(verbose)),
     "media_ingest": ("1,000 small uploads through finalize: throughput and p50/p99 finalize -> ready, reported",
                      lambda verbose: media_ingest.run(verbose)),
+    "provenance_ledger": ("Provenance: append cost of the hash chain, verify speed, C2PA signing vs JPEG "
+                          "encoding (reported)", lambda verbose: provenance_ledger.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

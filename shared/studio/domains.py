@@ -135,6 +135,15 @@ DOMAINS: tuple[Domain, ...] = (
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
     Domain(
+        "provenance", "The hash-chained provenance ledger (appended from domain events' provenance), lineage, C2PA",
+        routers="studio.provenance.routes:ROUTERS",
+        errors="studio.provenance.errors",
+        # Its writer consumes domain.media (functions/manifest.yaml: provenance_writer); it emits only this.
+        events={"provenance.entry_appended": "domain.provenance"},
+        topics=("realtime.meta",),  # each append, and a long verification's progress, to live clients
+        queries="studio.provenance.queries:QUERIES",
+    ),
+    Domain(
         "media", "Uploads that process themselves: sniffing, dedupe, optimised variants, artifacts (/media-v2)",
         routers="studio.media.routes:ROUTERS",
         errors="studio.media.errors",

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 
 from studio import domains
+from studio.provenance.ledger import append_entry
+from studio.provenance.models import ProvenanceRecord
 from tests.support.api import PASSWORD, add_member, invite, latest_token, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 
@@ -108,6 +110,10 @@ def _media_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[s
 def test_every_published_message_is_declared_and_every_declared_event_is_published(
         client: httpx.Client, platform: RunningPlatform) -> None:
     tenant, users = _every_state_change(client, platform.drain)
+    # provenance.entry_appended: clients never write the ledger; producers' events do (through the
+    # provenance writer) and so does code recording an action in process, as here.
+    append_entry(platform.deps.store, tenant, "dev", ProvenanceRecord.model_validate(
+        {"action": "upload", "actor": {"type": "system", "id": "flow"}, "subject": {"kind": "asset", "id": "as_flow"}}))
     platform.drain()
     published = _published(platform.deps.settings.data_dir, tenant, users)
     declared = {(kind, topic) for row in domains.DOMAINS for kind, topic in row.events.items()}

@@ -15,6 +15,8 @@ The field overrides, for the record (the JSON format takes no comments):
 * dataset_events.input/output/metadata: arbitrary JSON maps: every nested field would get index
   entries (write cost, and Firestore's 40,000 entries per document); nothing queries them;
 * messages.text, chunks.text, snippets.text, outbox.data: long values nobody queries by.
+* provenance_entries.params/inputs/outputs/actor/subject: the ledger's hashed body, queried only through
+  its derived fields (subject_id, actor_id, input_ids, product_ids).
 """
 from __future__ import annotations
 
