@@ -9,11 +9,8 @@ asset is left alone. A file the tools refuse fails the asset with their reason; 
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 from studio.kernel import errors, logs
@@ -29,14 +26,6 @@ from studio.ports.store import Document, DocumentStore, Transaction
 _log = logs.get("studio.media.optimise")
 C2PA_MODULE = "studio.provenance.c2pa_sign"
 PROGRESS_EVERY_S = 0.25  # at most four progress ticks a second per asset (plus the last)  # the provenance domain's signer, used when it is deployed
-
-
-def _c2pa_signer() -> Callable[..., bytes] | None:
-    """``sign_image`` when the provenance domain is part of this build, else None (no manifest)."""
-    if importlib.util.find_spec("studio.provenance") is None or importlib.util.find_spec(C2PA_MODULE) is None:
-        return None
-    sign: Callable[..., bytes] = importlib.import_module(C2PA_MODULE).sign_image
-    return sign
 
 
 class Optimiser:
@@ -87,12 +76,12 @@ class Optimiser:
             return [audio.normalise(fh.name)]
 
     def _signed(self, doc: Document, out: images.Rendered) -> bytes:
-        """The image with a C2PA manifest (created/resized, the parent as ingredient) when the
-        provenance domain's signer is deployed; the bytes as made otherwise."""
-        sign = _c2pa_signer()
-        if sign is None or out.kind == "placeholder":
+        """The image with a C2PA manifest (created/resized, the parent as ingredient), signed by the
+        provenance domain with the deployment's key."""
+        if out.kind == "placeholder":
             return out.data
-        actions = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
+        from studio.provenance.c2pa_sign import sign_image as sign  # c2pa-rs: loaded by the first image job
+        actions: list[dict[str, Any]] = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
                                                  "parameters": out.params}]
         ingredients = [{"sha256": doc.data.get("sha256"), "title": doc.data.get("filename"), "relationship": "parentOf"}]
         try:
