@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from studio.kernel import errors, logs
+from studio.kernel.deps import Deps
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta, publish_meta
 from studio.media import artifacts, audio, images, paths, tools, video
@@ -29,10 +30,11 @@ PROGRESS_EVERY_S = 0.25  # at most four progress ticks a second per asset (plus 
 
 
 class Optimiser:
-    def __init__(self, store: DocumentStore, blobs: BlobStore, bus: Bus, deps: Any = None) -> None:
-        self._store = store
-        self._blobs = blobs
-        self._bus = bus
+    def __init__(self, deps: Deps, *, c2pa: bool = True) -> None:
+        self._c2pa = c2pa  # sign image variants (off: a deployment without content credentials, or a bench)
+        self._store: DocumentStore = deps.store
+        self._blobs: BlobStore = deps.blobs
+        self._bus: Bus = deps.bus
         self._deps = deps  # handed to the C2PA signer (it reads the signing key through the secrets port)
 
     def handle(self, tenant_id: str, env: str, asset_id: str) -> str:
@@ -78,7 +80,7 @@ class Optimiser:
     def _signed(self, doc: Document, out: images.Rendered) -> bytes:
         """The image with a C2PA manifest (created/resized, the parent as ingredient), signed by the
         provenance domain with the deployment's key."""
-        if out.kind == "placeholder":
+        if out.kind == "placeholder" or not self._c2pa:
             return out.data
         from studio.provenance.c2pa_sign import sign_image as sign  # c2pa-rs: loaded by the first image job
         actions: list[dict[str, Any]] = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
