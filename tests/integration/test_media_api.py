@@ -333,3 +333,36 @@ def test_a_large_upload_is_resumable_after_a_drop(client: httpx.Client, platform
     platform.drain()
     asset = _asset(client, h, ticket["asset_id"])
     assert (asset["status"], asset["reason"], asset["size_bytes"]) == ("failed", "unsupported", size)  # zeros: no audio
+
+
+def test_nothing_stays_processing_forever(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                          tenant: str) -> None:
+    """A worker that died mid-ingest: its lease runs out and the next delivery takes over; past the
+    deadline, the asset fails with ``timeout`` (and reads so even before any delivery comes)."""
+    from studio.media import paths
+
+    h = owner.in_tenant(tenant)
+    store, services = platform.deps.store, media_services(platform.deps)
+
+    def crashed(asset_id: str, *, lease: str, deadline: str) -> None:  # what a worker that died leaves behind
+        doc = store.get(paths.asset(tenant, "dev", asset_id))
+        store.put(doc.path, dict(doc.data, status="processing", lease_until=lease, deadline=deadline))
+
+    past, future = "2000-01-01T00:00:00.000000Z", "2999-01-01T00:00:00.000000Z"
+    taken_over, _ = _upload(client, h, samples.png(90, 60, seed=21), "image/png", "a.png")
+    crashed(taken_over, lease=future, deadline=future)
+    name = f"{tenant}/dev/assets/{taken_over}"
+    assert services.ingest.on_finalized("uploads", name, 1) == "leased"  # another worker holds it: hands off
+    crashed(taken_over, lease=past, deadline=future)
+    assert services.ingest.on_finalized("uploads", name, 1) == "registered"  # the lease ran out: taken over
+    platform.drain()
+    assert _asset(client, h, taken_over)["status"] == "ready"
+
+    stuck, _ = _upload(client, h, samples.png(90, 60, seed=22), "image/png", "b.png")
+    crashed(stuck, lease=future, deadline=past)
+    assert _asset(client, h, stuck)["status"] == "failed" and _asset(client, h, stuck)["reason"] == "timeout"
+    crashed(stuck, lease=past, deadline=past)
+    assert services.ingest.on_finalized("uploads", f"{tenant}/dev/assets/{stuck}", 1) == "timeout"
+    platform.drain()
+    doc = store.get(paths.asset(tenant, "dev", stuck))
+    assert (doc.data["status"], doc.data["reason"]) == ("failed", "timeout")
