@@ -122,7 +122,7 @@ DOMAINS: tuple[Domain, ...] = (
         },
         queries="studio.events.queries:QUERIES",
     ),
-    Domain("privacy", "PII scrubbing of text and values before they are logged"),
+    Domain("privacy", "PII scrubbing of text and values before they are logged", errors="studio.privacy.errors"),
     Domain(
         "agents", "The agent pipeline: answers each user message with a streamed reply",
         queries="studio.agents.queries:QUERIES",
