@@ -366,3 +366,27 @@ def test_nothing_stays_processing_forever(client: httpx.Client, platform: Runnin
     platform.drain()
     doc = store.get(paths.asset(tenant, "dev", stuck))
     assert (doc.data["status"], doc.data["reason"]) == ("failed", "timeout")
+
+
+def test_deleting_deduplicated_content_keeps_it_for_the_live_duplicate(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    h = owner.in_tenant(tenant)
+    data = samples.png(120, 80, seed=77)
+    original = _multipart(client, h, data, "image/png", "o.png").json()["id"]
+    platform.drain()
+    duplicate = _multipart(client, h, data, "image/png", "d.png").json()["id"]
+    platform.drain()
+    blobs, upload = platform.deps.blobs, f"{tenant}/dev/assets/{original}"
+    monkeypatch.setenv("STUDIO_MEDIA_DELETE_GRACE_S", "0")
+    assert client.delete(f"/media-v2/assets/{original}", headers={**h, "If-Match": "*"}).status_code == 204
+    platform.drain()  # due at once, but the duplicate is live: kept
+    kept = _asset(client, h, duplicate)
+    assert blobs.stat("uploads", upload) is not None and httpx.get(kept["download_url"]).content == data
+    made = _artifacts(client, h, duplicate)
+    assert len(made) == 4
+    assert client.delete(f"/media-v2/assets/{duplicate}", headers={**h, "If-Match": "*"}).status_code == 204
+    platform.drain()  # the last asset on those bytes is gone: so are they
+    assert blobs.stat("uploads", upload) is None
+    left = {i.name.rsplit("/", 1)[-1].split(".")[0] for i in blobs.list_blobs("media", f"{tenant}/dev/artifacts/")}
+    assert not left & {a["id"] for a in made}

@@ -219,34 +219,41 @@ class AssetService:
     def _purge(self, tenant_id: str, env: str, doc: Document) -> None:
         derived = self._store.query(Query(paths.artifacts(tenant_id, env), [Filter("asset_id", "==", doc.doc_id)],
                                             limit=500)).docs
-        shared = any(d.data.get("deduplicated_from") == doc.doc_id and not d.data.get("deleted")
-                     for d in self._store.query(Query(paths.assets(tenant_id, env),
-                                                      [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs)
-        if not shared:
-            for obj in [doc.data.get("object"), *(a.data.get("object") for a in derived)]:
-                if obj and not doc.data.get("deduplicated_from"):
-                    with contextlib.suppress(errors.NotFound):
-                        self._blobs.delete(obj["bucket"], obj["name"])
+        duplicates = self._store.query(Query(paths.assets(tenant_id, env),
+                                             [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs
+        if any(not d.data.get("deleted") for d in duplicates):
+            # Live assets were deduplicated onto these bytes: look again one grace period later.
+            def postpone(tx: Transaction) -> None:
+                current = tx.get(doc.path)
+                if current is not None and not current.data.get("purged"):
+                    tx.put(doc.path, dict(current.data, purge_after=_later(delete_grace_s())), expected_rev=current.rev)
+
+            self._store.run_transaction(postpone)
+            return
+        owned = [a.data.get("object") for a in derived]
+        if not doc.data.get("deduplicated_from"):  # a duplicate's own upload was dropped at ingest
+            owned.insert(0, doc.data.get("object"))
+        for obj in owned:
+            if obj:
+                with contextlib.suppress(errors.NotFound):
+                    self._blobs.delete(obj["bucket"], obj["name"])
 
         def write(tx: Transaction) -> None:
             current = tx.get(doc.path)
             if current is None or current.data.get("purged"):
                 return
-            if not shared:
-                for a in derived:
-                    tx.delete(a.path)
-                sha = current.data.get("sha256")
-                content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
-                if content is not None and content.data.get("asset_id") == doc.doc_id:
-                    tx.delete(content.path)
+            for a in derived:
+                tx.delete(a.path)
+            sha = current.data.get("sha256")
+            content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
+            if content is not None and content.data.get("asset_id") == doc.doc_id:
+                tx.delete(content.path)
             after = tx.put(doc.path, dict(current.data, purged=True, status="deleted"), expected_rev=current.rev)
             prov = provenance("delete", "system", "media-purge", {"kind": "asset", "id": doc.doc_id},
                               inputs=[ref("asset", doc.doc_id, current.data.get("sha256")),
-                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in derived)],
-                              params={"kept_for_duplicates": shared})
+                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in derived)])
             emit(tx, DomainEvent("media.asset_purged", tenant_id, env, after.path,
-                                 {"asset_id": doc.doc_id, "artifacts": 0 if shared else len(derived),
-                                  "provenance": prov}))
+                                 {"asset_id": doc.doc_id, "artifacts": len(derived), "provenance": prov}))
 
         self._store.run_transaction(write)
 
