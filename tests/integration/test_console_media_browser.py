@@ -14,8 +14,7 @@ from tests.support import media_samples
 from tests.support.api import PASSWORD
 from tests.support.platform import RunningPlatform
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
 
 
 def test_drop_a_photo_and_watch_it_become_variants(platform: RunningPlatform, delivering: None,  # noqa: F811

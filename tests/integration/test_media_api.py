@@ -4,7 +4,6 @@ the /media-v2 routes' rules (revisions, policy filter, tenancy, grace-period del
 from __future__ import annotations
 
 import io
-import shutil
 import tempfile
 from typing import Any
 
@@ -18,7 +17,7 @@ from tests.support.api import User, add_member, new_tenant, new_user
 from tests.support.bus_tap import EventTap
 from tests.support.platform import RunningPlatform
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")
+pytestmark = pytest.mark.usefixtures("media_tools")
 
 
 def _upload(c: httpx.Client, h: dict[str, str], data: bytes, content_type: str, filename: str = "photo.jpg",

@@ -5,7 +5,6 @@ variants to the media bucket, and a signed GET of one back. Skipped with the rea
 either emulator is missing."""
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,8 +26,7 @@ from tests.support import gcs_fake, media_samples
 from tests.support.pubsub_emulator import HOST_ENV, PubsubEmulator, emulator_session
 from tests.support.shared_process import say
 
-pytestmark = [pytest.mark.emulator,
-              pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")]
+pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("media_tools")]
 PROJECT = "demo-media-gcs"
 TOPIC = "uploads-finalized"
 BUCKETS = {"uploads": "media-test-uploads", "media": "media-test-derived"}
