@@ -7,7 +7,8 @@ ship with the machine, so they are gradients, shapes and noise), each made into 
 at 320, 640, 1280 and 1920 px plus a BlurHash. One thread (one core's worth).
 
 * platform: ``Optimiser.handle`` on a real SQLite store and local blob store: read the upload,
-  decode, orient, colour-manage, resize, encode, store 13 artifacts with their events, mark ready;
+  decode, orient, colour-manage, resize, encode, store 13 artifacts with their events, mark ready
+  (judged without C2PA signing, which Pillow does not do; the signed run is reported beside it);
 * baseline: the same Pillow calls with the same encoder settings (decode at the same DCT scale,
   ``exif_transpose``, LANCZOS resizes from the decoded image, the same saves), nothing stored.
 
@@ -71,16 +72,15 @@ def pillow_alone(data: bytes) -> int:
     return made
 
 
-def _platform(tmp: Path) -> tuple[Any, Any, str, str]:
-    from studio.adapters.local_blobs import LocalBlobStore
-    from studio.adapters.sqlite_bus import SqliteBus
-    from studio.adapters.sqlite_store import SqliteStore
+def _platform(tmp: Path) -> tuple[Any, Any, Any, Any, str]:
+    """The embedded adapters as the bootstrap builds them (SQLite store and bus, local blobs and
+    secrets: the C2PA signing key comes from there)."""
+    from studio.bootstrap import Deps
+    from studio.config import Settings
     from studio.media.optimise import Optimiser
 
-    store = SqliteStore(tmp / "store.db")
-    blobs = LocalBlobStore(tmp / "blobs", base_url="http://bench.invalid", signing_key=b"k" * 32)
-    bus = SqliteBus(tmp / "bus.db")
-    return store, blobs, Optimiser(store, blobs, bus), "t_bench"
+    deps = Deps(Settings(data_dir=tmp, public_url="http://bench.invalid"))
+    return deps.store, deps.blobs, Optimiser(deps, c2pa=False), Optimiser(deps), "t_bench"
 
 
 def _seed_asset(store: Any, blobs: Any, tenant: str, n: int, data: bytes) -> str:
@@ -103,28 +103,35 @@ def run(verbose: bool = False) -> list[Result]:
 
     heading("media variants: optimiser vs Pillow alone (one thread)")
     photos = [synthetic_photo(3000, 2000, seed) for seed in range(PHOTOS)]
-    best_platform, best_pillow = float("inf"), float("inf")
+    best_platform, best_signed, best_pillow = float("inf"), float("inf"), float("inf")
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
-        store, blobs, optimiser, tenant = _platform(Path(tmp))
+        store, blobs, optimiser, signing, tenant = _platform(Path(tmp))
         seq = 0
-        for _ in range(ROUNDS):
+
+        def timed(worker: Any) -> float:
+            nonlocal seq
             ids = []
             for data in photos:
                 ids.append(_seed_asset(store, blobs, tenant, seq, data))
                 seq += 1
             t0 = time.perf_counter()
             for asset_id in ids:
-                if optimiser.handle(tenant, "dev", asset_id) != "ready":
+                if worker.handle(tenant, "dev", asset_id) != "ready":
                     raise RuntimeError("the optimiser did not finish an asset")
-            best_platform = min(best_platform, time.perf_counter() - t0)
+            return time.perf_counter() - t0
+
+        for _ in range(ROUNDS):
+            best_platform = min(best_platform, timed(optimiser))
             t0 = time.perf_counter()
             for data in photos:
                 pillow_alone(data)
             best_pillow = min(best_pillow, time.perf_counter() - t0)
+            best_signed = min(best_signed, timed(signing))
         store.close()
     variants = PHOTOS * 12
     per_s = variants / best_platform
-    print(f"  {PHOTOS} photos, {variants} variants: platform {best_platform:.2f} s, Pillow alone {best_pillow:.2f} s")
+    print(f"  {PHOTOS} photos, {variants} variants: platform {best_platform:.2f} s, with C2PA signing "
+          f"{best_signed:.2f} s, Pillow alone {best_pillow:.2f} s")
 
     # imgproxy's workload, our run: one ~29 MB JPEG to 500 px wide (decode at DCT scale, resize, encode).
     big, side = b"", 7000
@@ -146,6 +153,9 @@ def run(verbose: bool = False) -> list[Result]:
         Result("media_variants", "variant set time (6 photos x 12 variants + placeholder, stored)", best_platform,
                "s", best_pillow, "Pillow alone, same encodes", 1.15,
                note=f"{per_s:.1f} variants/s/core", extra={"variants_per_s_per_core": round(per_s, 2)}),
+        Result("media_variants", "the same with a C2PA manifest signed into each variant (as deployed)", best_signed,
+               "s", best_pillow, "Pillow alone, no manifests", None,
+               note=f"{variants / best_signed:.1f} variants/s/core; signing is work Pillow does not do: reported"),
         Result("media_variants", f"{len(big) / 1e6:.0f} MB JPEG -> 500 px (imgproxy's workload)", big_per_s,
                "images/s/core", note=f"imgproxy publishes {IMGPROXY_IMAGES_PER_S_PER_CORE} images/s/core; context only",
                extra={"status": INFO}),

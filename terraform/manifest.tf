@@ -23,6 +23,7 @@ locals {
       min_instances = try(f.min_instances, 0)
       max_instances = try(f.max_instances, 10)
       iam_roles     = try(f.iam_roles, [])
+      buckets       = try(f.buckets, [])
     }
   }
 
@@ -84,6 +85,7 @@ locals {
     for role in local.bucket_roles : role => lookup(var.bucket_access, role, concat(
       keys(local.http_functions),
       [for k, f in local.functions : k if f.kind == "storage" && f.target == role],
+      [for k, f in local.functions : k if contains(f.buckets, role)], # event functions that name it
     ))
   }
   bucket_grants = merge([

@@ -33,3 +33,13 @@ def owner(client: httpx.Client) -> User:
 @pytest.fixture()
 def tenant(client: httpx.Client, owner: User) -> str:
     return new_tenant(client, owner)
+
+
+@pytest.fixture(scope="session")
+def media_tools() -> None:
+    """The media tests need Debian's ffmpeg and ffprobe: missing is a failure, never a silent skip."""
+    import shutil
+
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: `make test` installs them (infra/install-media-tools.sh)")

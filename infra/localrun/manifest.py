@@ -29,6 +29,9 @@ class FunctionSpec(BaseModel):
     # Project roles the function's service account needs beyond what its trigger and extras imply
     # (Terraform grants them, terraform/iam.tf): e.g. writing Firebase custom claims.
     iam_roles: list[str] = Field(default_factory=list)
+    # Bucket roles an event function reads or writes (HTTP functions and a bucket's own storage
+    # trigger get theirs by default; terraform/manifest.tf's bucket_readers).
+    buckets: list[str] = Field(default_factory=list)
 
     @field_validator("trigger")
     @classmethod

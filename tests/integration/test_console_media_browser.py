@@ -1,6 +1,6 @@
 """The /console/media page in headless Chromium (Debian's, driven by Playwright): sign up, drop a
 photo, watch its processing live on the meta channel, then see its variants (AVIF, WebP and JPEG,
-each decoded by Chromium itself), its BlurHash placeholder and its provenance panel."""
+each decoded by Chromium itself), its BlurHash placeholder and its provenance chain, verified."""
 from __future__ import annotations
 
 import shutil
@@ -14,8 +14,7 @@ from tests.support import media_samples
 from tests.support.api import PASSWORD
 from tests.support.platform import RunningPlatform
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
 
 
 def test_drop_a_photo_and_watch_it_become_variants(platform: RunningPlatform, delivering: None,  # noqa: F811
@@ -60,7 +59,9 @@ def test_drop_a_photo_and_watch_it_become_variants(platform: RunningPlatform, de
                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                 return new Set(Array.from({length: d.length / 4}, (_, i) => d[i * 4] + ',' + d[i * 4 + 1])).size; }""")
             assert painted > 4  # the BlurHash decoded into a gradient, not a flat fill
-            expect(card.locator(".provenance")).to_contain_text("Provenance")
+            # Its provenance: one derive edge per artifact, and the tenant's chain verified.
+            expect(card.locator(".provenance ol.chain li")).to_have_count(7, timeout=15_000)
+            expect(card.locator(".provenance .verified")).to_contain_text("verified")
             page.screenshot(path="/tmp/console-media.png", full_page=True)
         finally:
             browser.close()

@@ -4,7 +4,6 @@ the /media-v2 routes' rules (revisions, policy filter, tenancy, grace-period del
 from __future__ import annotations
 
 import io
-import shutil
 import tempfile
 from typing import Any
 
@@ -18,7 +17,7 @@ from tests.support.api import User, add_member, new_tenant, new_user
 from tests.support.bus_tap import EventTap
 from tests.support.platform import RunningPlatform
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")
+pytestmark = pytest.mark.usefixtures("media_tools")
 
 
 def _upload(c: httpx.Client, h: dict[str, str], data: bytes, content_type: str, filename: str = "photo.jpg",
@@ -307,3 +306,86 @@ def test_tenancy_roles_and_hostile_requests(client: httpx.Client, platform: Runn
     assert client.post("/media-v2/assets", files={"other": ("a.png", b"x", "image/png")}, headers=h
                        ).json()["code"] == "MEDIA_MULTIPART_INVALID"
     assert _multipart(client, h, b"x" * (2 << 20), "image/png").status_code == 413
+
+
+def test_a_large_upload_is_resumable_after_a_drop(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                                  tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    size, first = 33 * 1024 * 1024, 8 * 1024 * 1024
+    ticket = client.post("/media-v2/uploads", json={"filename": "long.wav", "content_type": "audio/wav",
+                                                    "size_bytes": size}, headers=h).json()
+    assert ticket["resumable"] is True and "upload_id=" in ticket["upload_url"]
+    url = ticket["upload_url"]
+    r = httpx.put(url, content=b"\0" * first, headers={"Content-Range": f"bytes 0-{first - 1}/*"}, timeout=30)
+    assert (r.status_code, r.headers["Range"]) == (308, f"bytes=0-{first - 1}")
+    # The connection dropped here: the client asks what arrived, then sends the rest.
+    r = httpx.put(url, content=b"", headers={"Content-Range": f"bytes */{size}"}, timeout=30)
+    assert (r.status_code, r.headers["Range"]) == (308, f"bytes=0-{first - 1}")
+    tampered = url.replace("sig=", "sig=0")
+    assert httpx.put(tampered, content=b"x", headers={"Content-Range": f"bytes {first}-{first}/*"}).status_code == 403
+    too_much = httpx.put(url, content=b"\0" * 2, headers={"Content-Range": f"bytes {first}-{first + 1}/{size + 1}"})
+    assert too_much.status_code == 413
+    r = httpx.put(url, content=b"\0" * (size - first), headers={"Content-Range": f"bytes {first}-{size - 1}/{size}"},
+                  timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["size"] == size
+    platform.drain()
+    asset = _asset(client, h, ticket["asset_id"])
+    assert (asset["status"], asset["reason"], asset["size_bytes"]) == ("failed", "unsupported", size)  # zeros: no audio
+
+
+def test_nothing_stays_processing_forever(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                          tenant: str) -> None:
+    """A worker that died mid-ingest: its lease runs out and the next delivery takes over; past the
+    deadline, the asset fails with ``timeout`` (and reads so even before any delivery comes)."""
+    from studio.media import paths
+
+    h = owner.in_tenant(tenant)
+    store, services = platform.deps.store, media_services(platform.deps)
+
+    def crashed(asset_id: str, *, lease: str, deadline: str) -> None:  # what a worker that died leaves behind
+        doc = store.get(paths.asset(tenant, "dev", asset_id))
+        store.put(doc.path, dict(doc.data, status="processing", lease_until=lease, deadline=deadline))
+
+    past, future = "2000-01-01T00:00:00.000000Z", "2999-01-01T00:00:00.000000Z"
+    taken_over, _ = _upload(client, h, samples.png(90, 60, seed=21), "image/png", "a.png")
+    crashed(taken_over, lease=future, deadline=future)
+    name = f"{tenant}/dev/assets/{taken_over}"
+    assert services.ingest.on_finalized("uploads", name, 1) == "leased"  # another worker holds it: hands off
+    crashed(taken_over, lease=past, deadline=future)
+    assert services.ingest.on_finalized("uploads", name, 1) == "registered"  # the lease ran out: taken over
+    platform.drain()
+    assert _asset(client, h, taken_over)["status"] == "ready"
+
+    stuck, _ = _upload(client, h, samples.png(90, 60, seed=22), "image/png", "b.png")
+    crashed(stuck, lease=future, deadline=past)
+    assert _asset(client, h, stuck)["status"] == "failed" and _asset(client, h, stuck)["reason"] == "timeout"
+    crashed(stuck, lease=past, deadline=past)
+    assert services.ingest.on_finalized("uploads", f"{tenant}/dev/assets/{stuck}", 1) == "timeout"
+    platform.drain()
+    doc = store.get(paths.asset(tenant, "dev", stuck))
+    assert (doc.data["status"], doc.data["reason"]) == ("failed", "timeout")
+
+
+def test_deleting_deduplicated_content_keeps_it_for_the_live_duplicate(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    h = owner.in_tenant(tenant)
+    data = samples.png(120, 80, seed=77)
+    original = _multipart(client, h, data, "image/png", "o.png").json()["id"]
+    platform.drain()
+    duplicate = _multipart(client, h, data, "image/png", "d.png").json()["id"]
+    platform.drain()
+    blobs, upload = platform.deps.blobs, f"{tenant}/dev/assets/{original}"
+    monkeypatch.setenv("STUDIO_MEDIA_DELETE_GRACE_S", "0")
+    assert client.delete(f"/media-v2/assets/{original}", headers={**h, "If-Match": "*"}).status_code == 204
+    platform.drain()  # due at once, but the duplicate is live: kept
+    kept = _asset(client, h, duplicate)
+    assert blobs.stat("uploads", upload) is not None and httpx.get(kept["download_url"]).content == data
+    made = _artifacts(client, h, duplicate)
+    assert len(made) == 4
+    assert client.delete(f"/media-v2/assets/{duplicate}", headers={**h, "If-Match": "*"}).status_code == 204
+    platform.drain()  # the last asset on those bytes is gone: so are they
+    assert blobs.stat("uploads", upload) is None
+    left = {i.name.rsplit("/", 1)[-1].split(".")[0] for i in blobs.list_blobs("media", f"{tenant}/dev/artifacts/")}
+    assert not left & {a["id"] for a in made}

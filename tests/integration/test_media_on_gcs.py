@@ -5,7 +5,6 @@ variants to the media bucket, and a signed GET of one back. Skipped with the rea
 either emulator is missing."""
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,8 +26,7 @@ from tests.support import gcs_fake, media_samples
 from tests.support.pubsub_emulator import HOST_ENV, PubsubEmulator, emulator_session
 from tests.support.shared_process import say
 
-pytestmark = [pytest.mark.emulator,
-              pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing: infra/install-media-tools.sh")]
+pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("media_tools")]
 PROJECT = "demo-media-gcs"
 TOPIC = "uploads-finalized"
 BUCKETS = {"uploads": "media-test-uploads", "media": "media-test-derived"}
@@ -100,3 +98,24 @@ def test_signed_upload_notification_ingest_and_variants_on_cloud_storage(on_gcs:
     body = httpx.get(jpeg["download_url"], timeout=10)  # a V4 signed GET on the media bucket
     assert body.status_code == 200 and len(body.content) == jpeg["size_bytes"]
     assert deps.blobs.stat("media", jpeg["download_url"].split(BUCKETS["media"] + "/", 1)[1].split("?")[0]) is not None
+
+
+def test_a_large_upload_gets_a_resumable_session(on_gcs: tuple[Deps, PubsubBus]) -> None:
+    deps, bus = on_gcs
+    services = media_services(deps)
+    ctx = RequestContext("t_gcsmedia", "dev", Principal("u_gcs", "gcs@example.com"), Role.OWNER)
+    size = 40 * 1024 * 1024
+    ticket = services.assets.create_upload(ctx, "long.mp4", "video/mp4", size, None)
+    assert ticket["resumable"] is True and "upload_id=" in ticket["upload_url"]
+    # Two chunks, as a client resumes: the first 256 KiB-aligned piece, then the rest with the total.
+    first, rest = 8 * 1024 * 1024, size - 8 * 1024 * 1024
+    put = httpx.put(ticket["upload_url"], content=b"\0" * first, timeout=30,
+                    headers={"Content-Range": f"bytes 0-{first - 1}/*"})
+    assert put.status_code == 308, put.text  # "resume incomplete": the session keeps what arrived
+    put = httpx.put(ticket["upload_url"], content=b"\0" * rest, timeout=30,
+                    headers={"Content-Range": f"bytes {first}-{size - 1}/{size}"})
+    assert put.status_code in (200, 201), put.text
+    event = _finalized(bus)
+    obj = cloudevents.decode_storage(event)
+    assert obj.size == size and services.ingest.on_finalized(obj.bucket, obj.name, obj.generation) == "failed"
+    assert services.assets.get(ctx, ticket["asset_id"])["reason"] == "unsupported"  # zeros are no video

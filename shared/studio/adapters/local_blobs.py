@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
+RESUMABLE_SESSION_S = 7 * 24 * 3600  # as long as a GCS resumable session lives
 _SIG_VERSION = "studio-blob-v1"
 
 try:  # optional C implementation; never a dependency
@@ -289,11 +290,99 @@ class LocalBlobStore:
             raise _forbidden(f"URL is signed for {signed_method}, not {method.upper()}")
         return max_bytes
 
+    # -- resumable uploads (GCS's protocol, for big local uploads) ----------------
+
+    def _session_sig(self, upload_id: str) -> str:
+        msg = json.dumps([_SIG_VERSION, "resumable", upload_id])
+        return hmac.new(self._key, msg.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _session_paths(self, upload_id: str) -> tuple[Path, Path]:
+        folder = self.root / ".sessions"
+        private_dir(folder)
+        return folder / f"{upload_id}.json", folder / f"{upload_id}.part"
+
+    def resumable_upload_url(
+        self, bucket: str, name: str, *, content_type: str = DEFAULT_CONTENT_TYPE, size: int | None = None,
+        origin: str | None = None, if_generation_match: int | None = None,
+    ) -> str:
+        """A session URL a client PUTs the bytes to in ``Content-Range`` chunks, resuming after a drop
+        (GCS's resumable protocol: 308 with ``Range`` until the last chunk, then the object). Like a GCS
+        session URL it is the credential itself, valid for a week. ``origin`` is accepted for the port's
+        shape (the local runtime's CORS already covers loopback origins)."""
+        check_bucket(bucket)
+        check_object_name(name)
+        check_content_type(content_type)
+        check_generation_match(if_generation_match)
+        check_max_bytes(size)
+        upload_id = uuid.uuid4().hex
+        meta, part = self._session_paths(upload_id)
+        _atomic_write(part, b"")
+        _atomic_write(meta, json.dumps({"bucket": bucket, "name": name, "content_type": content_type, "size": size,
+                                        "if_generation_match": if_generation_match,
+                                        "expires": int(self._clock()) + RESUMABLE_SESSION_S}).encode())
+        query = urlencode({"upload_id": upload_id, "sig": self._session_sig(upload_id)})
+        return f"{self.base_url}/_blobs/{bucket}/{quote(name, safe='/')}?{query}"
+
+    def resumable_put(self, bucket: str, name: str, query: Mapping[str, str], content_range: str | None,
+                      data: bytes) -> tuple[int, BlobInfo | None]:
+        """Apply one chunk: (bytes held so far, the object once the last chunk made it)."""
+        upload_id, sig = query.get("upload_id") or "", query.get("sig") or ""
+        if not (len(upload_id) == 32 and upload_id.isascii() and upload_id.isalnum()) or not hmac.compare_digest(
+                sig.encode(), self._session_sig(upload_id).encode()):
+            raise _forbidden("not an upload session of this store")
+        meta_path, part = self._session_paths(upload_id)
+        with self._write_lock():
+            try:
+                session = json.loads(meta_path.read_text())
+            except FileNotFoundError:
+                raise errors.NotFound("no such upload session (finished or expired)") from None
+            if (session["bucket"], session["name"]) != (bucket, name) or self._clock() > session["expires"]:
+                raise _forbidden("the upload session does not cover this object, or has expired")
+            first, last, total = _content_range(content_range)
+            held = part.stat().st_size
+            size = session["size"]
+            if total is not None and size is not None and total != size:
+                raise errors.StudioError(errors.PAYLOAD_TOO_LARGE if total > size else errors.BAD_REQUEST,
+                                         f"the session was opened for {size} bytes, not {total}")
+            if first is not None and last is not None:
+                if first > held or last - first + 1 != len(data):
+                    raise errors.StudioError(errors.BAD_REQUEST, f"expected bytes from {held}, matching the body")
+                fresh = data[held - first:]  # a resent chunk: only what is new
+                if size is not None and held + len(fresh) > size:
+                    raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"the session was opened for {size} bytes")
+                with open(part, "ab") as fh:
+                    fh.write(fresh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                held += len(fresh)
+            if total is None or held < total:
+                return held, None
+            blob = part.read_bytes()
+            meta_path.unlink()
+            part.unlink()
+        info = self.put(bucket, name, blob, session["content_type"], if_generation_match=session["if_generation_match"])
+        return held, info
+
 
 def _is_small_number(raw: str) -> bool:
     """ASCII digits that fit in 63 bits: ``int()`` of 5,000 digits raises, and no time or
     generation needs more than 18."""
     return 0 < len(raw) <= 18 and raw.isascii() and raw.isdigit()
+
+
+def _content_range(raw: str | None) -> tuple[int | None, int | None, int | None]:
+    """``bytes a-b/N``, ``bytes a-b/*`` or ``bytes */N`` (a status query): (a, b, N)."""
+    unit, _, spec = (raw or "").partition(" ")
+    span, slash, total = spec.partition("/")
+    if unit != "bytes" or not slash or not (total == "*" or _is_small_number(total)):
+        raise errors.StudioError(errors.BAD_REQUEST, "Content-Range must be 'bytes a-b/N', 'bytes a-b/*' or 'bytes */N'")
+    size = None if total == "*" else int(total)
+    if span == "*":
+        return None, None, size
+    a, dash, b = span.partition("-")
+    if not dash or not (a == "0" or _is_small_number(a)) or not (b == "0" or _is_small_number(b)) or int(b) < int(a):
+        raise errors.StudioError(errors.BAD_REQUEST, "Content-Range has a bad byte span")
+    return int(a), int(b), size
 
 
 def _object_from_path(request: Request) -> tuple[str, str]:
@@ -326,6 +415,8 @@ def signed_blob_wsgi_app(
         bucket, name = _object_from_path(request)
         if request.method not in ("GET", "PUT"):
             raise errors.StudioError(errors.METHOD_NOT_ALLOWED, headers={"Allow": "GET, PUT"})
+        if request.method == "PUT" and "upload_id" in request.args:
+            return resumable(request, bucket, name)
         bound = store.verify_signed(request.method, bucket, name, request.args, request.headers.get("Content-Type"))
         if request.method == "GET":
             data, info = store.get(bucket, name)
@@ -348,13 +439,30 @@ def signed_blob_wsgi_app(
         content_type = request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
         match = int(raw_match) if raw_match is not None else None
         info = store.put(bucket, name, data, content_type, if_generation_match=match)
+        return finalized(info)
+
+    def finalized(info: BlobInfo) -> Response:
         if on_finalize is not None:
             try:
                 on_finalize(info)  # queues the finalize event (durably); it does not run the handler
             except Exception as exc:  # noqa: BLE001 - returned, not swallowed: the client retries the upload
-                log.exception("on_finalize failed for %s/%s generation %s", bucket, name, info.generation)
+                log.exception("on_finalize failed for %s/%s generation %s", info.bucket, info.name, info.generation)
                 raise errors.Unavailable("stored, but the upload notification could not be queued: retry") from exc
         return _object_headers(Response(json.dumps(asdict(info)), content_type="application/json"), info)
+
+    def resumable(request: Request, bucket: str, name: str) -> Response:
+        request.max_content_length = max_bytes  # per chunk; the session bounds the whole
+        try:
+            data = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, f"chunks are limited to {max_bytes} bytes") from None
+        held, info = store.resumable_put(bucket, name, request.args, request.headers.get("Content-Range"), data)
+        if info is None:  # "resume incomplete": what the session holds, for the client to go on from
+            resp = Response(status=308)
+            if held:
+                resp.headers["Range"] = f"bytes=0-{held - 1}"
+            return resp
+        return finalized(info)
 
     @Request.application
     def app(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from studio.ports.store import Document, Filter, Query, Transaction
 
 UPLOAD_EXPIRES_S = 3600
 RESUMABLE_ABOVE = 32 * 1024 * 1024  # larger uploads get a resumable session where the store offers one
+RESUMABLE_WINDOW_S = 7 * 24 * 3600  # a GCS resumable session lives a week
 MAX_PARAMS_BYTES = 4096
 
 
@@ -41,8 +43,12 @@ def _live(doc: Document) -> bool:
     return not doc.data.get("deleted")
 
 
+_ASSET_ID = re.compile(r"^as_[0-9a-f]{20}$")
+_ARTIFACT_ID = re.compile(r"^ar_[0-9a-f]{20}$")
+
+
 def _asset_path(ctx: RequestContext, asset_id: str) -> str:
-    if not (asset_id.startswith("as_") and len(asset_id) == 23 and asset_id[3:].isalnum()):
+    if not _ASSET_ID.match(asset_id):
         raise errors.NotFound("no such asset")
     return paths.asset(ctx.tenant_id, ctx.env, asset_id)
 
@@ -56,7 +62,8 @@ class AssetService:
 
     # -- creating ------------------------------------------------------------
     def _new_asset(self, ctx: RequestContext, *, filename: str, title: str | None, declared_type: str | None,
-                   declared_size: int | None, obj: dict[str, Any], asset_id: str | None = None) -> Document:
+                   declared_size: int | None, obj: dict[str, Any], asset_id: str | None = None,
+                   upload_window_s: int = UPLOAD_EXPIRES_S) -> Document:
         asset_id = asset_id or "as_" + secrets.token_hex(10)
         meta = filtered(self._deps, ctx.tenant_id, ctx.env, {"filename": filename, "title": title})
 
@@ -64,7 +71,8 @@ class AssetService:
             doc = tx.create(paths.asset(ctx.tenant_id, ctx.env, asset_id), {
                 "status": "uploading", "filename": meta["filename"], "title": meta["title"], "tags": [],
                 "alt_text": None, "declared_type": declared_type, "declared_size": declared_size, "object": obj,
-                "created_by": ctx.user_id, "created_at": utc_now(), "deleted": False, "kind": _kind_of(declared_type)})
+                "created_by": ctx.user_id, "created_at": utc_now(), "deleted": False, "kind": _kind_of(declared_type),
+                "upload_deadline": _later(upload_window_s + 60)})
             emit(tx, DomainEvent("media.asset_created", ctx.tenant_id, ctx.env, doc.path, {
                 "asset_id": asset_id, "declared_type": declared_type, "declared_size": declared_size}))
             return doc
@@ -75,13 +83,14 @@ class AssetService:
                       title: str | None) -> dict[str, Any]:
         asset_id = "as_" + secrets.token_hex(10)
         name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
+        resumable = getattr(self._blobs, "resumable_upload_url", None) if size_bytes > RESUMABLE_ABOVE else None
         self._new_asset(ctx, filename=filename, title=title, declared_type=content_type, declared_size=size_bytes,
-                        obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id)
-        resumable = getattr(self._blobs, "resumable_upload_url", None)
-        if size_bytes > RESUMABLE_ABOVE and resumable is not None:
+                        obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id,
+                        upload_window_s=RESUMABLE_WINDOW_S if resumable is not None else UPLOAD_EXPIRES_S)
+        if resumable is not None:  # GCS: a session the client PUTs chunks to, resuming after a drop
             url = str(resumable(paths.UPLOADS_BUCKET, name, content_type=content_type, size=size_bytes))
             return {"asset_id": asset_id, "upload_url": url, "method": "PUT", "headers": {"Content-Type": content_type},
-                    "expires_at": _later(7 * 24 * 3600), "resumable": True}
+                    "expires_at": _later(RESUMABLE_WINDOW_S), "resumable": True}
         url = self._blobs.signed_url(paths.UPLOADS_BUCKET, name, method="PUT", expires_s=UPLOAD_EXPIRES_S,
                                      content_type=content_type, max_bytes=size_bytes)
         return {"asset_id": asset_id, "upload_url": url, "method": "PUT",
@@ -138,6 +147,8 @@ class AssetService:
         view = asset_view(doc, self._blobs, content)
         if view["status"] in ("uploading", "processing") and expired(doc.data.get("deadline")):
             view.update(status="failed", reason="timeout", download_url=None)  # the worker never came back
+        elif view["status"] == "uploading" and expired(doc.data.get("upload_deadline")):
+            view.update(status="failed", reason="the upload never arrived")  # its URL has expired
         return view
 
     def get(self, ctx: RequestContext, asset_id: str) -> dict[str, Any]:
@@ -208,34 +219,41 @@ class AssetService:
     def _purge(self, tenant_id: str, env: str, doc: Document) -> None:
         derived = self._store.query(Query(paths.artifacts(tenant_id, env), [Filter("asset_id", "==", doc.doc_id)],
                                             limit=500)).docs
-        shared = any(d.data.get("deduplicated_from") == doc.doc_id and not d.data.get("deleted")
-                     for d in self._store.query(Query(paths.assets(tenant_id, env),
-                                                      [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs)
-        if not shared:
-            for obj in [doc.data.get("object"), *(a.data.get("object") for a in derived)]:
-                if obj and not doc.data.get("deduplicated_from"):
-                    with contextlib.suppress(errors.NotFound):
-                        self._blobs.delete(obj["bucket"], obj["name"])
+        duplicates = self._store.query(Query(paths.assets(tenant_id, env),
+                                             [Filter("deduplicated_from", "==", doc.doc_id)], limit=50)).docs
+        if any(not d.data.get("deleted") for d in duplicates):
+            # Live assets were deduplicated onto these bytes: look again one grace period later.
+            def postpone(tx: Transaction) -> None:
+                current = tx.get(doc.path)
+                if current is not None and not current.data.get("purged"):
+                    tx.put(doc.path, dict(current.data, purge_after=_later(delete_grace_s())), expected_rev=current.rev)
+
+            self._store.run_transaction(postpone)
+            return
+        owned = [a.data.get("object") for a in derived]
+        if not doc.data.get("deduplicated_from"):  # a duplicate's own upload was dropped at ingest
+            owned.insert(0, doc.data.get("object"))
+        for obj in owned:
+            if obj:
+                with contextlib.suppress(errors.NotFound):
+                    self._blobs.delete(obj["bucket"], obj["name"])
 
         def write(tx: Transaction) -> None:
             current = tx.get(doc.path)
             if current is None or current.data.get("purged"):
                 return
-            if not shared:
-                for a in derived:
-                    tx.delete(a.path)
-                sha = current.data.get("sha256")
-                content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
-                if content is not None and content.data.get("asset_id") == doc.doc_id:
-                    tx.delete(content.path)
+            for a in derived:
+                tx.delete(a.path)
+            sha = current.data.get("sha256")
+            content = tx.get(paths.content(tenant_id, env, sha)) if sha else None
+            if content is not None and content.data.get("asset_id") == doc.doc_id:
+                tx.delete(content.path)
             after = tx.put(doc.path, dict(current.data, purged=True, status="deleted"), expected_rev=current.rev)
             prov = provenance("delete", "system", "media-purge", {"kind": "asset", "id": doc.doc_id},
                               inputs=[ref("asset", doc.doc_id, current.data.get("sha256")),
-                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in derived)],
-                              params={"kept_for_duplicates": shared})
+                                      *(ref("artifact", a.doc_id, a.data.get("sha256")) for a in derived)])
             emit(tx, DomainEvent("media.asset_purged", tenant_id, env, after.path,
-                                 {"asset_id": doc.doc_id, "artifacts": 0 if shared else len(derived),
-                                  "provenance": prov}))
+                                 {"asset_id": doc.doc_id, "artifacts": len(derived), "provenance": prov}))
 
         self._store.run_transaction(write)
 
@@ -248,7 +266,7 @@ class AssetService:
         return {"artifacts": [artifact_view(a, self._blobs) for a in page.docs]}
 
     def artifact(self, ctx: RequestContext, artifact_id: str) -> dict[str, Any]:
-        if not (artifact_id.startswith("ar_") and len(artifact_id) == 23 and artifact_id[3:].isalnum()):
+        if not _ARTIFACT_ID.match(artifact_id):
             raise errors.NotFound("no such artifact")
         doc = self._store.get(paths.artifact(ctx.tenant_id, ctx.env, artifact_id))
         if doc is None:

@@ -9,7 +9,7 @@ import re
 import tempfile
 from typing import Any
 
-from studio.media import tools
+from studio.media import binaries
 from studio.media.images import Rendered
 
 TARGET = {"I": -16.0, "TP": -1.0, "LRA": 11.0}
@@ -22,11 +22,11 @@ def _filter(extra: str = "") -> str:
 
 def measure(path: str) -> dict[str, float]:
     """Integrated loudness, true peak, loudness range and threshold, as loudnorm measures them."""
-    done = tools.run([tools.binary("ffmpeg"), "-nostdin", "-hide_banner", "-i", path, "-af", _filter(),
+    done = binaries.run([binaries.binary("ffmpeg"), "-nostdin", "-hide_banner", "-i", path, "-af", _filter(),
                       "-f", "null", "-"])
     found = _JSON_TAIL.search(done.stderr.strip())
     if found is None:
-        raise tools.ToolFailed("loudnorm printed no measurement")
+        raise binaries.ToolFailed("loudnorm printed no measurement")
     raw: dict[str, Any] = json.loads(found.group(0))
     return {"input_i": float(raw["input_i"]), "input_tp": float(raw["input_tp"]),
             "input_lra": float(raw["input_lra"]), "input_thresh": float(raw["input_thresh"]),
@@ -36,12 +36,12 @@ def measure(path: str) -> dict[str, float]:
 def normalise(src_path: str) -> Rendered:
     before = measure(src_path)
     if before["input_i"] == float("-inf"):
-        raise tools.ToolFailed("silence: nothing to normalise")
+        raise binaries.ToolFailed("silence: nothing to normalise")
     measured = (f":measured_I={before['input_i']}:measured_TP={before['input_tp']}:measured_LRA={before['input_lra']}"
                 f":measured_thresh={before['input_thresh']}:offset={before['target_offset']}:linear=true")
     with tempfile.TemporaryDirectory(prefix="media-audio-") as tmp:
         out = os.path.join(tmp, "normalized.m4a")
-        tools.run([tools.binary("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", src_path, "-vn", "-af", _filter(measured),
+        binaries.run([binaries.binary("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", src_path, "-vn", "-af", _filter(measured),
                    "-ar", "48000", "-c:a", "aac", "-b:a", "192k", "-map_metadata", "-1", "-movflags", "+faststart", out])
         after = measure(out)
         with open(out, "rb") as fh:

@@ -107,7 +107,7 @@ def placeholder(im: Image) -> Rendered:
     import blurhash
 
     small = im.convert("RGB")
-    small.thumbnail((32, 32))  # a placeholder's detail: 4x3 components need no more pixels
+    small.thumbnail((24, 24))  # 4x3 cosine components need few pixels (and the encoder is pure Python)
     raw, w = small.tobytes(), small.width
     rows = [[list(raw[(r * w + c) * 3:(r * w + c) * 3 + 3]) for c in range(w)] for r in range(small.height)]
     x, y = PLACEHOLDER_COMPONENTS

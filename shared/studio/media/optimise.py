@@ -9,17 +9,15 @@ asset is left alone. A file the tools refuse fails the asset with their reason; 
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
-from studio.kernel import logs
+from studio.kernel import errors, logs
+from studio.kernel.deps import Deps
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta, publish_meta
-from studio.media import artifacts, audio, images, paths, tools, video
+from studio.media import artifacts, audio, binaries, images, paths, video
 from studio.media.ingest import expired
 from studio.media.probe import Unreadable
 from studio.ports.blobs import BlobStore
@@ -31,19 +29,12 @@ C2PA_MODULE = "studio.provenance.c2pa_sign"
 PROGRESS_EVERY_S = 0.25  # at most four progress ticks a second per asset (plus the last)  # the provenance domain's signer, used when it is deployed
 
 
-def _c2pa_signer() -> Callable[..., bytes] | None:
-    """``sign_image`` when the provenance domain is part of this build, else None (no manifest)."""
-    if importlib.util.find_spec("studio.provenance") is None or importlib.util.find_spec(C2PA_MODULE) is None:
-        return None
-    sign: Callable[..., bytes] = importlib.import_module(C2PA_MODULE).sign_image
-    return sign
-
-
 class Optimiser:
-    def __init__(self, store: DocumentStore, blobs: BlobStore, bus: Bus, deps: Any = None) -> None:
-        self._store = store
-        self._blobs = blobs
-        self._bus = bus
+    def __init__(self, deps: Deps, *, c2pa: bool = True) -> None:
+        self._c2pa = c2pa  # sign image variants (off: a deployment without content credentials, or a bench)
+        self._store: DocumentStore = deps.store
+        self._blobs: BlobStore = deps.blobs
+        self._bus: Bus = deps.bus
         self._deps = deps  # handed to the C2PA signer (it reads the signing key through the secrets port)
 
     def handle(self, tenant_id: str, env: str, asset_id: str) -> str:
@@ -58,7 +49,7 @@ class Optimiser:
         data, _ = self._blobs.get(obj["bucket"], obj["name"])
         try:
             made = self._render(doc, data)
-        except (Unreadable, tools.ToolFailed) as exc:
+        except (Unreadable, binaries.ToolFailed) as exc:
             return self._fail(tenant_id, env, doc.path, str(exc))
         prepared: list[artifacts.Prepared] = []
         last_tick = 0.0
@@ -87,16 +78,24 @@ class Optimiser:
             return [audio.normalise(fh.name)]
 
     def _signed(self, doc: Document, out: images.Rendered) -> bytes:
-        """The image with a C2PA manifest (created/resized, the parent as ingredient) when the
-        provenance domain's signer is deployed; the bytes as made otherwise."""
-        sign = _c2pa_signer()
-        if sign is None or out.kind == "placeholder":
+        """The image with a C2PA manifest (created/resized, the parent as ingredient), signed by the
+        provenance domain with the deployment's key."""
+        if out.kind == "placeholder" or not self._c2pa:
             return out.data
-        actions = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
+        from studio.provenance.c2pa_sign import sign_image as sign  # c2pa-rs: loaded by the first image job
+        actions: list[dict[str, Any]] = [{"action": "c2pa.created"}, {"action": "c2pa.resized" if out.kind == "variant" else "c2pa.transcoded",
                                                  "parameters": out.params}]
         ingredients = [{"sha256": doc.data.get("sha256"), "title": doc.data.get("filename"), "relationship": "parentOf"}]
-        return sign(self._deps, out.data, out.mime, title=doc.data.get("title") or doc.data["filename"], actions=actions,
-                    ingredients=ingredients)
+        try:
+            return sign(self._deps, out.data, out.mime, title=doc.data.get("title") or doc.data["filename"],
+                        actions=actions, ingredients=ingredients)
+        except errors.StudioError as exc:
+            if exc.status not in (415, 422):  # an outage (the key, the secrets port): the bus retries the job
+                raise
+            # A format or file the signer refuses: the variant is still worth serving, unsigned.
+            _log.warning("variant left unsigned", extra={"fields": {"asset_id": doc.doc_id, "mime": out.mime,
+                                                                     "reason": exc.detail}})
+            return out.data
 
     def _ready(self, tx: Transaction, tenant_id: str, env: str, path: str, prepared: list[artifacts.Prepared]) -> str:
         doc = tx.get(path)

@@ -6,7 +6,7 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from studio.media import tools
+from studio.media import binaries
 
 MAX_PIXELS = 80_000_000  # 80 MP (e.g. 10,000 x 8,000): a bigger image is refused before it is decoded
 
@@ -25,9 +25,9 @@ def _rate(raw: str | None) -> float | None:
 
 def probe_streams(path: str) -> dict[str, Any]:
     try:
-        done = tools.run([tools.binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
+        done = binaries.run([binaries.binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
                           "-show_streams", path], timeout_s=60)
-    except tools.ToolFailed as exc:
+    except binaries.ToolFailed as exc:
         raise Unreadable(f"unreadable: {exc}") from None
     info = json.loads(done.stdout or b"{}")
     streams = info.get("streams") or []

@@ -21,4 +21,4 @@ MEDIA: Slot[MediaServices] = Slot("media")
 
 def media_services(deps: Deps) -> MediaServices:
     return deps.memo(MEDIA, lambda: MediaServices(AssetService(deps), Ingest(deps.store, deps.blobs),
-                                                  Optimiser(deps.store, deps.blobs, deps.bus, deps)))
+                                                  Optimiser(deps)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from studio.media import tools
+from studio.media import binaries
 from studio.media.images import Rendered
 
 PROXY_PARAMS = {"codec": "h264", "max_height": 720, "crf": 23, "preset": "veryfast", "audio": "aac 128k",
@@ -13,16 +13,16 @@ PROXY_PARAMS = {"codec": "h264", "max_height": 720, "crf": 23, "preset": "veryfa
 
 
 def render_proxy_and_poster(src_path: str, duration_s: float | None) -> list[Rendered]:
-    ffmpeg = tools.binary("ffmpeg")
+    ffmpeg = binaries.binary("ffmpeg")
     with tempfile.TemporaryDirectory(prefix="media-video-") as tmp:
         proxy = os.path.join(tmp, "proxy.mp4")
-        tools.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-i", src_path, "-map", "0:v:0", "-map", "0:a:0?",
+        binaries.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-i", src_path, "-map", "0:v:0", "-map", "0:a:0?",
                    "-vf", "scale=-2:'min(720,ih)':flags=bicubic", "-c:v", "libx264", "-preset", "veryfast",
                    "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-map_metadata", "-1",
                    "-movflags", "+faststart", proxy])
         at = min(1.0, (duration_s or 0) / 2)
         poster = os.path.join(tmp, "poster.jpg")
-        tools.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", src_path, "-frames:v", "1",
+        binaries.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", src_path, "-frames:v", "1",
                    "-vf", "scale='min(1280,iw)':-2", "-map_metadata", "-1", "-q:v", "3", poster])
         from PIL import Image
 
