@@ -122,8 +122,13 @@ class DuckDbAnalytics:
         missing = used - set(params)
         if missing:
             raise ValueError(f"no value for the parameters {sorted(missing)}")
+        import duckdb
+
         cursor = self._cursor()
-        result = cursor.execute(text, {k: _param(params[k]) for k in used})
+        try:
+            result = cursor.execute(text, {k: _param(params[k]) for k in used})
+        except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
+            raise ValueError(f"analytics query refused: {str(exc).splitlines()[0]}") from None
         names = [d[0] for d in result.description]
         return [{n: _out(v) for n, v in zip(names, row, strict=True)} for row in result.fetchall()]
 
