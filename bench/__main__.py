@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 
 from bench import (
     REPO,
+    analytics_ingest,
     cold_start,
     contract_latency,
     gcp_cold_start,
+    journey_funnel,
     kernel_latency,
     local_model,
     media_codecs,
@@ -48,6 +50,11 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                         lambda verbose: realtime_fanout.run(verbose)),
     "realtime_idle": ("10,000 idle connections held by one gateway process: resident memory, goal < 1 GiB",
                       lambda verbose: realtime_idle.run(verbose)),
+    "analytics_ingest": ("Analytics ingest: events/s per instance and p99 latency, single events and 50-event "
+                         "batches, beside the cheapest route on the same server (reported)",
+                         lambda verbose: analytics_ingest.run(verbose)),
+    "journey_funnel": ("A 4-step funnel over 1,000,000 events in DuckDB: goal <= 2 s, beside plain Python",
+                       lambda verbose: journey_funnel.run(verbose)),
     "realtime_ttft": ("Time to first token added by the platform over the provider's own: goal <= 20 ms; "
                       "store writes per 500-token reply vs one per token",
                       lambda verbose: realtime_ttft.run(verbose)),

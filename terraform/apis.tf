@@ -4,6 +4,7 @@ locals {
   services = toset(concat([
     "aiplatform.googleapis.com",       # Vertex AI (functions with the llm extra)
     "artifactregistry.googleapis.com", # function images
+    "bigquery.googleapis.com",         # the analytics store (analytics.tf)
     "cloudbuild.googleapis.com",       # function builds
     "cloudbilling.googleapis.com",     # the billing probe (/debug/cloud-billing-probe)
     "cloudfunctions.googleapis.com",
