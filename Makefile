@@ -13,6 +13,7 @@ $(STAMP): $(REQS) infra/install-venv.sh
 	touch $(STAMP)
 
 serve: $(STAMP)
+	bash infra/install-axe.sh
 	$(PY) -m infra.localrun
 
 lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library ([tool.mypy] in pyproject.toml)
@@ -22,6 +23,7 @@ lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library (
 
 test: lint
 	bash infra/install-browser.sh
+	bash infra/install-axe.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -9,6 +9,7 @@ locals {
   manifest = yamldecode(file("${path.module}/../functions/manifest.yaml"))
 
   # name -> the manifest entry with its defaults (the same as infra/localrun/manifest.py's).
+  # Entries with `platform: cloud_run` are Cloud Run services with their own file (audit_worker.tf).
   functions = {
     for f in local.manifest.functions : f.name => {
       name          = f.name
@@ -23,7 +24,7 @@ locals {
       min_instances = try(f.min_instances, 0)
       max_instances = try(f.max_instances, 10)
       iam_roles     = try(f.iam_roles, [])
-    }
+    } if try(f.platform, "function") == "function"
   }
 
   # One row per trigger kind the manifest allows: the CloudEvent Eventarc delivers for it.

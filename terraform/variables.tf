@@ -121,3 +121,9 @@ variable "realtime_min_instances" {
   type        = number
   default     = 1
 }
+
+variable "audit_worker_image" {
+  description = "Container image of the audit worker (Chromium + axe-core; built from infra/audit_worker/Dockerfile)."
+  type        = string
+  default     = ""
+}

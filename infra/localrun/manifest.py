@@ -29,6 +29,9 @@ class FunctionSpec(BaseModel):
     # Project roles the function's service account needs beyond what its trigger and extras imply
     # (Terraform grants them, terraform/iam.tf): e.g. writing Firebase custom claims.
     iam_roles: list[str] = Field(default_factory=list)
+    # Where Google Cloud runs it: a gen2 Cloud Function, or a Cloud Run service (Chromium does not fit a
+    # function) that Terraform builds beside the functions, fed by Pub/Sub push. Locally both run alike.
+    platform: Literal["function", "cloud_run"] = "function"
 
     @field_validator("trigger")
     @classmethod

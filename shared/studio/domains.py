@@ -179,6 +179,19 @@ DOMAINS: tuple[Domain, ...] = (
         events={"tools.tool_registered": "domain.tools", "tools.tool_deleted": "domain.tools"},
         queries="studio.tools.queries:QUERIES",
     ),
+    Domain(
+        "audits", "Page quality: accessibility, performance budgets, layout checks, the EAA compliance pack",
+        routers="studio.audits.routes:ROUTERS",
+        errors="studio.audits.errors",
+        events={
+            "audits.audit_requested": "audits.jobs",  # the audit worker's trigger
+            "audits.audit_started": "domain.audits",
+            "audits.audit_finished": "domain.audits",
+            "audits.eaa_site_updated": "domain.audits",
+        },
+        topics=("realtime.meta",),  # audit.progress and audit.result
+        queries="studio.audits.queries:QUERIES",
+    ),
 )
 
 
