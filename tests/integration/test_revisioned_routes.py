@@ -161,6 +161,13 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
     return make
 
 
+def _eaa_site_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    url = "/compliance/eaa/shop/site"
+    return Target(url, {"service": {"service_name": "Shop"}}, 0, h, _etag_of(url, h), "audits.eaa_site_updated")
+
+
 _CORRIDOR = {"floor": 0.1, "ceiling": 0.9, "default": 0.5}
 _BUDGET = {"provider": "*", "period": "month", "soft_usd": 1.0, "hard_usd": 2.0}
 _HTTP_TOOL = {"version": "1.0.0", "title": "Rev", "description": "A tenant tool", "input_schema": {"type": "object"},
@@ -202,6 +209,7 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("DELETE", "/chat/threads/{thread_id}"): _thread_target(None, "chat.thread_deleted"),
     ("PUT", "/privacy/training-prefs"): _training_prefs_target,
     ("PUT", "/privacy/policy"): _privacy_policy_target,
+    ("PATCH", "/compliance/eaa/{site_id}/site"): _eaa_site_target,
 }
 
 

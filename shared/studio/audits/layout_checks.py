@@ -10,7 +10,6 @@ Boxes are CSS px in page coordinates; a missing or empty box means not rendered 
 """
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,10 +78,12 @@ def check_layout(breakpoints: Sequence[int], nodes: Sequence[Node]) -> list[dict
             findings.append(_finding("reflow", bp, sorted(n.id for n, _ in over), "1.4.10",
                                      "content needs horizontal scrolling at 320 CSS px"))
         targets = [(n, b) for n, b in shown if n.kind == "interactive"]
-        findings += [_finding("overlap", bp, [a, b], None, f"{a} and {b} overlap") for a, b in _overlaps(targets)]
+        grid = _grid(targets)
+        findings += [_finding("overlap", bp, [a, b], None, f"{a} and {b} overlap")
+                     for a, b in _overlaps(targets, grid)]
         findings += [_finding("target_size", bp, [n.id], "2.5.8",
                               f"{n.id} is {b.w:.0f}x{b.h:.0f} px, under 24x24, without the spacing exception")
-                     for n, b in _small_targets(targets)]
+                     for n, b in _small_targets(targets, grid)]
         findings += [_finding("clipped_text", bp, [n.id], "1.4.4", f"{n.id} clips its text") for n, b in shown
                      if n.kind == "text" and bp in n.content and (n.content[bp][0] > b.w + 1 or n.content[bp][1] > b.h + 1)]
     findings += _disappearing(breakpoints, nodes)
@@ -99,37 +100,57 @@ def _overflowing(bp: int, shown: Iterable[tuple[Node, Box]]) -> list[tuple[Node,
     return [(n, b) for n, b in over if n.parent not in named]
 
 
-def _overlaps(targets: list[tuple[Node, Box]]) -> list[tuple[str, str]]:
-    """Pairs of targets whose boxes intersect (sweep over x: n log n plus the pairs found)."""
-    ordered = sorted(targets, key=lambda t: t[1].x)
-    pairs: list[tuple[str, str]] = []
-    active: list[tuple[Node, Box]] = []
-    for node, box in ordered:
-        active = [(n, b) for n, b in active if b.right > box.x + TOLERANCE]
-        for other, ob in active:
-            if min(ob.bottom, box.bottom) - max(ob.y, box.y) > TOLERANCE:
-                pairs.append(tuple(sorted((other.id, node.id))))  # type: ignore[arg-type]
-        active.append((node, box))
+CELL = 64.0  # px: the grid that keeps the pair checks near-linear on real pages
+
+
+def _grid(targets: list[tuple[Node, Box]]) -> dict[tuple[int, int], list[int]]:
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, (_, b) in enumerate(targets):
+        for key in _cells(b.x, b.y, b.right, b.bottom):
+            cells.setdefault(key, []).append(i)
+    return cells
+
+
+def _cells(x0: float, y0: float, x1: float, y1: float) -> list[tuple[int, int]]:
+    ys = range(int(y0 // CELL), int(y1 // CELL) + 1)
+    return [(cx, cy) for cx in range(int(x0 // CELL), int(x1 // CELL) + 1) for cy in ys]
+
+
+def _near(targets: list[tuple[Node, Box]], grid: dict[tuple[int, int], list[int]],
+          x0: float, y0: float, x1: float, y1: float) -> set[int]:
+    return {j for key in _cells(x0, y0, x1, y1) for j in grid.get(key, ())}
+
+
+def _overlaps(targets: list[tuple[Node, Box]], grid: dict[tuple[int, int], list[int]]) -> list[tuple[str, str]]:
+    """Pairs of targets whose boxes intersect by more than rounding."""
+    pairs: set[tuple[str, str]] = set()
+    for i, (node, box) in enumerate(targets):
+        for j in _near(targets, grid, box.x, box.y, box.right, box.bottom):
+            if j <= i:
+                continue
+            other, ob = targets[j]
+            if (min(ob.right, box.right) - max(ob.x, box.x) > TOLERANCE
+                    and min(ob.bottom, box.bottom) - max(ob.y, box.y) > TOLERANCE):
+                a, b = sorted((node.id, other.id))
+                pairs.add((a, b))
     return sorted(pairs)
 
 
-def _small_targets(targets: list[tuple[Node, Box]]) -> list[tuple[Node, Box]]:
+def _small_targets(targets: list[tuple[Node, Box]],
+                   grid: dict[tuple[int, int], list[int]]) -> list[tuple[Node, Box]]:
     """Undersized targets whose 24 px circle meets another target or another undersized one's circle."""
-    ordered = sorted(targets, key=lambda t: t[1].x)
-    xs = [b.x for _, b in ordered]
-    reach = max((b.w for _, b in ordered), default=0.0) + MIN_TARGET
     failing: list[tuple[Node, Box]] = []
-    for node, box in ordered:
+    for i, (node, box) in enumerate(targets):
         if node.inline or (box.w >= MIN_TARGET and box.h >= MIN_TARGET):
             continue
         cx, cy = box.x + box.w / 2, box.y + box.h / 2
-        lo, hi = bisect.bisect_left(xs, cx - reach), bisect.bisect_right(xs, cx + reach)
-        for other, ob in ordered[lo:hi]:
-            if other is node:
+        for j in _near(targets, grid, cx - MIN_TARGET, cy - MIN_TARGET, cx + MIN_TARGET, cy + MIN_TARGET):
+            if j == i:
                 continue
-            small = ob.w < MIN_TARGET or ob.h < MIN_TARGET
+            other, ob = targets[j]
             if _distance_to_box(cx, cy, ob) < MIN_TARGET / 2 - 1e-9:
                 break  # the circle intersects another target
+            small = ob.w < MIN_TARGET or ob.h < MIN_TARGET
             if small and not other.inline and math.dist((cx, cy), (ob.x + ob.w / 2, ob.y + ob.h / 2)) < MIN_TARGET - 1e-9:
                 break  # two undersized targets' circles intersect
         else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import PageToken, Revision, StrictInt
@@ -120,6 +120,14 @@ class LayoutNode(_In):
     content: dict[str, ContentSize | None] = Field(default_factory=dict, max_length=16)
     inline: bool = False
     scroller: bool = False
+
+
+    @field_validator("boxes", "content")
+    @classmethod
+    def _widths(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if any(not (k.isdigit() and k.isascii() and 0 < len(k) <= 4) for k in value):
+            raise ValueError("keys are breakpoints: CSS px widths as digits, e.g. \"320\"")
+        return value
 
 
 class LayoutGraph(_In):
