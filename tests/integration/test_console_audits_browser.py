@@ -6,19 +6,21 @@ import uuid
 
 import pytest
 
-from tests.integration.test_console_chat_browser import CHROMIUM, FLAGS, delivering  # noqa: F401 - fixture
+from tests.integration import test_console_chat_browser as chat_console
 from tests.support.api import PASSWORD
 from tests.support.platform import RunningPlatform
 
 pytestmark = pytest.mark.slow
+delivering = chat_console.delivering  # the runtime's delivery loop, as `make serve` runs it
+CHROMIUM, FLAGS = chat_console.CHROMIUM, chat_console.FLAGS
 
 PAGE = ('<!doctype html><html lang="en"><head><title>Sale</title></head><body><main><h1>Sale</h1>'
         '<p style="color:#ccc">Faint text</p><div id="banner" style="width:600px;height:30px">Wide</div>'
         '</main></body></html>')
 
 
-def test_paste_html_watch_the_audit_and_see_highlighted_screenshots(platform: RunningPlatform,  # noqa: F811
-                                                                     delivering: None) -> None:
+@pytest.mark.usefixtures("delivering")
+def test_paste_html_watch_the_audit_and_see_highlighted_screenshots(platform: RunningPlatform) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
