@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 
 from bench import (
     REPO,
+    analytics_ingest,
     audits,
     cold_start,
     contract_latency,
     gcp_cold_start,
+    journey_funnel,
     kernel_latency,
     local_model,
     policy_filter,
@@ -57,6 +59,11 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     "goal p50 overhead < 2 ms", lambda verbose: tool_invoke.run(verbose)),
     "audits": ("Page audits: wall time per page per breakpoint and pages/min per worker beside Lighthouse 12; "
                "static layout checks in nodes/ms (1,000 nodes < 50 ms)", lambda verbose: audits.run(verbose)),
+    "analytics_ingest": ("Analytics ingest: events/s per instance and p99 latency, single events and 50-event "
+                         "batches, beside the cheapest route on the same server (reported)",
+                         lambda verbose: analytics_ingest.run(verbose)),
+    "journey_funnel": ("A 4-step funnel over 1,000,000 events in DuckDB: goal <= 2 s, beside plain Python",
+                       lambda verbose: journey_funnel.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

@@ -24,6 +24,11 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/verify"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/password/reset/confirm"),
+    # Browser analytics ingest: a site's write key and origin allow-list instead of a token (decision 0056)
+    ("POST", "/analytics/events/pageview"),
+    ("POST", "/analytics/events/cta-click"),
+    ("POST", "/analytics/events/web-vitals"),
+    ("POST", "/analytics/batch"),
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),
