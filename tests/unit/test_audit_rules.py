@@ -93,3 +93,12 @@ def test_clipped_text_and_touching_boxes() -> None:
         {"id": "#y", "kind": "interactive", "boxes": {"768": _box(50, 100, 50, 30)}},  # touching is not overlapping
     ])
     assert [(f["check"], f["nodes"]) for f in found] == [("clipped_text", ["#t"])]
+
+
+def test_field_p75_is_nearest_rank_and_routes_survive_redacted_hosts() -> None:
+    from studio.audits.field import judge, p75, route_of
+
+    assert p75([1, 2, 3, 4]) == 3 and p75([5]) == 5 and p75(list(range(1, 101))) == 75
+    assert route_of({"url": "http://[REDACTED:IP_ADDRESS]:8080/shop/item?id=[REDACTED:EMAIL]#top"}) == "/shop/item"
+    assert route_of({"canonical_url": "https://a.example", "url": "https://a.example/x"}) == "/"
+    assert judge({"INP": [150, 250, 300, 100]})["INP"] == {"p75": 250, "samples": 4, "threshold": 200, "good": False}

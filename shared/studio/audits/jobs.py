@@ -18,6 +18,7 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta, publish_meta
+from studio.ports.analytics import AnalyticsStore
 from studio.ports.bus import Bus
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 from studio.tools.ssrf import UrlGuard
@@ -32,10 +33,12 @@ def audit_view(doc: Document) -> dict[str, Any]:
 
 
 class AuditJobs:
-    def __init__(self, store: DocumentStore, bus: Bus, guard: UrlGuard) -> None:
+    def __init__(self, store: DocumentStore, bus: Bus, guard: UrlGuard,
+                 analytics: Callable[[], AnalyticsStore] | None = None) -> None:
         self._store = store
         self._bus = bus
         self._guard = guard
+        self._analytics = analytics  # opened on first use: most requests never read field data
 
     def check_address(self, host: str, port: int) -> str:
         """The address the worker's proxy connects to; AUDIT_URL_REFUSED for what it may not reach."""
@@ -84,6 +87,13 @@ class AuditJobs:
                                        [("created_at", "desc")], limit))
         return [d for d in page.docs if d.data.get("status") == "done"]
 
+    def field(self, ctx: RequestContext, site_id: str, days: int) -> dict[str, Any]:
+        from studio.audits.field import field_vitals
+
+        if self._analytics is None:
+            raise errors.NotFound("no analytics store")
+        return field_vitals(self._analytics(), ctx.tenant_id, ctx.env, site_id, days)
+
     def screenshot(self, ctx: RequestContext, audit_id: str, width: int) -> dict[str, Any]:
         doc = self._store.get(paths.screenshot(ctx.tenant_id, ctx.env, audit_id, width))
         if doc is None:
@@ -123,6 +133,11 @@ class AuditJobs:
                 outcome["accessibility"] = findings.accessibility(run.axe)
             if run.metrics is not None:
                 outcome["performance"] = findings.performance(run.metrics, request.get("budget", []), run.url)
+                if job.get("site_id") and self._analytics is not None:  # field p75 of this route, if measured
+                    from studio.audits.field import field_vitals, route_of
+
+                    outcome["performance"]["field"] = field_vitals(
+                        self._analytics(), tenant_id, env, job["site_id"], route=route_of({"url": run.url}))
             if run.layout:
                 _, outcome["layout"] = findings.layout(run.layout)
             outcome["summary"] = findings.summary(outcome)

@@ -94,6 +94,19 @@ class AuditListQuery(_In):
     page_token: PageToken | None = None
 
 
+class FieldQuery(_In):
+    site_id: SiteId
+    days: StrictInt = Field(default=28, ge=1, le=365)
+
+
+class FieldVitals(ApiModel):
+    site_id: str
+    days: int
+    samples: int
+    routes: list[dict[str, Any]]
+    variations: list[dict[str, Any]]
+
+
 class ScreenshotOut(ApiModel):
     audit_id: str
     breakpoint: int

@@ -30,6 +30,12 @@ def list_audits(call: Call) -> Any:
     return audits_services(call.deps).jobs.list_audits(call.need_ctx(), q.site_id, q.limit, q.page_token)
 
 
+@audits.tenant("GET", "/audits/field-vitals", role=Role.VIEWER, query=m.FieldQuery, response=m.FieldVitals)
+def field_vitals(call: Call) -> Any:
+    """Field p75 LCP, INP and CLS per route and per experiment variation, from web-vitals analytics."""
+    return audits_services(call.deps).jobs.field(call.need_ctx(), call.query.site_id, call.query.days)
+
+
 @audits.tenant("GET", "/audits/{audit_id}", role=Role.VIEWER, response=m.AuditOut)
 def get_audit(call: Call) -> Any:
     """One audit: status, progress, and its findings once done."""

@@ -19,7 +19,7 @@ AUDITS: Slot[AuditsServices] = Slot("audits")
 
 
 def _build(deps: Deps) -> AuditsServices:
-    jobs = AuditJobs(deps.store, deps.bus, UrlGuard(deps.settings.audit_url_allow))
+    jobs = AuditJobs(deps.store, deps.bus, UrlGuard(deps.settings.audit_url_allow), lambda: deps.analytics)
     return AuditsServices(jobs, EaaPacks(deps.store, jobs))
 
 
