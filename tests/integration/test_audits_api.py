@@ -220,3 +220,11 @@ def test_a_viewer_cannot_start_an_audit(client, owner, tenant) -> None:  # noqa:
     add_member(client, owner, tenant, viewer, "viewer")
     r = client.post("/audits", json={"html": "<p>x</p>"}, headers=viewer.in_tenant(tenant))
     assert r.status_code == 403 and r.json()["code"] == "ROLE_INSUFFICIENT"
+
+
+def test_a_browser_that_cannot_start_fails_the_job_instead_of_hanging(client, platform, owner, tenant,  # noqa: ANN001
+                                                                      monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("STUDIO_CHROMIUM", "/nonexistent/chromium")
+    result = audit(client, platform, owner, tenant, html="<p>x</p>", kinds=["layout"], breakpoints=[320])
+    assert result["status"] == "failed" and result["stage"] == "failed" and result["progress"] == 1.0
+    assert result["error"].startswith("the audit browser failed:")

@@ -144,6 +144,9 @@ class AuditJobs:
             shots = run.screenshots
         except PageLoadError as exc:
             outcome = {"status": "failed", "error": str(exc), "refused_urls": exc.refused[:50]}
+        except Exception as exc:  # noqa: BLE001 - the browser itself failed: the job must end, not hang "running"
+            outcome = {"status": "failed", "error": f"the audit browser failed: {type(exc).__name__}: "
+                                                   f"{str(exc).splitlines()[0][:300] if str(exc) else ''}"}
         self._finish(tenant_id, env, audit_id, outcome, shots)
 
     def _finish(self, tenant_id: str, env: str, audit_id: str, outcome: dict[str, Any], shots: dict[int, str]) -> None:
