@@ -50,7 +50,6 @@ class AuditJobs:
     def request(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("url"):
             try:
-                self._guard.check_syntax(body["url"])
                 _, host, port, _ = self._guard.check_syntax(body["url"])
             except errors.StudioError as exc:
                 raise errors.StudioError(AUDIT_URL_REFUSED, exc.detail) from exc
