@@ -98,7 +98,7 @@ def test_a_thousand_nodes_in_under_50_ms(client, owner, tenant) -> None:  # noqa
     from studio.audits import layout_checks
 
     bps, nodes = layout_checks.parse_graph(graph)
-    best = min(_timed(lambda: layout_checks.check_layout(bps, nodes)) for _ in range(7))  # best of: a shared machine
+    best = min(_timed(lambda: layout_checks.check_layout(bps, nodes)) for _ in range(15))  # best of: a shared machine
     assert best < 0.050, f"{best * 1000:.1f} ms"
     r = client.post("/layouts/validate", json=graph, headers=owner.in_tenant(tenant))
     assert r.status_code == 200 and r.json()["nodes"] == 1_000
