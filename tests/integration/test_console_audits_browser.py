@@ -37,6 +37,8 @@ def test_paste_html_watch_the_audit_and_see_highlighted_screenshots(platform: Ru
             expect(page.locator("#status")).to_have_text("Audit done.", timeout=90_000)
             expect(page.locator("#stage")).to_have_text("done")
             assert page.locator("#progress").evaluate("p => p.value") == 1
+            stages = page.locator("#stages li").all_inner_texts()  # seen live on the meta channel
+            assert stages[0] == "loading" and "layout 320px" in stages and "layout 1920px" in stages
             findings = page.locator(".finding").all_inner_texts()
             assert any(text.startswith("color-contrast") and "WCAG 1.4.3" in text for text in findings)
             assert any(text.startswith("horizontal_overflow: #banner") for text in findings)
