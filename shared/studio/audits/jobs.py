@@ -43,7 +43,8 @@ class AuditJobs:
     def check_address(self, host: str, port: int) -> str:
         """The address the worker's proxy connects to; AUDIT_URL_REFUSED for what it may not reach."""
         try:
-            return self._guard.check(f"https://{host}:{port}/").address
+            literal = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL is bracketed
+            return self._guard.check(f"https://{literal}:{port}/").address
         except errors.StudioError as exc:
             raise errors.StudioError(AUDIT_URL_REFUSED, exc.detail) from exc
 
