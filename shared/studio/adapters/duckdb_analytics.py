@@ -136,7 +136,7 @@ class DuckDbAnalytics:
         try:
             result = cursor.execute(text, {k: _param(params[k]) for k in used})
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
-            raise ValueError(f"analytics query refused: {str(exc).splitlines()[0]}") from None
+            raise ValueError(f"the analytics store refused the query ({type(exc).__name__})") from exc
         names = [d[0] for d in result.description]
         return [{n: _out(v) for n, v in zip(names, row, strict=True)} for row in result.fetchall()]
 

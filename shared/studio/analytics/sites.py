@@ -48,11 +48,13 @@ def check_origins(origins: list[str]) -> list[str]:
     if "*" in cleaned:
         raise errors.StudioError(errors.VALIDATION_FAILED, "a site lists its origins; '*' is not allowed",
                                  errors=[{"loc": ["body", "origins"], "msg": "'*' is not allowed"}])
-    try:
-        cors.policy(tuple(cleaned))
-    except ValueError as exc:
-        raise errors.StudioError(errors.VALIDATION_FAILED, str(exc),
-                                 errors=[{"loc": ["body", "origins"], "msg": str(exc)}]) from None
+    for index, origin in enumerate(cleaned):
+        try:
+            cors.policy((origin,))
+        except ValueError:
+            msg = "not an origin pattern: scheme://host[:port], with optional '*.' subdomains or ':*' port"
+            raise errors.StudioError(errors.VALIDATION_FAILED, f"origins[{index}] is {msg}",
+                                     errors=[{"loc": ["body", "origins", index], "msg": msg}]) from None
     return cleaned
 
 

@@ -34,7 +34,7 @@ def decode(cloud_event: Any) -> dict[str, Any]:
         payload = cloudevents.decode_pubsub(cloud_event)
         row = json.loads(payload.data)
     except (errors.StudioError, ValueError) as exc:
-        raise MalformedAnalyticsEvent(f"not a Pub/Sub message with a JSON body: {exc}") from exc
+        raise MalformedAnalyticsEvent(f"not a Pub/Sub message with a JSON body ({type(exc).__name__})") from exc
     if payload.topic is not None and payload.topic != TOPIC:
         raise MalformedAnalyticsEvent(f"message from topic {payload.topic!r}, expected {TOPIC!r}")
     if not isinstance(row, dict) or set(row) - set(COLUMNS):

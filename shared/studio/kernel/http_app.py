@@ -66,7 +66,8 @@ class HttpApp:
             try:
                 origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
                 preflight = cors.is_preflight(request.method, origin, asked)
-                allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
+                if origin:  # only a browser's request needs a route's own origins (Route.origins)
+                    allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
                 if preflight:  # before routing: every path
                     response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
                 else:
