@@ -14,6 +14,7 @@ $(STAMP): $(REQS) infra/install-venv.sh
 
 serve: $(STAMP)
 	bash infra/install-media-tools.sh
+	bash infra/install-axe.sh
 	$(PY) -m infra.localrun
 
 lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library ([tool.mypy] in pyproject.toml)
@@ -24,6 +25,7 @@ lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library (
 test: lint
 	bash infra/install-browser.sh
 	bash infra/install-media-tools.sh
+	bash infra/install-axe.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)

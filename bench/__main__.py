@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bench import (
     REPO,
     analytics_ingest,
+    audits,
     cold_start,
     contract_latency,
     gcp_cold_start,
@@ -86,6 +87,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                      lambda verbose: nexus_search.run(verbose)),
     "nexus_quality": ("Nexus: recall@10 and nDCG@10 per mode on the labelled set, reported",
                       lambda verbose: nexus_quality.run(verbose)),
+    "audits": ("Page audits: wall time per page per breakpoint and pages/min per worker beside Lighthouse 12; "
+               "static layout checks in nodes/ms (1,000 nodes < 50 ms)", lambda verbose: audits.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 

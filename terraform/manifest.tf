@@ -9,6 +9,7 @@ locals {
   manifest = yamldecode(file("${path.module}/../functions/manifest.yaml"))
 
   # name -> the manifest entry with its defaults (the same as infra/localrun/manifest.py's).
+  # Entries with `platform: cloud_run` are Cloud Run services with their own file (audit_worker.tf).
   functions = {
     for f in local.manifest.functions : f.name => {
       name          = f.name
@@ -24,7 +25,7 @@ locals {
       max_instances = try(f.max_instances, 10)
       iam_roles     = try(f.iam_roles, [])
       buckets       = try(f.buckets, [])
-    }
+    } if try(f.platform, "function") == "function"
   }
 
   # One row per trigger kind the manifest allows: the CloudEvent Eventarc delivers for it.

@@ -122,6 +122,12 @@ variable "realtime_min_instances" {
   default     = 1
 }
 
+variable "audit_worker_image" {
+  description = "Container image of the audit worker (Chromium + axe-core; built from infra/audit_worker/Dockerfile)."
+  type        = string
+  default     = ""
+}
+
 variable "analytics_dataset" {
   description = "BigQuery dataset of the analytics events (STUDIO_ANALYTICS_DATASET of every function)."
   type        = string

@@ -14,7 +14,8 @@ from tests.support.platform import RunningPlatform, start_platform
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     running = start_platform(tmp_path_factory.mktemp("platform"), rate_limit_per_minute=1_000_000,
                              bus_backoff_base_s=0.05, sse_heartbeat_s=0.5, ws_ping_s=5.0, ws_idle_s=30.0,
-                             login_max_failures_per_ip=1_000_000)  # every test signs in from 127.0.0.1
+                             login_max_failures_per_ip=1_000_000,  # every test signs in from 127.0.0.1
+                             audit_url_allow=("127.0.0.1/32",))  # the audit tests' page server (loopback)
     yield running
     running.stop()
 

@@ -32,6 +32,9 @@ class FunctionSpec(BaseModel):
     # Bucket roles an event function reads or writes (HTTP functions and a bucket's own storage
     # trigger get theirs by default; terraform/manifest.tf's bucket_readers).
     buckets: list[str] = Field(default_factory=list)
+    # Where Google Cloud runs it: a gen2 Cloud Function, or a Cloud Run service (Chromium does not fit a
+    # function) that Terraform builds beside the functions, fed by Pub/Sub push. Locally both run alike.
+    platform: Literal["function", "cloud_run"] = "function"
 
     @field_validator("trigger")
     @classmethod

@@ -94,6 +94,8 @@ class Settings:
     # Tenant HTTP tools may call only public addresses; these CIDRs (or exact host names) are let through
     # besides, e.g. an internal service or a test server (studio/tools/ssrf.py, decision 0032).
     tool_url_allow: tuple[str, ...] = ()
+    # Pages the audit browser may load besides public addresses (CIDRs or exact host names; decision 0064).
+    audit_url_allow: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -149,4 +151,5 @@ class Settings:
             login_failure_window_s=_bounded("STUDIO_LOGIN_FAILURE_WINDOW_S", 900, 1, 86_400),
             refresh_reuse_grace_s=float(env.get("STUDIO_REFRESH_REUSE_GRACE_S", "10")),
             tool_url_allow=tuple(v for v in env.get("STUDIO_TOOL_URL_ALLOW", "").replace(",", " ").split() if v),
+            audit_url_allow=tuple(v for v in env.get("STUDIO_AUDIT_URL_ALLOW", "").replace(",", " ").split() if v),
         )

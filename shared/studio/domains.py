@@ -236,6 +236,19 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.nexus.queries:QUERIES",
     ),
     Domain(
+        "audits", "Page quality: accessibility, performance budgets, layout checks, the EAA compliance pack",
+        routers="studio.audits.routes:ROUTERS",
+        errors="studio.audits.errors",
+        events={
+            "audits.audit_requested": "audits.jobs",  # the audit worker's trigger
+            "audits.audit_started": "domain.audits",
+            "audits.audit_finished": "domain.audits",
+            "audits.eaa_site_updated": "domain.audits",
+        },
+        topics=("realtime.meta",),  # audit.progress and audit.result
+        queries="studio.audits.queries:QUERIES",
+    ),
+    Domain(
         "analytics", "Browser event ingest per site, signals, personalisation, journeys and SEO page configs",
         routers="studio.analytics.routes:ROUTERS",
         errors="studio.analytics.errors",

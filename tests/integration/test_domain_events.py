@@ -103,6 +103,11 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
             "output_schema": {"type": "object"}, "url": "https://tools.example.com/run", "base_rev": 0}
     assert c.put("/tools/acme.flow", json=tool, headers=h).is_success  # tools.tool_registered
     assert c.delete("/tools/acme.flow", headers={**h, "If-Match": '"1"'}).status_code == 204  # tools.tool_deleted
+    assert c.post("/audits", json={"html": "<p>x</p>", "kinds": ["layout"], "breakpoints": [320]},
+                  headers=h).status_code == 202  # audits.audit_requested (on audits.jobs)
+    drain()  # the audit worker: audits.audit_started, audits.audit_finished
+    assert c.patch("/compliance/eaa/shop/site", json={"service": {"service_name": "Shop"}, "base_rev": 0},
+                   headers=h).is_success  # audits.eaa_site_updated
     _media_state_changes(c, drain, h, tenant)
     return tenant, {owner.user_id, member.user_id}
 

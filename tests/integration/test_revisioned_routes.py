@@ -301,7 +301,15 @@ def _seo_target(at_path: bool) -> Callable[[httpx.Client], Target]:
     return make
 
 
+def _eaa_site_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    url = "/compliance/eaa/shop/site"
+    return Target(url, {"service": {"service_name": "Shop"}}, 0, h, _etag_of(url, h), "audits.eaa_site_updated")
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PATCH", "/compliance/eaa/{site_id}/site"): _eaa_site_target,
     ("PATCH", "/sites/{site_id}"): _analytics_target("/sites", {"name": "Shop"}, {"name": "Shop 2"},
                                                      "analytics.site_updated"),
     ("PATCH", "/signals/{signal_id}"): _analytics_target("/signals", _SIGNAL, {"window": "7d"},
