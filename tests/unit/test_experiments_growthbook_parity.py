@@ -10,8 +10,8 @@ import random
 from typing import Any
 
 import pytest
-from growthbook import GrowthBook, core
 from growthbook import Experiment as GbExperiment
+from growthbook import GrowthBook, core
 
 from studio.experiments import assignment, conditions, hashing
 

@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from studio.kernel import errors
 from studio.experiments.errors import CONDITION_INVALID
+from studio.kernel import errors
 
 MAX_CONDITION_BYTES = 16 * 1024
 MAX_DEPTH = 12
@@ -64,6 +64,8 @@ def matches(attributes: Mapping[str, Any], condition: Mapping[str, Any] | None) 
     """True when ``attributes`` satisfy ``condition`` (no condition: everyone)."""
     if not condition:
         return True
-    from growthbook.core import evalCondition  # lazy: ~0.2 s of imports, paid by the first targeted evaluation
+    from growthbook.core import (
+        evalCondition,  # lazy: ~0.2 s of imports, paid by the first targeted evaluation
+    )
 
     return bool(evalCondition(dict(attributes), dict(condition)))

@@ -125,3 +125,14 @@ def js_number(x: float) -> str:
         return "0." + "0" * -point + digits
     head = digits[0] + ("." + digits[1:] if k > 1 else "")
     return f"{head}e{'+' if point > 0 else '-'}{abs(point - 1)}"
+
+
+def in_rollout(seed: str, value: str, coverage: float, version: int = 2) -> bool:
+    """A force rule's percentage rollout: the subject's bucket for ``seed`` falls below ``coverage``
+    (half-open, so a coverage of k/10000 takes exactly k buckets); coverage 1 takes everyone."""
+    if coverage >= 1:
+        return True
+    if coverage <= 0 or not value:
+        return False
+    n = bucket(seed, value, version)
+    return n is not None and n < coverage

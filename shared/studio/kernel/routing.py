@@ -51,6 +51,8 @@ class Route:
     current_rev: RevisionResolver | None = None  # required when revisioned
     system_only: bool = False
     idempotent: bool = True  # False: Idempotency-Key is ignored (responses carrying credentials are never stored)
+    # A POST that answers a query (OFREP's bulk evaluation): If-None-Match is evaluated as for a GET (304)
+    conditional_read: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
