@@ -104,7 +104,26 @@ def _training_prefs_target(client: httpx.Client) -> Target:
                   "privacy.training_prefs_changed")
 
 
+def _experiment_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    exp = client.post("/experiments", json={"key": "rev-exp", "variations": [{"key": "a"}, {"key": "b"}]},
+                      headers=h).json()
+    url = f"/experiments/{exp['id']}"
+    return Target(url, {"coverage": 0.5}, exp["rev"], h, _etag_of(url, h), "experiments.experiment_updated")
+
+
+def _flag_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    flag = client.post("/flags", json={"key": "rev-flag", "default_value": True}, headers=h).json()
+    return Target("/flags/rev-flag", {"default_value": False}, flag["rev"], h, _etag_of("/flags/rev-flag", h),
+                  "experiments.flag_updated")
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PATCH", "/experiments/{experiment_id}"): _experiment_target,
+    ("PATCH", "/flags/{flag_key}"): _flag_target,
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
     ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
     ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None, "member.removed"),

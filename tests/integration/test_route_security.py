@@ -24,6 +24,10 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/verify"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/password/reset/confirm"),
+    # OFREP: OpenFeature SDKs authenticate with an SDK key (Authorization: Bearer ofk_...), checked by the
+    # handler, which also names the tenant (decision 0060); tests/integration/test_experiments_api.py
+    ("POST", "/ofrep/v1/evaluate/flags/{key}"),
+    ("POST", "/ofrep/v1/evaluate/flags"),
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),

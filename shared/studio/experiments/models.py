@@ -63,7 +63,7 @@ class ExperimentIn(_In):
     variations: list[VariationIn] = Field(min_length=2, max_length=20)
     coverage: Fraction = 1.0
     hash_attribute: str = Field(default="id", pattern=ATTRIBUTE_PATTERN)
-    hash_version: Literal[1, 2] = 2
+    hash_version: StrictInt = Field(default=2, ge=1, le=2, description="2 (default) or the legacy 1")
     seed: str = Field(default="", max_length=200, description="Hash seed; the key when empty")
     namespace: NamespaceIn | None = None
     condition: Condition | None = Field(default=None, description="GrowthBook condition syntax (MongoDB-style)")
