@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from studio.identity.signing_keys import KeyRing
     from studio.kernel import deps as kernel_deps
     from studio.kernel.context import TokenVerifier
+    from studio.ports.analytics import AnalyticsStore
     from studio.ports.blobs import BlobStore
     from studio.ports.bus import Bus
     from studio.ports.claims import CustomClaims
@@ -41,6 +42,7 @@ MAILER: Slot[Mailer] = Slot("mailer")
 CLAIMS: Slot[CustomClaims] = Slot("claims")
 VERIFIER: Slot[TokenVerifier] = Slot("verifier")
 RATE_LIMITER: Slot[RateLimiter] = Slot("rate_limiter")
+ANALYTICS: Slot[AnalyticsStore] = Slot("analytics")
 
 
 class Deps:
@@ -112,6 +114,23 @@ class Deps:
             return LocalBlobStore(self.settings.data_dir / "blobs", base_url=self.settings.public_url, signing_key=key)
 
         return self.memo(BLOBS, build)
+
+    @property
+    def analytics(self) -> AnalyticsStore:
+        """The analytics events table: DuckDB in the data dir, or BigQuery (decision 0055)."""
+
+        def build() -> AnalyticsStore:
+            if self.settings.analytics == "gcp":
+                from studio.adapters.bigquery_analytics import BigQueryAnalytics
+                from studio.adapters.google_credentials import access_token_provider
+
+                return BigQueryAnalytics(self.settings.project, self.settings.analytics_dataset,
+                                         credentials_provider=access_token_provider())
+            from studio.adapters.duckdb_analytics import DuckDbAnalytics
+
+            return DuckDbAnalytics(self.settings.data_dir / "analytics.duckdb")
+
+        return self.memo(ANALYTICS, build)
 
     def _blob_signing_key(self) -> bytes:
         import secrets as pysecrets

@@ -52,6 +52,8 @@ class Settings:
     bus: Adapter = "embedded"
     blobs: Adapter = "embedded"
     secrets: Adapter = "embedded"
+    analytics: Adapter = "embedded"  # the analytics store: DuckDB in data_dir, or BigQuery (decision 0055)
+    analytics_dataset: str = "studio_analytics"  # BigQuery dataset holding the `events` table
     auth: Auth = "local"
     public_url: str = "http://127.0.0.1:8080"
     project: str = "studio-local"
@@ -105,6 +107,8 @@ class Settings:
             bus=_adapter("STUDIO_BUS", adapters),
             blobs=_adapter("STUDIO_BLOBS", adapters),
             secrets=_adapter("STUDIO_SECRETS", adapters),
+            analytics=_adapter("STUDIO_ANALYTICS", adapters),
+            analytics_dataset=env.get("STUDIO_ANALYTICS_DATASET", "studio_analytics"),
             auth=auth,
             public_url=env.get("STUDIO_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '8080')}").rstrip("/"),
             project=project,

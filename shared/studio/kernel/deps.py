@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only: the configuration sits above the kernel, 
     from studio.config import Settings
     from studio.kernel.context import MembershipReader, SessionReader, TokenVerifier
     from studio.kernel.ratelimit import RateLimiter
+    from studio.ports.analytics import AnalyticsStore
     from studio.ports.blobs import BlobStore
     from studio.ports.bus import Bus
     from studio.ports.llm import LlmProvider
@@ -64,6 +65,9 @@ class Deps(Protocol):
 
     @property
     def llm(self) -> LlmProvider: ...
+
+    @property
+    def analytics(self) -> AnalyticsStore: ...
 
     @property
     def mailer(self) -> Mailer: ...
