@@ -10,7 +10,7 @@ functions, no casts); the subject column is chosen from two names, never from in
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.experiments import stats
@@ -83,7 +83,7 @@ def results(analytics: AnalyticsStore, tenant_id: str, env: str, doc: Document) 
     return assemble(doc, metric_rows, vitals_rows)
 
 
-def assemble(doc: Document, metric_rows: list[Mapping[str, Any]], vitals_rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+def assemble(doc: Document, metric_rows: Sequence[Mapping[str, Any]], vitals_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The results document from the two queries' rows (pure: unit-tested on its own)."""
     d = doc.data
     variations = d["variations"]
