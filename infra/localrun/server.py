@@ -37,6 +37,7 @@ from studio.realtime.app import middleware as realtime_middleware
 from studio.wiring import realtime_gateway
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
+CONSOLE_EXPERIMENTS = Path(__file__).parent / "console" / "experiments.html"
 
 
 @dataclass
@@ -92,6 +93,9 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def console_chat(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_CHAT.read_text())
 
+    async def console_experiments(request: Request) -> HTMLResponse:
+        return HTMLResponse(CONSOLE_EXPERIMENTS.read_text())
+
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi)
 
@@ -115,6 +119,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/asyncapi.json", asyncapi_json),
         Route("/docs", docs),
         Route("/console/chat", console_chat),
+        Route("/console/experiments", console_experiments),
         *outbox_routes(deps),  # the local mailer's outbox (loopback only)
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
@@ -126,7 +131,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
 def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
-             f"  docs      {base}/docs", f"  console   {base}/console/chat  {base}/console/outbox",
+             f"  docs      {base}/docs", f"  console   {base}/console/chat  {base}/console/experiments  {base}/console/outbox",
              f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:

@@ -28,6 +28,7 @@ ANSWERS = [  # (method, path, expected status)
     ("GET", "/asyncapi.json", 200),
     ("GET", "/docs", 200),
     ("GET", "/console/chat", 200),
+    ("GET", "/console/experiments", 200),
     ("GET", "/_blobs/x/y", 400),  # the blob app's problem
     ("PUT", "/_blobs/uploads/a.txt", 403),  # unsigned
     ("GET", "/healthz/realtime", 200),
