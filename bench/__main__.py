@@ -16,6 +16,7 @@ from bench import (
     REPO,
     cold_start,
     contract_latency,
+    experiments_assign,
     gcp_cold_start,
     kernel_latency,
     local_model,
@@ -48,6 +49,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     lambda verbose: local_model.run(verbose)),
     "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
                          lambda verbose: contract_latency.run(verbose)),
+    "experiments_assign": ("Experiment assignments/s: in process and through OFREP bulk, beside the growthbook "
+                           "SDK in process (reported)", lambda verbose: experiments_assign.run(verbose)),
 }
 RESULTS_FILE = REPO / ".data" / "bench-results.json"
 
