@@ -82,17 +82,19 @@ class Enrolment:
             return Enrolled(result, False)
 
         def write(tx: Transaction) -> tuple[assignment.Assignment, bool]:
+            # Every read before the first write (Firestore transactions require it).
             current = tx.get(sticky_path)
             final = result
-            if current is None:
-                tx.create(sticky_path, {"variation": result.variation, "hash_attribute": defn.hash_attribute,
-                                        "assigned_at": utc_now()})
-            elif _variation_of(current) != result.variation:  # another instance bucketed it first: theirs holds
-                final = assignment.assign(defn, attributes, _variation_of(current))
+            if current is not None and _variation_of(current) != result.variation:
+                final = assignment.assign(defn, attributes, _variation_of(current))  # bucketed elsewhere first
             path = paths.exposure(tenant_id, env, experiment_id, subject, final.variation)
-            if tx.get(path) is not None:
-                return final, False
+            exposed_before = tx.get(path) is not None
             now = utc_now()
+            if current is None:
+                tx.create(sticky_path, {"variation": final.variation, "hash_attribute": defn.hash_attribute,
+                                        "assigned_at": now})
+            if exposed_before:
+                return final, False
             tx.create(path, {"variation": final.variation, "exposed_at": now})
             row = exposure_row(tenant_id, env, experiment_id, defn, final, attributes, now)
             tx.emit(OutboxMessage(id=row["event_id"], topic=ANALYTICS_TOPIC,

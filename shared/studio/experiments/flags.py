@@ -12,7 +12,12 @@ import re
 from typing import Any
 
 from studio.experiments import conditions, paths
-from studio.experiments.errors import DEFINITION_LOCKED, EXPERIMENT_KEY_TAKEN, STATUS_TRANSITION_INVALID
+from studio.experiments.errors import (
+    DEFINITION_LOCKED,
+    EXPERIMENT_KEY_TAKEN,
+    EXPERIMENT_UNKNOWN,
+    STATUS_TRANSITION_INVALID,
+)
 from studio.experiments.models import KEY_PATTERN, FlagIn, FlagPatch, RuleIn
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
@@ -35,6 +40,13 @@ def _rules(rules: list[RuleIn]) -> list[dict[str, Any]]:
     return stored
 
 
+def _check_experiments(tx: Transaction, ctx: RequestContext, rules: list[dict[str, Any]]) -> None:
+    """An experiment rule names an experiment of this tenant env (never another tenant's id, never a typo)."""
+    for rule in rules:
+        if rule["experiment_id"] and tx.get(paths.experiment(ctx.tenant_id, ctx.env, rule["experiment_id"])) is None:
+            raise errors.StudioError(EXPERIMENT_UNKNOWN, f"no experiment {rule['experiment_id']} here")
+
+
 def rule_view(rule: dict[str, Any]) -> dict[str, Any]:
     return {"kind": rule["kind"], "condition": None if rule["condition_json"] is None else json.loads(rule["condition_json"]),
             "coverage": rule["coverage"], "hash_attribute": rule["hash_attribute"],
@@ -55,13 +67,15 @@ class FlagService:
     def create(self, ctx: RequestContext, body: FlagIn) -> dict[str, Any]:
         if body.key in RESERVED_KEYS:
             raise errors.StudioError(EXPERIMENT_KEY_TAKEN, f"{body.key!r} is reserved")
+        rules = _rules(body.rules)
         data = {"description": body.description, "status": "draft", "default_json": json.dumps(body.default_value),
-                "rules": _rules(body.rules), "created_by": ctx.user_id, "created_at": utc_now()}
+                "rules": rules, "created_by": ctx.user_id, "created_at": utc_now()}
 
         def write(tx: Transaction) -> Document:
             path = paths.flag(ctx.tenant_id, ctx.env, body.key)
             if tx.get(path) is not None:
                 raise errors.StudioError(EXPERIMENT_KEY_TAKEN, f"a flag already uses the key {body.key!r}")
+            _check_experiments(tx, ctx, rules)
             doc = tx.create(path, data)
             emit(tx, DomainEvent("experiments.flag_created", ctx.tenant_id, ctx.env, doc.path, {"key": body.key}))
             return doc
@@ -85,6 +99,7 @@ class FlagService:
 
     def update(self, ctx: RequestContext, key: str, patch: FlagPatch, base_rev: int) -> dict[str, Any]:
         changed = patch.model_fields_set - {"base_rev"}
+        rules = None if patch.rules is None else _rules(patch.rules)
 
         def change(doc: Document) -> dict[str, Any]:
             new = dict(doc.data)
@@ -99,15 +114,19 @@ class FlagService:
                 new["description"] = patch.description
             if "default_value" in changed:
                 new["default_json"] = json.dumps(patch.default_value)
-            if patch.rules is not None:
-                new["rules"] = _rules(patch.rules)
+            if rules is not None:
+                new["rules"] = rules
             return new
 
-        done = self._store.run_transaction(lambda tx: repository.update(
-            tx, self._path(ctx, key), base_rev, change=change, what="flag",
-            event=lambda before, after: DomainEvent("experiments.flag_updated", ctx.tenant_id, ctx.env, after.path,
-                                                    {"key": key, "rev": after.rev, "fields": sorted(changed)})))
-        return flag_view(done.after)
+        def write(tx: Transaction) -> Document:
+            if rules is not None:  # reads before the write (Firestore transactions read first)
+                _check_experiments(tx, ctx, rules)
+            return repository.update(
+                tx, self._path(ctx, key), base_rev, change=change, what="flag",
+                event=lambda before, after: DomainEvent("experiments.flag_updated", ctx.tenant_id, ctx.env, after.path,
+                                                        {"key": key, "rev": after.rev, "fields": sorted(changed)})).after
+
+        return flag_view(self._store.run_transaction(write))
 
     def _path(self, ctx: RequestContext, key: str) -> str:
         if not _KEY.fullmatch(key):
