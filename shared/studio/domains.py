@@ -135,6 +135,26 @@ DOMAINS: tuple[Domain, ...] = (
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),
     Domain(
+        "analytics", "Browser event ingest per site, signals, personalisation, journeys and SEO page configs",
+        routers="studio.analytics.routes:ROUTERS",
+        errors="studio.analytics.errors",
+        events={
+            "analytics.site_created": "domain.analytics",
+            "analytics.site_updated": "domain.analytics",
+            "analytics.key_created": "domain.analytics",
+            "analytics.key_revoked": "domain.analytics",
+            "analytics.signal_created": "domain.analytics",
+            "analytics.signal_updated": "domain.analytics",
+            "analytics.signal_deleted": "domain.analytics",
+            "analytics.rule_created": "domain.analytics",
+            "analytics.rule_updated": "domain.analytics",
+            "analytics.rule_deleted": "domain.analytics",
+            "analytics.seo_page_saved": "domain.analytics",
+        },
+        topics=("analytics.events",),  # one row per message: the writer, and BigQuery's subscription on GCP
+        queries="studio.analytics.queries:QUERIES",
+    ),
+    Domain(
         "experiments", "Experiments and flags: GrowthBook-compatible assignment, sticky buckets, exposures, OFREP, results",
         routers="studio.experiments.routes:ROUTERS",
         errors="studio.experiments.errors",

@@ -45,9 +45,10 @@ def _utc_naive(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if not isinstance(value, datetime):
         raise ValueError(f"ts must be a datetime or RFC 3339 text, not {type(value).__name__}")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    when: datetime = value
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
 
 
 def _cell(name: str, value: Any) -> Any:

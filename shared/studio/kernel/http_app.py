@@ -65,7 +65,9 @@ class HttpApp:
             allowed = cors.policy(self.deps.settings.cors_origins)
             try:
                 origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
-                if cors.is_preflight(request.method, origin, asked):  # before routing: every path
+                preflight = cors.is_preflight(request.method, origin, asked)
+                allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
+                if preflight:  # before routing: every path
                     response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
                 else:
                     call = self._prepare(request, request_id)
@@ -90,6 +92,17 @@ class HttpApp:
         finally:
             logs.request_id_var.reset(token)
             logs.trace_var.reset(trace_token)
+
+    def _route_cors(self, request: Request, method: str) -> cors.CorsPolicy | None:
+        """The policy of a route that declares its own origins (``Route.origins``), else None."""
+        route, _, _ = self.table.resolve(method, request.path)
+        if route is None or route.origins is None:
+            return None
+        try:
+            patterns = route.origins(self.deps, request)
+            return None if patterns is None else cors.policy(tuple(patterns))
+        except (errors.StudioError, ValueError):  # an unknown key or a stale pattern: the platform's policy
+            return None
 
     # -- stages ------------------------------------------------------------
     def _prepare(self, request: Request, request_id: str) -> Call:
@@ -244,7 +257,7 @@ def _validate_body(route: Route, request: Request) -> Any:
     if not raw.strip():
         data: Any = {}
     else:
-        if request.mimetype != "application/json":
+        if request.mimetype not in route.body_media_types:
             raise errors.StudioError(errors.UNSUPPORTED_MEDIA_TYPE)
         data = parse_json(raw)  # finite numbers, bounded depth: INVALID_JSON / JSON_TOO_DEEP
     from pydantic import ValidationError

@@ -91,7 +91,7 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
             op["parameters"].append({"name": name, "in": "query", "required": name in required, "schema": sub})
     if route.body is not None:
         op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": schemas.ref(route.body, "validation")}}}
+                             "content": {media: {"schema": schemas.ref(route.body, "validation")} for media in route.body_media_types}}
     ok: dict[str, Any] = {"description": "Success"}
     if route.response is not None and route.status != 204:
         ok["content"] = {"application/json": {"schema": schemas.ref(route.response, "serialization")}}

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 # precondition never outranks a refusal.
 RevisionResolver = Callable[["Call"], "int | None"]
 
+# A public route whose browser origins are its resource's own (a site's allow-list for analytics
+# ingest), not the platform's: given the instance's deps and the request (its URL; a preflight has no
+# body), the origin patterns (kernel/cors.py grammar), or None for the platform's policy.
+OriginsResolver = Callable[[Any, Any], "tuple[str, ...] | None"]
+
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token
@@ -53,6 +58,10 @@ class Route:
     idempotent: bool = True  # False: Idempotency-Key is ignored (responses carrying credentials are never stored)
     # A POST that answers a query (OFREP's bulk evaluation): If-None-Match is evaluated as for a GET (304)
     conditional_read: bool = False
+    # Body media types taken as JSON: ("application/json", "text/plain") for navigator.sendBeacon bodies,
+    # which browsers send as text/plain to stay a CORS "simple" request.
+    body_media_types: tuple[str, ...] = ("application/json",)
+    origins: OriginsResolver | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
