@@ -19,9 +19,10 @@ from typing import Any
 from studio.experiments import assignment, hashing, paths
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
+from studio.ports.analytics import TOPIC as ANALYTICS_TOPIC
+from studio.ports.analytics import encode_message, message_attributes
 from studio.ports.store import Document, DocumentStore, OutboxMessage, Transaction
 
-ANALYTICS_TOPIC = "analytics.events"  # the analytics store's writer consumes it (rows of its `events` table)
 # Hashing on these attributes means a signed-in user: the exposure (and the results' join) uses user_id;
 # any other hash attribute (anonymous_id, device_id, session ...) is an anonymous subject.
 USER_ATTRIBUTES = frozenset({"id", "user_id", "userId", "targetingKey"})
@@ -97,9 +98,8 @@ class Enrolment:
                 return final, False
             tx.create(path, {"variation": final.variation, "exposed_at": now})
             row = exposure_row(tenant_id, env, experiment_id, defn, final, attributes, now)
-            tx.emit(OutboxMessage(id=row["event_id"], topic=ANALYTICS_TOPIC,
-                                  data=json.dumps(row, separators=(",", ":")).encode(),
-                                  attributes={"tenant": tenant_id, "env": env, "type": "exposure"}))
+            tx.emit(OutboxMessage(id=row["event_id"], topic=ANALYTICS_TOPIC, data=encode_message(row),
+                                  attributes=message_attributes(row)))
             return final, True
 
         try:

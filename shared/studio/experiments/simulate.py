@@ -13,12 +13,14 @@ import random
 from typing import Any
 
 from studio.experiments import definitions
-from studio.experiments.enrolment import ANALYTICS_TOPIC, Enrolment, subject_column
+from studio.experiments.enrolment import Enrolment, subject_column
 from studio.experiments.errors import SIMULATION_REFUSED
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.meta import publish_meta
+from studio.ports.analytics import TOPIC as ANALYTICS_TOPIC
+from studio.ports.analytics import encode_message, message_attributes
 from studio.ports.bus import Bus
 from studio.ports.store import Document
 
@@ -76,5 +78,4 @@ def _publish(bus: Bus, ctx: RequestContext, col: str, subject: str, kind: str, n
     digest = hashlib.sha256(f"{ctx.tenant_id}/{ctx.env}/{subject}/{salt}".encode()).hexdigest()[:32]
     row = {"event_id": "sim_" + digest, "tenant_id": ctx.tenant_id, "env": ctx.env, "type": kind, "ts": utc_now(),
            col: subject, "name": name, "value": value, "props": json.dumps({"simulated": True})}
-    bus.publish(ANALYTICS_TOPIC, json.dumps(row, separators=(",", ":")).encode(),
-                {"tenant": ctx.tenant_id, "env": ctx.env, "type": kind})
+    bus.publish(ANALYTICS_TOPIC, encode_message(row), message_attributes(row))
