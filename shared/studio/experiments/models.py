@@ -52,8 +52,18 @@ class NamespaceIn(_In):
 
 
 class MetricIn(_In):
-    event: str = Field(min_length=1, max_length=128, description="Analytics event name (the events' `name`)")
-    kind: Literal["rate", "mean"] = Field(default="rate", description="rate: share who did it; mean: sum of values")
+    event: str | None = Field(default=None, min_length=1, max_length=128,
+                              description="Analytics event name (the events' `name`); or name a signal")
+    signal: str | None = Field(default=None, min_length=1, max_length=128,
+                               description="An analytics signal's name: its value per exposed subject")
+    kind: Literal["rate", "mean"] = Field(default="rate",
+                                          description="rate: share who did it (signal: truthy); mean: per subject")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MetricIn:
+        if (self.event is None) == (self.signal is None):
+            raise ValueError("a metric names an event or a signal (one of them)")
+        return self
 
 
 class ExperimentIn(_In):
@@ -99,7 +109,8 @@ class NamespaceOut(ApiModel):
 
 
 class MetricOut(ApiModel):
-    event: str
+    event: str | None = None
+    signal: str | None = None
     kind: str
 
 

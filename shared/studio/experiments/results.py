@@ -4,18 +4,20 @@ Users per variation are the distinct subjects with an exposure row; each subject
 the metric's events at or after its first exposure (``value`` summed, an event without a value
 counting 1). A rate metric compares the share of subjects with at least one such event (two-proportion
 z-test), a mean metric the per-subject sums (Welch's t-test); each variation against the first (the
-control). Web vitals: the nearest-rank p75 of LCP, INP and CLS per variation, from ``web_vitals``
+control). A signal metric takes each exposed subject's current value of an analytics signal instead
+(a number, or a boolean as 1/0; the first 20,000 subjects). Web vitals: the nearest-rank p75 of LCP, INP and CLS per variation, from ``web_vitals``
 events of exposed subjects. The SQL is the subset DuckDB and BigQuery share (``JSON_VALUE``, window
 functions, no casts); the subject column is chosen from two names, never from input.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.experiments import stats
 from studio.experiments.enrolment import subject_column
 from studio.experiments.errors import ANALYTICS_UNAVAILABLE
+from studio.experiments.signals import SignalReader
 from studio.kernel import errors, logs
 from studio.ports.store import Document
 
@@ -49,6 +51,11 @@ FROM per_subject
 GROUP BY variation
 """
 
+MAX_SIGNAL_SUBJECTS = 20_000  # a signal metric reads one document per exposed subject
+SUBJECTS_SQL = "WITH" + _EXPOSED + f"""
+SELECT variation, subject FROM exposed ORDER BY subject LIMIT {MAX_SIGNAL_SUBJECTS}
+"""
+
 VITALS_SQL = "WITH" + _EXPOSED + """,
 vitals AS (
   SELECT e.variation AS variation, w.name AS metric, w.value AS value
@@ -67,20 +74,42 @@ WHERE rn >= 0.75 * cnt AND rn < 0.75 * cnt + 1
 """
 
 
-def results(analytics: AnalyticsStore, tenant_id: str, env: str, doc: Document) -> dict[str, Any]:
+def results(analytics: AnalyticsStore, read_signals: SignalReader, tenant_id: str, env: str,
+            doc: Document) -> dict[str, Any]:
     d = doc.data
     col = subject_column(d["hash_attribute"])
     metric = d["metric"]
-    params = {"tenant_id": tenant_id, "env": env, "experiment_key": d["key"],
-              "metric": metric["event"] if metric else ""}
+    base = {"tenant_id": tenant_id, "env": env, "experiment_key": d["key"]}
     try:
-        metric_rows = analytics.query(METRIC_SQL.format(col=col), params)
-        vitals_rows = analytics.query(VITALS_SQL.format(col=col), {k: v for k, v in params.items() if k != "metric"})
+        if metric is not None and metric.get("signal"):
+            subjects = analytics.query(SUBJECTS_SQL.format(col=col), base)
+            metric_rows = signal_rows(subjects, metric["signal"], lambda s: read_signals(tenant_id, env, s))
+        else:
+            metric_rows = analytics.query(METRIC_SQL.format(col=col),
+                                          {**base, "metric": metric["event"] if metric else ""})
+        vitals_rows = analytics.query(VITALS_SQL.format(col=col), base)
     except Exception as exc:  # the adapter's own error (DuckDB lock, BigQuery quota): a 503, logged
         _log.error("experiment results query failed", extra={"fields": {"experiment_id": doc.doc_id,
                                                                           "error": repr(exc)}})
         raise errors.StudioError(ANALYTICS_UNAVAILABLE, "the analytics store did not answer; retry") from exc
     return assemble(doc, metric_rows, vitals_rows)
+
+
+def signal_rows(subjects: Sequence[Mapping[str, Any]], signal: str,
+                read: Callable[[str], Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The metric query's shape (per variation: users, total, total_sq, converted) from each exposed
+    subject's signal value: a number as it is, a boolean as 1 or 0, anything else (unset) as 0."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in subjects:
+        value = read(str(row["subject"])).get(signal)
+        x = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(value is True)
+        agg = out.setdefault(str(row["variation"]), {"variation": row["variation"], "users": 0, "total": 0.0,
+                                                     "total_sq": 0.0, "converted": 0})
+        agg["users"] += 1
+        agg["total"] += x
+        agg["total_sq"] += x * x
+        agg["converted"] += x != 0
+    return list(out.values())
 
 
 def assemble(doc: Document, metric_rows: Sequence[Mapping[str, Any]], vitals_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from studio.experiments.enrolment import Enrolment
 from studio.experiments.flags import FlagService
 from studio.experiments.ofrep import FlagEvaluator
 from studio.experiments.sdk_keys import SdkKeyService
+from studio.experiments.signals import reader
 from studio.kernel.deps import Deps, Slot
 
 
@@ -27,6 +28,6 @@ def experiments_services(deps: Deps) -> ExperimentsServices:
     def build() -> ExperimentsServices:
         enrolment = Enrolment(deps.store)
         return ExperimentsServices(ExperimentService(deps.store), FlagService(deps.store), SdkKeyService(deps.store),
-                                   enrolment, FlagEvaluator(deps.store, enrolment))
+                                   enrolment, FlagEvaluator(deps.store, enrolment, reader(deps)))
 
     return deps.memo(EXPERIMENTS, build)

@@ -56,7 +56,7 @@ def simulate(ctx: RequestContext, doc: Document, enrolment: Enrolment, bus: Bus,
         assigned += 1
         exposures += enrolled.exposed_now
         variation = enrolled.assignment.variation
-        if metric is not None and rng.random() < rates[variation]:
+        if metric is not None and metric.get("event") and rng.random() < rates[variation]:
             value = None if metric["kind"] == "rate" else round(rng.uniform(5, 120), 2)
             _publish(bus, ctx, col, subject, "custom", metric["event"], value, f"{seed}/{i}/metric")
             events += 1
