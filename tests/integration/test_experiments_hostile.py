@@ -6,7 +6,9 @@ import httpx
 import pytest
 
 from tests.support.api import new_tenant, new_user
+from tests.support.bus_tap import EventTap
 from tests.support.experiments import sdk_key, start_experiment
+from tests.support.platform import RunningPlatform
 
 VALID = {"key": "hostile", "variations": [{"key": "a"}, {"key": "b"}]}
 
@@ -96,7 +98,8 @@ def test_ofrep_contexts_that_are_not_contexts(client: httpx.Client, owner, tenan
     assert r.status_code == 400 and r.json()["code"] == "INVALID_PRECONDITION"
 
 
-def test_simulation_refusals(client: httpx.Client, owner, tenant: str) -> None:
+def test_simulation_refusals_and_progress(client: httpx.Client, platform: RunningPlatform, owner,
+                                         tenant: str) -> None:
     h = owner.in_tenant(tenant)
     draft = client.post("/experiments", json=VALID, headers=h).json()
     r = client.post(f"/experiments/{draft['id']}/simulate", json={"subjects": 5}, headers=h)
@@ -111,5 +114,8 @@ def test_simulation_refusals(client: httpx.Client, owner, tenant: str) -> None:
     exp = start_experiment(client, owner, tenant, "simulated")
     r = client.post(f"/experiments/{exp['id']}/simulate", json={"subjects": 5, "rates": [0.1, 0.2, 0.3]}, headers=h)
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_FAILED"
-    r = client.post(f"/experiments/{exp['id']}/simulate", json={"subjects": 20}, headers=h)
-    assert r.status_code == 200 and r.json()["assigned"] == 20
+    meta = EventTap(platform, "realtime.meta")
+    r = client.post(f"/experiments/{exp['id']}/simulate", json={"subjects": 250}, headers=h)
+    assert r.status_code == 200 and r.json()["assigned"] == 250
+    progress = [e["data"] for e in meta.events(tenant) if e["type"] == "experiments.simulation_progress"]
+    assert [p["done"] for p in progress] == [100, 200, 250] and progress[-1]["of"] == 250
