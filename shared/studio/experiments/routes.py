@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.experiments import models as m
-from studio.experiments import ofrep, results, sdk_keys, signals, simulate
+from studio.experiments import ofrep, results, sdk_keys, simulate
 from studio.experiments.services import experiments_services
 from studio.kernel.call import Call, Reply
 from studio.kernel.roles import Role
@@ -51,8 +51,9 @@ def patch_experiment(call: Call) -> Any:
 def experiment_results(call: Call) -> Any:
     """Per variation: users, the metric with uplift, 95% interval and p-value, p75 web vitals; and the SRM check."""
     ctx = call.need_ctx()
-    doc = experiments_services(call.deps).experiments.get_doc(ctx, call.params["experiment_id"])
-    return results.results(call.deps.analytics, signals.reader(call.deps), ctx.tenant_id, ctx.env, doc)
+    services = experiments_services(call.deps)
+    doc = services.experiments.get_doc(ctx, call.params["experiment_id"])
+    return results.results(call.deps.analytics, services.read_signals, ctx.tenant_id, ctx.env, doc)
 
 
 @experiments.tenant("POST", "/experiments/{experiment_id}/simulate", role=Role.MEMBER, body=m.SimulationIn,

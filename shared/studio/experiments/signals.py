@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from studio.analytics.services import analytics_services
-from studio.kernel.deps import Deps
+from studio.analytics.signals import SignalService
 
 SignalReader = Callable[[str, str, str], dict[str, Any]]  # (tenant, env, subject) -> {name: value}
 ATTRIBUTE = "signals"
 
 
-def reader(deps: Deps) -> SignalReader:
+def reader(service: SignalService) -> SignalReader:
+    """Reads through analytics' SignalService itself (not its whole services bundle, whose ingest needs the
+    privacy filter's dependencies this function does not ship)."""
     def read(tenant_id: str, env: str, subject: str) -> dict[str, Any]:
-        return dict(analytics_services(deps).signals.values(tenant_id, env, subject, fresh=False)["values"])
+        return dict(service.values(tenant_id, env, subject, fresh=False)["values"])
 
     return read
 
