@@ -124,3 +124,17 @@ def test_results_of_another_tenant_are_not_found(client: httpx.Client, owner, te
     theirs = new_tenant(client, other, "Theirs")
     r = client.get(f"/experiments/{exp['id']}/results", headers=other.in_tenant(theirs))
     assert r.status_code == 404
+
+
+def test_results_before_any_traffic_and_with_a_hostile_metric_name(client: httpx.Client, owner, tenant: str) -> None:
+    exp = start_experiment(client, owner, tenant, "quiet", metric={"event": "x' OR 1=1 --", "kind": "rate"})
+    r = client.get(f"/experiments/{exp['id']}/results", headers=owner.in_tenant(tenant))
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["users"] == 0 and res["srm_p_value"] is None and res["srm"] is False
+    for v in res["variations"]:
+        assert (v["users"], v["converted"], v["metric_value"], v["p_value"], v["uplift"]) == (0, 0, None, None, None)
+        assert v["vitals"] == {"lcp_p75": None, "inp_p75": None, "cls_p75": None, "samples": 0}
+    viewer_headers = owner.in_tenant(tenant)
+    r = client.get(f"/experiments/{exp['id']}/results", headers={**viewer_headers, "If-None-Match": '"1"'})
+    assert r.status_code == 200  # results carry no ETag: never a stale 304
