@@ -98,6 +98,16 @@ def test_ofrep_single_and_bulk_with_etag(client: httpx.Client, owner, tenant: st
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
+def test_ofrep_configuration(client: httpx.Client, owner, tenant: str) -> None:
+    key = sdk_key(client, owner, tenant)
+    r = client.get("/ofrep/v1/configuration", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.json()["capabilities"]["cacheInvalidation"]["polling"]["enabled"] is True
+    again = client.get("/ofrep/v1/configuration", headers={"Authorization": f"Bearer {key}",
+                                                           "If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/ofrep/v1/configuration").status_code == 401
+
+
 def test_ofrep_errors_speak_ofrep_and_problem_json(client: httpx.Client, owner, tenant: str) -> None:
     key = sdk_key(client, owner, tenant)
     r = _ofrep(client, key, "no-such-flag", {"targetingKey": "x"})

@@ -28,6 +28,7 @@ PUBLIC_ROUTES = {
     # handler, which also names the tenant (decision 0060); tests/integration/test_experiments_api.py
     ("POST", "/ofrep/v1/evaluate/flags/{key}"),
     ("POST", "/ofrep/v1/evaluate/flags"),
+    ("GET", "/ofrep/v1/configuration"),
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),

@@ -256,6 +256,11 @@ class OfrepBulk(ApiModel):
     flags: list[OfrepEvaluation]
 
 
+class OfrepConfiguration(ApiModel):
+    name: str
+    capabilities: dict[str, JsonValue]
+
+
 # -- results ----------------------------------------------------------------------------------------
 
 class VitalsOut(ApiModel):

@@ -24,6 +24,7 @@ from studio.kernel import errors
 from studio.ports.store import Document, DocumentStore, Query
 
 MAX_CONTEXT_BYTES = 16 * 1024
+MIN_POLLING_MS = 30_000  # what client providers may poll the bulk evaluation at, at most
 MAX_FLAGS = 500
 DEFAULT_VARIANT = "default"
 
@@ -55,6 +56,13 @@ def context_error(detail: str, key: str | None = None) -> errors.StudioError:
 def not_found(key: str) -> errors.StudioError:
     detail = f"no flag {key!r} here"
     return errors.StudioError(FLAG_NOT_FOUND, detail, key=key, errorCode="FLAG_NOT_FOUND", errorDetails=detail)
+
+
+def configuration() -> dict[str, Any]:
+    """What ``GET /ofrep/v1/configuration`` tells providers that opt in to asking."""
+    return {"name": "studio",
+            "capabilities": {"cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": MIN_POLLING_MS}},
+                             "flagEvaluation": {"supportedTypes": ["boolean", "string", "int", "float", "object"]}}}
 
 
 def bulk_etag(flags: list[dict[str, Any]]) -> str:

@@ -138,4 +138,12 @@ def ofrep_evaluate_all(call: Call) -> Any:
     return Reply({"flags": flags_out}, headers={"ETag": ofrep.bulk_etag(flags_out), "Cache-Control": "no-cache"})
 
 
+@evaluation.public("GET", "/ofrep/v1/configuration", response=m.OfrepConfiguration)
+def ofrep_configuration(call: Call) -> Any:
+    """OFREP provider configuration (an OFREP extension): polling for bulk changes, the value types served."""
+    _sdk_tenant(call)
+    body = ofrep.configuration()
+    return Reply(body, headers={"ETag": ofrep.bulk_etag([body]), "Cache-Control": "no-cache"})
+
+
 ROUTERS = (experiments, flags, evaluation)
