@@ -4,6 +4,7 @@ locals {
   services = toset(concat([
     "aiplatform.googleapis.com",       # Vertex AI (functions with the llm extra)
     "artifactregistry.googleapis.com", # function images
+    "bigquery.googleapis.com",         # the analytics store (analytics.tf)
     "cloudbuild.googleapis.com",       # function builds
     "cloudfunctions.googleapis.com",
     "compute.googleapis.com",         # load balancer, serverless NEGs, Cloud Armor

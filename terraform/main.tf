@@ -16,6 +16,7 @@ locals {
     STUDIO_PUBLIC_URL         = "https://${var.domain}"
     STUDIO_ENVIRONMENT        = var.environment
     STUDIO_CORS_ORIGINS       = join(",", var.cors_origins)
+    STUDIO_ANALYTICS_DATASET  = var.analytics_dataset
     LOG_EXECUTION_ID          = "true"
     # Every HTTP request arrives through the external Application Load Balancer (ingress admits
     # nothing else), which appends "<client>, <load balancer>" to X-Forwarded-For: per-IP limits

@@ -121,3 +121,15 @@ variable "realtime_min_instances" {
   type        = number
   default     = 1
 }
+
+variable "analytics_dataset" {
+  description = "BigQuery dataset of the analytics events (STUDIO_ANALYTICS_DATASET of every function)."
+  type        = string
+  default     = "studio_analytics"
+}
+
+variable "analytics_location" {
+  description = "BigQuery location of the analytics dataset (EU keeps EU visitors' events in the EU)."
+  type        = string
+  default     = "EU"
+}

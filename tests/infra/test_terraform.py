@@ -285,3 +285,20 @@ def test_functions_count_the_client_entry_the_load_balancer_writes() -> None:
     assert 'STUDIO_TRUSTED_PROXY_HOPS = "2"' in _locals()["common_env"]
     functions = _resource("google_cloudfunctions2_function", "function")
     assert "ALLOW_INTERNAL_AND_GCLB" in json.dumps(functions)
+
+
+def test_the_bigquery_analytics_table_has_the_ports_columns_and_is_loaded_from_its_topic() -> None:
+    """The table the Pub/Sub subscription writes by column name has exactly the port's columns, with the
+    BigQuery type of each; reads go through the deduplicating view; the API is on."""
+    from studio.ports.analytics import COLUMNS, TOPIC
+
+    bq_type = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP", "DOUBLE": "FLOAT"}
+    columns = {name: kind.strip('"') for name, kind in _locals()["analytics_columns"].items()}
+    assert columns == {name: bq_type[kind] for name, kind in COLUMNS.items()}
+    subscription = _resource("google_pubsub_subscription", "analytics_to_bigquery")
+    assert subscription["topic"] == f'${{google_pubsub_topic.topic["{TOPIC}"].id}}'
+    config = subscription["bigquery_config"][0]
+    assert config["use_table_schema"] is True and config["table"].strip('"').endswith("${google_bigquery_table.events_raw.table_id}")
+    view = _resource("google_bigquery_table", "events")["view"][0]["query"]
+    assert "PARTITION BY event_id" in view and "rn = 1" in view
+    assert "bigquery.googleapis.com" in (TERRAFORM_DIR / "apis.tf").read_text()

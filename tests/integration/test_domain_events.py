@@ -71,6 +71,23 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     assert c.put("/privacy/training-prefs", json={"train_ok": True, "base_rev": 0},
                  headers=h).is_success  # privacy.training_prefs_changed
 
+    site = c.post("/sites", json={"name": "Shop", "origins": ["https://shop.example"]}, headers=h).json()
+    assert c.patch(f"/sites/{site['id']}", json={"name": "Shop 2", "base_rev": 1}, headers=h).is_success
+    key = c.post(f"/sites/{site['id']}/keys", headers=h).json()  # analytics.key_created
+    assert c.post("/analytics/events/pageview", params={"key": key["key"]}, headers={
+        "Origin": "https://shop.example", "User-Agent": "Mozilla/5.0"},
+        json={"anonymous_id": "a1", "url": "https://shop.example/"}).status_code == 202  # analytics.events
+    assert c.delete(f"/sites/{site['id']}/keys/{key['id']}", headers=h).is_success  # analytics.key_revoked
+    signal = c.post("/signals", json={"name": "views", "type": "number", "aggregation": "count",
+                                      "source": {"event_type": "pageview"}}, headers=h).json()
+    assert c.patch(f"/signals/{signal['id']}", json={"window": "7d", "base_rev": 1}, headers=h).is_success
+    assert c.delete(f"/signals/{signal['id']}", headers={**h, "If-Match": "*"}).is_success
+    rule = c.post("/personalization/rules", json={"slot": "hero", "segment": {}, "variant": "v"}, headers=h).json()
+    assert c.patch(f"/personalization/rules/{rule['id']}", json={"variant": "w", "base_rev": 1}, headers=h).is_success
+    assert c.delete(f"/personalization/rules/{rule['id']}", headers={**h, "If-Match": "*"}).is_success
+    assert c.put("/seo/pages", json={"surface": "web", "page_type": "home", "path": "/", "base_rev": 0},
+                 headers=h).is_success  # analytics.seo_page_saved
+
     exp = c.post("/experiments", json={"key": "ev", "variations": [{"key": "a"}, {"key": "b"}]},
                  headers=h).json()  # experiments.experiment_created
     exp_url = f"/experiments/{exp['id']}"

@@ -30,6 +30,9 @@ NOT_REVISIONED_WRITES: dict[tuple[str, str], str] = {  # (method, path) -> why i
     ("DELETE", "/tenants/{tenant_id}/invitations/{invitation_id}"):
         "an invitation is never edited, only accepted or revoked once: revoking is a one-way transition "
         "checked in its transaction (INVITATION_NOT_PENDING), so there is no edit it could overwrite",
+    ("DELETE", "/sites/{site_id}/keys/{key_id}"):
+        "a write key is never edited, only revoked once: revoking a revoked key changes nothing, so there is "
+        "no edit it could overwrite",
 }
 
 
@@ -121,9 +124,60 @@ def _flag_target(client: httpx.Client) -> Target:
                   "experiments.flag_updated")
 
 
+def _analytics_target(create: str, body_in: dict[str, Any], body: dict[str, Any] | None,
+                      event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        made = client.post(create, json=body_in, headers=h)
+        assert made.status_code == 201, made.text
+        url = f"{create}/{made.json()['id']}"
+        read = _etag_of(url, h) if not create.endswith("/rules") else _rule_rev(url, h)
+        return Target(url, body, made.json()["rev"], h, read, event)
+
+    return make
+
+
+def _rule_rev(url: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
+    def read(client: httpx.Client) -> int:  # rules are read in their listing
+        rules = client.get("/personalization/rules", headers=headers).json()["rules"]
+        return int(next(r["rev"] for r in rules if url.endswith(r["id"])))
+
+    return read
+
+
+_SIGNAL = {"name": "views", "type": "number", "source": {"event_type": "pageview"}, "aggregation": "count"}
+_RULE = {"slot": "hero", "segment": {"signals.views": {"$gte": 1}}, "variant": "returning"}
+_PAGE = {"path": "/pricing", "title": "Pricing"}
+
+
+def _seo_target(at_path: bool) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        made = client.put("/seo/pages/web/pricing", json={**_PAGE, "base_rev": 0}, headers=h)
+        assert made.status_code == 200, made.text
+        body = {**_PAGE, "title": "New"} if at_path else {**_PAGE, "surface": "web", "page_type": "pricing"}
+        url = "/seo/pages/web/pricing" if at_path else "/seo/pages"
+        return Target(url, body, 1, h, _etag_of("/seo/pages/web/pricing", h), "analytics.seo_page_saved")
+
+    return make
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PATCH", "/experiments/{experiment_id}"): _experiment_target,
     ("PATCH", "/flags/{flag_key}"): _flag_target,
+    ("PATCH", "/sites/{site_id}"): _analytics_target("/sites", {"name": "Shop"}, {"name": "Shop 2"},
+                                                     "analytics.site_updated"),
+    ("PATCH", "/signals/{signal_id}"): _analytics_target("/signals", _SIGNAL, {"window": "7d"},
+                                                         "analytics.signal_updated"),
+    ("DELETE", "/signals/{signal_id}"): _analytics_target("/signals", _SIGNAL, None, "analytics.signal_deleted"),
+    ("PATCH", "/personalization/rules/{rule_id}"): _analytics_target("/personalization/rules", _RULE,
+                                                                     {"variant": "loyal"}, "analytics.rule_updated"),
+    ("DELETE", "/personalization/rules/{rule_id}"): _analytics_target("/personalization/rules", _RULE, None,
+                                                                      "analytics.rule_deleted"),
+    ("PUT", "/seo/pages"): _seo_target(at_path=False),
+    ("PUT", "/seo/pages/{surface}/{page_type}"): _seo_target(at_path=True),
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
     ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
     ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None, "member.removed"),

@@ -24,6 +24,11 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/verify"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/password/reset/confirm"),
+    # Browser analytics ingest: a site's write key and origin allow-list instead of a token (decision 0056)
+    ("POST", "/analytics/events/pageview"),
+    ("POST", "/analytics/events/cta-click"),
+    ("POST", "/analytics/events/web-vitals"),
+    ("POST", "/analytics/batch"),
     # OFREP: OpenFeature SDKs authenticate with an SDK key (Authorization: Bearer ofk_...), checked by the
     # handler, which also names the tenant (decision 0060); tests/integration/test_experiments_api.py
     ("POST", "/ofrep/v1/evaluate/flags/{key}"),

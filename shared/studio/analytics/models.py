@@ -4,7 +4,7 @@ Browser events are bounded everywhere (strings, props, batch size): the ingest r
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
