@@ -90,12 +90,25 @@ def test_ofrep_single_and_bulk_with_etag(client: httpx.Client, owner, tenant: st
     again = client.post("/ofrep/v1/evaluate/flags", json={"context": {"targetingKey": "ada"}},
                         headers={"Authorization": f"Bearer {key}", "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    # A new subject's first answer is tagged as its later ones are (its assignment is sticky from then on).
+    fresh = {"context": {"targetingKey": "first-time-visitor"}}
+    first = client.post("/ofrep/v1/evaluate/flags", json=fresh, headers={"Authorization": f"Bearer {key}"})
+    second = client.post("/ofrep/v1/evaluate/flags", json=fresh,
+                         headers={"Authorization": f"Bearer {key}", "If-None-Match": first.headers["ETag"]})
+    assert first.json()["flags"][0]["metadata"]["sticky"] is False and second.status_code == 304
     # A change to the flag changes the answer, and so its tag.
     h = owner.in_tenant(tenant)
-    assert client.patch("/flags/button-colour", json={"default_value": "red", "base_rev": 2}, headers=h).is_success
+    unchanged = client.patch("/flags/button-colour", json={"default_value": "red", "base_rev": 2}, headers=h)
+    assert unchanged.is_success  # ada is in the experiment: the default is not what she is served
+    same = client.post("/ofrep/v1/evaluate/flags", json={"context": {"targetingKey": "ada"}},
+                       headers={"Authorization": f"Bearer {key}", "If-None-Match": etag})
+    assert same.status_code == 304
+    assert client.patch("/flags/button-colour", json={"status": "stopped", "base_rev": 3}, headers=h).is_success
     changed = client.post("/ofrep/v1/evaluate/flags", json={"context": {"targetingKey": "ada"}},
                           headers={"Authorization": f"Bearer {key}", "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.json()["flags"][0] == {"key": "button-colour", "value": "red", "reason": "DISABLED",
+                                          "variant": "default", "metadata": {"flag_rev": 4}}
 
 
 def test_ofrep_configuration(client: httpx.Client, owner, tenant: str) -> None:

@@ -66,7 +66,10 @@ def configuration() -> dict[str, Any]:
 
 
 def bulk_etag(flags: list[dict[str, Any]]) -> str:
-    canonical = json.dumps(flags, sort_keys=True, separators=(",", ":"))
+    """A tag over what a client acts on (key, value, variant, reason, error): not the metadata, whose
+    ``sticky`` turns true on the second evaluation of a new subject without changing its answer."""
+    served = [{k: f.get(k) for k in ("key", "value", "variant", "reason", "errorCode")} for f in flags]
+    canonical = json.dumps(served, sort_keys=True, separators=(",", ":"))
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 

@@ -143,7 +143,8 @@ def ofrep_configuration(call: Call) -> Any:
     """OFREP provider configuration (an OFREP extension): polling for bulk changes, the value types served."""
     _sdk_tenant(call)
     body = ofrep.configuration()
-    return Reply(body, headers={"ETag": ofrep.bulk_etag([body]), "Cache-Control": "no-cache"})
+    return Reply(body, headers={"ETag": ofrep.bulk_etag([{"key": "configuration", "value": body}]),
+                                "Cache-Control": "no-cache"})
 
 
 ROUTERS = (experiments, flags, evaluation)
