@@ -77,6 +77,12 @@ def test_ofrep_with_another_tenants_key_sees_only_that_tenant(client: httpx.Clie
     assert r.status_code == 404 and r.json()["errorCode"] == "FLAG_NOT_FOUND"
     r = client.post("/ofrep/v1/evaluate/flags", json={}, headers={"Authorization": f"Bearer {their_key}"})
     assert r.json() == {"flags": []}
+    # Their key's id, revoked from my tenant: not found there, and their key keeps working.
+    their_id = client.get("/flags/sdk-keys", headers=stranger.in_tenant(theirs)).json()["keys"][0]["id"]
+    r = client.post(f"/flags/sdk-keys/{their_id}/revoke", headers=h)
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    assert client.post("/ofrep/v1/evaluate/flags", json={}, headers={"Authorization": f"Bearer {their_key}"}
+                       ).status_code == 200
     # A user's own access token is no SDK key.
     r = client.post("/ofrep/v1/evaluate/flags", json={}, headers=owner.auth)
     assert r.status_code == 401 and r.json()["code"] == "SDK_KEY_INVALID"
