@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 
 from bench import (
     REPO,
+    analytics_ingest,
     cold_start,
     contract_latency,
     experiments_assign,
     gcp_cold_start,
+    journey_funnel,
     kernel_latency,
     local_model,
     realtime_fanout,
@@ -49,6 +51,11 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                     lambda verbose: local_model.run(verbose)),
     "contract_latency": ("Contract-suite latency per operation, emulator vs SQLite (p50/p99, reported)",
                          lambda verbose: contract_latency.run(verbose)),
+    "analytics_ingest": ("Analytics ingest: events/s per instance and p99 latency, single events and 50-event "
+                         "batches, beside the cheapest route on the same server (reported)",
+                         lambda verbose: analytics_ingest.run(verbose)),
+    "journey_funnel": ("A 4-step funnel over 1,000,000 events in DuckDB: goal <= 2 s, beside plain Python",
+                       lambda verbose: journey_funnel.run(verbose)),
     "experiments_assign": ("Experiment assignments/s: in process and through OFREP bulk, beside the growthbook "
                            "SDK in process (reported)", lambda verbose: experiments_assign.run(verbose)),
 }

@@ -57,9 +57,10 @@ resource "google_bigquery_table" "events_raw" {
 }
 
 resource "google_bigquery_table" "events" {
+  #checkov:skip=CKV_GCP_80:A view stores no data; events_raw beneath it is encrypted with the CMEK when one is set.
   dataset_id          = google_bigquery_dataset.analytics.dataset_id
   table_id            = "events"
-  deletion_protection = false
+  deletion_protection = true
 
   view {
     use_legacy_sql = false

@@ -175,3 +175,18 @@ def test_sites_and_keys_need_an_admin_and_stay_in_their_tenant(client: httpx.Cli
     _problem(client.post("/sites", json={"name": "x", "origins": ["*"]}, headers=site.admin), 400, "VALIDATION_FAILED")
     _problem(client.post("/sites", json={"name": "x", "origins": ["not an origin"]}, headers=site.admin), 400,
              "VALIDATION_FAILED")
+
+
+def test_hostile_bodies_and_numbers(client: httpx.Client, site: Site) -> None:
+    huge = {"events": [{**PAGEVIEW, "type": "pageview", "url": "https://shop.example/" + "x" * 2000}] * 600}
+    _problem(site.send(client, "batch", huge), 413, "PAYLOAD_TOO_LARGE")
+    deep: object = 1
+    for _ in range(200):
+        deep = {"a": deep}
+    _problem(site.send(client, "events/pageview", {**PAGEVIEW, "props": deep}), 400, "JSON_TOO_DEEP")
+    _problem(site.send(client, "events/web-vitals", {**PAGEVIEW, "metric": "LCP", "value": 10**30}), 400,
+             "VALIDATION_FAILED")
+    _problem(client.patch(f"/sites/{site.site_id}", json={"rate_limit_per_minute": 2**70, "base_rev": 1},
+                          headers=site.admin), 400, "VALIDATION_FAILED")
+    _problem(client.patch(f"/sites/{site.site_id}", json={"rate_limit_per_minute": True, "base_rev": 1},
+                          headers=site.admin), 400, "VALIDATION_FAILED")

@@ -4,7 +4,8 @@ Definition (the brute-force check in tests/unit/test_journey_bruteforce.py compu
 a user (``user_id``, else ``anonymous_id``) enters at their first step-1 event in the range; step k is
 reached by the earliest matching event strictly after step k-1's, no later than the window after
 the entry. ``group_by`` splits by that field of the entry event. Counting runs in SQL (the port's
-dialect: the same text on DuckDB and BigQuery); the median is taken over the converted users' times.
+dialect: the same text on DuckDB and BigQuery), one statement; the median is taken in Python over the
+converted users' times.
 """
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def _step_condition(step: dict[str, Any], index: int, alias: str, params: dict[s
 
 
 def funnel_sql(tenant_id: str, env: str, steps: list[dict[str, Any]], window: str, group_by: str | None,
-               site_id: str | None, since: datetime, until: datetime) -> tuple[str, str, dict[str, Any]]:
-    """(counts SQL, converted-users SQL, params)."""
+               site_id: str | None, since: datetime, until: datetime) -> tuple[str, dict[str, Any]]:
+    """(SQL, params): rows of kind 'count' (step, grp, users) and 'converted' (grp, t1, t)."""
     params: dict[str, Any] = {"tenant": tenant_id, "env": env, "since": since, "until": until}
     site = ""
     if site_id is not None:
@@ -60,11 +61,13 @@ def funnel_sql(tenant_id: str, env: str, steps: list[dict[str, Any]], window: st
             f"s{i} AS (SELECT p.subject, p.t1, MIN(e.ts) AS t, p.grp FROM s{i - 1} p JOIN ev e ON e.subject = p.subject "
             f"WHERE {_step_condition(steps[i - 1], i, 'e', params)} AND e.ts > p.t "
             f"AND e.ts <= p.t1 + INTERVAL {seconds} SECOND GROUP BY p.subject, p.t1, p.grp)")
-    with_clause = "WITH " + ", ".join(ctes) + " "
-    counts = with_clause + " UNION ALL ".join(
-        f"SELECT {i} AS step, grp, COUNT(*) AS users FROM s{i} GROUP BY grp" for i in range(1, len(steps) + 1))
-    converted = with_clause + f"SELECT grp, t1, t FROM s{len(steps)}"
-    return counts, converted, params
+    # One statement, so the step chain is planned and run once: the counts per step and group, then the
+    # converted users' entry and last-step times (for the median), told apart by `kind`.
+    counts = " UNION ALL ".join(
+        f"SELECT 'count' AS kind, {i} AS step, grp, COUNT(*) AS users, CAST(NULL AS TIMESTAMP) AS t1, "
+        f"CAST(NULL AS TIMESTAMP) AS t FROM s{i} GROUP BY grp" for i in range(1, len(steps) + 1))
+    converted = f"SELECT 'converted' AS kind, 0 AS step, grp, 0 AS users, t1, t FROM s{len(steps)}"
+    return "WITH " + ", ".join(ctes) + " " + counts + " UNION ALL " + converted, params
 
 
 def _steps(labels: list[str], users: list[int]) -> list[dict[str, Any]]:
@@ -93,14 +96,15 @@ def run_funnel(store: AnalyticsStore, tenant_id: str, env: str, steps: list[dict
                group_by: str | None, site_id: str | None, since: datetime | None,
                until: datetime | None) -> dict[str, Any]:
     start, end = time_range(since, until)
-    counts_sql, converted_sql, params = funnel_sql(tenant_id, env, steps, window, group_by, site_id, start, end)
+    sql, params = funnel_sql(tenant_id, env, steps, window, group_by, site_id, start, end)
     labels = [label_of(s) for s in steps]
     per_group: dict[str | None, list[int]] = {}
-    for row in store.query(counts_sql, params):
-        per_group.setdefault(row["grp"], [0] * len(steps))[int(row["step"]) - 1] = int(row["users"])
     durations: dict[str | None, list[float]] = {}
-    for row in store.query(converted_sql, params):
-        durations.setdefault(row["grp"], []).append((row["t"] - row["t1"]).total_seconds())
+    for row in store.query(sql, params):
+        if row["kind"] == "count":
+            per_group.setdefault(row["grp"], [0] * len(steps))[int(row["step"]) - 1] = int(row["users"])
+        else:
+            durations.setdefault(row["grp"], []).append((row["t"] - row["t1"]).total_seconds())
     total = [sum(users[i] for users in per_group.values()) for i in range(len(steps))]
     every = [d for ds in durations.values() for d in ds]
     groups = [{"group": g, "steps": _steps(labels, users), "median_seconds_to_convert": _median(durations.get(g, []))}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from studio.kernel.api_model import ApiModel
-from studio.kernel.api_types import Revision, StrictInt, UtcDatetime
+from studio.kernel.api_types import Revision, UtcDatetime, strict_int
 
 # Ids are opaque tokens (no "@": an email is not an id, and ids are stored unscrubbed).
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:+=-]+$")]
@@ -18,6 +18,8 @@ Url = Annotated[str, Field(max_length=2048)]
 Scalar = Annotated[str, Field(max_length=500)] | float | bool | None
 Props = Annotated[dict[Annotated[str, Field(max_length=64)], Scalar], Field(max_length=32)]
 Origin = Annotated[str, Field(min_length=1, max_length=300)]
+# Bounds before the validator: that order puts them in the JSON Schema, also inside an optional's anyOf.
+PerMinute = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(strict_int)]
 
 
 class _In(ApiModel):
@@ -30,14 +32,14 @@ class SiteIn(_In):
     origins: list[Origin] = Field(default_factory=list, max_length=50,
                                   description="Browser origins allowed to send events (kernel/cors.py grammar)")
     allow_no_origin: bool = Field(default=False, description="Accept events without an Origin header (servers)")
-    rate_limit_per_minute: StrictInt = Field(default=6000, ge=1, le=1_000_000, description="Per write key")
+    rate_limit_per_minute: PerMinute = Field(default=6000, description="Per write key")
 
 
 class SitePatch(_In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     origins: list[Origin] | None = Field(default=None, max_length=50)
     allow_no_origin: bool | None = None
-    rate_limit_per_minute: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
+    rate_limit_per_minute: PerMinute | None = None
     base_rev: Revision | None = None
 
 

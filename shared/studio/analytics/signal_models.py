@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from studio.analytics.models import Id
 from studio.kernel.api_model import ApiModel
-from studio.kernel.api_types import Revision, StrictInt
+from studio.kernel.api_types import Revision, strict_int
 
+# Bounds before the validator: that order puts them in the JSON Schema, also inside an optional's anyOf.
+Priority = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(strict_int)]
 SignalType = Literal["number", "bool", "string", "timestamp"]
 Aggregation = Literal["count", "sum", "avg", "first", "last", "distinct_count", "exists"]
 SignalName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -83,14 +85,14 @@ class RuleIn(_In):
                                                 "(MongoDB-style operators: $eq $ne $gt $gte $lt $lte $in $nin "
                                                 "$exists $and $or $not)")
     variant: Annotated[str, Field(min_length=1, max_length=200)]
-    priority: StrictInt = Field(default=100, ge=0, le=10_000, description="Lower wins when several match")
+    priority: Priority = Field(default=100, description="Lower wins when several match")
     description: Annotated[str, Field(max_length=500)] = ""
 
 
 class RulePatch(_In):
     segment: dict[str, Any] | None = None
     variant: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    priority: StrictInt | None = Field(default=None, ge=0, le=10_000)
+    priority: Priority | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     base_rev: Revision | None = None
 

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from studio.analytics.services import analytics_services
+from studio.analytics.signals import SignalService
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.deps import Deps, Slot
 from studio.ports.analytics import COLUMNS, TOPIC, AnalyticsStore
@@ -55,8 +55,8 @@ def decode(cloud_event: Any) -> dict[str, Any]:
 
 
 class AnalyticsWriter:
-    def __init__(self, deps: Deps, store: AnalyticsStore | None) -> None:
-        self._deps = deps
+    def __init__(self, signals: SignalService, store: AnalyticsStore | None) -> None:
+        self._signals = signals
         self._store = store  # None: the Pub/Sub-to-BigQuery subscription loads the table
 
     def handle(self, cloud_event: Any) -> None:
@@ -66,15 +66,15 @@ class AnalyticsWriter:
     def write(self, rows: list[dict[str, Any]]) -> None:
         if self._store is not None:
             self._store.insert(rows)
-        signals = analytics_services(self._deps).signals
         for row in rows:
-            signals.apply_event(row)
+            self._signals.apply_event(row)
 
 
 WRITER: Slot[AnalyticsWriter] = Slot("analytics.writer")
 
 
 def writer_for(deps: Deps) -> AnalyticsWriter:
-    """The instance's writer (the writer function's entrypoint calls it)."""
+    """The instance's writer (the writer function's entrypoint calls it). It imports no ingest code: the
+    writer is deployed with the core dependencies only (no PII filter, no DuckDB on Google Cloud)."""
     return deps.memo(WRITER, lambda: AnalyticsWriter(
-        deps, deps.analytics if deps.settings.analytics == "embedded" else None))
+        SignalService(deps.store), deps.analytics if deps.settings.analytics == "embedded" else None))
