@@ -18,6 +18,7 @@ from bench import (
     audits,
     cold_start,
     contract_latency,
+    experiments_assign,
     gcp_cold_start,
     journey_funnel,
     kernel_latency,
@@ -56,6 +57,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                          lambda verbose: analytics_ingest.run(verbose)),
     "journey_funnel": ("A 4-step funnel over 1,000,000 events in DuckDB: goal <= 2 s, beside plain Python",
                        lambda verbose: journey_funnel.run(verbose)),
+    "experiments_assign": ("Experiment assignments/s: in process and through OFREP bulk, beside the growthbook "
+                           "SDK in process (reported)", lambda verbose: experiments_assign.run(verbose)),
     "realtime_ttft": ("Time to first token added by the platform over the provider's own: goal <= 20 ms; "
                       "store writes per 500-token reply vs one per token",
                       lambda verbose: realtime_ttft.run(verbose)),

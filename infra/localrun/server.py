@@ -37,6 +37,7 @@ from studio.realtime.app import middleware as realtime_middleware
 from studio.wiring import realtime_gateway
 
 CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
+CONSOLE_EXPERIMENTS = Path(__file__).parent / "console" / "experiments.html"
 CONSOLE_MEDIA = Path(__file__).parent / "console" / "media.html"
 CONSOLE_NEXUS = Path(__file__).parent / "console" / "nexus.html"
 CONSOLE_AUDITS = Path(__file__).parent / "console" / "audits.html"
@@ -102,6 +103,9 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def console_audits(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_AUDITS.read_text())
 
+    async def console_experiments(request: Request) -> HTMLResponse:
+        return HTMLResponse(CONSOLE_EXPERIMENTS.read_text())
+
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi)
 
@@ -125,6 +129,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/asyncapi.json", asyncapi_json),
         Route("/docs", docs),
         Route("/console/chat", console_chat),
+        Route("/console/experiments", console_experiments),
         Route("/console/media", console_media),
         Route("/console/nexus", console_nexus),
         Route("/console/audits", console_audits),
@@ -140,7 +145,7 @@ def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
              f"  docs      {base}/docs",
-             f"  console   {base}/console/chat  {base}/console/media  {base}/console/nexus  {base}/console/audits  {base}/console/outbox",
+             f"  console   {base}/console/chat  {base}/console/media  {base}/console/nexus  {base}/console/audits  {base}/console/experiments  {base}/console/outbox",
              f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:

@@ -268,6 +268,24 @@ DOMAINS: tuple[Domain, ...] = (
         topics=("analytics.events",),  # one row per message: the writer, and BigQuery's subscription on GCP
         queries="studio.analytics.queries:QUERIES",
     ),
+    Domain(
+        "experiments", "Experiments and flags: GrowthBook-compatible assignment, sticky buckets, exposures, OFREP, results",
+        routers="studio.experiments.routes:ROUTERS",
+        errors="studio.experiments.errors",
+        events={
+            "experiments.experiment_created": "domain.experiments",
+            "experiments.experiment_updated": "domain.experiments",
+            "experiments.experiment_started": "domain.experiments",
+            "experiments.experiment_stopped": "domain.experiments",
+            "experiments.flag_created": "domain.experiments",
+            "experiments.flag_updated": "domain.experiments",
+            "experiments.sdk_key_created": "domain.experiments",
+            "experiments.sdk_key_revoked": "domain.experiments",
+        },
+        # exposures and simulated traffic: rows for the analytics store's writer; simulation progress
+        topics=("analytics.events", "realtime.meta"),
+        queries="studio.experiments.queries:QUERIES",
+    ),
 )
 
 

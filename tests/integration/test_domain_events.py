@@ -86,6 +86,19 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     assert c.delete(f"/personalization/rules/{rule['id']}", headers={**h, "If-Match": "*"}).is_success
     assert c.put("/seo/pages", json={"surface": "web", "page_type": "home", "path": "/", "base_rev": 0},
                  headers=h).is_success  # analytics.seo_page_saved
+    exp = c.post("/experiments", json={"key": "ev", "variations": [{"key": "a"}, {"key": "b"}]},
+                 headers=h).json()  # experiments.experiment_created
+    exp_url = f"/experiments/{exp['id']}"
+    assert c.patch(exp_url, json={"coverage": 0.9, "base_rev": 1}, headers=h).is_success  # experiment_updated
+    assert c.patch(exp_url, json={"status": "running", "base_rev": 2}, headers=h).is_success  # experiment_started
+    assert c.post("/flags", json={"key": "ev", "rules": [{"kind": "experiment", "experiment_id": exp["id"]}]},
+                  headers=h).is_success  # experiments.flag_created
+    assert c.patch("/flags/ev", json={"status": "running", "base_rev": 1}, headers=h).is_success  # flag_updated
+    sdk = c.post("/flags/sdk-keys", json={}, headers=h).json()  # experiments.sdk_key_created
+    assert c.post("/ofrep/v1/evaluate/flags/ev", json={"context": {"targetingKey": "u"}},
+                  headers={"Authorization": f"Bearer {sdk['key']}"}).is_success  # an exposure: analytics.events
+    assert c.post(f"/flags/sdk-keys/{sdk['id']}/revoke", headers=h).is_success  # experiments.sdk_key_revoked
+    assert c.patch(exp_url, json={"status": "stopped", "base_rev": 3}, headers=h).is_success  # experiment_stopped
     assert c.post("/events/datasets", json={"surface": "chat", "agentId": "a", "input": "x", "output": "y"},
                   headers=h).status_code == 202  # dataset_event.logged
     assert c.put("/privacy/training-prefs", json={"train_ok": True, "base_rev": 0},

@@ -28,6 +28,7 @@ ANSWERS = [  # (method, path, expected status)
     ("GET", "/asyncapi.json", 200),
     ("GET", "/docs", 200),
     ("GET", "/console/chat", 200),
+    ("GET", "/console/experiments", 200),
     ("GET", "/console/media", 200),
     ("GET", "/console/nexus", 200),
     ("GET", "/console/audits", 200),

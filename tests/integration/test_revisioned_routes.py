@@ -261,6 +261,23 @@ def _blackboard_target(body: dict[str, Any] | None, event: str) -> Callable[[htt
     return make
 
 
+def _experiment_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    exp = client.post("/experiments", json={"key": "rev-exp", "variations": [{"key": "a"}, {"key": "b"}]},
+                      headers=h).json()
+    url = f"/experiments/{exp['id']}"
+    return Target(url, {"coverage": 0.5}, exp["rev"], h, _etag_of(url, h), "experiments.experiment_updated")
+
+
+def _flag_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    flag = client.post("/flags", json={"key": "rev-flag", "default_value": True}, headers=h).json()
+    return Target("/flags/rev-flag", {"default_value": False}, flag["rev"], h, _etag_of("/flags/rev-flag", h),
+                  "experiments.flag_updated")
+
+
 def _analytics_target(create: str, body_in: dict[str, Any], body: dict[str, Any] | None,
                       event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
@@ -309,6 +326,8 @@ def _eaa_site_target(client: httpx.Client) -> Target:
 
 
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PATCH", "/experiments/{experiment_id}"): _experiment_target,
+    ("PATCH", "/flags/{flag_key}"): _flag_target,
     ("PATCH", "/compliance/eaa/{site_id}/site"): _eaa_site_target,
     ("PATCH", "/sites/{site_id}"): _analytics_target("/sites", {"name": "Shop"}, {"name": "Shop 2"},
                                                      "analytics.site_updated"),

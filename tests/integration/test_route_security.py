@@ -29,6 +29,11 @@ PUBLIC_ROUTES = {
     ("POST", "/analytics/events/cta-click"),
     ("POST", "/analytics/events/web-vitals"),
     ("POST", "/analytics/batch"),
+    # OFREP: OpenFeature SDKs authenticate with an SDK key (Authorization: Bearer ofk_...), checked by the
+    # handler, which also names the tenant (decision 0060); tests/integration/test_experiments_api.py
+    ("POST", "/ofrep/v1/evaluate/flags/{key}"),
+    ("POST", "/ofrep/v1/evaluate/flags"),
+    ("GET", "/ofrep/v1/configuration"),
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),

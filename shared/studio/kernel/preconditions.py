@@ -5,7 +5,7 @@ revision (``kernel.revisions.enforce``); a GET or HEAD's If-None-Match is parsed
 header where it is not evaluated is refused rather than silently ignored: a client that sent
 If-Match on a route that does not check it would otherwise believe its write was conditional.
 
-After: a GET or HEAD whose 200 response matches If-None-Match (weak comparison, or ``*``)
+After: a GET or HEAD (or a POST its route declares a query) whose 200 response matches If-None-Match (weak comparison, or ``*``)
 becomes 304 Not Modified: the same validators and caching headers, no body.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ _BODY_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Content-
 def check(call: Call) -> None:
     """Run before the handler; sets ``call.precondition`` and ``call.if_none_match``."""
     if_none_match = entity_tags.parse("If-None-Match", field_value(call, "If-None-Match"))
-    if if_none_match is not None and call.request.method not in _SAFE:
-        raise _not_evaluated("If-None-Match", "only GET and HEAD evaluate it")
+    if if_none_match is not None and not _reads(call):
+        raise _not_evaluated("If-None-Match", "only GET, HEAD and query POSTs evaluate it")
     call.if_none_match = if_none_match
     if call.route.revisioned:  # last: the only step that reads the store
         call.precondition = enforce(call)
@@ -36,7 +36,7 @@ def check(call: Call) -> None:
 def not_modified(call: Call, response: Response) -> Response:
     """Run after the handler: the 304 for a GET or HEAD whose representation the client has."""
     tags = call.if_none_match
-    if tags is None or call.request.method not in _SAFE or response.status_code != 200:
+    if tags is None or not _reads(call) or response.status_code != 200:
         return response
     current = _response_tag(response)
     if not tags.weak_match(current, exists=True):
@@ -45,6 +45,11 @@ def not_modified(call: Call, response: Response) -> Response:
     unchanged = Response(status=304, headers=headers)
     del unchanged.headers["Content-Type"]  # werkzeug adds a default one; a 304 has no body to type
     return unchanged
+
+
+def _reads(call: Call) -> bool:
+    """GET and HEAD; and a POST its route declares a query (``conditional_read``), e.g. OFREP's bulk evaluation."""
+    return call.request.method in _SAFE or (call.request.method == "POST" and call.route.conditional_read)
 
 
 def _response_tag(response: Response) -> entity_tags.EntityTag | None:

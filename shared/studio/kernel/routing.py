@@ -56,6 +56,8 @@ class Route:
     current_rev: RevisionResolver | None = None  # required when revisioned
     system_only: bool = False
     idempotent: bool = True  # False: Idempotency-Key is ignored (responses carrying credentials are never stored)
+    # A POST that answers a query (OFREP's bulk evaluation): If-None-Match is evaluated as for a GET (304)
+    conditional_read: bool = False
     # Body media types taken as JSON: ("application/json", "text/plain") for navigator.sendBeacon bodies,
     # which browsers send as text/plain to stay a CORS "simple" request.
     body_media_types: tuple[str, ...] = ("application/json",)
