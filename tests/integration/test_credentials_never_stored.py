@@ -43,12 +43,18 @@ def _models(annotation: object) -> list[type[BaseModel]]:
     return []
 
 
+def _counts(annotation: object) -> bool:
+    """A number (a token count, say) is never a credential: credentials are carried as text."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
+    return all(a in (int, float, type(None)) for a in args)
+
+
 def credential_fields(model: type[BaseModel], seen: frozenset[type[BaseModel]] = frozenset()) -> list[str]:
     """Dotted names of the credential-shaped fields in ``model`` and the models it nests."""
     found = []
     for name, info in model.model_fields.items():
         names = {name.lower(), (info.alias or name).lower()}
-        if any(CREDENTIAL.search(n) for n in names) and not names & NOT_CREDENTIALS:
+        if any(CREDENTIAL.search(n) for n in names) and not names & NOT_CREDENTIALS and not _counts(info.annotation):
             found.append(name)
         for nested in _models(info.annotation):
             if nested not in seen:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 LIBRARY = Path(__file__).resolve().parents[2] / "shared" / "studio"
-ALLOWED_ATTRIBUTES = {"code", "detail", "status"}
+ALLOWED_ATTRIBUTES = {"code", "detail", "status", "errors"}  # errors: a StudioError's own field list
 TEXT_OF = {"str", "repr", "format", "ascii"}
 INTERNAL = {"ClientGone"}  # never leaves the process: a closed connection's reason
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from studio.kernel.api_model import ApiModel
-from studio.kernel.api_types import PageToken, Revision, StrictInt
+from studio.kernel.api_types import PageToken, Revision, StrictInt, strict_int
+
+# A viewport width in CSS px: the bounds live in the schema, so a client sees them (and NaN or 2**64 never parse).
+Breakpoint = Annotated[int, Field(ge=200, le=4000), BeforeValidator(strict_int)]
 
 Kind = Literal["accessibility", "performance", "layout"]
 ALL_KINDS: tuple[Kind, ...] = ("accessibility", "performance", "layout")
@@ -47,7 +50,7 @@ class AuditIn(_In):
     url: str | None = Field(default=None, min_length=8, max_length=2048, pattern=r"^https?://")
     html: str | None = Field(default=None, min_length=1, max_length=500_000)
     kinds: list[Kind] = Field(default_factory=lambda: list(ALL_KINDS), min_length=1, max_length=3)
-    breakpoints: list[StrictInt] = Field(default_factory=lambda: [320, 375, 414, 768, 1024, 1280, 1440, 1920],
+    breakpoints: list[Breakpoint] = Field(default_factory=lambda: [320, 375, 414, 768, 1024, 1280, 1440, 1920],
                                          min_length=1, max_length=12)
     budget: list[Budget] = Field(default_factory=list, max_length=50)
     site_id: SiteId | None = None
@@ -144,7 +147,7 @@ class LayoutNode(_In):
 
 
 class LayoutGraph(_In):
-    breakpoints: list[StrictInt] = Field(default_factory=list, max_length=16)
+    breakpoints: list[Breakpoint] = Field(default_factory=list, max_length=16)
     nodes: list[LayoutNode] = Field(max_length=20_000)
 
 

@@ -46,7 +46,7 @@ def get_audit(call: Call) -> Any:
 def get_screenshot(call: Call) -> Any:
     """The page as rendered at one breakpoint (JPEG, as a data URL)."""
     bp = call.params["breakpoint"]
-    if not bp.isdigit() or len(bp) > 5:
+    if not (bp.isascii() and bp.isdigit()) or len(bp) > 5:  # "²".isdigit() is True: ASCII digits only
         raise errors.NotFound("no screenshot of this audit at that breakpoint")
     return audits_services(call.deps).jobs.screenshot(call.need_ctx(), call.params["audit_id"], int(bp))
 

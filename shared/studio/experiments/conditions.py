@@ -57,7 +57,7 @@ def _check_regex(pattern: Any) -> None:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise errors.StudioError(CONDITION_INVALID, f"invalid $regex: {exc}") from None
+        raise errors.StudioError(CONDITION_INVALID, "invalid $regex: Python's re module does not compile it") from exc
 
 
 def matches(attributes: Mapping[str, Any], condition: Mapping[str, Any] | None) -> bool:

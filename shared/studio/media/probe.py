@@ -28,7 +28,7 @@ def probe_streams(path: str) -> dict[str, Any]:
         done = binaries.run([binaries.binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
                           "-show_streams", path], timeout_s=60)
     except binaries.ToolFailed as exc:
-        raise Unreadable(f"unreadable: {exc}") from None
+        raise Unreadable("unreadable: ffprobe could not parse the file") from exc
     info = json.loads(done.stdout or b"{}")
     streams = info.get("streams") or []
     if not streams:
@@ -67,7 +67,7 @@ def probe_image(data: bytes) -> dict[str, Any]:
             mode = im.mode
             icc = bool(im.info.get("icc_profile"))
     except Image.DecompressionBombError as exc:
-        raise Unreadable(f"decompression bomb: {exc}") from None
+        raise Unreadable("decompression bomb: more pixels than an image may decode to") from exc
     except UnidentifiedImageError:
         raise Unreadable("unreadable: not a decodable image") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's truncated / corrupt data errors

@@ -122,7 +122,7 @@ def sign_image(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[
                 c2pa.Builder(manifest, context=context) as builder:
             builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
-        raise errors.StudioError(C2PA_SIGNING_FAILED, f"C2PA signing failed: {exc}") from None
+        raise errors.StudioError(C2PA_SIGNING_FAILED, f"C2PA signing failed ({type(exc).__name__})") from exc
     return out.getvalue()
 
 

@@ -25,7 +25,7 @@ def canonical(value: Any) -> bytes:
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise errors.StudioError(PROVENANCE_UNCANONICAL, f"not canonicalisable: {exc}") from None
+        raise errors.StudioError(PROVENANCE_UNCANONICAL, f"not canonicalisable ({type(exc).__name__})") from exc
 
 
 def entry_body(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,9 @@ def invoke_tool(call: Call) -> Any:
         idempotency_key=call.request.headers.get("Idempotency-Key")))
 
 
-@tools.tenant("POST", "/mcp", role=Role.VIEWER, body=m.JsonRpcRequest)
+# idempotent=False: MCP retries by (Mcp-Session-Id, JSON-RPC id), which the server replays itself; the kernel's
+# Idempotency-Key journal would store a tools/call result (any tool's output) beside its own.
+@tools.tenant("POST", "/mcp", role=Role.VIEWER, body=m.JsonRpcRequest, idempotent=False)
 def mcp(call: Call) -> Any:
     """MCP over streamable HTTP (JSON responses): initialize, tools/list, tools/call through the same gates."""
     ctx = call.need_ctx()
