@@ -268,6 +268,24 @@ DOMAINS: tuple[Domain, ...] = (
         topics=("analytics.events",),  # one row per message: the writer, and BigQuery's subscription on GCP
         queries="studio.analytics.queries:QUERIES",
     ),
+    Domain(
+        "video", "Video projects with a timeline, and render jobs run in parallel chunks into a media artifact",
+        routers="studio.video.routes:ROUTERS",
+        commands="studio.video.commands:COMMANDS",
+        errors="studio.video.errors",
+        events={
+            "video.project_created": "domain.video",
+            "video.project_updated": "domain.video",
+            "video.project_deleted": "domain.video",
+            "video.timeline_edited": "domain.video",
+            "video.render_requested": "render.jobs",  # the render worker's trigger
+            "video.render_started": "domain.video",
+            "video.render_finished": "domain.video",
+            "video.render_cancelled": "domain.video",
+        },
+        topics=("realtime.meta",),  # render.progress and render.result
+        queries="studio.video.queries:QUERIES",
+    ),
 )
 
 

@@ -20,7 +20,8 @@ def _find(timeline: dict[str, Any], clip_id: str) -> tuple[dict[str, Any], int]:
 def _track(timeline: dict[str, Any], track_id: str) -> dict[str, Any]:
     for track in timeline.get("tracks", []):
         if track.get("id") == track_id:
-            return track
+            found: dict[str, Any] = track
+            return found
     raise errors.StudioError(CLIP_NOT_FOUND, f"no track {track_id!r} in the timeline")
 
 

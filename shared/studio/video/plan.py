@@ -196,8 +196,9 @@ def _audio(tl: Timeline, total_s: float, sources: dict[str, Source], ext: str) -
         graph.append(f"[{src}]asplit={len(users) + 1}[{src}_m]{''.join(f'[{o}]' for o in outs)}")
         tracks[key] = f"{src}_m"
         for user, k_label in zip(users, outs, strict=True):
-            duck = next(t.ducking for t in tl.tracks if t.id == user)
-            assert duck is not None
+            user_duck = next(t.ducking for t in tl.tracks if t.id == user)
+            assert user_duck is not None
+            duck = user_duck
             ratio = min(20.0, 20.0 / max(0.1, 20.0 - min(duck.db, 19.0)))
             graph.append(f"[{tracks[user]}][{k_label}]sidechaincompress=threshold=0.01:ratio={_num(ratio)}:"
                          f"attack={_num(duck.attack_ms)}:release={_num(duck.release_ms)}[{tracks[user]}_d]")

@@ -88,10 +88,11 @@ class ProjectService:
                 data["timeline"], data["duration_s"] = checked_tl
             return data
 
-        return self._write(ctx, project_id, base_rev, change, "video.project_updated", {})
+        return self._write(ctx, project_id, base_rev, change, "video.project_updated", {})[0]
 
     def edit_timeline(self, ctx: RequestContext, project_id: str, base_rev: int,
-                      edit: Callable[[dict[str, Any]], dict[str, Any]], command: str) -> dict[str, Any]:
+                      edit: Callable[[dict[str, Any]], dict[str, Any]],
+                      command: str) -> tuple[dict[str, Any], DomainEvent]:
         """Apply one timeline command to the revision the editor saw; a stale ``base_rev`` conflicts."""
         def change(doc: Document) -> dict[str, Any]:
             tl, dur = checked(edit(doc.data["timeline"]))
@@ -100,16 +101,18 @@ class ProjectService:
         return self._write(ctx, project_id, base_rev, change, "video.timeline_edited", {"command": command})
 
     def _write(self, ctx: RequestContext, project_id: str, base_rev: int,
-               change: Callable[[Document], dict[str, Any]], kind: str, extra: dict[str, Any]) -> dict[str, Any]:
+               change: Callable[[Document], dict[str, Any]], kind: str,
+               extra: dict[str, Any]) -> tuple[dict[str, Any], DomainEvent]:
         path = self.path(ctx, project_id)
 
-        def write(tx: Transaction) -> Document:
+        def write(tx: Transaction) -> repository.Revised:
             return repository.update(
                 tx, path, base_rev, what="project", change=change,
                 event=lambda before, after: DomainEvent(kind, ctx.tenant_id, ctx.env, after.path,
-                                                        {"project_id": project_id, "rev": after.rev, **extra})).after
+                                                        {"project_id": project_id, "rev": after.rev, **extra}))
 
-        return project_view(self._store.run_transaction(write))
+        done = self._store.run_transaction(write)
+        return project_view(done.after), done.event
 
     def delete(self, ctx: RequestContext, project_id: str, base_rev: int) -> None:
         path = self.path(ctx, project_id)

@@ -43,8 +43,10 @@ def default_workers() -> int:
 class Runner:
     """One job's execution; ``stop()`` (from any thread) kills what is running."""
 
-    def __init__(self, work: str, files: dict[str, str], cancelled: Callable[[], bool]) -> None:
+    def __init__(self, work: str, files: dict[str, str], cancelled: Callable[[], bool],
+                 executed: list[list[str]] | None = None) -> None:
         self._work = work
+        self.executed = executed if executed is not None else []  # the plan steps run, as planned (unresolved)
         self._files = files
         self._cancelled = cancelled
         self._procs: set[subprocess.Popen[bytes]] = set()
@@ -58,6 +60,7 @@ class Runner:
                 p.kill()
 
     def ffmpeg(self, args: list[str]) -> None:
+        self.executed.append(list(args))
         argv = [binary("ffmpeg"), *resolve(args, self._work, self._files)]
         with self._lock:
             if self._stopped:

@@ -35,13 +35,13 @@ class MediaClip(_Strict):
     """A window of a media asset or artifact placed on a track: plays source [in, out) from ``start``."""
     id: str = Field(pattern=_ID)
     source: str = Field(pattern=r"^(as|ar)_[0-9a-f]{20}$", description="a media asset (as_) or artifact (ar_) id")
-    in_: Seconds = Field(0.0, alias="in")
+    in_: Seconds = Field(default=0.0, alias="in")
     out: Seconds
     start: Seconds = 0.0
     speed: Annotated[float, Field(ge=0.25, le=4.0, allow_inf_nan=False)] = 1.0
     volume: Annotated[float, Field(ge=0, le=4, allow_inf_nan=False)] = 1.0
-    fades: Fade = Fade()
-    mask: str | None = Field(None, pattern=r"^ar_[0-9a-f]{20}$", description="a mask artifact (alpha) over the clip")
+    fades: Fade = Field(default_factory=Fade)
+    mask: str | None = Field(default=None, pattern=r"^ar_[0-9a-f]{20}$", description="a mask artifact (alpha) over the clip")
     transition: Transition | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
@@ -67,14 +67,14 @@ class TextClip(_Strict):
     text: str = Field(min_length=1, max_length=500)
     start: Seconds = 0.0
     duration: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
-    font_preset: str | None = Field(None, max_length=64, description="a /fonts preset id; the default sans if unset")
-    font_file: str | None = Field(None, pattern=r"^(as|ar)_[0-9a-f]{20}$", description="a font asset/artifact")
-    size: int = Field(48, ge=4, le=512)
-    color: str = Field("#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
+    font_preset: str | None = Field(default=None, max_length=64, description="a /fonts preset id; the default sans if unset")
+    font_file: str | None = Field(default=None, pattern=r"^(as|ar)_[0-9a-f]{20}$", description="a font asset/artifact")
+    size: int = Field(default=48, ge=4, le=512)
+    color: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
     x: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5
     y: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.9
-    animation_in: TextAnimation = TextAnimation()
-    animation_out: TextAnimation = TextAnimation()
+    animation_in: TextAnimation = Field(default_factory=TextAnimation)
+    animation_out: TextAnimation = Field(default_factory=TextAnimation)
 
     def length(self) -> float:
         return self.duration
@@ -99,24 +99,24 @@ class Track(_Strict):
 class AudioOut(_Strict):
     sample_rate: Literal[44100, 48000] = 48000
     channels: Literal[1, 2] = 2
-    bitrate_kbps: int = Field(128, ge=32, le=512)
+    bitrate_kbps: int = Field(default=128, ge=32, le=512)
     loudness_lufs: Annotated[float, Field(ge=-40, le=-5, allow_inf_nan=False)] = -16.0
 
 
 class Output(_Strict):
-    width: int = Field(1280, ge=16, le=3840, multiple_of=2)
-    height: int = Field(720, ge=16, le=2160, multiple_of=2)
-    fps: int = Field(25, ge=1, le=60)
+    width: int = Field(default=1280, ge=16, le=3840, multiple_of=2)
+    height: int = Field(default=720, ge=16, le=2160, multiple_of=2)
+    fps: int = Field(default=25, ge=1, le=60)
     codec: Literal["h264", "vp9", "av1"] = "h264"
-    quality: int = Field(23, ge=0, le=51, description="constant rate factor: lower is better and larger")
-    audio: AudioOut = AudioOut()
+    quality: int = Field(default=23, ge=0, le=51, description="constant rate factor: lower is better and larger")
+    audio: AudioOut = Field(default_factory=AudioOut)
     chunk_seconds: Annotated[float, Field(ge=0.5, le=600, allow_inf_nan=False)] = Field(
-        10.0, description="target length of one parallel render chunk (boundaries move off fades and transitions)")
+        default=10.0, description="target length of one parallel render chunk (boundaries move off fades and transitions)")
 
 
 class Timeline(_Strict):
     tracks: list[Track] = Field(default_factory=list, max_length=MAX_TRACKS)
-    output: Output = Output()
+    output: Output = Field(default_factory=Output)
 
 
 def schema() -> dict[str, Any]:

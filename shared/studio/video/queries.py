@@ -1,0 +1,17 @@
+"""The store queries the video domain makes (sample values; the shape decides the index)."""
+from __future__ import annotations
+
+from studio.kernel.store_queries import StoreQuery
+from studio.ports.store import Filter, Query
+
+_PROJECTS = "tenants/t_abc/envs/dev/video_projects"
+_JOBS = "tenants/t_abc/envs/dev/render_jobs"
+
+QUERIES = (
+    StoreQuery("video/projects.py:list_projects", Query(_PROJECTS, [], [("created_at", "desc")], 50)),
+    StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("status", "==", "done"),
+                                                        Filter("project_id", "==", "vp_1"),
+                                                        Filter("created_at", ">=", "2026-01-01T00:00:00Z"),
+                                                        Filter("created_at", "<", "2026-02-01T00:00:00Z")],
+                                                 [("created_at", "desc")], 50)),
+)
