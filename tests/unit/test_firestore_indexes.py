@@ -55,7 +55,7 @@ def needed_index(query: Query) -> tuple[str, frozenset[tuple[str, str]], tuple[t
 
 def _serves(index: dict[str, Any], need: tuple[str, frozenset[Any], tuple[Any, ...]]) -> bool:
     group, equal, order = need
-    fields = [(f["fieldPath"], f.get("order") or f["arrayConfig"]) for f in index["fields"]
+    fields = [(f["fieldPath"], f.get("order") or f.get("arrayConfig") or "VECTOR") for f in index["fields"]
               if f["fieldPath"] != "__name__"]
     head, tail = fields[: len(equal)], tuple(fields[len(equal):])
     return index["collectionGroup"] == group and index.get("queryScope", "COLLECTION") == "COLLECTION" \

@@ -6,12 +6,15 @@ from studio.ports.store import Filter, Query
 
 _PROJECTS = "tenants/t_abc/envs/dev/video_projects"
 _JOBS = "tenants/t_abc/envs/dev/render_jobs"
+_NEWEST = [("created_at", "desc")]
+_RANGE = [Filter("created_at", ">=", "2026-01-01T00:00:00Z"), Filter("created_at", "<", "2026-02-01T00:00:00Z")]
 
 QUERIES = (
-    StoreQuery("video/projects.py:list_projects", Query(_PROJECTS, [], [("created_at", "desc")], 50)),
+    StoreQuery("video/projects.py:list_projects", Query(_PROJECTS, [], _NEWEST, 50)),
+    # list_jobs: any of status and project, with or without a created range
+    StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, _RANGE, _NEWEST, 50)),
+    StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("status", "==", "done"), *_RANGE], _NEWEST, 50)),
+    StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("project_id", "==", "vp_1")], _NEWEST, 50)),
     StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("status", "==", "done"),
-                                                        Filter("project_id", "==", "vp_1"),
-                                                        Filter("created_at", ">=", "2026-01-01T00:00:00Z"),
-                                                        Filter("created_at", "<", "2026-02-01T00:00:00Z")],
-                                                 [("created_at", "desc")], 50)),
+                                                        Filter("project_id", "==", "vp_1")], _NEWEST, 50)),
 )
