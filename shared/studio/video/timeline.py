@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from studio.kernel.api_model import ApiModel
 
@@ -88,10 +88,19 @@ class Ducking(_Strict):
     release_ms: Annotated[float, Field(ge=0.01, le=9000, allow_inf_nan=False)] = 250.0
 
 
+def _clip_kind(value: Any) -> str:
+    """A clip with ``text`` is a text clip: the tag keeps pydantic from reporting every union member."""
+    has_text = "text" in value if isinstance(value, dict) else isinstance(value, TextClip)
+    return "text" if has_text else "media"
+
+
+AnyClip = Annotated[Annotated[MediaClip, Tag("media")] | Annotated[TextClip, Tag("text")], Discriminator(_clip_kind)]
+
+
 class Track(_Strict):
     id: str = Field(pattern=_ID)
     kind: Literal["video", "audio", "text", "overlay"]
-    clips: list[MediaClip | TextClip] = Field(default_factory=list, max_length=MAX_CLIPS)
+    clips: list[AnyClip] = Field(default_factory=list, max_length=MAX_CLIPS)
     ducking: Ducking | None = None
     muted: bool = False
 
@@ -128,8 +137,9 @@ def schema() -> dict[str, Any]:
 
 
 def _pointer(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p in ("MediaClip", "TextClip"))]
-    # a union member's name appears in pydantic's loc; the document has no such key
+    # the union's tag ("media", "text") appears in pydantic's loc right after a clip's index; no document key
+    parts = [str(p) for i, p in enumerate(loc)
+             if not (p in ("media", "text") and i >= 1 and isinstance(loc[i - 1], int) and "clips" in loc[:i])]
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
