@@ -272,6 +272,7 @@ DOMAINS: tuple[Domain, ...] = (
         "video", "Video projects with a timeline, and render jobs run in parallel chunks into a media artifact",
         routers="studio.video.routes:ROUTERS",
         commands="studio.video.commands:COMMANDS",
+        tools="studio.video.tools:TOOLS",
         errors="studio.video.errors",
         events={
             "video.project_created": "domain.video",

@@ -282,3 +282,19 @@ def test_cancel_lease_and_hostile_requests(client: httpx.Client, platform: Runni
     for _ in range(200):
         deep = {"a": deep}
     assert client.post("/video/projects", json={"name": "d", "timeline": deep}, headers=h).status_code in (400, 422)
+
+
+def test_the_render_tool_queues_the_same_job(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                             tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    video = _asset(client, platform, h, samples.clip(1.0, 320, 240), "video/mp4", "c.mp4")
+    project = _project(client, h, {"tracks": [{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "source": video, "in": 0, "out": 1}]}], "output": {"width": 320, "height": 240}})
+    r = client.post("/tools/video.render/invoke", json={"input": {"project_id": project["id"], "rev": project["rev"]}},
+                    headers={**h, "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 200, r.text
+    out = r.json()["output"]
+    assert out["status"] == "queued" and out["chunks"] == 1
+    platform.drain()
+    job = client.get(f"/video/render/jobs/{out['job_id']}", headers=h).json()
+    assert job["status"] == "done" and job["artifact_id"].startswith("ar_")
