@@ -269,6 +269,13 @@ DOMAINS: tuple[Domain, ...] = (
         queries="studio.analytics.queries:QUERIES",
     ),
     Domain(
+        "fonts", "Registered font files (TTF, OTF, WOFF2) read with fontTools; embedding licence checked",
+        routers="studio.fonts.routes:ROUTERS",
+        errors="studio.fonts.errors",
+        events={"fonts.font_registered": "domain.fonts"},
+        queries="studio.fonts.queries:QUERIES",
+    ),
+    Domain(
         "video", "Video projects with a timeline, and render jobs run in parallel chunks into a media artifact",
         routers="studio.video.routes:ROUTERS",
         commands="studio.video.commands:COMMANDS",

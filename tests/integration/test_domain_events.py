@@ -110,6 +110,8 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
                    headers=h).is_success  # audits.eaa_site_updated
     _media_state_changes(c, drain, h, tenant)
     _video_state_changes(c, drain, h)
+    with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:  # fonts.font_registered
+        assert c.post("/fonts", files={"file": ("f.ttf", fh.read(), "font/ttf")}, headers=h).status_code == 201
     return tenant, {owner.user_id, member.user_id}
 
 

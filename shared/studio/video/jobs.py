@@ -233,7 +233,7 @@ class RenderJobs:
         job = self._store.get(path)
         if job is None or job.data["status"] != "running":
             return  # cancelled (or expired) while the last step ran: no artifact
-        parent = next(iter(found.values())).asset if found else None
+        parent = next((r.asset for r in found.values() if r.asset is not None), None)
         if parent is None:
             raise render.RenderFailed("a render needs at least one media clip")
         ext = the_plan["container"]
@@ -244,7 +244,8 @@ class RenderJobs:
             extra={"tool": "video.render", "codec": the_plan["codec"]}, actor=("tool", "video.render"))
         # the ledger's lineage: every clip's source, not only the parent asset
         prepared.event.data["provenance"]["inputs"] = [
-            ref("artifact" if sid.startswith("ar_") else "asset", sid, r.sha256) for sid, r in found.items()]
+            ref("artifact" if sid.startswith("ar_") else "asset", sid, r.sha256) for sid, r in found.items()
+            if not sid.startswith("fn_")]
 
         def write(tx: Transaction) -> None:
             current = tx.get(path)

@@ -248,5 +248,6 @@ def build(tl: Timeline, sources: dict[str, Source]) -> dict[str, Any]:
 
 
 def sources_used(tl: Timeline) -> list[str]:
+    """Every media asset or artifact a clip plays and every registered font a text clip uses."""
     return sorted({c.source for t in tl.tracks for c in t.clips if isinstance(c, MediaClip)}
                   | {c.font_file for t in tl.tracks for c in t.clips if isinstance(c, TextClip) and c.font_file})

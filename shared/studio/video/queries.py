@@ -1,12 +1,14 @@
 """The store queries the video domain makes (sample values; the shape decides the index)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from studio.kernel.store_queries import StoreQuery
 from studio.ports.store import Filter, Query
 
 _PROJECTS = "tenants/t_abc/envs/dev/video_projects"
 _JOBS = "tenants/t_abc/envs/dev/render_jobs"
-_NEWEST = [("created_at", "desc")]
+_NEWEST: list[tuple[str, Literal["asc", "desc"]]] = [("created_at", "desc")]
 _RANGE = [Filter("created_at", ">=", "2026-01-01T00:00:00Z"), Filter("created_at", "<", "2026-02-01T00:00:00Z")]
 
 QUERIES = (

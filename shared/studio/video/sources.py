@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from studio.fonts import paths as font_paths
 from studio.kernel import errors
 from studio.media import paths as media_paths
 from studio.ports.blobs import BlobStore
@@ -18,7 +19,7 @@ from studio.video.plan import Source
 class Resolved:
     source: Source
     obj: dict[str, Any]  # {bucket, name}: where its bytes are
-    asset: Document  # the media asset it is (or derives from): the render artifact's parent
+    asset: Document | None  # the media asset it is (or derives from): the render artifact's parent; None: a font
     sha256: str | None
 
 
@@ -29,6 +30,11 @@ def resolve_all(store: DocumentStore, tenant_id: str, env: str, ids: list[str]) 
 
 def _one(store: DocumentStore, tenant_id: str, env: str, sid: str) -> Resolved:
     missing = errors.StudioError(RENDER_SOURCE_MISSING, f"{sid} is not a ready media file of this tenant")
+    if sid.startswith("fn_"):  # a registered font (text clips)
+        font = store.get(font_paths.font(tenant_id, env, sid))
+        if font is None:
+            raise missing
+        return Resolved(Source(sid, False, False), font.data["object"], None, font.data.get("sha256"))
     if sid.startswith("as_"):
         doc = store.get(media_paths.asset(tenant_id, env, sid))
         if doc is None or doc.data.get("deleted") or doc.data.get("status") != "ready" or not doc.data.get("object"):

@@ -68,7 +68,7 @@ class TextClip(_Strict):
     start: Seconds = 0.0
     duration: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
     font_preset: str | None = Field(default=None, max_length=64, description="a /fonts preset id; the default sans if unset")
-    font_file: str | None = Field(default=None, pattern=r"^(as|ar)_[0-9a-f]{20}$", description="a font asset/artifact")
+    font_file: str | None = Field(default=None, pattern=r"^fn_[0-9a-f]{20}$", description="a registered font (/fonts)")
     size: int = Field(default=48, ge=4, le=512)
     color: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
     x: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5

@@ -1,0 +1,16 @@
+"""Where the fonts domain keeps its documents and files (the media bucket role, named by content hash)."""
+from studio.kernel.paths import tenant_collection
+
+FONTS_BUCKET = "media"
+
+
+def fonts(tenant_id: str, env: str) -> str:
+    return tenant_collection(tenant_id, env, "fonts")
+
+
+def font(tenant_id: str, env: str, font_id: str) -> str:
+    return f"{fonts(tenant_id, env)}/{font_id}"
+
+
+def font_object(tenant_id: str, env: str, sha256: str, ext: str) -> str:
+    return f"{tenant_id}/{env}/fonts/{sha256}.{ext}"

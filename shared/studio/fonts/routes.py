@@ -1,0 +1,48 @@
+"""HTTP routes of the fonts domain: register a font file, list and read the tenant's fonts."""
+from __future__ import annotations
+
+from typing import Any
+
+from studio.fonts import models as m
+from studio.fonts.errors import FONT_MULTIPART_INVALID
+from studio.fonts.services import fonts_services
+from studio.kernel import errors
+from studio.kernel.call import Call
+from studio.kernel.roles import Role
+from studio.kernel.routing import Router
+
+fonts = Router("fonts")
+MAX_FONT_BYTES = 1 << 20  # the kernel's body limit
+
+
+@fonts.tenant("POST", "/fonts", role=Role.MEMBER, response=m.FontOut, status=201)
+def register_font(call: Call) -> Any:
+    """Register a TTF, OTF or WOFF2 (multipart/form-data: 'file', optional 'public'=true); refused when its
+    licence bits forbid embedding."""
+    request = call.request
+    if request.mimetype != "multipart/form-data":
+        raise errors.StudioError(FONT_MULTIPART_INVALID)
+    files = request.files.getlist("file")
+    if len(files) != 1 or not files[0].filename:
+        raise errors.StudioError(FONT_MULTIPART_INVALID)
+    data = files[0].read(MAX_FONT_BYTES + 1)
+    if not data or len(data) > MAX_FONT_BYTES:
+        raise errors.StudioError(FONT_MULTIPART_INVALID, "the file part is empty or larger than 1 MiB")
+    public = (request.form.get("public") or "").lower() in ("1", "true", "yes")
+    filename = "".join(ch for ch in (files[0].filename or "font")[:255] if ch.isprintable())
+    return fonts_services(call.deps).fonts.register(call.need_ctx(), filename or "font", data, public)
+
+
+@fonts.tenant("GET", "/fonts", role=Role.VIEWER, query=m.FontListQuery, response=m.FontList)
+def list_fonts(call: Call) -> Any:
+    """The tenant's fonts, newest first."""
+    return fonts_services(call.deps).fonts.list_fonts(call.need_ctx(), call.query.limit, call.query.page_token)
+
+
+@fonts.tenant("GET", "/fonts/{font_id}", role=Role.VIEWER, response=m.FontOut)
+def get_font(call: Call) -> Any:
+    """One font: family, style, weight, width, italic, axes, named instances, subsets and licence bits."""
+    return fonts_services(call.deps).fonts.get(call.need_ctx(), call.params["font_id"])
+
+
+ROUTERS = (fonts,)

@@ -1,0 +1,19 @@
+"""The fonts domain's services, built once per instance from the ports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.fonts.fonts import FontService
+from studio.kernel.deps import Deps, Slot
+
+
+@dataclass(frozen=True)
+class FontsServices:
+    fonts: FontService
+
+
+FONTS: Slot[FontsServices] = Slot("fonts")
+
+
+def fonts_services(deps: Deps) -> FontsServices:
+    return deps.memo(FONTS, lambda: FontsServices(FontService(deps.store, deps.blobs)))
