@@ -112,6 +112,7 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     _video_state_changes(c, drain, h)
     with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:  # fonts.font_registered
         assert c.post("/fonts", files={"file": ("f.ttf", fh.read(), "font/ttf")}, headers=h).status_code == 201
+    assert c.post("/fonts/site-keys", headers=h).status_code == 201  # fonts.site_key_created
     return tenant, {owner.user_id, member.user_id}
 
 

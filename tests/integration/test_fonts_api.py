@@ -4,6 +4,7 @@ a registered font by the real render worker (ffmpeg drawtext with the font file)
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 import pytest
@@ -87,3 +88,74 @@ def test_a_text_clip_renders_with_a_registered_font(client: httpx.Client, platfo
     platform.drain()
     done = client.get(f"/video/render/jobs/{job['id']}", headers=h).json()
     assert done["status"] == "done", done
+
+
+def test_css2_serves_woff2_subsets_that_chromium_renders(client: httpx.Client, platform: RunningPlatform,
+                                                         owner: User, tenant: str) -> None:
+    from fontTools.ttLib import TTFont
+
+    from studio.fonts.inspect_font import SUBSETS
+
+    h = owner.in_tenant(tenant)
+    public = _register(client, h, _read(DEJAVU), "DejaVuSans.ttf", public=True).json()
+    _register(client, h, _read("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), "Bold.ttf", public=False)
+    key = client.post("/fonts/site-keys", headers=h)
+    assert key.status_code == 201, key.text
+    url = key.json()["css2"]
+    r = httpx.get(platform.base_url + url, params=[("family", "DejaVu Sans:wght@100..900"), ("display", "swap")],
+                  timeout=120)  # the first request subsets every range (the cached ones are fast)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css"), r.text
+    assert "max-age" in r.headers["cache-control"]
+    faces = r.text.split("@font-face")[1:]
+    assert len(faces) == len(public["subsets"]) and "font-display: swap" in faces[0]
+    for face, name in zip(faces, [n for n in SUBSETS if n in public["subsets"]], strict=True):
+        src = re.search(r"url\((.+?)\) format\('woff2'\)", face)
+        assert src is not None and re.search(r"/fonts/[0-9a-f]{64}\.woff2", src.group(1))
+        woff2 = TTFont(io.BytesIO(httpx.get(src.group(1), timeout=10).content))
+        assert woff2.flavor == "woff2"
+        cps = set(woff2.getBestCmap())
+        assert cps and all(any(lo <= cp <= hi for lo, hi in SUBSETS[name]) for cp in cps), name
+    # text= gives one exact subset; a second request reuses the stored files
+    exact = httpx.get(platform.base_url + url, params={"family": "DejaVu Sans", "text": "Hi!"})
+    assert exact.text.count("@font-face") == 1 and "U+0021, U+0048, U+0069" in exact.text
+    src = re.search(r"url\((.+?)\)", exact.text)
+    assert src is not None and set(TTFont(io.BytesIO(httpx.get(src.group(1)).content)).getBestCmap()) == {
+        0x21, 0x48, 0x69}
+    assert httpx.get(platform.base_url + url, params={"family": "DejaVu Sans", "text": "Hi!"}).text == exact.text
+    # the bold is not public: not served; bad syntax and unknown keys answer problems, never a 500
+    bold = httpx.get(platform.base_url + url, params={"family": "DejaVu Sans:wght@700"})
+    assert bold.status_code == 404
+    assert httpx.get(platform.base_url + url, params={"family": "X:opsz@9"}).status_code == 400
+    assert httpx.get(platform.base_url + "/fonts/fk_" + "0" * 24 + "/css2", params={"family": "A"}).status_code == 404
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.test_console_chat_browser import CHROMIUM, FLAGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(platform.base_url + "/docs")
+            family = "DejaVu Sans:wght@100..900"
+            page.evaluate("""(href) => new Promise((ok) => {
+                const link = document.createElement('link');
+                link.rel = 'stylesheet'; link.href = href; link.onload = ok;
+                document.head.append(link);
+                const p = document.createElement('p');
+                p.id = 'sample'; p.textContent = 'Hello Привет Γειά';
+                p.style.fontFamily = "'DejaVu Sans', monospace";
+                document.body.append(p);
+            })""", f"{url}?family={family}&display=swap")
+            loaded = page.evaluate("""async () => {
+                await document.fonts.load("16px 'DejaVu Sans'", 'Hello Привет Γειά');
+                await document.fonts.ready;
+                return [...document.fonts].filter((f) => f.family.replace(/"/g, '') === 'DejaVu Sans'
+                                                          && f.status === 'loaded').length;
+            }""")
+            assert loaded >= 3  # latin, cyrillic and greek faces fetched and loaded
+            assert page.evaluate("() => document.fonts.check(\"16px 'DejaVu Sans'\", 'Hello')")
+            computed = page.locator("#sample").evaluate("p => getComputedStyle(p).fontFamily")
+            assert computed.startswith('"DejaVu Sans"'), computed
+        finally:
+            browser.close()

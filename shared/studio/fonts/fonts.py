@@ -45,7 +45,8 @@ class FontService:
             again = tx.get(path)
             if again is not None:
                 return again
-            doc = tx.create(path, {"filename": filename, "public": public, "sha256": sha, "size_bytes": len(data),
+            doc = tx.create(path, {"filename": filename, "public": public, "family": facts["family"],
+                                   "sha256": sha, "size_bytes": len(data),
                                    "facts": facts, "created_at": utc_now(), "created_by": ctx.user_id,
                                    "object": {"bucket": paths.FONTS_BUCKET, "name": name,
                                               "generation": info.generation}})
@@ -68,3 +69,18 @@ class FontService:
         page = self._store.query(Query(paths.fonts(ctx.tenant_id, ctx.env), [], [("created_at", "desc")],
                                        limit, cursor))
         return {"fonts": [font_view(d) for d in page.docs], "next_page_token": page.next_cursor}
+
+    def create_site_key(self, ctx: RequestContext) -> dict[str, Any]:
+        """A public key for the tenant's CSS2 stylesheet URL (it serves only fonts marked public)."""
+        import secrets
+
+        key = "fk_" + secrets.token_hex(12)
+
+        def write(tx: Transaction) -> None:
+            tx.create(paths.site_key(key), {"tenant_id": ctx.tenant_id, "env": ctx.env, "created_at": utc_now(),
+                                            "created_by": ctx.user_id})
+            emit(tx, DomainEvent("fonts.site_key_created", ctx.tenant_id, ctx.env, paths.site_key(key),
+                                 {"site_key": key}))
+
+        self._store.run_transaction(write)
+        return {"site_key": key, "css2": f"/fonts/{key}/css2"}

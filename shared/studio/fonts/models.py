@@ -42,3 +42,8 @@ class FontListQuery(ApiModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     limit: StrictInt = Field(default=50, ge=1, le=200)
     page_token: PageToken | None = None
+
+
+class SiteKeyOut(ApiModel):
+    site_key: str
+    css2: str

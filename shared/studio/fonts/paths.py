@@ -14,3 +14,12 @@ def font(tenant_id: str, env: str, font_id: str) -> str:
 
 def font_object(tenant_id: str, env: str, sha256: str, ext: str) -> str:
     return f"{tenant_id}/{env}/fonts/{sha256}.{ext}"
+
+
+def site_key(key: str) -> str:
+    """A public site key -> its tenant (looked up without a token: a ``<link>`` sends none)."""
+    return f"font_site_keys/{key}"
+
+
+def subset(tenant_id: str, env: str, key: str) -> str:
+    return f"{tenant_collection(tenant_id, env, 'font_subsets')}/{key}"

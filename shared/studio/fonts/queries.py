@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from studio.kernel.store_queries import StoreQuery
-from studio.ports.store import Query
+from studio.ports.store import Filter, Query
 
 QUERIES = (
+    StoreQuery("fonts/css2.py:stylesheet", Query("tenants/t_abc/envs/dev/fonts", [
+        Filter("family", "==", "Inter"), Filter("public", "==", True)], limit=50)),
     StoreQuery("fonts/fonts.py:list_fonts", Query("tenants/t_abc/envs/dev/fonts", [], [("created_at", "desc")], 50)),
 )

@@ -7,7 +7,7 @@ from studio.fonts import models as m
 from studio.fonts.errors import FONT_MULTIPART_INVALID
 from studio.fonts.services import fonts_services
 from studio.kernel import errors
-from studio.kernel.call import Call
+from studio.kernel.call import Call, Reply, Text
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
@@ -31,6 +31,24 @@ def register_font(call: Call) -> Any:
     public = (request.form.get("public") or "").lower() in ("1", "true", "yes")
     filename = "".join(ch for ch in (files[0].filename or "font")[:255] if ch.isprintable())
     return fonts_services(call.deps).fonts.register(call.need_ctx(), filename or "font", data, public)
+
+
+@fonts.tenant("POST", "/fonts/site-keys", role=Role.ADMIN, response=m.SiteKeyOut, status=201)
+def create_site_key(call: Call) -> Any:
+    """A public site key: its /fonts/{site_key}/css2 stylesheet serves the tenant's public fonts."""
+    return fonts_services(call.deps).fonts.create_site_key(call.need_ctx())
+
+
+@fonts.public("GET", "/fonts/{site_key}/css2")
+def css2(call: Call) -> Any:
+    """Google-Fonts-CSS2 syntax (family=Name:ital,wght@..., display, text): one @font-face per
+    unicode-range subset, each a WOFF2 subset named by its content hash. Public: a <link> sends no token."""
+    args = call.request.args
+    text = args.get("text")
+    sheet = fonts_services(call.deps).css2.stylesheet(call.params["site_key"], args.getlist("family"),
+                                                      args.get("display", "swap"), text[:2000] if text else None)
+    return Reply(Text(sheet, "text/css; charset=utf-8"),
+                 headers={"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"})
 
 
 @fonts.tenant("GET", "/fonts", role=Role.VIEWER, query=m.FontListQuery, response=m.FontList)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.fonts.css2 import Css2
 from studio.fonts.fonts import FontService
 from studio.kernel.deps import Deps, Slot
 
@@ -10,10 +11,12 @@ from studio.kernel.deps import Deps, Slot
 @dataclass(frozen=True)
 class FontsServices:
     fonts: FontService
+    css2: Css2
 
 
 FONTS: Slot[FontsServices] = Slot("fonts")
 
 
 def fonts_services(deps: Deps) -> FontsServices:
-    return deps.memo(FONTS, lambda: FontsServices(FontService(deps.store, deps.blobs)))
+    return deps.memo(FONTS, lambda: FontsServices(FontService(deps.store, deps.blobs),
+                                                               Css2(deps.store, deps.blobs)))
