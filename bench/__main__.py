@@ -17,6 +17,7 @@ from bench import (
     analytics_ingest,
     audits,
     cold_start,
+    fonts_css2,
     contract_latency,
     gcp_cold_start,
     journey_funnel,
@@ -70,6 +71,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "media_variants": ("Image variants per second per core vs Pillow alone doing the same resizes and encodes: "
                        "goal <= 1.15x Pillow's time; imgproxy's 2.4 images/s/core (29 MB JPEG -> 500 px) as context",
                        lambda verbose: media_variants.run(verbose)),
+    "fonts_css2": ("Self-hosted CSS2: first request (fontTools subsets of every range) vs cached, reported",
+                   lambda verbose: fonts_css2.run(verbose)),
     "video_render": ("Render overhead vs the raw ffmpeg graph (goal <= 1.05x); chunked vs single pass, 60 s 1080p "
                      "(goal >= 1.7x), chunk count and modelled N-instance speed-up",
                      lambda verbose: video_render.run(verbose)),
