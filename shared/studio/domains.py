@@ -272,7 +272,8 @@ DOMAINS: tuple[Domain, ...] = (
         "fonts", "Registered font files (TTF, OTF, WOFF2) read with fontTools; embedding licence checked",
         routers="studio.fonts.routes:ROUTERS",
         errors="studio.fonts.errors",
-        events={"fonts.font_registered": "domain.fonts", "fonts.site_key_created": "domain.fonts"},
+        events={"fonts.font_registered": "domain.fonts", "fonts.site_key_created": "domain.fonts",
+                "fonts.preset_created": "domain.fonts", "fonts.preset_updated": "domain.fonts"},
         queries="studio.fonts.queries:QUERIES",
     ),
     Domain(

@@ -113,6 +113,9 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:  # fonts.font_registered
         assert c.post("/fonts", files={"file": ("f.ttf", fh.read(), "font/ttf")}, headers=h).status_code == 201
     assert c.post("/fonts/site-keys", headers=h).status_code == 201  # fonts.site_key_created
+    preset = c.post("/fonts/presets", json={"name": "Body", "family": "DejaVu Sans"}, headers=h)  # fonts.preset_created
+    assert c.patch(f"/fonts/presets/{preset.json()['id']}", json={"weight": 500, "base_rev": 1},
+                   headers=h).is_success  # fonts.preset_updated
     return tenant, {owner.user_id, member.user_id}
 
 

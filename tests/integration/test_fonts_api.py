@@ -159,3 +159,41 @@ def test_css2_serves_woff2_subsets_that_chromium_renders(client: httpx.Client, p
             assert computed.startswith('"DejaVu Sans"'), computed
         finally:
             browser.close()
+
+
+@pytest.mark.usefixtures("media_tools")
+def test_presets_are_css_and_style_video_text(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                              tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    _register(client, h, _read(DEJAVU), "Book.ttf")
+    bold = _register(client, h, _read("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), "Bold.ttf").json()
+    made = client.post("/fonts/presets", json={"name": "Title", "family": "DejaVu Sans", "weight": 650, "size_px": 40,
+                                               "line_height": 1.1, "tracking_em": 0.02, "features": ["liga", "ss01"]},
+                       headers=h)
+    assert made.status_code == 201, made.text
+    preset = made.json()
+    css = client.get(f"/fonts/presets/{preset['id']}/css", headers=h)
+    assert css.headers["content-type"].startswith("text/css")
+    assert "--font-title-family: 'DejaVu Sans'" in css.text and "--font-title-weight: 650;" in css.text
+    assert '--font-title-features: "liga" 1, "ss01" 1;' in css.text and "--font-title-size: 40px;" in css.text
+    url = f"/fonts/presets/{preset['id']}"
+    assert client.patch(url, json={"size_px": 36}, headers=h).status_code == 428
+    assert client.patch(url, json={"size_px": 36, "base_rev": 1}, headers=h).json()["size_px"] == 36
+    assert [p["id"] for p in client.get("/fonts/presets", headers=h).json()["presets"]] == [preset["id"]]
+    bad = client.post("/fonts/presets", json={"name": "x", "family": "a'}b", "weight": 400}, headers=h)
+    assert bad.status_code in (400, 422)
+
+    r = client.post("/media-v2/assets", files={"file": ("c.mp4", samples.clip(1.0, 320, 240), "video/mp4")},
+                    headers=h)
+    platform.drain()
+    tl = {"tracks": [{"id": "v", "kind": "video", "clips": [{"id": "a", "source": r.json()["id"], "in": 0, "out": 1}]},
+                     {"id": "t", "kind": "text", "clips": [{"id": "x", "text": "Title", "duration": 1,
+                                                             "font_preset": preset["id"]}]}],
+          "output": {"width": 320, "height": 240}}
+    project = client.post("/video/projects", json={"name": "t", "timeline": tl}, headers=h).json()
+    plan = client.post("/video/render/dry-run", json={"project_id": project["id"], "rev": 1}, headers=h).json()
+    assert "{font:" + bold["id"] + "}" in plan["chunks"][0]["filter"]  # weight 650: the bold is nearest
+    assert "fontsize=36" in plan["chunks"][0]["filter"]
+    job = client.post("/video/render", json={"project_id": project["id"], "rev": 1}, headers=h).json()
+    platform.drain()
+    assert client.get(f"/video/render/jobs/{job['id']}", headers=h).json()["status"] == "done"

@@ -23,3 +23,11 @@ def site_key(key: str) -> str:
 
 def subset(tenant_id: str, env: str, key: str) -> str:
     return f"{tenant_collection(tenant_id, env, 'font_subsets')}/{key}"
+
+
+def presets(tenant_id: str, env: str) -> str:
+    return tenant_collection(tenant_id, env, "font_presets")
+
+
+def preset(tenant_id: str, env: str, preset_id: str) -> str:
+    return f"{presets(tenant_id, env)}/{preset_id}"

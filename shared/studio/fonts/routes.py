@@ -39,6 +39,48 @@ def create_site_key(call: Call) -> Any:
     return fonts_services(call.deps).fonts.create_site_key(call.need_ctx())
 
 
+@fonts.tenant("POST", "/fonts/presets", role=Role.MEMBER, body=m.PresetIn, response=m.PresetOut, status=201)
+def create_preset(call: Call) -> Any:
+    """A named text style: family, weight, size, line height, tracking and OpenType features."""
+    return fonts_services(call.deps).presets.create(call.need_ctx(), call.body.model_dump())
+
+
+@fonts.tenant("GET", "/fonts/presets", role=Role.VIEWER, response=m.PresetList)
+def list_presets(call: Call) -> Any:
+    """The tenant's text presets, newest first."""
+    return fonts_services(call.deps).presets.list_presets(call.need_ctx())
+
+
+@fonts.tenant("GET", "/fonts/presets/{preset_id}", role=Role.VIEWER, response=m.PresetOut)
+def get_preset(call: Call) -> Any:
+    """One text preset."""
+    from studio.fonts.presets import preset_view
+
+    return preset_view(fonts_services(call.deps).presets.get_doc(call.need_ctx(), call.params["preset_id"]))
+
+
+def _preset_rev(call: Call) -> int | None:
+    return fonts_services(call.deps).presets.current_rev(call.need_ctx(), call.params["preset_id"])
+
+
+@fonts.tenant("PATCH", "/fonts/presets/{preset_id}", role=Role.MEMBER, body=m.PresetPatch, response=m.PresetOut,
+              revisioned=True, current_rev=_preset_rev)
+def patch_preset(call: Call) -> Any:
+    """Change a preset; needs If-Match or base_rev."""
+    fields = call.body.model_dump(exclude={"base_rev"})
+    return fonts_services(call.deps).presets.patch(call.need_ctx(), call.params["preset_id"], fields,
+                                                   call.expected_rev())
+
+
+@fonts.tenant("GET", "/fonts/presets/{preset_id}/css", role=Role.VIEWER)
+def preset_css(call: Call) -> Any:
+    """The preset as CSS custom properties on :root."""
+    from studio.fonts.presets import css
+
+    doc = fonts_services(call.deps).presets.get_doc(call.need_ctx(), call.params["preset_id"])
+    return Reply(Text(css(doc), "text/css; charset=utf-8"))
+
+
 @fonts.public("GET", "/fonts/{site_key}/css2")
 def css2(call: Call) -> Any:
     """Google-Fonts-CSS2 syntax (family=Name:ital,wght@..., display, text): one @font-face per

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from studio.fonts.css2 import Css2
 from studio.fonts.fonts import FontService
+from studio.fonts.presets import PresetService
 from studio.kernel.deps import Deps, Slot
 
 
@@ -12,6 +13,7 @@ from studio.kernel.deps import Deps, Slot
 class FontsServices:
     fonts: FontService
     css2: Css2
+    presets: PresetService
 
 
 FONTS: Slot[FontsServices] = Slot("fonts")
@@ -19,4 +21,4 @@ FONTS: Slot[FontsServices] = Slot("fonts")
 
 def fonts_services(deps: Deps) -> FontsServices:
     return deps.memo(FONTS, lambda: FontsServices(FontService(deps.store, deps.blobs),
-                                                               Css2(deps.store, deps.blobs)))
+                                                               Css2(deps.store, deps.blobs), PresetService(deps.store)))

@@ -54,7 +54,9 @@ class RenderJobs:
         doc = self._projects.get_doc(ctx, project_id)
         if doc.rev != rev:
             raise errors.StudioError(PROJECT_REV_MISSING, f"the project is at rev {doc.rev}, not {rev}")
-        tl = timeline.Timeline.model_validate(doc.data["timeline"])
+        from studio.video.text_styles import with_presets
+
+        tl = with_presets(self._store, ctx.tenant_id, ctx.env, timeline.Timeline.model_validate(doc.data["timeline"]))
         found = sources.resolve_all(self._store, ctx.tenant_id, ctx.env, plan.sources_used(tl))
         return doc, plan.build(tl, {sid: r.source for sid, r in found.items()})
 
@@ -67,6 +69,9 @@ class RenderJobs:
         job_id = "rj_" + secrets.token_hex(8)
         data = {"status": "queued", "project_id": project_id, "project_rev": rev, "progress": 0.0,
                 "timeline": project.data["timeline"], "plan": the_plan, "estimate": the_plan["estimate"],
+                "sources": sorted({i["source"] for c in the_plan["chunks"] for i in c["inputs"]}
+                                  | {i["source"] for i in the_plan["audio"]["inputs"]}
+                                  | set(_fonts_in(the_plan))),
                 "chunks": [{"index": c["index"], "state": "queued", "attempts": 0} for c in the_plan["chunks"]],
                 "created_at": utc_now(), "deadline": _later(timeout_s()), "created_by": ctx.user_id}
 
@@ -174,8 +179,7 @@ class RenderJobs:
         started = time.monotonic()
         executed: list[list[str]] = []
         try:
-            tl = timeline.Timeline.model_validate(doc.data["timeline"])
-            found = sources.resolve_all(self._store, tenant_id, env, plan.sources_used(tl))
+            found = sources.resolve_all(self._store, tenant_id, env, list(doc.data["sources"]))
             files = sources.fetch(self._blobs, found, work)
             files["{font:" + plan.DEFAULT_FONT + "}"] = default_font()
             runner = render.Runner(work, files, lambda: self._cancelled(path), executed)
@@ -274,6 +278,13 @@ def default_font() -> str:
             found = subprocess.run([fc, "-f", "%{file}", "sans"], capture_output=True, text=True,  # noqa: S603
                                    check=False).stdout.strip() or found
     return found
+
+
+def _fonts_in(the_plan: dict[str, Any]) -> list[str]:
+    """The registered fonts the chunks' drawtext filters name (``{font:fn_...}``)."""
+    import re
+
+    return sorted({m for c in the_plan["chunks"] for m in re.findall(r"\{font:(fn_[0-9a-f]{20})\}", c["filter"])})
 
 
 def _scope(path: str) -> tuple[str, str]:
