@@ -291,6 +291,7 @@ DOMAINS: tuple[Domain, ...] = (
             "video.render_started": "domain.video",
             "video.render_finished": "domain.video",
             "video.render_cancelled": "domain.video",
+            "video.origin_snippets_linked": "domain.video",  # its provenance object: provenance_writer_video
         },
         topics=("realtime.meta",),  # render.progress and render.result
         queries="studio.video.queries:QUERIES",

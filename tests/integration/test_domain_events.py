@@ -140,6 +140,10 @@ def _video_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[s
     assert c.post(f"/video/render/jobs/{again['id']}/cancel", headers=h).is_success  # video.render_cancelled
     drain()
     assert c.delete(url, headers={**h, "If-Match": '"3"'}).status_code == 204  # video.project_deleted
+    proxy = c.get(f"/media-v2/assets/{clip['source']}/artifacts", headers=h).json()["artifacts"][0]["id"]
+    window = {"audio_in": 0, "audio_out": 1, "video_source": clip["source"], "video_in": 0, "video_out": 1}
+    assert c.post("/origin-snippets/from-audio", json={"audio_artifact_id": proxy, "windows": [window]},
+                  headers=h).status_code == 201  # video.origin_snippets_linked
 
 
 def _media_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[str, str], tenant: str) -> None:

@@ -298,3 +298,26 @@ def test_the_render_tool_queues_the_same_job(client: httpx.Client, platform: Run
     platform.drain()
     job = client.get(f"/video/render/jobs/{out['job_id']}", headers=h).json()
     assert job["status"] == "done" and job["artifact_id"].startswith("ar_")
+
+
+def test_origin_snippets_link_audio_windows_to_their_video(client: httpx.Client, platform: RunningPlatform,
+                                                           owner: User, tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    video = _asset(client, platform, h, samples.clip(2.0, 320, 240), "video/mp4", "c.mp4")
+    voice = _asset(client, platform, h, samples.voice_note(2.0), "audio/wav", "v.wav")
+    audio_art = client.get(f"/media-v2/assets/{voice}/artifacts", headers=h).json()["artifacts"][0]["id"]
+    windows = [{"audio_in": 0, "audio_out": 1, "video_source": video, "video_in": 0.5, "video_out": 1.5}]
+    r = client.post("/origin-snippets/from-audio", json={"audio_artifact_id": audio_art, "windows": windows},
+                    headers=h)
+    assert r.status_code == 201, r.text
+    platform.drain()  # provenance_writer_video appends the link to the ledger
+    lineage = client.get(f"/provenance/lineage/{audio_art}?direction=up", headers=h).json()
+    assert video in {n["id"] for n in lineage["nodes"]}, lineage
+    got = client.get(f"/origin-snippets?artifact={audio_art}", headers=h).json()["snippets"]
+    assert [s["id"] for s in got] == [r.json()["id"]] and got[0]["windows"][0]["video_in"] == 0.5
+    wrong = client.post("/origin-snippets/from-audio", json={"audio_artifact_id": audio_art, "windows": [
+        {**windows[0], "video_source": voice}]}, headers=h)
+    assert wrong.status_code in (400, 422) and wrong.json()["errors"], wrong.text
+    missing = client.post("/origin-snippets/from-audio", json={"audio_artifact_id": "ar_" + "0" * 20,
+                                                               "windows": windows}, headers=h)
+    assert missing.status_code == 422 and missing.json()["code"] == "RENDER_SOURCE_MISSING"

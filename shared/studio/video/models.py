@@ -129,3 +129,31 @@ class TrimClip(_In):
 
 class RemoveClip(_In):
     clip_id: str = Field(min_length=1, max_length=40)
+
+
+class OriginWindow(_In):
+    audio_in: float = Field(ge=0, le=4 * 3600)
+    audio_out: float = Field(gt=0, le=4 * 3600)
+    video_source: str = Field(pattern=r"^(as|ar)_[0-9a-f]{20}$")
+    video_in: float = Field(ge=0, le=4 * 3600)
+    video_out: float = Field(gt=0, le=4 * 3600)
+
+
+class OriginSnippetsIn(_In):
+    audio_artifact_id: str = Field(pattern=r"^ar_[0-9a-f]{20}$")
+    windows: list[OriginWindow] = Field(min_length=1, max_length=100)
+
+
+class OriginSnippetOut(ApiModel):
+    id: str
+    audio_artifact_id: str
+    windows: list[dict[str, Any]]
+    created_at: str
+
+
+class OriginSnippetList(ApiModel):
+    snippets: list[OriginSnippetOut]
+
+
+class OriginQuery(_In):
+    artifact: str = Field(pattern=r"^ar_[0-9a-f]{20}$")

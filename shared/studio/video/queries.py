@@ -12,6 +12,8 @@ _NEWEST: list[tuple[str, Literal["asc", "desc"]]] = [("created_at", "desc")]
 _RANGE = [Filter("created_at", ">=", "2026-01-01T00:00:00Z"), Filter("created_at", "<", "2026-02-01T00:00:00Z")]
 
 QUERIES = (
+    StoreQuery("video/origin_snippets.py:of_artifact", Query("tenants/t_abc/envs/dev/origin_snippets",
+                                                             [Filter("audio_artifact_id", "==", "ar_1")], limit=100)),
     StoreQuery("video/text_styles.py:with_presets", Query("tenants/t_abc/envs/dev/fonts",
                                                           [Filter("family", "==", "Inter")], limit=50)),
     StoreQuery("video/projects.py:list_projects", Query(_PROJECTS, [], _NEWEST, 50)),

@@ -94,6 +94,21 @@ def cancel_job(call: Call) -> Any:
     return video_services(call.deps).jobs.cancel(call.need_ctx(), call.params["job_id"])
 
 
+@video.tenant("POST", "/origin-snippets/from-audio", role=Role.MEMBER, body=m.OriginSnippetsIn,
+              response=m.OriginSnippetOut, status=201)
+def link_origin_snippets(call: Call) -> Any:
+    """Link windows of an audio artifact back to the video windows they came from (the ledger's lineage)."""
+    body = call.body
+    windows = [w.model_dump() for w in body.windows]
+    return video_services(call.deps).origins.link(call.need_ctx(), body.audio_artifact_id, windows)
+
+
+@video.tenant("GET", "/origin-snippets", role=Role.VIEWER, query=m.OriginQuery, response=m.OriginSnippetList)
+def list_origin_snippets(call: Call) -> Any:
+    """The origin snippets of an audio artifact (?artifact=)."""
+    return video_services(call.deps).origins.of_artifact(call.need_ctx(), call.query.artifact)
+
+
 def _stamp(value: datetime | None) -> str | None:
     if value is None:
         return None

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from studio.kernel.deps import Deps, Slot
 from studio.video.jobs import RenderJobs
+from studio.video.origin_snippets import OriginSnippets
 from studio.video.projects import ProjectService
 
 
@@ -12,6 +13,7 @@ from studio.video.projects import ProjectService
 class VideoServices:
     projects: ProjectService
     jobs: RenderJobs
+    origins: OriginSnippets
 
 
 VIDEO: Slot[VideoServices] = Slot("video")
@@ -19,7 +21,8 @@ VIDEO: Slot[VideoServices] = Slot("video")
 
 def _build(deps: Deps) -> VideoServices:
     projects = ProjectService(deps.store)
-    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects))
+    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects),
+                         OriginSnippets(deps.store))
 
 
 def video_services(deps: Deps) -> VideoServices:
