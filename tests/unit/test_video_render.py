@@ -63,3 +63,26 @@ def test_chunk_boundaries_avoid_fades_and_transitions() -> None:
     built = plan.build(tl, {src: plan.Source(src, True, False)})
     assert sum(c["frames"] for c in built["chunks"]) == built["frames"] == 19 * 25
     assert "anullsrc" in built["audio"]["filter"]  # no sound anywhere: a silent track
+
+
+@pytest.mark.parametrize(("codec", "audio"), [("vp9", "opus"), ("av1", "opus")])
+def test_webm_codecs_render_through_the_plan(codec: str, audio: str) -> None:
+    import json
+    import subprocess
+
+    src = "as_" + "c" * 20
+    with tempfile.TemporaryDirectory() as work:
+        clip = os.path.join(work, "in.mp4")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2",
+                        "-f", "lavfi", "-i", "sine=d=2", "-c:v", "libx264", "-c:a", "aac", "-shortest", clip], check=True)
+        tl = timeline.Timeline.model_validate({"tracks": [{"id": "v", "kind": "video", "clips": [
+            {"id": "a", "source": src, "in": 0, "out": 2}]}],
+            "output": {"width": 160, "height": 120, "codec": codec, "chunk_seconds": 1}})
+        built = plan.build(tl, {src: plan.Source(src, True, True)})
+        assert built["container"] == "webm" and len(built["chunks"]) == 2
+        out = render.Runner(work, {"{src:" + src + "}": clip}, lambda: False).run(built, 2, lambda i, s, a: None)
+        probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                                           "stream=codec_name,nb_read_frames", "-of", "json", out],
+                                          capture_output=True, text=True, check=True).stdout)
+        names = [s["codec_name"] for s in probe["streams"]]
+        assert names == [codec, audio] and int(probe["streams"][0]["nb_read_frames"]) == 50
