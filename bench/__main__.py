@@ -19,6 +19,7 @@ from bench import (
     cold_start,
     contract_latency,
     experiments_assign,
+    fonts_css2,
     gcp_cold_start,
     journey_funnel,
     kernel_latency,
@@ -37,6 +38,7 @@ from bench import (
     realtime_ttft,
     store_ops,
     tool_invoke,
+    video_render,
 )
 from bench.common import ERROR, MISS, Result, heading, machine, result_rows
 
@@ -72,6 +74,11 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "media_variants": ("Image variants per second per core vs Pillow alone doing the same resizes and encodes: "
                        "goal <= 1.15x Pillow's time; imgproxy's 2.4 images/s/core (29 MB JPEG -> 500 px) as context",
                        lambda verbose: media_variants.run(verbose)),
+    "fonts_css2": ("Self-hosted CSS2: first request (fontTools subsets of every range) vs cached, reported",
+                   lambda verbose: fonts_css2.run(verbose)),
+    "video_render": ("Render overhead vs the raw ffmpeg graph (goal <= 1.05x); chunked vs single pass, 60 s 1080p "
+                     "(goal >= 1.7x), chunk count and modelled N-instance speed-up",
+                     lambda verbose: video_render.run(verbose)),
     "media_codecs": ("AVIF and WebP bytes vs JPEG at equal SSIM (>= 0.97, numpy SSIM), reported",
                      lambda verbose: media_codecs.run(verbose)),
     "media_ingest": ("1,000 small uploads through finalize: throughput and p50/p99 finalize -> ready, reported",

@@ -41,6 +41,7 @@ CONSOLE_EXPERIMENTS = Path(__file__).parent / "console" / "experiments.html"
 CONSOLE_MEDIA = Path(__file__).parent / "console" / "media.html"
 CONSOLE_NEXUS = Path(__file__).parent / "console" / "nexus.html"
 CONSOLE_AUDITS = Path(__file__).parent / "console" / "audits.html"
+CONSOLE_RENDER = Path(__file__).parent / "console" / "render.html"
 
 
 @dataclass
@@ -102,6 +103,8 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         return HTMLResponse(CONSOLE_NEXUS.read_text())
     async def console_audits(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_AUDITS.read_text())
+    async def console_render(request: Request) -> HTMLResponse:
+        return HTMLResponse(CONSOLE_RENDER.read_text())
 
     async def console_experiments(request: Request) -> HTMLResponse:
         return HTMLResponse(CONSOLE_EXPERIMENTS.read_text())
@@ -133,6 +136,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/console/media", console_media),
         Route("/console/nexus", console_nexus),
         Route("/console/audits", console_audits),
+        Route("/console/render", console_render),
         *outbox_routes(deps),  # the local mailer's outbox (loopback only)
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]
@@ -145,7 +149,7 @@ def banner(platform: LocalPlatform, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
     lines = [f"Studio platform (embedded adapters) at {base}",
              f"  docs      {base}/docs",
-             f"  console   {base}/console/chat  {base}/console/media  {base}/console/nexus  {base}/console/audits  {base}/console/experiments  {base}/console/outbox",
+             f"  console   {base}/console/chat  {base}/console/media  {base}/console/nexus  {base}/console/audits  {base}/console/experiments  {base}/console/render  {base}/console/outbox",
              f"  realtime  {base}/sse/chat/<thread>  ws://{host}:{port}/ws/chat/<thread>", f"  openapi   {base}/openapi.json  asyncapi {base}/asyncapi.json", f"  health    {base}/healthz",
              f"  data      {platform.deps.settings.data_dir.resolve()}", "  functions:"]
     for spec in platform.manifest.functions:

@@ -286,6 +286,34 @@ DOMAINS: tuple[Domain, ...] = (
         topics=("analytics.events", "realtime.meta"),
         queries="studio.experiments.queries:QUERIES",
     ),
+    Domain(
+        "fonts", "Registered font files (TTF, OTF, WOFF2) read with fontTools; embedding licence checked",
+        routers="studio.fonts.routes:ROUTERS",
+        errors="studio.fonts.errors",
+        events={"fonts.font_registered": "domain.fonts", "fonts.site_key_created": "domain.fonts",
+                "fonts.preset_created": "domain.fonts", "fonts.preset_updated": "domain.fonts"},
+        queries="studio.fonts.queries:QUERIES",
+    ),
+    Domain(
+        "video", "Video projects with a timeline, and render jobs run in parallel chunks into a media artifact",
+        routers="studio.video.routes:ROUTERS",
+        commands="studio.video.commands:COMMANDS",
+        tools="studio.video.tools:TOOLS",
+        errors="studio.video.errors",
+        events={
+            "video.project_created": "domain.video",
+            "video.project_updated": "domain.video",
+            "video.project_deleted": "domain.video",
+            "video.timeline_edited": "domain.video",
+            "video.render_requested": "render.jobs",  # the render worker's trigger
+            "video.render_started": "domain.video",
+            "video.render_finished": "domain.video",
+            "video.render_cancelled": "domain.video",
+            "video.origin_snippets_linked": "domain.video",  # its provenance object: provenance_writer_video
+        },
+        topics=("realtime.meta",),  # render.progress and render.result
+        queries="studio.video.queries:QUERIES",
+    ),
 )
 
 

@@ -122,7 +122,41 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     assert c.patch("/compliance/eaa/shop/site", json={"service": {"service_name": "Shop"}, "base_rev": 0},
                    headers=h).is_success  # audits.eaa_site_updated
     _media_state_changes(c, drain, h, tenant)
+    _video_state_changes(c, drain, h)
+    with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:  # fonts.font_registered
+        assert c.post("/fonts", files={"file": ("f.ttf", fh.read(), "font/ttf")}, headers=h).status_code == 201
+    assert c.post("/fonts/site-keys", headers=h).status_code == 201  # fonts.site_key_created
+    preset = c.post("/fonts/presets", json={"name": "Body", "family": "DejaVu Sans"}, headers=h)  # fonts.preset_created
+    assert c.patch(f"/fonts/presets/{preset.json()['id']}", json={"weight": 500, "base_rev": 1},
+                   headers=h).is_success  # fonts.preset_updated
     return tenant, {owner.user_id, member.user_id}
+
+
+def _video_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[str, str]) -> None:
+    from tests.support import media_samples
+
+    r = c.post("/media-v2/assets", files={"file": ("v.mp4", media_samples.clip(1.0, 160, 120), "video/mp4")}, headers=h)
+    assert r.status_code == 201, r.text
+    drain()
+    clip = {"id": "a", "source": r.json()["id"], "in": 0, "out": 1}
+    tl = {"tracks": [{"id": "v", "kind": "video", "clips": [clip]}], "output": {"width": 160, "height": 120}}
+    p = c.post("/video/projects", json={"name": "p"}, headers=h).json()  # video.project_created
+    url = f"/video/projects/{p['id']}"
+    assert c.patch(url, json={"timeline": tl, "base_rev": 1}, headers=h).is_success  # video.project_updated
+    move = {"command_id": "cmd-video-events", "type": "timeline.move_clip", "base_rev": 2,
+            "target": {"kind": "video_project", "id": p["id"]}, "payload": {"clip_id": "a", "start": 0.5}}
+    assert c.post("/commands", json=move, headers=h).is_success  # video.timeline_edited
+    job = c.post("/video/render", json={"project_id": p["id"], "rev": 3}, headers=h)  # video.render_requested
+    assert job.status_code == 202, job.text
+    drain()  # the render worker: video.render_started, video.render_finished
+    again = c.post("/video/render", json={"project_id": p["id"], "rev": 3}, headers=h).json()
+    assert c.post(f"/video/render/jobs/{again['id']}/cancel", headers=h).is_success  # video.render_cancelled
+    drain()
+    assert c.delete(url, headers={**h, "If-Match": '"3"'}).status_code == 204  # video.project_deleted
+    proxy = c.get(f"/media-v2/assets/{clip['source']}/artifacts", headers=h).json()["artifacts"][0]["id"]
+    window = {"audio_in": 0, "audio_out": 1, "video_source": clip["source"], "video_in": 0, "video_out": 1}
+    assert c.post("/origin-snippets/from-audio", json={"audio_artifact_id": proxy, "windows": [window]},
+                  headers=h).status_code == 201  # video.origin_snippets_linked
 
 
 def _media_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[str, str], tenant: str) -> None:

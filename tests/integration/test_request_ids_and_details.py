@@ -32,6 +32,7 @@ ANSWERS = [  # (method, path, expected status)
     ("GET", "/console/media", 200),
     ("GET", "/console/nexus", 200),
     ("GET", "/console/audits", 200),
+    ("GET", "/console/render", 200),
     ("GET", "/_blobs/x/y", 400),  # the blob app's problem
     ("PUT", "/_blobs/uploads/a.txt", 403),  # unsigned
     ("GET", "/healthz/realtime", 200),

@@ -325,7 +325,31 @@ def _eaa_site_target(client: httpx.Client) -> Target:
     return Target(url, {"service": {"service_name": "Shop"}}, 0, h, _etag_of(url, h), "audits.eaa_site_updated")
 
 
+def _video_project_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
+    def make(client: httpx.Client) -> Target:
+        owner, tenant = _tenant(client)
+        h = owner.in_tenant(tenant)
+        made = client.post("/video/projects", json={"name": "Cut"}, headers=h)
+        assert made.status_code == 201, made.text
+        url = f"/video/projects/{made.json()['id']}"
+        return Target(url, body, made.json()["rev"], h, _etag_of(url, h), event)
+
+    return make
+
+
+def _font_preset_target(client: httpx.Client) -> Target:
+    owner, tenant = _tenant(client)
+    h = owner.in_tenant(tenant)
+    made = client.post("/fonts/presets", json={"name": "Body", "family": "Inter"}, headers=h)
+    assert made.status_code == 201, made.text
+    url = f"/fonts/presets/{made.json()['id']}"
+    return Target(url, {"weight": 600}, made.json()["rev"], h, _etag_of(url, h), "fonts.preset_updated")
+
+
 TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
+    ("PATCH", "/fonts/presets/{preset_id}"): _font_preset_target,
+    ("PATCH", "/video/projects/{project_id}"): _video_project_target({"name": "Cut 2"}, "video.project_updated"),
+    ("DELETE", "/video/projects/{project_id}"): _video_project_target(None, "video.project_deleted"),
     ("PATCH", "/experiments/{experiment_id}"): _experiment_target,
     ("PATCH", "/flags/{flag_key}"): _flag_target,
     ("PATCH", "/compliance/eaa/{site_id}/site"): _eaa_site_target,

@@ -24,6 +24,8 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/verify"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/password/reset/confirm"),
+    # A tenant's self-hosted font stylesheet: a <link> sends no token; public fonts only, by site key
+    ("GET", "/fonts/{site_key}/css2"),
     # Browser analytics ingest: a site's write key and origin allow-list instead of a token (decision 0056)
     ("POST", "/analytics/events/pageview"),
     ("POST", "/analytics/events/cta-click"),

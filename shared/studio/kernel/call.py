@@ -47,10 +47,18 @@ class Call:
         return self.ctx
 
 
+@dataclass(frozen=True)
+class Text:
+    """A body that is not JSON (a stylesheet for a ``<link>``), sent as it is with its content type."""
+
+    content: str
+    content_type: str
+
+
 @dataclass
 class Reply:
     """A handler result with a status or headers other than the route's default."""
 
-    body: BaseModel | dict[str, Any] | list[Any] | None
+    body: BaseModel | dict[str, Any] | list[Any] | Text | None
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)

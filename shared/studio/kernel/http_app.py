@@ -14,7 +14,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from studio.kernel import access, cors, errors, logs, preconditions
-from studio.kernel.call import Call, Reply
+from studio.kernel.call import Call, Reply, Text
 from studio.kernel.client_ip import ip_bucket, request_client_ip
 from studio.kernel.context import Principal, RequestContext, normalise_env
 from studio.kernel.deps import Deps
@@ -173,6 +173,8 @@ class HttpApp:
         status = reply.status or call.route.status
         if reply.body is None:
             response = Response(status=204 if status == 200 else status)
+        elif isinstance(reply.body, Text):
+            response = Response(reply.body.content, status=status, content_type=reply.body.content_type)
         else:
             dump = getattr(reply.body, "model_dump", None)  # a pydantic model, without importing pydantic
             payload = dump(mode="json", by_alias=True) if dump is not None else reply.body

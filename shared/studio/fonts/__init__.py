@@ -1,0 +1,1 @@
+"""Font packs: registered TTF/OTF/WOFF2 files read with fontTools, their licence bits checked."""
