@@ -142,6 +142,16 @@ def test_pii_is_scrubbed_before_it_is_queued(client: httpx.Client, platform: Run
     assert "ada@example.com" not in row["url"] and "1234567" not in row["props"]
 
 
+def test_the_tenant_policy_filter_runs_first_and_blocks(client: httpx.Client, platform: RunningPlatform,
+                                                          site: Site) -> None:
+    assert client.put("/privacy/policy", json={"actions": {"EMAIL": "block"}, "base_rev": 0},
+                      headers=site.admin).is_success
+    body = {**PAGEVIEW, "url": "https://shop.example/thanks?email=ada@example.com"}
+    _problem(site.send(client, "events/pageview", body), 422, "POLICY_BLOCKED")
+    assert site.send(client, "events/pageview", PAGEVIEW).status_code == 202  # nothing blocked: accepted
+    assert [r["url"] for r in _rows(platform, site)] == [PAGEVIEW["url"]]  # the blocked one was never queued
+
+
 def test_the_per_key_rate_limit(client: httpx.Client) -> None:
     slow = new_site(client, rate_limit_per_minute=6)  # a burst of 1, then one a minute per key
     codes = [slow.send(client, "events/pageview", PAGEVIEW).status_code for _ in range(3)]

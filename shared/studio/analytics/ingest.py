@@ -25,6 +25,7 @@ from studio.kernel.ratelimit import RateLimiter
 from studio.ports.analytics import TOPIC, encode_message, message_attributes
 from studio.ports.bus import Bus
 from studio.privacy.pii import scrub_value
+from studio.privacy.policy_filter import PolicyFilter
 
 KEY_CACHE_S = 5.0  # a revoked key stops working within this long on every instance
 MAX_FUTURE = timedelta(minutes=5)  # a clock slightly ahead is tolerated, later times are clamped to now
@@ -34,7 +35,8 @@ _log = logs.get("studio.analytics.ingest")
 
 
 class IngestService:
-    def __init__(self, sites: SiteService, bus: Bus) -> None:
+    def __init__(self, sites: SiteService, bus: Bus, policy: PolicyFilter | None = None) -> None:
+        self._policy = policy  # the tenant's policy filter: a blocked entity refuses the batch (422)
         self._sites = sites
         self._bus = bus
         self._lock = threading.Lock()
@@ -86,6 +88,9 @@ class IngestService:
         self.check_rate(site)
         if is_bot(user_agent):
             return {"accepted": 0, "event_ids": [], "dropped_bots": len(events)}
+        if self._policy is not None:  # first, on what the browser sent; rows are scrubbed of PII anyway
+            self._policy.check(site.tenant_id, site.env, [e.model_dump(mode="json") if hasattr(e, "model_dump") else e
+                                                          for e in events], where="analytics event")
         received = datetime.now(UTC)
         rows = [to_row(site, event, received) for event in events]
         for row in rows:

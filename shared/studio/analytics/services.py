@@ -9,6 +9,7 @@ from studio.analytics.seo import SeoService
 from studio.analytics.signals import SignalService
 from studio.analytics.sites import SiteService
 from studio.kernel.deps import Deps, Slot
+from studio.privacy.services import privacy_services
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def analytics_services(deps: Deps) -> AnalyticsServices:
     def build() -> AnalyticsServices:
         sites = SiteService(deps.store)
         signals = SignalService(deps.store)
-        return AnalyticsServices(sites, IngestService(sites, deps.bus), signals, RuleService(deps.store, signals),
+        return AnalyticsServices(sites, IngestService(sites, deps.bus, privacy_services(deps).policy), signals, RuleService(deps.store, signals),
                                  SeoService(deps.store))
 
     return deps.memo(ANALYTICS, build)
