@@ -234,6 +234,7 @@ DOMAINS: tuple[Domain, ...] = (
             "nexus.blackboard_deleted": "domain.nexus",
         },
         queries="studio.nexus.queries:QUERIES",
+        tools="studio.nexus.tools:TOOLS",
     ),
     Domain(
         "audits", "Page quality: accessibility, performance budgets, layout checks, the EAA compliance pack",

@@ -326,3 +326,24 @@ def test_tag_filters_in_every_mode(client: httpx.Client, platform: RunningPlatfo
         assert {r["title"] for r in _search(client, h, "poster", mode, tags="print")} <= {"Blue poster", "Red poster"}
     listed = client.get("/nexus/cards", params={"tag": "web"}, headers=h).json()["cards"]
     assert [c["title"] for c in listed] == ["Blue banner"]
+
+
+def test_search_is_a_registered_read_only_tool(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                               tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    doc = _ingest(client, platform, h, "Brand guide", GUIDE, tags=["brand"])
+    spec = client.get("/tools/nexus.search", headers=h).json()
+    assert spec["danger"] == "none" and spec["side_effects"] == "read" and spec["idempotent"]
+    r = client.post("/tools/nexus.search/invoke",
+                    json={"input": {"q": "ultramarine", "k": 3, "mode": "keyword", "tags": ["brand"]}}, headers=h)
+    assert r.status_code == 200, r.text
+    out = r.json()["output"]
+    assert out["results"][0]["title"].endswith("Colours")
+    assert out["results"][0]["provenance"]["source"]["doc_id"] == doc["id"]
+    viewer = new_user(client, "nexus-tool-viewer")
+    add_member(client, owner, tenant, viewer, "viewer")
+    r = client.post("/tools/nexus.search/invoke", json={"input": {"q": "coral", "mode": "bogus"}},
+                    headers=viewer.in_tenant(tenant))
+    assert r.status_code == 422, r.text
+    r = client.post("/tools/nexus.search/invoke", json={"input": {"q": "coral"}}, headers=viewer.in_tenant(tenant))
+    assert r.status_code == 200 and r.json()["output"]["results"], r.text

@@ -10,7 +10,7 @@ import pytest
 from tests.support.api import User, add_member, new_tenant, new_user
 
 BUILTINS = {"chat.post_message", "chat.delete_thread", "identity.rename_tenant", "events.log_dataset_event",
-            "privacy.scan_pii", "video.render"}
+            "privacy.scan_pii", "video.render", "nexus.search"}
 
 
 def _thread(client: httpx.Client, user: User, tenant: str) -> dict:
