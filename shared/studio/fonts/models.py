@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from studio.kernel.api_model import ApiModel
-from studio.kernel.api_types import PageToken, Revision, StrictInt
+from studio.kernel.api_types import PageToken, Revision, StrictInt, strict_int
+
+# A CSS font-weight; bounds before the validator so they reach the schema (and survive "| None").
+FontWeight = Annotated[int, Field(ge=1, le=1000), BeforeValidator(strict_int)]
 
 
 class FontOut(ApiModel):
@@ -67,7 +70,7 @@ class PresetPatch(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 _-]+$")
     family: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 ]+$")
-    weight: StrictInt | None = Field(default=None, ge=1, le=1000)
+    weight: FontWeight | None = None
     size_px: float | None = Field(default=None, ge=4, le=512)
     line_height: float | None = Field(default=None, ge=0.5, le=4)
     tracking_em: float | None = Field(default=None, ge=-1, le=1)

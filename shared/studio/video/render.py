@@ -96,7 +96,7 @@ class Runner:
                 return attempt
             except RenderFailed as exc:
                 if attempt == CHUNK_ATTEMPTS:
-                    raise RenderFailed(f"chunk {chunk['index']} failed {attempt} times: {exc}") from exc
+                    raise RenderFailed(f"chunk {chunk['index']} failed {attempt} times") from exc  # ffmpeg's words: in the log
         raise AssertionError("unreachable")
 
     def run(self, plan: dict[str, Any], workers: int,
