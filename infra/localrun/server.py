@@ -22,7 +22,8 @@ from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
 from infra.localrun.outbox_page import outbox_routes
 from studio import domains
-from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD, signed_blob_wsgi_app
+from studio.adapters.local_blob_server import signed_blob_wsgi_app
+from studio.adapters.local_blobs import DEFAULT_MAX_UPLOAD
 from studio.adapters.private_files import tighten_dir
 from studio.bootstrap import Deps, bootstrap
 from studio.config import Settings

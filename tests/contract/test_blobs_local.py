@@ -15,7 +15,8 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from studio.adapters.local_blobs import LocalBlobStore, crc32c, signed_blob_wsgi_app
+from studio.adapters.local_blob_server import signed_blob_wsgi_app
+from studio.adapters.local_blobs import LocalBlobStore, crc32c
 from studio.kernel import errors
 from studio.ports.blobs import BlobInfo
 from tests.contract.blob_contract import BlobStoreContract
