@@ -1,6 +1,7 @@
 """Shared fixtures. Everything here uses real parts: real SQLite files, real HTTP on loopback."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -44,3 +45,20 @@ def media_tools() -> None:
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: `make test` installs them (infra/install-media-tools.sh)")
+
+
+@pytest.fixture()
+def delivering(platform: RunningPlatform) -> Iterator[None]:
+    """The runtime's delivery loop, as `make serve` runs it, for the length of a (browser) test."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            platform.drain()
+            stop.wait(0.02)
+
+    worker = threading.Thread(target=loop, daemon=True)
+    worker.start()
+    yield
+    stop.set()
+    worker.join(timeout=10)

@@ -6,13 +6,11 @@ import uuid
 
 import pytest
 
-from tests.integration import test_console_chat_browser as chat_console
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
 pytestmark = pytest.mark.slow
-delivering = chat_console.delivering  # the runtime's delivery loop, as `make serve` runs it
-CHROMIUM, FLAGS = chat_console.CHROMIUM, chat_console.FLAGS
 
 PAGE = ('<!doctype html><html lang="en"><head><title>Sale</title></head><body><main><h1>Sale</h1>'
         '<p style="color:#ccc">Faint text</p><div id="banner" style="width:600px;height:30px">Wide</div>'

@@ -3,38 +3,16 @@ send a message, and watch the agent's reply stream in."""
 from __future__ import annotations
 
 import shutil
-import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from studio.adapters.echo_llm import LABEL
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def delivering(platform: RunningPlatform) -> Iterator[None]:
-    """The runtime's delivery loop, as `make serve` runs it, for the length of the test."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            platform.drain()
-            stop.wait(0.02)
-
-    worker = threading.Thread(target=loop, daemon=True)
-    worker.start()
-    yield
-    stop.set()
-    worker.join(timeout=10)
 
 
 def test_sign_in_send_and_see_the_reply_stream(platform: RunningPlatform, delivering: None, tmp_path) -> None:  # noqa: ANN001

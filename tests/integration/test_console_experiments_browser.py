@@ -4,37 +4,15 @@ funnel chart fill in as the analytics writer stores the rows."""
 from __future__ import annotations
 
 import shutil
-import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def delivering(platform: RunningPlatform) -> Iterator[None]:
-    """The runtime's delivery loop, as `make serve` runs it: the analytics writer stores the rows."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            platform.drain()
-            stop.wait(0.05)
-
-    worker = threading.Thread(target=loop, daemon=True)
-    worker.start()
-    yield
-    stop.set()
-    worker.join(timeout=10)
 
 
 def test_create_send_traffic_and_watch_results(platform: RunningPlatform, delivering: None) -> None:

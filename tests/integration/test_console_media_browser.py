@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_console_chat_browser import CHROMIUM, FLAGS, delivering  # noqa: F401 - the fixture
 from tests.support import media_samples
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
 
 
-def test_drop_a_photo_and_watch_it_become_variants(platform: RunningPlatform, delivering: None,  # noqa: F811
+def test_drop_a_photo_and_watch_it_become_variants(platform: RunningPlatform, delivering: None,
                                                    tmp_path: Path) -> None:
     if not shutil.which("chromium") and not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `make test` installs it (infra/install-browser.sh)")

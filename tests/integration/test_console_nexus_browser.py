@@ -4,18 +4,14 @@ side, and see the cards as a scatter plot."""
 from __future__ import annotations
 
 import shutil
-import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
 DOC = """# Studio handbook
 
 ## Palette
@@ -32,23 +28,6 @@ Client work ships on Thursdays; nothing goes out on a Friday.
 """
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def delivering(platform: RunningPlatform) -> Iterator[None]:
-    """The runtime's delivery loop, as `make serve` runs it, for the length of the test."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            platform.drain()
-            stop.wait(0.02)
-
-    worker = threading.Thread(target=loop, daemon=True)
-    worker.start()
-    yield
-    stop.set()
-    worker.join(timeout=10)
 
 
 def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platform: RunningPlatform,

@@ -3,7 +3,6 @@ mail outbox lists the verification mail of a fresh sign-up, and its button verif
 The outbox answers this machine only."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -15,11 +14,8 @@ from infra.localrun.outbox_page import outbox_routes
 from studio.adapters.outbox_mailer import OutboxMailer
 from studio.ports.mailer import Mail
 from tests.support.api import new_user
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.mark.slow

@@ -7,14 +7,12 @@ import uuid
 
 import pytest
 
-from tests.integration import test_console_chat_browser as chat_console
 from tests.support import media_samples as samples
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.platform import RunningPlatform
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
-delivering = chat_console.delivering  # the runtime's delivery loop, as `make serve` runs it
-CHROMIUM, FLAGS = chat_console.CHROMIUM, chat_console.FLAGS
 
 
 @pytest.mark.usefixtures("delivering")

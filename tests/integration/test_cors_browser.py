@@ -15,12 +15,9 @@ from typing import Any
 import pytest
 
 from tests.support.api import PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.runtime_process import RuntimeProcess
 from tests.support.shared_process import free_port
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.slow
 

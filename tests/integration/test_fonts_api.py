@@ -130,7 +130,7 @@ def test_css2_serves_woff2_subsets_that_chromium_renders(client: httpx.Client, p
 
     from playwright.sync_api import sync_playwright
 
-    from tests.integration.test_console_chat_browser import CHROMIUM, FLAGS
+    from tests.support.browser import CHROMIUM, FLAGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
