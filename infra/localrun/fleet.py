@@ -74,7 +74,7 @@ def run_parent(count: int, host: str, port: int) -> None:
     children = []
     for index in range(count):
         env = {**os.environ, ENV_FD: str(listener.fileno()), ENV_INDEX: str(index),
-               "STUDIO_CROSS_PROCESS_WAKE": "1"}
+               "STUDIO_CROSS_PROCESS_WAKE": "1", "STUDIO_FLEET_PRESENCE": "1"}
         children.append(subprocess.Popen([sys.executable, "-m", "infra.localrun"], env=env,
                                          pass_fds=(listener.fileno(),)))
     print(f"gateway fleet: {count} processes on {host}:{port} (pids {', '.join(str(c.pid) for c in children)})",
