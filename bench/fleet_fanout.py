@@ -22,8 +22,8 @@ import httpx
 import uvloop
 
 from bench import REPO
-from bench.common import Result, free_port, heading, median, percentile, table
-from bench.realtime_fanout_round import Round, run_round
+from bench.common import Result, free_port, heading, percentile, table
+from bench.realtime_fanout_round import WARMUP, Round, run_round
 from bench.realtime_support import no_agent_manifest, proc_status_kib, raise_nofile, session
 
 MESSAGES = 20
@@ -93,7 +93,12 @@ def _up(port: int) -> bool:
         return False
 
 
-def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> Round:
+def _load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple[Round, float]:
+    """The round, and the machine's 1-minute load average during it (other sessions share the cores)."""
     raise_nofile()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         gw = FleetGateway(Path(tmp), no_agent_manifest(Path(tmp)), processes)
@@ -103,27 +108,31 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> Round
                 thread_id = sess.new_thread(client, "fleet")
             half = subscribers // 2
             rnd = Round(f"{processes}p-{subscribers}", half, subscribers - half, messages)
+            before = _load()
             rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, None))  # type: ignore[arg-type]
+            load = (before + _load()) / 2
         finally:
             gw.stop()
     if rnd.errors:
         raise RuntimeError(f"{rnd.label}: {rnd.errors[0]}")
-    return rnd
+    return rnd, load
 
 
 def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list[Result]:
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
     by: dict[tuple[int, int], Round] = {}
+    loads: dict[tuple[int, int], float] = {}
     for processes, subscribers in plan:
-        rnd = measure(processes, subscribers)
+        rnd, loads[(processes, subscribers)] = measure(processes, subscribers)
         by[(processes, subscribers)] = rnd
         lat = rnd.latencies_ms()
         per = rnd.gateway_cpu_s / max(len(rnd.receipts), 1) * 1e6
         rows.append([str(processes), f"{subscribers:,}", f"{percentile(lat, 50):.1f} ms", f"{percentile(lat, 99):.1f} ms",
                      f"{per:.0f} us", f"{rnd.exact():,}/{rnd.messages * rnd.subscribers:,}"])
         print(f"  {processes} process(es), {subscribers:,} subscribers: p50 {percentile(lat, 50):.1f} ms, "
-              f"p99 {percentile(lat, 99):.1f} ms, {per:.0f} us CPU per delivery", flush=True)
+              f"p99 {percentile(lat, 99):.1f} ms, {per:.0f} us CPU per delivery, "
+              f"load average {loads[(processes, subscribers)]:.1f}", flush=True)
     print(table(["processes", "subscribers", "p50", "p99", "CPU/delivery", "exact pairs"], rows), flush=True)
     for (processes, subscribers), rnd in by.items():
         lat = rnd.latencies_ms()
@@ -138,10 +147,10 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list
             Result("fleet_fanout", f"p99, {subscribers:,} subs on {processes} process(es)", percentile(lat, 99), "ms",
                    base99, "1 process" if base99 is not None else "", None),
         ]
-    return results + validate(by)
+    return results + validate(by, loads)
 
 
-def validate(by: dict[tuple[int, int], Round]) -> list[Result]:
+def validate(by: dict[tuple[int, int], Round], loads: dict[tuple[int, int], float]) -> list[Result]:
     """Fit the simulation on the 1-process rounds, predict the 2-process ones, then the target."""
     from bench import fleet_sim
 
@@ -149,21 +158,27 @@ def validate(by: dict[tuple[int, int], Round]) -> list[Result]:
     singles = {s: rnd for (p, s), rnd in by.items() if p == 1 and s > 2}
     if floor is None or not singles:
         return []
-    cpu = [rnd.gateway_cpu_s / max(len(rnd.receipts), 1) * 1e6 for rnd in singles.values()]
+    def per_message_ms(rnd: Round) -> float:
+        return rnd.gateway_cpu_s / (WARMUP + rnd.messages) * 1000
+
+    client = [rnd.client_cpu_s / max(len(rnd.receipts), 1) * 1e6 for rnd in singles.values()]
     cal = fleet_sim.fit(percentile(floor.latencies_ms(), 50),
-                        {s: (percentile(r.latencies_ms(), 50), median(r.spans_ms())) for s, r in singles.items()},
-                        sum(cpu) / len(cpu))
-    print(f"  simulation calibrated: floor {cal.floor_ms:.1f} ms, feed {cal.feed_ms:.2f} ms/message, "
-          f"{cal.delivery_ms * 1000:.1f} us/delivery wall, {cal.cpu_delivery_us:.1f} us/delivery CPU", flush=True)
+                        {s: per_message_ms(r) for s, r in {2: floor, **singles}.items()}, sum(client) / len(client))
+    print(f"  simulation calibrated: listener {cal.floor_ms:.1f} ms, post {cal.post_ms:.2f} ms + feed "
+          f"{cal.feed_ms:.2f} ms CPU per message, {cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client "
+          "CPU per delivery", flush=True)
     out = []
     for (processes, subscribers), rnd in sorted(by.items()):
         if processes < 2:
             continue
-        p50, p99 = fleet_sim.predict_local(processes, subscribers, cal)
+        # Other sessions' runnable processes: the load average less this round's own (gateways + clients).
+        background = max(loads.get((processes, subscribers), 0.0) - (processes + 1), 0.0)
+        p50, p99 = fleet_sim.predict_local(processes, subscribers, cal, background=background)
         lat = rnd.latencies_ms()
         for name, measured, predicted in (("p50", percentile(lat, 50), p50), ("p99", percentile(lat, 99), p99)):
             print(f"  {processes} processes, {subscribers:,} subs: {name} measured {measured:.1f} ms, "
-                  f"simulated {predicted:.1f} ms ({measured / predicted:.2f}x)", flush=True)
+                  f"simulated {predicted:.1f} ms ({measured / predicted:.2f}x; {background:.1f} other runnable "
+                  "processes from the load average)", flush=True)
             out.append(Result("fleet_sim", f"{name}, {subscribers:,} subs on {processes} processes: measured vs "
                               "simulated", measured, "ms", predicted, "simulation", 1.25,
                               note="within 25 %: between 0.8x and 1.25x"))

@@ -2,13 +2,15 @@
 measured figures (bench/fleet_fanout.py, bench/realtime_idle.py), and the sizing it gives for
 the studio's target (docs/scale.md).
 
-Model. Each gateway instance is one event loop: one server, first come first served. A message
-posted at t reaches every instance that holds a subscriber of its thread after the feed's
-latency (``floor_ms``: store commit -> listener -> the instance's loop); there it is one job:
-``feed_ms`` once, then ``delivery_ms`` per local subscriber, the k-th subscriber's bytes leaving
-at start + feed + k * delivery. Jobs queue behind each other on an instance, which is where a
-burst's tail comes from. Latency = delivery time - post time. Everything else (the kernel's
-post handling, the clients) is outside the instance and outside the model.
+Model. A machine has ``cores`` CPUs shared by processes (processor sharing: n runnable processes
+each run at min(1, cores / n)); a process runs its work items in order. A gateway process is one
+event loop. A message posted at t costs ``post_ms`` of CPU on the process that takes the POST
+(locally: any member; deployed: the chat function, not the gateway); once committed, every
+instance holding a subscriber of the thread receives it ``floor_ms`` later (store -> listener ->
+loop) and runs ``feed_ms`` once, then ``delivery_us`` per local subscriber: the k-th subscriber's
+latency ends when its write completes. Locally the subscribers are in one more process on the
+same machine (``client_us`` per delivery), which is why 2 gateway processes on 2 shared cores are
+not twice one.
 
     python -m bench.fleet_sim            # the target's sizing, with the calibration in CALIBRATION
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,66 +28,124 @@ from bench.common import percentile
 
 @dataclass(frozen=True)
 class Calibration:
-    floor_ms: float  # post -> first byte to a subscriber, one subscriber (the platform's floor)
-    feed_ms: float  # per message per instance holding the thread (listener, decode, hop to the loop)
-    delivery_ms: float  # per subscriber per message (frame + socket write), wall time on this machine
-    cpu_delivery_us: float  # gateway CPU per delivery (for sizing a dedicated vCPU)
-    idle_kib: float  # resident memory per idle connection
-    base_mib: float = 180.0  # an instance's resident memory with no connection (runtime + library)
+    floor_ms: float  # commit -> an instance's loop has the change (listener latency), no CPU of ours
+    post_ms: float  # CPU of one POST (kernel, validation, the store transaction)
+    feed_ms: float  # CPU per message per instance holding the thread (listener, decode, hop to the loop)
+    delivery_us: float  # gateway CPU per subscriber per message (frame + socket write)
+    client_us: float = 0.0  # subscriber-side CPU per delivery when the clients share the machine
+    idle_kib: float = 47.0  # resident memory per idle connection
+    base_mib: float = 92.3  # an instance's resident memory with no connection (runtime + library)
 
 
-# Measured on this machine on 2026-12-01 (docs/scale.md gives the runs); fleet_fanout refits the
-# latency terms on every ``make bench`` before it predicts its own 2-process rounds.
-CALIBRATION = Calibration(floor_ms=6.0, feed_ms=0.3, delivery_ms=0.019, cpu_delivery_us=19.0, idle_kib=40.0)
+# Measured on this machine on 2026-12-01 (docs/scale.md gives the runs); fleet_fanout refits it on
+# every ``make bench`` before it predicts its own 2-process rounds.
+CALIBRATION = Calibration(floor_ms=2.0, post_ms=3.0, feed_ms=1.0, delivery_us=20.0, client_us=12.0)
 
 
-def simulate(instances: list[dict[str, int]], rate_per_thread: float, duration_s: float, cal: Calibration,
-             seed: int = 7, arrivals: str = "poisson") -> list[float]:
-    """``instances``: per instance, {thread: local subscribers}. Messages arrive on each thread at
-    ``rate_per_thread`` (Poisson, or ``periodic`` as the benchmark posts). Returns every delivery's
-    latency in ms."""
+@dataclass
+class _Proc:
+    work: deque[tuple[float, Any]]  # (CPU seconds left, what finishing it means)
+
+    def runnable(self) -> bool:
+        return bool(self.work)
+
+
+def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s: float, cal: Calibration, *,
+             cores: float = 1.0, clients_local: bool = False, posts_local: bool = False, seed: int = 7,
+             arrivals: str = "poisson", background: float = 0.0) -> list[float]:
+    """``instances``: per gateway instance, {thread: local subscribers}. Messages arrive on each thread
+    at ``rate_per_thread`` (Poisson, or ``periodic`` as the benchmark posts). ``cores`` CPUs are shared
+    by the instances (and the client process when ``clients_local``). Returns every delivery's latency
+    in ms (post -> the subscriber's bytes written). ``background``: other runnable processes on the
+    machine (other sessions' load), which take their share of the cores."""
     rng = random.Random(seed)
     threads = sorted({t for inst in instances for t in inst})
-    posts: list[tuple[float, int]] = []
+    events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
+    tie = 0
     for thread in threads:
         t = rng.random() / rate_per_thread if arrivals == "periodic" else rng.expovariate(rate_per_thread)
         while t < duration_s:
-            posts.append((t, thread))
+            events.append((t, tie, "post", (t, thread)))
+            tie += 1
             t += 1 / rate_per_thread if arrivals == "periodic" else rng.expovariate(rate_per_thread)
+    heapq.heapify(events)
+    gateways = [_Proc(deque()) for _ in instances]
+    client = _Proc(deque())
+    procs = gateways + ([client] if clients_local else [])
     latencies: list[float] = []
-    for inst in instances:  # instances share nothing but the store's feed: each is its own queue
-        jobs = [(t + cal.floor_ms / 1000 * (0.8 + 0.4 * rng.random()), t, inst[th]) for t, th in posts if th in inst]
-        heapq.heapify(jobs)
-        free_at = 0.0
-        while jobs:
-            arrive, posted, subscribers = heapq.heappop(jobs)
-            start = max(arrive, free_at)
-            first = start + cal.feed_ms / 1000
-            for k in range(1, subscribers + 1):
-                latencies.append((first + k * cal.delivery_ms / 1000 - posted) * 1000)
-            free_at = first + subscribers * cal.delivery_ms / 1000
+    now = 0.0
+    while events or any(p.runnable() for p in procs):
+        running = [p for p in procs if p.runnable()]
+        if not running:
+            now = max(now, events[0][0])
+        while events and events[0][0] <= now:
+            _t, _tie, kind, payload = heapq.heappop(events)
+            if kind == "post":
+                posted, thread = payload
+                if posts_local:
+                    gateways[rng.randrange(len(gateways))].work.append((cal.post_ms / 1000, ("committed", payload)))
+                else:
+                    heapq.heappush(events, (posted + cal.post_ms / 1000 + cal.floor_ms / 1000, tie, "feed", payload))
+                    tie += 1
+            else:  # the change reaches every instance holding the thread
+                posted, thread = payload
+                for gw, inst in zip(gateways, instances, strict=True):
+                    if thread in inst:
+                        gw.work.append((cal.feed_ms / 1000, None))
+                        gw.work.extend((cal.delivery_us / 1e6, ("delivered", posted)) for _ in range(inst[thread]))
+        running = [p for p in procs if p.runnable()]
+        if not running:
+            continue
+        speed = min(1.0, cores / (len(running) + background))
+        # Advance to the first completion or the next arrival, whichever comes first.
+        step = min(p.work[0][0] for p in running) / speed
+        if events:
+            step = min(step, max(events[0][0] - now, 0.0))
+        now += step
+        for p in running:
+            left, what = p.work[0]
+            left -= step * speed
+            if left > 1e-12:
+                p.work[0] = (left, what)
+                continue
+            p.work.popleft()
+            if what is None:
+                continue
+            if what[0] == "delivered":
+                latencies.append((now - what[1]) * 1000)
+                if clients_local:
+                    client.work.append((cal.client_us / 1e6, None))
+            elif what[0] == "committed":
+                heapq.heappush(events, (now + cal.floor_ms / 1000, tie, "feed", what[1]))
+                tie += 1
     return latencies
 
 
 def predict_local(processes: int, subscribers: int, cal: Calibration, interval_s: float = 0.1,
-                  messages: int = 200) -> tuple[float, float]:
-    """The fan-out bench's round: one thread, ``subscribers`` spread evenly, a post every interval."""
+                  messages: int = 50, cores: float = 2.0, background: float = 0.0) -> tuple[float, float]:
+    """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
+    ``processes``, a post every interval to any member, the clients in one more process, and
+    ``background`` runnable processes of other sessions."""
     per = subscribers // processes
     lat = simulate([{0: per} for _ in range(processes)], 1 / interval_s, messages * interval_s, cal,
-                   arrivals="periodic")
+                   cores=cores, clients_local=True, posts_local=True, arrivals="periodic", background=background)
     return percentile(lat, 50), percentile(lat, 99)
 
 
-def fit(floor_ms: float, rounds: dict[int, tuple[float, float]], cpu_delivery_us: float,
+def fit(floor_p50_ms: float, cpu_per_message_ms: dict[int, float], client_us: float,
         base: Calibration = CALIBRATION) -> Calibration:
-    """Latency terms from 1-process rounds {subscribers: (p50 ms, median fan-out span ms)}: the span
-    over the subscribers is the per-delivery wall time; what p50 has beyond half a span and the
-    floor is the per-message feed cost."""
-    per = [span / max(subs - 1, 1) for subs, (_p50, span) in rounds.items()]
-    delivery = sum(per) / len(per)
-    feeds = [max(p50 - floor_ms - delivery * subs / 2, 0.0) for subs, (p50, _span) in rounds.items()]
-    return replace(base, floor_ms=floor_ms, delivery_ms=delivery, feed_ms=sum(feeds) / len(feeds),
-                   cpu_delivery_us=cpu_delivery_us)
+    """From 1-process rounds: gateway CPU per message against subscribers is a line whose slope is
+    the per-delivery cost and whose intercept is the post plus the feed (split 3:1, the share a
+    cProfile of the post path gives); the 2-subscriber p50 less that CPU is the listener latency."""
+    xs = sorted(cpu_per_message_ms)
+    if len(xs) >= 2:
+        slope = (cpu_per_message_ms[xs[-1]] - cpu_per_message_ms[xs[0]]) / (xs[-1] - xs[0])
+        intercept = max(cpu_per_message_ms[xs[0]] - slope * xs[0], 0.0)
+    else:
+        slope, intercept = base.delivery_us / 1000, base.post_ms + base.feed_ms
+    post, feed = intercept * 0.75, intercept * 0.25
+    return replace(base, floor_ms=max(floor_p50_ms - intercept, 0.2), post_ms=post, feed_ms=feed,
+                   delivery_us=slope * 1000, client_us=client_us)
 
 
 # -- the target ---------------------------------------------------------------------------------
@@ -115,11 +176,11 @@ def target_sizing(cal: Calibration, hot_subscribers: int = 10_000, seed: int = 1
         thread = rng.randrange(threads)
         local[thread] = local.get(thread, 0) + 1
     local[threads] = max(1, hot_subscribers // fleet)  # a live event's thread, spread over the fleet
-    cal_cpu = replace(cal, delivery_ms=cal.cpu_delivery_us / 1000)  # a dedicated vCPU: CPU time is wall time
-    lat = simulate([local], per_thread_rate, 60.0, cal_cpu, seed=seed)
+    # A dedicated vCPU per instance; posts are the chat function's, clients are elsewhere.
+    lat = simulate([local], per_thread_rate, 60.0, cal, cores=1.0, seed=seed)
     feeds_per_instance = len(local)
     cpu_per_instance = (feeds_per_instance * per_thread_rate * cal.feed_ms / 1000
-                        + per_instance * per_thread_rate * cal_cpu.delivery_ms / 1000)
+                        + per_instance * per_thread_rate * cal.delivery_us / 1e6)
     memory_mib = cal.base_mib + per_instance * cal.idle_kib / 1024
     vcpu = 1.0  # Cloud Run's floor for a gateway that must own its CPU between requests
     gib = max(0.5, math.ceil(memory_mib / 256) * 0.25)
