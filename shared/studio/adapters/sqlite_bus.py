@@ -180,6 +180,9 @@ class SqliteBus:
         for conn in conns:
             conn.close()
         self._local = threading.local()
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
 
     # -- the port ---------------------------------------------------------------------
 
