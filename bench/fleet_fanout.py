@@ -93,12 +93,7 @@ def _up(port: int) -> bool:
         return False
 
 
-def _load() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
-def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple[Round, float]:
-    """The round, and the machine's 1-minute load average during it (other sessions share the cores)."""
+def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> Round:
     raise_nofile()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         gw = FleetGateway(Path(tmp), no_agent_manifest(Path(tmp)), processes)
@@ -108,31 +103,27 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
                 thread_id = sess.new_thread(client, "fleet")
             half = subscribers // 2
             rnd = Round(f"{processes}p-{subscribers}", half, subscribers - half, messages)
-            before = _load()
             rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, None))  # type: ignore[arg-type]
-            load = (before + _load()) / 2
         finally:
             gw.stop()
     if rnd.errors:
         raise RuntimeError(f"{rnd.label}: {rnd.errors[0]}")
-    return rnd, load
+    return rnd
 
 
 def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list[Result]:
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
     by: dict[tuple[int, int], Round] = {}
-    loads: dict[tuple[int, int], float] = {}
     for processes, subscribers in plan:
-        rnd, loads[(processes, subscribers)] = measure(processes, subscribers)
+        rnd = measure(processes, subscribers)
         by[(processes, subscribers)] = rnd
         lat = rnd.latencies_ms()
         per = rnd.gateway_cpu_s / max(len(rnd.receipts), 1) * 1e6
         rows.append([str(processes), f"{subscribers:,}", f"{percentile(lat, 50):.1f} ms", f"{percentile(lat, 99):.1f} ms",
                      f"{per:.0f} us", f"{rnd.exact():,}/{rnd.messages * rnd.subscribers:,}"])
         print(f"  {processes} process(es), {subscribers:,} subscribers: p50 {percentile(lat, 50):.1f} ms, "
-              f"p99 {percentile(lat, 99):.1f} ms, {per:.0f} us CPU per delivery, "
-              f"load average {loads[(processes, subscribers)]:.1f}", flush=True)
+              f"p99 {percentile(lat, 99):.1f} ms, {per:.0f} us CPU per delivery", flush=True)
     print(table(["processes", "subscribers", "p50", "p99", "CPU/delivery", "exact pairs"], rows), flush=True)
     for (processes, subscribers), rnd in by.items():
         lat = rnd.latencies_ms()
@@ -147,10 +138,10 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list
             Result("fleet_fanout", f"p99, {subscribers:,} subs on {processes} process(es)", percentile(lat, 99), "ms",
                    base99, "1 process" if base99 is not None else "", None),
         ]
-    return results + validate(by, loads)
+    return results + validate(by)
 
 
-def validate(by: dict[tuple[int, int], Round], loads: dict[tuple[int, int], float]) -> list[Result]:
+def validate(by: dict[tuple[int, int], Round]) -> list[Result]:
     """Fit the simulation on the 1-process rounds, predict the 2-process ones, then the target."""
     from bench import fleet_sim
 
@@ -171,14 +162,19 @@ def validate(by: dict[tuple[int, int], Round], loads: dict[tuple[int, int], floa
     for (processes, subscribers), rnd in sorted(by.items()):
         if processes < 2:
             continue
-        # Other sessions' runnable processes: the load average less this round's own (gateways + clients).
-        background = max(loads.get((processes, subscribers), 0.0) - (processes + 1), 0.0)
-        p50, p99 = fleet_sim.predict_local(processes, subscribers, cal, background=background)
+        # Other sessions share this machine's cores: how many runnable processes they add is fitted on
+        # the 1-process round of the same size (run just before), then held for the 2-process one.
+        cores = float(len(os.sched_getaffinity(0)))
+        single = by.get((1, subscribers))
+        background = 0.0
+        if single is not None:
+            background = fleet_sim.fit_background(subscribers, percentile(single.latencies_ms(), 50), cal, cores)
+        p50, p99 = fleet_sim.predict_local(processes, subscribers, cal, cores=cores, background=background)
         lat = rnd.latencies_ms()
         for name, measured, predicted in (("p50", percentile(lat, 50), p50), ("p99", percentile(lat, 99), p99)):
             print(f"  {processes} processes, {subscribers:,} subs: {name} measured {measured:.1f} ms, "
-                  f"simulated {predicted:.1f} ms ({measured / predicted:.2f}x; {background:.1f} other runnable "
-                  "processes from the load average)", flush=True)
+                  f"simulated {predicted:.1f} ms ({measured / predicted:.2f}x; {background:.2f} other runnable "
+                  "processes, fitted on the 1-process round)", flush=True)
             out.append(Result("fleet_sim", f"{name}, {subscribers:,} subs on {processes} processes: measured vs "
                               "simulated", measured, "ms", predicted, "simulation", 1.25,
                               note="within 25 %: between 0.8x and 1.25x"))

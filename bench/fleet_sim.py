@@ -132,6 +132,19 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, interval_s
     return percentile(lat, 50), percentile(lat, 99)
 
 
+def fit_background(subscribers: int, measured_p50_ms: float, cal: Calibration, cores: float) -> float:
+    """How many runnable processes of other sessions make the 1-process round's simulated p50 match
+    the measured one (bisection: latency grows with them)."""
+    lo, hi = 0.0, 8.0
+    for _ in range(10):
+        mid = (lo + hi) / 2
+        if predict_local(1, subscribers, cal, cores=cores, background=mid, messages=30)[0] < measured_p50_ms:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 def fit(floor_p50_ms: float, cpu_per_message_ms: dict[int, float], client_us: float,
         base: Calibration = CALIBRATION) -> Calibration:
     """From 1-process rounds: gateway CPU per message against subscribers is a line whose slope is

@@ -141,8 +141,12 @@ def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> 
         with ws_connect(two.url(1), path, owner.in_tenant(tenant)) as third:
             hello = ws_frames(third, 1)[0]
             assert sorted(hello["data"]["presence"]) == sorted([owner.user_id, friend.user_id])
-        # Acknowledged writes through process 1, then process 1 dies with its client connected.
+        # Acknowledged writes through process 1, then process 1 dies with its clients connected.
+        c1 = stack.enter_context(httpx.Client(base_url=two.url(1), timeout=30))
+        on_dead = SseReader(c1, f"/sse/chat/{thread_id}?since=0", friend.in_tenant(tenant))
         acked = [_post(two.url(1), friend, tenant, thread_id, f"before the kill {i}") for i in range(3)]
+        on_dead.wait_for(lambda evs: set(acked) <= set(_created(evs)), timeout=30)
+        cut_at = on_dead.last_id
         killed = next(m for m in two.members if m["index"] == 1)
         os.kill(killed["pid"], signal.SIGKILL)
         started = time.monotonic()
@@ -150,8 +154,20 @@ def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> 
         took = time.monotonic() - started
         assert left["data"]["user_id"] == friend.user_id
         assert took <= 4 * HEARTBEAT_S + 1.0, took  # the stated expiry: 3 heartbeats, checked every beat
-    # Nothing acknowledged was lost: process 0 serves every message written through process 1.
+    # Nothing acknowledged was lost: process 0 serves every message written through process 1, and the
+    # dead process's client resumes there exactly where it was cut.
     with httpx.Client(base_url=two.url(0), timeout=30) as c0:
         reader = SseReader(c0, f"/sse/chat/{thread_id}?since=0", owner.in_tenant(tenant))
         reader.wait_for(lambda evs: set(acked) <= set(_created(evs)), timeout=20)
+        resumed = SseReader(c0, f"/sse/chat/{thread_id}", {**friend.in_tenant(tenant), "Last-Event-ID": str(cut_at)})
+        after = _post(two.url(0), friend, tenant, thread_id, "after the kill")
+        resumed.wait_for(lambda evs: after in _created(evs), timeout=20)
+        reader.wait_for(lambda evs: after in _created(evs), timeout=20)
+        resumed.close()
         reader.close()
+    full = [e.id for e in reader.events if e.id]
+    got = [e.id for e in resumed.events if e.id]
+    expected = full[full.index(str(cut_at)) + 1:]
+    n = min(len(got), len(expected))
+    assert n > 0 and got[:n] == expected[:n]
+    assert not set(acked) & set(_created(resumed.events))  # nothing seen before the cut again
