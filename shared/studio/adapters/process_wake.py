@@ -34,6 +34,8 @@ class ProcessWake:
     def __init__(self, db_path: Path, on_wake: Callable[[], None]) -> None:
         self._dir = Path(str(db_path) + ".wake")
         self._dir.mkdir(mode=0o700, exist_ok=True)
+        # The marker directory's identity scopes the names: two data folders never wake each other.
+        self._scope = b"\0studio-wake-" + str(self._dir.stat().st_ino).encode() + b"-"
         self._name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._on_wake = on_wake
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -54,8 +56,7 @@ class ProcessWake:
         self._thread.start()
 
     def _address(self, name: str) -> bytes:
-        # The marker directory's identity scopes the names: two data folders never wake each other.
-        return b"\0studio-wake-" + str(self._dir.stat().st_ino).encode() + b"-" + name.encode()
+        return self._scope + name.encode()
 
     def _scan(self) -> list[str]:
         now = time.monotonic()
