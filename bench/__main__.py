@@ -19,6 +19,8 @@ from bench import (
     cold_start,
     contract_latency,
     experiments_assign,
+    fleet_fanout,
+    fleet_wake,
     fonts_css2,
     gcp_cold_start,
     journey_funnel,
@@ -37,6 +39,7 @@ from bench import (
     realtime_idle,
     realtime_ttft,
     store_ops,
+    thread_seq_rate,
     tool_invoke,
     video_render,
 )
@@ -54,6 +57,13 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                         lambda verbose: realtime_fanout.run(verbose)),
     "realtime_idle": ("10,000 idle connections held by one gateway process: resident memory, goal < 1 GiB",
                       lambda verbose: realtime_idle.run(verbose)),
+    "fleet_fanout": ("Fan-out with 1,000 and 5,000 subscribers over 2 gateway processes beside 1, and the fleet "
+                     "simulation's prediction of the 2-process rounds (within 25 %), then of the target",
+                     lambda verbose: fleet_fanout.run(verbose)),
+    "fleet_wake": ("Gateway fleet: a write in one process -> a listener in another, with wake-ups vs the 50 ms poll",
+                   lambda verbose: fleet_wake.run(verbose)),
+    "thread_seq_rate": ("One hot thread: sustained messages/s with the per-thread counter, SQLite and the "
+                        "Firestore emulator", lambda verbose: thread_seq_rate.run(verbose)),
     "analytics_ingest": ("Analytics ingest: events/s per instance and p99 latency, single events and 50-event "
                          "batches, beside the cheapest route on the same server (reported)",
                          lambda verbose: analytics_ingest.run(verbose)),

@@ -17,12 +17,12 @@ resource "google_cloud_run_v2_service" "realtime" {
   template {
     service_account                  = google_service_account.realtime.email
     timeout                          = "3600s"
-    max_instance_request_concurrency = 1000 # idle streams are cheap: one process holds thousands
-    session_affinity                 = true # presence and typing are per instance
+    max_instance_request_concurrency = 1000 # Cloud Run's cap: each open stream is one request (docs/scale.md)
+    session_affinity                 = true # a reconnecting client resumes on the instance that has its feeds open
 
     scaling {
       min_instance_count = var.realtime_min_instances
-      max_instance_count = 20
+      max_instance_count = var.realtime_max_instances
     }
 
     containers {
@@ -41,7 +41,8 @@ resource "google_cloud_run_v2_service" "realtime" {
 
       dynamic "env" {
         # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
-        for_each = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1" })
+        # Presence and typing are shared by the instances over realtime.presence (decision 0072).
+        for_each = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1", STUDIO_FLEET_PRESENCE = "1" })
         content {
           name  = env.key
           value = env.value
@@ -64,6 +65,22 @@ resource "google_pubsub_topic_iam_member" "realtime_meta_subscriber" {
   project = var.project
   topic   = google_pubsub_topic.topic["realtime.meta"].name
   role    = "roles/pubsub.subscriber"
+  member  = "serviceAccount:${google_service_account.realtime.email}"
+}
+
+# Presence between instances (decision 0072): each publishes its joins, leaves and rosters and
+# pulls everyone else's on its own subscription.
+resource "google_pubsub_topic_iam_member" "realtime_presence_subscriber" {
+  project = var.project
+  topic   = google_pubsub_topic.topic["realtime.presence"].name
+  role    = "roles/pubsub.subscriber"
+  member  = "serviceAccount:${google_service_account.realtime.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "realtime_presence_publisher" {
+  project = var.project
+  topic   = google_pubsub_topic.topic["realtime.presence"].name
+  role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${google_service_account.realtime.email}"
 }
 

@@ -122,6 +122,12 @@ variable "realtime_min_instances" {
   default     = 1
 }
 
+variable "realtime_max_instances" {
+  description = "Most gateway instances. Each holds at most 1,000 streams (Cloud Run's concurrency cap): 1,000,000 clients need about 1,250 at 80 % (docs/scale.md); the default suits a small studio."
+  type        = number
+  default     = 20
+}
+
 variable "audit_worker_image" {
   description = "Container image of the audit worker (Chromium + axe-core; built from infra/audit_worker/Dockerfile)."
   type        = string

@@ -86,7 +86,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     blobs = signed_blob_wsgi_app(deps.blobs, delivery.storage_finalized)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "functions": [f.name for f in manifest.functions],
+        return JSONResponse({"status": "ok", "pid": os.getpid(), "functions": [f.name for f in manifest.functions],
                              "delivery": dict(delivery.counters)})
 
     async def openapi_json(request: Request) -> JSONResponse:
@@ -162,19 +162,38 @@ def banner(platform: LocalPlatform, host: str, port: int) -> str:
 def main() -> None:
     import uvicorn
 
+    from infra.localrun import fleet
     from studio.kernel.http_server import server_options
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
+    joined = fleet.member()
+    if joined is None and fleet.processes() > 1:
+        fleet.run_parent(fleet.processes(), host, port)  # N of this runtime on one port
+        return
     manifest_path = Path(os.environ.get("STUDIO_MANIFEST", str(manifest_mod.MANIFEST)))
     limits = HttpLimits.from_env()
     platform = build(manifest_path=manifest_path, limits=limits)
+    options: dict[str, Any] = {
+        "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+        "ws_per_message_deflate": False,  # small JSON frames: compression cost more than it saved
+        "proxy_headers": False,  # the peer is the client: X-Forwarded-For is not uvicorn's to trust
+        **server_options(limits)}
+    if joined is not None:  # one member of a fleet: the shared port, and one of its own
+        index, shared = joined
+        own = fleet.own_socket(host)
+        if index == 0:
+            platform.delivery.start()  # one relay per data folder
+            print(banner(platform, host, port), flush=True)
+        fleet.record(platform.deps.settings.data_dir, index, own.getsockname()[1])
+        try:
+            uvicorn.Server(uvicorn.Config(platform.app, **options)).run(sockets=[shared, own])
+        finally:
+            platform.delivery.stop()
+        return
     platform.delivery.start()
     print(banner(platform, host, port), flush=True)
     try:
-        uvicorn.run(platform.app, host=host, port=port, log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
-                    ws_per_message_deflate=False,  # small JSON frames: compression cost more than it saved
-                    proxy_headers=False,  # the peer is the client: X-Forwarded-For is not uvicorn's to trust
-                    **server_options(limits))
+        uvicorn.run(platform.app, host=host, port=port, **options)
     finally:
         platform.delivery.stop()

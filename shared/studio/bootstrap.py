@@ -75,7 +75,7 @@ class Deps:
                 return FirestoreStore(self.settings.project, self.settings.firestore_database)
             from studio.adapters.sqlite_store import SqliteStore
 
-            return SqliteStore(self.settings.data_dir / "store.db")
+            return SqliteStore(self.settings.data_dir / "store.db", wake=self.settings.cross_process_wake)
 
         return self.memo(STORE, build)
 
@@ -88,7 +88,8 @@ class Deps:
                 return PubsubBus(self.settings.project, create_missing=self.settings.pubsub_create_missing)
             from studio.adapters.sqlite_bus import SqliteBus
 
-            return SqliteBus(self.settings.data_dir / "bus.db", backoff_base_s=self.settings.bus_backoff_base_s)
+            return SqliteBus(self.settings.data_dir / "bus.db", backoff_base_s=self.settings.bus_backoff_base_s,
+                             wake=self.settings.cross_process_wake)
 
         return self.memo(BUS, build)
 

@@ -68,6 +68,11 @@ class Settings:
     firestore_database: str = "(default)"
     bucket_names: dict[str, str] = field(default_factory=dict)  # bucket role -> bucket (STUDIO_BUCKET_<ROLE>)
     pubsub_create_missing: bool = False  # emulator/dev only: in production Terraform owns topics
+    # Embedded store and bus: wake other processes' waiters on commit (set by the local gateway fleet).
+    cross_process_wake: bool = False
+    # Presence and typing shared by gateway instances over the bus (realtime/fleet_presence.py).
+    fleet_presence: bool = False
+    presence_heartbeat_s: float = 5.0  # a dead instance's clients stop counting after 3 of these (+1)
     llm: Literal["local", "echo", "openai", "gemini"] = "local"  # local: a real small model; echo: no model
     llm_model: str = ""  # the provider's model; for llm=local, a GGUF file (default: the bundled SmolLM2)
     llm_base_url: str = ""  # an OpenAI-compatible endpoint, for llm=openai
@@ -129,6 +134,9 @@ class Settings:
             bucket_names={k[len("STUDIO_BUCKET_"):].lower().replace("_", "-"): v
                           for k, v in env.items() if k.startswith("STUDIO_BUCKET_") and v},
             pubsub_create_missing=env.get("STUDIO_PUBSUB_CREATE_MISSING", "") == "1",
+            cross_process_wake=env.get("STUDIO_CROSS_PROCESS_WAKE", "") == "1",
+            fleet_presence=env.get("STUDIO_FLEET_PRESENCE", "") == "1",
+            presence_heartbeat_s=float(env.get("STUDIO_PRESENCE_HEARTBEAT_S", "5")),
             llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "echo", "openai", "gemini")),
             llm_model=env.get("STUDIO_LLM_MODEL", ""),
             llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),

@@ -145,7 +145,9 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "realtime", "The SSE / WebSocket gateway: thread streams with exact resume, the meta channel",
         errors="studio.realtime.errors",
-        topics=("realtime.meta",),  # job progress, presence ...: fanned out by every gateway instance
+        # realtime.meta: job progress ... fanned out by every gateway instance to clients;
+        # realtime.presence: joins, leaves, typing and rosters between gateway instances.
+        topics=("realtime.meta", "realtime.presence"),
         queries="studio.realtime.queries:QUERIES",
         streams=("/sse/chat/{thread_id}", "/ws/chat/{thread_id}", "/sse/meta", "/ws/meta"),
     ),

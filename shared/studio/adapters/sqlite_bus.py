@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from studio.adapters.private_files import private_file, tighten
 from studio.kernel import errors
@@ -104,6 +105,7 @@ class SqliteBus:
         backoff_cap_s: float = 60.0,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = 10_000,
+        wake: bool = False,
     ) -> None:
         self.path = Path(path)
         self._backoff_base_s = backoff_base_s
@@ -122,6 +124,12 @@ class SqliteBus:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+        self._wake: Any = None
+        if wake:  # other processes' publishes wake this one's waiters too (process_wake.py)
+            from studio.adapters import process_wake
+
+            if process_wake.supported():
+                self._wake = process_wake.ProcessWake(self.path, self._woken)
 
     # -- connections and transactions -------------------------------------------------
 
@@ -156,9 +164,14 @@ class SqliteBus:
                     conn.execute("ROLLBACK")
                 raise
         if self._local.published:  # wake waiters only once the rows are visible
-            with self._published:
-                self._generation += 1
-                self._published.notify_all()
+            self._woken()
+            if self._wake is not None:
+                self._wake.ring()
+
+    def _woken(self) -> None:
+        with self._published:
+            self._generation += 1
+            self._published.notify_all()
 
     def close(self) -> None:
         """Close every connection this instance opened (call once no thread uses it)."""
@@ -167,6 +180,9 @@ class SqliteBus:
         for conn in conns:
             conn.close()
         self._local = threading.local()
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
 
     # -- the port ---------------------------------------------------------------------
 
@@ -343,7 +359,7 @@ class SqliteBus:
         """Block up to timeout; return early when this process publishes.
 
         A publish after this thread's last pull counts, so pull-then-wait loses no wake-up.
-        Publishes from other processes are not seen: then this just sleeps up to timeout.
+        Publishes from other processes are seen only with waking on; else this sleeps up to timeout.
         """
         seen = getattr(self._local, "seen", None)
         with self._published:

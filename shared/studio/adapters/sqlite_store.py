@@ -143,16 +143,26 @@ class _SqliteTransaction:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000, wake: bool = False) -> None:
         self.path = str(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._changed = threading.Condition()
+        self._generation = 0  # bumped by every wake-up, so a wake between check and wait is not lost
         self._hub: Any = None
+        self._wake: Any = None
+        # Without cross-process wake-ups, other processes' writes are seen by this poll.
+        self.poll_s = 0.05
         # 0600 before SQLite opens it (its -wal and -shm take this mode); older -wal/-shm files too.
         private_file(Path(self.path))
         tighten(Path(self.path + "-wal"), Path(self.path + "-shm"))
         self._conn().executescript(_SCHEMA)  # idempotent; executescript commits by itself
+        if wake:
+            from studio.adapters import process_wake
+
+            if process_wake.supported():
+                self._wake = process_wake.ProcessWake(Path(self.path), self._wake_local)
+                self.poll_s = 1.0  # only a safety net now: a lost datagram costs at most this
 
     # -- connections -------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -325,27 +335,37 @@ class SqliteStore:
         from studio.adapters.sqlite_watch import SqliteWatchHub
 
         if self._hub is None:
-            self._hub = SqliteWatchHub(self)
+            self._hub = SqliteWatchHub(self, self.poll_s)
         return self._hub.watch(collection, callback, after)
 
     def latest_seq(self) -> int:
         row = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()
         return int(row[0])
 
-    def _notify(self) -> None:
+    def _wake_local(self) -> None:
         with self._changed:
+            self._generation += 1
             self._changed.notify_all()
 
+    def _notify(self) -> None:
+        self._wake_local()
+        if self._wake is not None:
+            self._wake.ring()
+
     def wait_for_change(self, after: int, timeout: float) -> int:
-        """In-process writers wake waiters at once; other processes are seen by polling."""
+        """In-process writers wake waiters at once; other processes too when waking is on
+        (process_wake.py), else they are seen by polling."""
         deadline = time.monotonic() + timeout
         while True:
+            with self._changed:
+                seen = self._generation
             latest = self.latest_seq()
             remaining = deadline - time.monotonic()
             if latest > after or remaining <= 0:
                 return latest
             with self._changed:
-                self._changed.wait(min(remaining, 0.05))
+                if self._generation == seen:
+                    self._changed.wait(min(remaining, self.poll_s))
 
     # -- outbox ------------------------------------------------------------
     def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:

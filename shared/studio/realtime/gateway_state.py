@@ -21,6 +21,7 @@ from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
 from studio.realtime.channels import ThreadChannel
 from studio.realtime.feed import FeedRegistry
+from studio.realtime.fleet_presence import PresenceLink
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
 from studio.realtime.streams import OpenStreams
@@ -45,6 +46,7 @@ class GatewayState:
     deliveries: DeliveryStats = field(default_factory=DeliveryStats)
     _meta: MetaHub | None = None
     _meta_lock: threading.Lock = field(default_factory=threading.Lock)
+    _presence_link: PresenceLink | None = None
 
     def __post_init__(self) -> None:
         self.feeds = {channel.kind: FeedRegistry(self.deps.store, channel) for channel in self.channels}
@@ -60,6 +62,18 @@ class GatewayState:
                 self._meta = MetaHub(self.deps.bus, loop)
             return self._meta
 
+    def join_fleet_presence(self, loop: asyncio.AbstractEventLoop) -> None:
+        """With ``fleet_presence`` on, link this instance's presence to the others' (once per process).
+        Blocking (it declares a bus subscription): call it off the event loop."""
+        if not self.deps.settings.fleet_presence or self._presence_link is not None:
+            return
+        with self._meta_lock:
+            if self._presence_link is None:
+                link = PresenceLink(self.deps.bus, loop, self.presence.apply, self.presence.roster,
+                                    heartbeat_s=self.deps.settings.presence_heartbeat_s)
+                self.presence.link = link
+                self._presence_link = link
+
     def live_floor(self, channel: ThreadChannel, grant: Grant) -> int:
         """Where a client that sends no cursor starts: now, but with any reply still streaming."""
         store = self.deps.store
@@ -73,6 +87,8 @@ class GatewayState:
     def close(self) -> None:
         if self._meta is not None:
             self._meta.close()
+        if self._presence_link is not None:
+            self._presence_link.close()
         self.streams.close()
 
 

@@ -115,6 +115,7 @@ async def chat_socket(websocket: WebSocket, channel: ThreadChannel) -> None:
                 await websocket.accept()
             except OSError:  # gone during the handshake (the server's send raises OSError, per ASGI)
                 return
+            await to_thread.run_sync(lambda: state.join_fleet_presence(loop))
             state.presence.join(key, conn_id, grant.user_id, subscriber)
             await websocket.send_json({"type": "hello", "thread_id": thread_id, "seq": cursor.floor,
                                        "epoch": feed.epoch, "cursor": str(cursor),
