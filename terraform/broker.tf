@@ -39,6 +39,25 @@ resource "google_compute_network" "studio" {
   depends_on = [google_project_service.api]
 }
 
+# Nothing listens in this network: Cloud Run's egress and the broker's replies (stateful) need no ingress.
+resource "google_compute_firewall" "deny_ingress" {
+  count = local.broker
+
+  name          = "studio-deny-ingress"
+  network       = google_compute_network.studio[0].id
+  direction     = "INGRESS"
+  priority      = 65534
+  source_ranges = ["0.0.0.0/0"]
+
+  deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 resource "google_compute_subnetwork" "serverless" {
   count = local.broker
 
