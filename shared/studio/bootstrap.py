@@ -104,7 +104,7 @@ class Deps:
                 return None
             from studio.adapters.redis_broker import RedisBroker
 
-            return RedisBroker(self.settings.realtime_broker)
+            return RedisBroker(self.settings.realtime_broker, ca_pem=self.settings.realtime_broker_ca)
 
         return self.memo(BROKER, build)
 

@@ -83,6 +83,7 @@ class Settings:
     # The realtime broker (decision 0075): "" keeps the store's listeners (one per thread per instance);
     # redis://host:port (Memorystore for Redis / Valkey) wakes feeds by per-thread channels and holds presence.
     realtime_broker: str = ""
+    realtime_broker_ca: str = ""  # PEM of the broker's TLS server CA (Memorystore's, for rediss:// URLs)
     broker_safety_poll_s: float = 30.0  # a feed re-reads its thread this often even if no hint came
     llm: Literal["local", "echo", "openai", "gemini"] = "local"  # local: a real small model; echo: no model
     llm_model: str = ""  # the provider's model; for llm=local, a GGUF file (default: the bundled SmolLM2)
@@ -149,6 +150,7 @@ class Settings:
             fleet_presence=env.get("STUDIO_FLEET_PRESENCE", "") == "1",
             presence_heartbeat_s=float(env.get("STUDIO_PRESENCE_HEARTBEAT_S", "5")),
             realtime_broker=_broker_url(env.get("STUDIO_REALTIME_BROKER", "")),
+            realtime_broker_ca=env.get("STUDIO_REALTIME_BROKER_CA", ""),
             broker_safety_poll_s=float(env.get("STUDIO_BROKER_SAFETY_POLL_S", "30")),
             llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "echo", "openai", "gemini")),
             llm_model=env.get("STUDIO_LLM_MODEL", ""),

@@ -38,7 +38,7 @@ class _Subscription:
 
 
 class RedisBroker:
-    def __init__(self, url: str, *, timeout_s: float = 0.5, breaker_s: float = 1.0) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 0.5, breaker_s: float = 1.0, ca_pem: str = "") -> None:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -47,6 +47,10 @@ class RedisBroker:
         self.url = url
         options: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s,
                                    "retry": Retry(NoBackoff(), 0), "health_check_interval": 10}
+        if url.startswith("rediss://"):  # TLS (Memorystore's SERVER_AUTHENTICATION): verify against its CA
+            options["ssl_cert_reqs"] = "required"
+            if ca_pem:
+                options["ssl_ca_data"] = ca_pem
         self._client = redis.Redis.from_url(url, **options)
         self._sub_client = redis.Redis.from_url(url, **options)
         self._breaker_s = breaker_s

@@ -66,7 +66,8 @@ def create_gateway(deps: Deps, channels: tuple[ThreadChannel, ...] = (), dispatc
                                 "open_streams": state.streams.total(), "deliveries": asdict(state.deliveries),
                                 "feed_source": "store-listeners"}
         if state.broker_feeds is not None:  # decision 0075: how many store reads the broker's hints caused
-            body.update(feed_source="broker", broker_feed_reads=state.broker_feeds.reads)
+            hub = state.broker_feeds
+            body.update(feed_source="broker", broker_feed_reads={"full": hub.full_reads, "chunks": hub.chunk_reads})
         return JSONResponse(body)
 
     routes: list[BaseRoute] = []

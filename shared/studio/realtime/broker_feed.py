@@ -41,7 +41,8 @@ class BrokerFeeds:
         self._feeds: set[BrokerThreadFeed] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self.reads = 0
+        self.full_reads = 0  # reads of a thread from a cursor (messages, then chunks of open replies)
+        self.chunk_reads = 0  # reads of one reply's next chunks
         self._sweeper = threading.Thread(target=self._sweep, name="broker-feed-poll", daemon=True)
         self._sweeper.start()
 
@@ -77,6 +78,8 @@ class BrokerThreadFeed:
         self._reading = False
         self._again = False
         self._check_thread = False
+        self._full = False  # a read of the whole thread from the cursor is due (else only the chunks below)
+        self._chunk_seqs: set[int] = set()  # replies whose next chunks were hinted
         self._closed = False
         # Subscribe first, then read where the thread is: a write after the read is hinted to us.
         self._sub = hub.broker.subscribe(thread_channel(channel.kind, *key), self._on_hint)
@@ -116,13 +119,21 @@ class BrokerThreadFeed:
         if "epoch" in hint:
             self.wake(check_thread=True)
             return
+        seq, k = hint.get("seq"), hint.get("k")
+        if isinstance(seq, int) and isinstance(k, int) and 0 < k < FINAL:
+            self.wake(chunk_of=seq)  # a reply's next chunk: read its chunks only, as a listener would
+            return
         self.wake()  # duplicates and stale hints fold into reads that find nothing new
 
-    def wake(self, *, check_thread: bool = False) -> None:
+    def wake(self, *, check_thread: bool = False, chunk_of: int | None = None) -> None:
         with self._lock:
             if self._closed:
                 return
             self._check_thread = self._check_thread or check_thread
+            if chunk_of is None:
+                self._full = True
+            else:
+                self._chunk_seqs.add(chunk_of)
             if self._reading:
                 self._again = True
                 return
@@ -137,8 +148,14 @@ class BrokerThreadFeed:
         while True:
             with self._lock:
                 check, self._check_thread, self._again = self._check_thread, False, False
+                full, self._full = self._full, False
+                chunk_seqs, self._chunk_seqs = self._chunk_seqs, set()
             try:
-                self._read(check)
+                if full or check:
+                    self._read(check)
+                else:
+                    for seq in sorted(chunk_seqs):
+                        self._read_chunks(seq)
             except Exception:  # noqa: BLE001 - the next hint or the safety poll reads again
                 _log.exception("broker feed read failed")
             with self._lock:
@@ -148,7 +165,7 @@ class BrokerThreadFeed:
 
     def _read(self, check_thread: bool) -> None:
         key = (self.tenant_id, self.env, self.thread_id)
-        self._hub.reads += 1
+        self._hub.full_reads += 1
         if check_thread:
             thread = self._store.get(self._channel.thread(*key))
             if thread is not None:
@@ -163,6 +180,18 @@ class BrokerThreadFeed:
         # Replies that were streaming when the feed opened sit below the floor: drop them once final.
         for seq in [s for s, k in self.cursor.states.items() if k == FINAL and s <= self.cursor.floor]:
             del self.cursor.states[seq]
+
+    def _read_chunks(self, seq: int) -> None:
+        """The chunks of a streaming reply after the feed's position in it (one query)."""
+        have = self.cursor.states.get(seq)
+        if have is None or have == FINAL:
+            self.wake()  # a reply this feed has not seen start: read the thread
+            return
+        self._hub.chunk_reads += 1
+        for chunk in ev.load_chunks(self._store, self._channel, self.tenant_id, self.env, self.thread_id, seq, have):
+            n = int(chunk["n"])
+            if 0 < n < FINAL and self.cursor.advance(seq, n):
+                self._emit(ev.ThreadEvent(ev.DELTA, self.thread_id, seq, n, self.epoch, {"n": n, "text": chunk["text"]}))
 
     def _emit(self, event: ev.ThreadEvent) -> None:
         self._loop.call_soon_threadsafe(self._fan_out, event)
