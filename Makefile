@@ -31,6 +31,7 @@ test: lint
 
 bench: $(STAMP)
 	bash infra/install-media-tools.sh
+	bash infra/install-broker.sh
 	$(PY) -m bench
 
 clean-data:

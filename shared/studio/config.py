@@ -44,6 +44,13 @@ def _bounded(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _bounded_float(name: str, default: float, low: float, high: float) -> float:
+    value = float(os.environ.get(name, str(default)))
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 def _broker_url(value: str) -> str:
     url = value.strip()
     if url and not url.startswith(("redis://", "rediss://")):
@@ -151,7 +158,7 @@ class Settings:
             presence_heartbeat_s=float(env.get("STUDIO_PRESENCE_HEARTBEAT_S", "5")),
             realtime_broker=_broker_url(env.get("STUDIO_REALTIME_BROKER", "")),
             realtime_broker_ca=env.get("STUDIO_REALTIME_BROKER_CA", ""),
-            broker_safety_poll_s=float(env.get("STUDIO_BROKER_SAFETY_POLL_S", "30")),
+            broker_safety_poll_s=_bounded_float("STUDIO_BROKER_SAFETY_POLL_S", 30.0, 0.05, 3600.0),
             llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "echo", "openai", "gemini")),
             llm_model=env.get("STUDIO_LLM_MODEL", ""),
             llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),
