@@ -123,6 +123,11 @@ def test_no_gateway_subscribes_to_another_tenants_channels(on_broker: Fleet) -> 
         reader.close()
     assert {e.data.get("thread_id") for e in reader.events if e.event.startswith("message.")} == {mine}
     assert [ch for ch in _channels(server) if tenant_a in ch] == []
+    # The last client gone, its gateway leaves the thread's channel.
+    deadline = time.monotonic() + 10
+    while f"studio:{tenant_m}:dev:chat:{mine}" in _channels(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"studio:{tenant_m}:dev:chat:{mine}" not in _channels(server)
 
 
 def test_presence_on_broker_keys_and_a_killed_instance_expires(on_broker: Fleet) -> None:

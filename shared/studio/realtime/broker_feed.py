@@ -75,7 +75,7 @@ class BrokerThreadFeed:
         self._loop = loop
         self.subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
-        self._reading = False
+        self._reading = True  # until the start position is read: hints meanwhile only mark a read as due
         self._again = False
         self._check_thread = False
         self._full = False  # a read of the whole thread from the cursor is due (else only the chunks below)
@@ -91,6 +91,10 @@ class BrokerThreadFeed:
             self._sub.close()
             raise
         hub.add(self)
+        with self._lock:
+            self._reading, due = False, self._again
+        if due:  # hinted while opening: those writes may be after the start position
+            self.wake()
 
     def _start_cursor(self) -> Cursor:
         """The thread now: every message up to the counter, and how far each streaming reply got."""
