@@ -24,12 +24,14 @@ lint: $(STAMP)  # ruff, the import contracts, and mypy --strict on the library (
 
 test: lint
 	bash infra/install-browser.sh
+	bash infra/install-broker.sh
 	bash infra/install-media-tools.sh
 	bash infra/install-axe.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	bash infra/install-media-tools.sh
+	bash infra/install-broker.sh
 	$(PY) -m bench
 
 clean-data:

@@ -16,6 +16,7 @@ from bench import (
     REPO,
     analytics_ingest,
     audits,
+    broker_wake,
     cold_start,
     contract_latency,
     experiments_assign,
@@ -60,6 +61,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "fleet_fanout": ("Fan-out with 1,000 and 5,000 subscribers over 2 gateway processes beside 1, and the fleet "
                      "simulation's prediction of the 2-process rounds (within 25 %), then of the target",
                      lambda verbose: fleet_fanout.run(verbose)),
+    "broker_wake": ("Realtime broker: a message committed in one process -> a gateway feed in another, via the "
+                    "thread's Redis channel vs the store listener with wake-ups", lambda verbose: broker_wake.run(verbose)),
     "fleet_wake": ("Gateway fleet: a write in one process -> a listener in another, with wake-ups vs the 50 ms poll",
                    lambda verbose: fleet_wake.run(verbose)),
     "thread_seq_rate": ("One hot thread: sustained messages/s with the per-thread counter, SQLite and the "

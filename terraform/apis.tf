@@ -17,7 +17,8 @@ locals {
     "identitytoolkit.googleapis.com", # Firebase Auth / Identity Platform ID tokens
     "logging.googleapis.com",
     "pubsub.googleapis.com",
-    "run.googleapis.com", # gen2 functions run on Cloud Run
+    "redis.googleapis.com", # Memorystore: the realtime broker (broker.tf), when var.realtime_broker
+    "run.googleapis.com",   # gen2 functions run on Cloud Run
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ], var.kms_key_name != "" ? ["cloudkms.googleapis.com"] : []))

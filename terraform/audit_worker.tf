@@ -12,51 +12,26 @@ resource "google_service_account" "audit_push" {
   display_name = "Pub/Sub push identity for the audit worker"
 }
 
-resource "google_cloud_run_v2_service" "audit_worker" {
-  count = var.audit_worker_image == "" ? 0 : 1
+module "audit_worker" {
+  source = "./modules/cloud_run_service"
+  count  = var.audit_worker_image == "" ? 0 : 1
 
-  name     = "studio-audit-worker"
-  location = var.region
-  ingress  = "INGRESS_TRAFFIC_INTERNAL_ONLY"
-
-  template {
-    service_account                  = google_service_account.audit_worker.email
-    timeout                          = "300s"
-    max_instance_request_concurrency = 1 # one Chromium per instance: audits are CPU-bound
-
-    scaling {
-      min_instance_count = 0
-      max_instance_count = 5
-    }
-
-    containers {
-      image = var.audit_worker_image
-
-      ports {
-        container_port = 8080
-      }
-
-      resources {
-        limits = {
-          cpu    = "2"
-          memory = "2Gi"
-        }
-      }
-
-      dynamic "env" {
-        for_each = merge(local.common_env, { STUDIO_FUNCTION = "audit_worker" })
-        content {
-          name  = env.key
-          value = env.value
-        }
-      }
-    }
-  }
+  name            = "studio-audit-worker"
+  location        = var.region
+  ingress         = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  service_account = google_service_account.audit_worker.email
+  image           = var.audit_worker_image
+  timeout         = "300s"
+  concurrency     = 1 # one Chromium per instance: audits are CPU-bound
+  max_instances   = 5
+  cpu             = "2"
+  memory          = "2Gi"
+  env             = merge(local.common_env, { STUDIO_FUNCTION = "audit_worker" })
 }
 
 resource "google_cloud_run_v2_service_iam_member" "audit_push_invoker" {
   count    = var.audit_worker_image == "" ? 0 : 1
-  name     = google_cloud_run_v2_service.audit_worker[0].name
+  name     = module.audit_worker[0].name
   location = var.region
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.audit_push.email}"
@@ -70,7 +45,7 @@ resource "google_pubsub_subscription" "audit_worker" {
   ack_deadline_seconds = 300
 
   push_config {
-    push_endpoint = google_cloud_run_v2_service.audit_worker[0].uri
+    push_endpoint = module.audit_worker[0].uri
     oidc_token {
       service_account_email = google_service_account.audit_push.email
     }

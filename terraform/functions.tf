@@ -59,8 +59,31 @@ resource "google_cloudfunctions2_function" "function" {
     all_traffic_on_latest_revision = true
     # HTTP: only the load balancer (and the VPC) reaches the function. Events: only Google's
     # internal sources (Eventarc, Pub/Sub push).
-    ingress_settings      = each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"
-    environment_variables = merge(local.common_env, { STUDIO_FUNCTION = each.key })
+    ingress_settings = each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"
+    environment_variables = merge(local.common_env, { STUDIO_FUNCTION = each.key },
+    contains(local.broker_publishers, each.key) ? local.broker_env : {})
+
+    # The functions that write chat messages publish the broker's hints (broker.tf, decision 0075):
+    # the broker's URL from Secret Manager, its private address by Direct VPC egress.
+    direct_vpc_egress = contains(local.broker_publishers, each.key) ? "VPC_EGRESS_PRIVATE_RANGES_ONLY" : null
+
+    dynamic "direct_vpc_network_interface" {
+      for_each = contains(local.broker_publishers, each.key) ? [local.broker_vpc] : []
+      content {
+        network    = direct_vpc_network_interface.value.network
+        subnetwork = direct_vpc_network_interface.value.subnetwork
+      }
+    }
+
+    dynamic "secret_environment_variables" {
+      for_each = contains(local.broker_publishers, each.key) ? local.broker_secret_env : {}
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
   }
 
   dynamic "event_trigger" {

@@ -36,6 +36,9 @@ locals {
     firestore = "google.cloud.firestore.document.v1.created"
   }
 
+  # The functions that publish the realtime broker's hints: those with the `broker` extra (decision 0075).
+  broker_extra_functions = sort([for k, f in local.functions : k if contains(f.extras, "broker")])
+
   http_functions  = { for k, f in local.functions : k => f if f.kind == "http" }
   event_functions = { for k, f in local.functions : k => f if f.kind != "http" }
 

@@ -76,6 +76,11 @@ output "realtime_urls" {
   value = {
     sse       = "https://${var.domain}/sse/chat/{thread_id}"
     websocket = "wss://${var.domain}/ws/chat/{thread_id}"
-    service   = one(google_cloud_run_v2_service.realtime[*].uri)
+    service   = one(module.realtime[*].uri)
   }
+}
+
+output "broker_endpoint" {
+  description = "The realtime broker's private address (host:port; TLS), when var.realtime_broker: the secret realtime-broker-url is rediss://:<AUTH>@<this>/0."
+  value       = var.realtime_broker ? "${google_redis_instance.broker[0].host}:${google_redis_instance.broker[0].port}" : null
 }

@@ -7,49 +7,29 @@ resource "google_service_account" "realtime" {
   display_name = "studio realtime gateway"
 }
 
-resource "google_cloud_run_v2_service" "realtime" {
-  count = var.realtime_image == "" ? 0 : 1
+module "realtime" {
+  source = "./modules/cloud_run_service"
+  count  = var.realtime_image == "" ? 0 : 1
 
-  name     = "studio-realtime"
-  location = var.region
-  ingress  = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-
-  template {
-    service_account                  = google_service_account.realtime.email
-    timeout                          = "3600s"
-    max_instance_request_concurrency = 1000 # Cloud Run's cap: each open stream is one request (docs/scale.md)
-    session_affinity                 = true # a reconnecting client resumes on the instance that has its feeds open
-
-    scaling {
-      min_instance_count = var.realtime_min_instances
-      max_instance_count = var.realtime_max_instances
-    }
-
-    containers {
-      image = var.realtime_image
-
-      ports {
-        container_port = 8080
-      }
-
-      resources {
-        limits = {
-          cpu    = "1"
-          memory = "1Gi"
-        }
-      }
-
-      dynamic "env" {
-        # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
-        # Presence and typing are shared by the instances over realtime.presence (decision 0072).
-        for_each = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1", STUDIO_FLEET_PRESENCE = "1" })
-        content {
-          name  = env.key
-          value = env.value
-        }
-      }
-    }
-  }
+  name             = "studio-realtime"
+  location         = var.region
+  ingress          = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  service_account  = google_service_account.realtime.email
+  image            = var.realtime_image
+  timeout          = "3600s"
+  concurrency      = 1000 # Cloud Run's cap: each open stream is one request (docs/scale.md)
+  session_affinity = true # a reconnecting client resumes on the instance that has its feeds open
+  min_instances    = var.realtime_min_instances
+  max_instances    = var.realtime_max_instances
+  cpu              = "1"
+  memory           = "1Gi"
+  # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
+  # Presence and typing are shared by the instances: over the broker's keys when it is on (decision
+  # 0076), else over realtime.presence (decision 0072). Feeds follow the broker's per-thread channels
+  # when it is on (decision 0075), else Firestore listeners.
+  env        = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1", STUDIO_FLEET_PRESENCE = "1" }, local.broker_env)
+  secret_env = local.broker_secret_env
+  vpc        = local.broker_vpc
 }
 
 # Reads chat documents and tickets (redeeming one deletes it), follows them with listeners.
@@ -96,7 +76,7 @@ resource "google_cloud_run_v2_service_iam_member" "realtime_public_invoker" {
 
   project  = var.project
   location = var.region
-  name     = google_cloud_run_v2_service.realtime[0].name
+  name     = module.realtime[0].name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }
@@ -109,7 +89,7 @@ resource "google_compute_region_network_endpoint_group" "realtime" {
   network_endpoint_type = "SERVERLESS"
 
   cloud_run {
-    service = google_cloud_run_v2_service.realtime[0].name
+    service = module.realtime[0].name
   }
 }
 

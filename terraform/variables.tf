@@ -128,6 +128,34 @@ variable "realtime_max_instances" {
   default     = 20
 }
 
+variable "realtime_broker" {
+  description = "Decision 0075: a Memorystore for Redis broker wakes the gateways by per-thread channels and holds presence (the design for a large fleet, docs/scale.md). false: Firestore listeners per thread per instance and presence over Pub/Sub, simpler and cheaper below ~50 instances."
+  type        = bool
+  default     = false
+}
+
+variable "broker_tier" {
+  description = "Memorystore tier of the broker: STANDARD_HA (a replica and automatic failover) or BASIC (one node)."
+  type        = string
+  default     = "STANDARD_HA"
+  validation {
+    condition     = contains(["BASIC", "STANDARD_HA"], var.broker_tier)
+    error_message = "broker_tier is BASIC or STANDARD_HA."
+  }
+}
+
+variable "broker_memory_size_gb" {
+  description = "Memorystore capacity of the broker. It holds only presence sets (a few hundred bytes per user in a thread); pub/sub holds nothing. The capacity tier also sets the network bandwidth."
+  type        = number
+  default     = 5
+}
+
+variable "broker_subnet_cidr" {
+  description = "The subnetwork Cloud Run's Direct VPC egress takes addresses from: about two per instance (a /20 covers the 1,250 gateway instances of the target)."
+  type        = string
+  default     = "10.80.0.0/20"
+}
+
 variable "audit_worker_image" {
   description = "Container image of the audit worker (Chromium + axe-core; built from infra/audit_worker/Dockerfile)."
   type        = string

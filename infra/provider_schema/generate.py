@@ -65,7 +65,7 @@ def used_types(tf_dir: Path) -> tuple[set[str], set[str]]:
     """(resource types, data source types) that the .tf files in ``tf_dir`` declare."""
     resources: set[str] = set()
     data: set[str] = set()
-    for path in sorted(tf_dir.glob("*.tf")):
+    for path in sorted(tf_dir.rglob("*.tf")):  # modules/ too
         doc = hcl2.loads(path.read_text())
         for block in doc.get("resource", []):
             resources.update(k.strip('"') for k in block)

@@ -36,13 +36,13 @@ def _is_block_list(value: Any) -> bool:
 
 def declared(tf_dir: Path) -> Iterator[tuple[str, str, str, str, dict[str, Any]]]:
     """(file, "resource"|"data", type, name, body) for every resource and data block."""
-    for path in sorted(tf_dir.glob("*.tf")):
+    for path in sorted(tf_dir.rglob("*.tf")):  # modules/ too
         doc = hcl2.loads(path.read_text())
         for kind in ("resource", "data"):
             for entry in doc.get(kind, []):
                 for rtype, named in entry.items():
                     for name, body in named.items():
-                        yield path.name, kind, _unquote(rtype), _unquote(name), body
+                        yield str(path.relative_to(tf_dir)), kind, _unquote(rtype), _unquote(name), body
 
 
 def _check_body(body: dict[str, Any], node: dict[str, Any], where: str, meta: set[str]) -> list[str]:

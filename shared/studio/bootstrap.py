@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from studio.kernel.context import TokenVerifier
     from studio.ports.analytics import AnalyticsStore
     from studio.ports.blobs import BlobStore
+    from studio.ports.broker import Broker
     from studio.ports.bus import Bus
     from studio.ports.claims import CustomClaims
     from studio.ports.embeddings import Embedder
@@ -47,6 +48,7 @@ VERIFIER: Slot[TokenVerifier] = Slot("verifier")
 RATE_LIMITER: Slot[RateLimiter] = Slot("rate_limiter")
 EMBEDDINGS: Slot[Embedder] = Slot("embeddings")
 VECTORS: Slot[VectorIndex] = Slot("vectors")
+BROKER: Slot[Broker | None] = Slot("broker")
 
 
 class Deps:
@@ -92,6 +94,19 @@ class Deps:
                              wake=self.settings.cross_process_wake)
 
         return self.memo(BUS, build)
+
+    @property
+    def broker(self) -> Broker | None:
+        """The realtime broker (decision 0075), or None: feeds then follow the store's listeners."""
+
+        def build() -> Broker | None:
+            if not self.settings.realtime_broker:
+                return None
+            from studio.adapters.redis_broker import RedisBroker
+
+            return RedisBroker(self.settings.realtime_broker, ca_pem=self.settings.realtime_broker_ca)
+
+        return self.memo(BROKER, build)
 
     @property
     def secrets(self) -> SecretStore:

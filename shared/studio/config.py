@@ -44,6 +44,20 @@ def _bounded(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _bounded_float(name: str, default: float, low: float, high: float) -> float:
+    value = float(os.environ.get(name, str(default)))
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _broker_url(value: str) -> str:
+    url = value.strip()
+    if url and not url.startswith(("redis://", "rediss://")):
+        raise ValueError(f"STUDIO_REALTIME_BROKER must be a redis:// or rediss:// URL (or empty), not {url[:40]!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".data")
@@ -73,6 +87,11 @@ class Settings:
     # Presence and typing shared by gateway instances over the bus (realtime/fleet_presence.py).
     fleet_presence: bool = False
     presence_heartbeat_s: float = 5.0  # a dead instance's clients stop counting after 3 of these (+1)
+    # The realtime broker (decision 0075): "" keeps the store's listeners (one per thread per instance);
+    # redis://host:port (Memorystore for Redis / Valkey) wakes feeds by per-thread channels and holds presence.
+    realtime_broker: str = ""
+    realtime_broker_ca: str = ""  # PEM of the broker's TLS server CA (Memorystore's, for rediss:// URLs)
+    broker_safety_poll_s: float = 30.0  # a feed re-reads its thread this often even if no hint came
     llm: Literal["local", "echo", "openai", "gemini"] = "local"  # local: a real small model; echo: no model
     llm_model: str = ""  # the provider's model; for llm=local, a GGUF file (default: the bundled SmolLM2)
     llm_base_url: str = ""  # an OpenAI-compatible endpoint, for llm=openai
@@ -137,6 +156,9 @@ class Settings:
             cross_process_wake=env.get("STUDIO_CROSS_PROCESS_WAKE", "") == "1",
             fleet_presence=env.get("STUDIO_FLEET_PRESENCE", "") == "1",
             presence_heartbeat_s=float(env.get("STUDIO_PRESENCE_HEARTBEAT_S", "5")),
+            realtime_broker=_broker_url(env.get("STUDIO_REALTIME_BROKER", "")),
+            realtime_broker_ca=env.get("STUDIO_REALTIME_BROKER_CA", ""),
+            broker_safety_poll_s=_bounded_float("STUDIO_BROKER_SAFETY_POLL_S", 30.0, 0.05, 3600.0),
             llm=_choice("STUDIO_LLM", "gemini" if adapters == "gcp" else "local", ("local", "echo", "openai", "gemini")),
             llm_model=env.get("STUDIO_LLM_MODEL", ""),
             llm_base_url=env.get("STUDIO_LLM_BASE_URL", ""),

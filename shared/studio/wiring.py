@@ -26,7 +26,7 @@ def chat_channel() -> ThreadChannel:
     from studio.chat import paths
     from studio.chat.models import message_view
 
-    return ThreadChannel(kind="chat", id_prefix="th_", threads=paths.threads, counter=paths.counter,
+    return ThreadChannel(kind=paths.REALTIME_KIND, id_prefix="th_", threads=paths.threads, counter=paths.counter,
                          messages=paths.messages, chunks=paths.chunks, view=message_view,
                          send_path=lambda thread_id: f"/chat/threads/{thread_id}/messages")
 

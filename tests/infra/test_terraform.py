@@ -40,6 +40,13 @@ def _resource(rtype: str, name: str) -> dict[str, Any]:
     raise AssertionError(f"no resource {rtype}.{name} in terraform/")
 
 
+def _module(name: str) -> dict[str, Any]:
+    for entry in _tf().get("module", []):
+        if f'"{name}"' in entry:
+            return dict(entry[f'"{name}"'])
+    raise AssertionError(f"no module {name} in terraform/")
+
+
 def _locals() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for entry in _tf()["locals"]:
@@ -257,8 +264,8 @@ def test_every_function_and_the_realtime_gateway_get_the_allowed_browser_origins
     assert re.search(r'STUDIO_CORS_ORIGINS\s*=\s*join\(",", var\.cors_origins\)', source)
     fn = _resource("google_cloudfunctions2_function", "function")["service_config"][0]
     assert "local.common_env" in fn["environment_variables"]
-    gateway = _resource("google_cloud_run_v2_service", "realtime")["template"][0]["containers"][0]
-    assert "local.common_env" in json.dumps(gateway["dynamic"])
+    gateway = _module("realtime")
+    assert "local.common_env" in gateway["env"]
     assert _variable_default("cors_origins") == []  # deployed: no cross-origin caller unless listed
     assert _cors_origins(tmp_path, ["https://app.example.com", "http://localhost:*"]) == \
         '"https://app.example.com,http://localhost:*"'
@@ -308,3 +315,50 @@ def test_the_bigquery_analytics_table_has_the_ports_columns_and_is_loaded_from_i
     view = _resource("google_bigquery_table", "events")["view"][0]["query"]
     assert "PARTITION BY event_id" in view and "rn = 1" in view
     assert "bigquery.googleapis.com" in (TERRAFORM_DIR / "apis.tf").read_text()
+
+
+def test_every_module_call_passes_what_its_module_declares() -> None:
+    """Module calls are checked like resources: no argument the module lacks, every required one given
+    (the schema lint walks the modules' own resources: it reads terraform/ recursively)."""
+    calls = [(name.strip('"'), body) for entry in _tf().get("module", []) for name, body in entry.items()]
+    assert {name for name, _ in calls} >= {"realtime", "audit_worker"}
+    for name, body in calls:
+        source = (TERRAFORM_DIR / str(body["source"]).strip('"')).resolve()
+        declared: dict[str, Any] = {}
+        for path in source.glob("*.tf"):
+            for entry in hcl2.loads(path.read_text()).get("variable", []):
+                declared.update({k.strip('"'): v for k, v in entry.items()})
+        given = {k for k in body if not k.startswith("__")} - {"source", "count", "for_each", "depends_on", "providers"}
+        assert given <= set(declared), f"module {name}: {sorted(given - set(declared))} not declared"
+        required = {k for k, v in declared.items() if "default" not in v}
+        assert required <= given, f"module {name}: missing {sorted(required - given)}"
+    assert 'resource "google_cloud_run_v2_service" ' not in "".join(p.read_text() for p in TERRAFORM_DIR.glob("*.tf")), \
+        "a Cloud Run service outside modules/cloud_run_service"
+
+
+def test_the_broker_is_behind_a_variable_and_reaches_the_gateway_and_the_publishers(tmp_path: Path) -> None:
+    """Decision 0075: var.realtime_broker (off by default: small deployments keep Firestore listeners)
+    creates a Memorystore instance on a private network, with AUTH and TLS; the gateway and exactly
+    the manifest's functions with the `broker` extra get its URL (a secret), its CA and Direct VPC egress."""
+    assert _variable_default("realtime_broker") is False
+    for rtype, name in (("google_redis_instance", "broker"), ("google_compute_network", "studio"),
+                        ("google_compute_subnetwork", "serverless"), ("google_secret_manager_secret", "broker_url")):
+        assert _resource(rtype, name)["count"] == "${local.broker}", f"{rtype}.{name}"
+    broker = _resource("google_redis_instance", "broker")
+    assert broker["auth_enabled"] is True and broker["transit_encryption_mode"].strip('"') == "SERVER_AUTHENTICATION"
+    assert broker["authorized_network"] == "${google_compute_network.studio[0].id}"
+    loc = _locals()
+    assert "STUDIO_REALTIME_BROKER" in loc["broker_secret_env"] and "STUDIO_REALTIME_BROKER_CA" in loc["broker_env"]
+    gateway = _module("realtime")
+    assert gateway["secret_env"] == "${local.broker_secret_env}" and gateway["vpc"] == "${local.broker_vpc}"
+    assert "local.broker_env" in gateway["env"]
+    functions = json.dumps(_resource("google_cloudfunctions2_function", "function"))
+    for needle in ("direct_vpc_network_interface", "secret_environment_variables", "local.broker_publishers"):
+        assert needle in functions, needle
+    readers = _resource("google_secret_manager_secret_iam_member", "broker_url_reader")
+    assert readers["for_each"] == "${local.broker_readers}"
+    manifest = yaml.safe_load(Path(TERRAFORM_DIR / ".." / "functions" / "manifest.yaml").read_text())
+    want = sorted(f["name"] for f in manifest["functions"] if "broker" in f.get("extras", [])
+                  and f.get("platform", "function") == "function")
+    assert want == ["agent_pipeline", "chat"]  # the functions that write chat messages (chat/hints.py)
+    assert _evaluate(manifest, tmp_path, "local.broker_extra_functions") == want

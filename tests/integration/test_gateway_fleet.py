@@ -15,39 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.localrun import fleet
-from tests.support.api import User, add_member, new_tenant, new_user
+from tests.support.api import add_member, new_tenant, new_user
+from tests.support.gateway_fleet import Fleet, created_seqs, new_thread, post_message
 from tests.support.realtime_clients import SseReader, ws_connect, ws_frames, ws_until
 from tests.support.runtime_process import RuntimeProcess
 
 pytestmark = pytest.mark.slow
 HEARTBEAT_S = 0.5
-
-
-class Fleet:
-    def __init__(self, runtime: RuntimeProcess, data_dir: Path) -> None:
-        self.runtime = runtime
-        self.data_dir = data_dir
-        self.members: list[dict[str, int]] = []
-
-    def url(self, index: int) -> str:
-        return f"http://127.0.0.1:{self.members[index]['port']}"
-
-    def wait_ready(self, count: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.members = fleet.members(self.data_dir)
-            if len(self.members) == count and all(_healthy(self.url(i)) for i in range(count)):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"fleet not ready: {self.members}")
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -63,57 +37,42 @@ def two(tmp_path: Path) -> Iterator[Fleet]:
         runtime.stop()
 
 
-def _thread(c: httpx.Client, user: User, tenant: str) -> str:
-    return str(c.post("/chat/threads", json={"title": "fleet"}, headers=user.in_tenant(tenant)).json()["id"])
-
-
-def _post(url: str, user: User, tenant: str, thread_id: str, text: str) -> int:
-    r = httpx.post(f"{url}/chat/threads/{thread_id}/messages", json={"text": text},
-                   headers=user.in_tenant(tenant), timeout=30)
-    assert r.status_code == 201, r.text
-    return int(r.json()["seq"])
-
-
-def _created(events: list) -> list[int]:  # noqa: ANN001 - SseEvent list
-    return [e.data["seq"] for e in events if e.event == "message.created"]
-
-
 def test_two_processes_agree_on_order_and_resume_across(two: Fleet) -> None:
     with httpx.Client(base_url=two.url(0), timeout=30) as c:
         owner = new_user(c)
         tenant = new_tenant(c, owner, "Fleet")
-        thread_id = _thread(c, owner, tenant)
+        thread_id = new_thread(c, owner, tenant)
     headers = owner.in_tenant(tenant)
     with httpx.Client(base_url=two.url(0), timeout=30) as c0, httpx.Client(base_url=two.url(1), timeout=30) as c1:
         on0 = SseReader(c0, f"/sse/chat/{thread_id}?since=0", headers)
         on1 = SseReader(c1, f"/sse/chat/{thread_id}?since=0", headers)
-        seqs = [_post(two.url(i % 2), owner, tenant, thread_id, f"message {i}") for i in range(6)]
+        seqs = [post_message(two.url(i % 2), owner, tenant, thread_id, f"message {i}") for i in range(6)]
         for reader in (on0, on1):
-            reader.wait_for(lambda evs: set(seqs) <= set(_created(evs))
+            reader.wait_for(lambda evs: set(seqs) <= set(created_seqs(evs))
                             and sum(e.event == "message.completed" for e in evs) >= 6, timeout=30)
         # The same messages in the same order, whichever process wrote them or serves the stream.
         ids0 = [e.id for e in on0.events if e.id]
         ids1 = [e.id for e in on1.events if e.id]
         common = min(len(ids0), len(ids1))
         assert ids0[:common] == ids1[:common]
-        assert _created(on0.events)[:common] == _created(on1.events)[:common]
+        assert created_seqs(on0.events)[:common] == created_seqs(on1.events)[:common]
         # Cut the stream on process 0, write more, resume on process 1 from the last id seen.
         cut_at = on0.last_id
         seen_before = list(on0.events)
         on0.close()
-        later = [_post(two.url(0), owner, tenant, thread_id, f"later {i}") for i in range(2)]
+        later = [post_message(two.url(0), owner, tenant, thread_id, f"later {i}") for i in range(2)]
         resumed = SseReader(c1, f"/sse/chat/{thread_id}", {**headers, "Last-Event-ID": str(cut_at)})
-        resumed.wait_for(lambda evs: set(later) <= set(_created(evs)), timeout=30)
-        on1.wait_for(lambda evs: set(later) <= set(_created(evs)), timeout=30)
+        resumed.wait_for(lambda evs: set(later) <= set(created_seqs(evs)), timeout=30)
+        on1.wait_for(lambda evs: set(later) <= set(created_seqs(evs)), timeout=30)
         resumed.close()
         on1.close()
     # Exact resume: nothing seen before the cut again, nothing after it missed. Event ids are cursors
     # (a resumed stream's replay folds a reply's deltas, so its ids differ): compare the messages.
     ids1 = [e.id for e in on1.events]
     after_cut = on1.events[ids1.index(str(cut_at)) + 1:]
-    assert not set(_created(seen_before)) & set(_created(resumed.events))
-    assert _created(resumed.events) == _created(after_cut)[:len(_created(resumed.events))]
-    assert set(later) <= set(_created(resumed.events))
+    assert not set(created_seqs(seen_before)) & set(created_seqs(resumed.events))
+    assert created_seqs(resumed.events) == created_seqs(after_cut)[:len(created_seqs(resumed.events))]
+    assert set(later) <= set(created_seqs(resumed.events))
 
 
 def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> None:
@@ -122,7 +81,7 @@ def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> 
         tenant = new_tenant(c, owner, "Fleet presence")
         friend = new_user(c, "friend")
         add_member(c, owner, tenant, friend, "member")
-        thread_id = _thread(c, owner, tenant)
+        thread_id = new_thread(c, owner, tenant)
     path = f"/ws/chat/{thread_id}"
     with ws_connect(two.url(0), path, owner.in_tenant(tenant)) as a, ExitStack() as stack:
         assert ws_frames(a, 1)[0]["data"]["presence"] == [owner.user_id]
@@ -144,8 +103,8 @@ def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> 
         # Acknowledged writes through process 1, then process 1 dies with its clients connected.
         c1 = stack.enter_context(httpx.Client(base_url=two.url(1), timeout=30))
         on_dead = SseReader(c1, f"/sse/chat/{thread_id}?since=0", friend.in_tenant(tenant))
-        acked = [_post(two.url(1), friend, tenant, thread_id, f"before the kill {i}") for i in range(3)]
-        on_dead.wait_for(lambda evs: set(acked) <= set(_created(evs)), timeout=30)
+        acked = [post_message(two.url(1), friend, tenant, thread_id, f"before the kill {i}") for i in range(3)]
+        on_dead.wait_for(lambda evs: set(acked) <= set(created_seqs(evs)), timeout=30)
         cut_at = on_dead.last_id
         killed = next(m for m in two.members if m["index"] == 1)
         os.kill(killed["pid"], signal.SIGKILL)
@@ -158,16 +117,16 @@ def test_presence_and_typing_agree_and_a_killed_instance_expires(two: Fleet) -> 
     # dead process's client resumes there exactly where it was cut.
     with httpx.Client(base_url=two.url(0), timeout=30) as c0:
         reader = SseReader(c0, f"/sse/chat/{thread_id}?since=0", owner.in_tenant(tenant))
-        reader.wait_for(lambda evs: set(acked) <= set(_created(evs)), timeout=20)
+        reader.wait_for(lambda evs: set(acked) <= set(created_seqs(evs)), timeout=20)
         resumed = SseReader(c0, f"/sse/chat/{thread_id}", {**friend.in_tenant(tenant), "Last-Event-ID": str(cut_at)})
-        after = _post(two.url(0), friend, tenant, thread_id, "after the kill")
-        resumed.wait_for(lambda evs: after in _created(evs), timeout=20)
-        reader.wait_for(lambda evs: after in _created(evs), timeout=20)
+        after = post_message(two.url(0), friend, tenant, thread_id, "after the kill")
+        resumed.wait_for(lambda evs: after in created_seqs(evs), timeout=20)
+        reader.wait_for(lambda evs: after in created_seqs(evs), timeout=20)
         resumed.close()
         reader.close()
     # Exact: nothing created before the cut comes again, nothing created up to "after" is missed.
     # (Event ids are cursors, which differ between streams with different histories: compare messages.)
-    before_cut = set(_created(on_dead.events))
-    again = set(_created(resumed.events))
+    before_cut = set(created_seqs(on_dead.events))
+    again = set(created_seqs(resumed.events))
     assert not before_cut & again
-    assert {s for s in _created(reader.events) if s <= after} <= before_cut | again
+    assert {s for s in created_seqs(reader.events) if s <= after} <= before_cut | again

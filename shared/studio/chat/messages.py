@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from studio.chat import paths
+from studio.chat.hints import ThreadHints
 from studio.chat.models import message_view
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
@@ -21,8 +22,9 @@ TOPIC = "chat.messages"  # user messages, for the agent pipeline
 
 
 class MessageService:
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, hints: ThreadHints | None = None) -> None:
         self._store = store
+        self._hints = hints or ThreadHints(None)  # after each commit: wake the gateways holding the thread
 
     def _allocate(self, tx: Transaction, tenant_id: str, env: str, thread_id: str) -> tuple[int, int]:
         thread = tx.get(paths.thread(tenant_id, env, thread_id))
@@ -46,7 +48,9 @@ class MessageService:
                  topic=TOPIC)
             return data
 
-        return message_view(thread_id, self._store.run_transaction(write))
+        data = self._store.run_transaction(write)
+        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]))
+        return message_view(thread_id, data)
 
     def start_reply(self, tenant_id: str, env: str, thread_id: str, agent_id: str, reply_to: int) -> dict[str, Any]:
         def write(tx: Transaction) -> dict[str, Any]:
@@ -59,11 +63,14 @@ class MessageService:
                                  {"thread_id": thread_id, "seq": seq, "reply_to": reply_to, "agent_id": agent_id}))
             return data
 
-        return self._store.run_transaction(write)
+        data = self._store.run_transaction(write)
+        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]), 0)
+        return data
 
     def append_chunk(self, tenant_id: str, env: str, thread_id: str, seq: int, n: int, text: str) -> None:
         self._store.put(paths.chunk(tenant_id, env, thread_id, seq, n), {"n": n, "text": text, "created_at": utc_now()},
                         expected_rev=0)
+        self._hints.moved(tenant_id, env, thread_id, seq, n)
 
     def finish(self, tenant_id: str, env: str, thread_id: str, seq: int, *, text: str, chunks: int,
                error: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -86,7 +93,9 @@ class MessageService:
                                  {"thread_id": thread_id, "seq": seq, "status": data["status"], "chunks": chunks}))
             return data
 
-        return self._store.run_transaction(write)
+        data = self._store.run_transaction(write)
+        self._hints.moved(tenant_id, env, thread_id, seq)
+        return data
 
     def get(self, tenant_id: str, env: str, thread_id: str, seq: int) -> dict[str, Any] | None:
         doc = self._store.get(paths.message(tenant_id, env, thread_id, seq))

@@ -6,6 +6,7 @@ from studio.kernel.paths import tenant_collection
 
 SEQ_WIDTH = 12  # zero-padded, so document ids sort in seq order
 CHUNK_WIDTH = 6
+REALTIME_KIND = "chat"  # the gateway's /sse/chat and /ws/chat, and the kind in broker channel names
 
 
 def threads(tenant_id: str, env: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.chat.hints import ThreadHints
 from studio.chat.messages import MessageService
 from studio.chat.threads import ThreadService
 from studio.kernel.deps import Deps, Slot
@@ -18,4 +19,8 @@ CHAT: Slot[ChatServices] = Slot("chat")
 
 
 def chat_services(deps: Deps) -> ChatServices:
-    return deps.memo(CHAT, lambda: ChatServices(ThreadService(deps.store), MessageService(deps.store)))
+    def build() -> ChatServices:
+        hints = ThreadHints(deps.broker)  # None without a broker: the gateway follows the store's listeners
+        return ChatServices(ThreadService(deps.store, hints), MessageService(deps.store, hints))
+
+    return deps.memo(CHAT, build)

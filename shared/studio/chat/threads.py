@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from studio.chat import paths
+from studio.chat.hints import ThreadHints
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
@@ -25,8 +26,9 @@ def thread_view(doc: Document, last_seq: int = 0) -> dict[str, Any]:
 
 
 class ThreadService:
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, hints: ThreadHints | None = None) -> None:
         self._store = store
+        self._hints = hints or ThreadHints(None)
 
     def create(self, ctx: RequestContext, title: str, agent_id: str) -> dict[str, Any]:
         thread_id = "th_" + secrets.token_hex(8)
@@ -89,10 +91,11 @@ class ThreadService:
             # Soft delete: the epoch moves on, so live clients are told to reload (and find a 404).
             return dict(doc.data, deleted=True, epoch=doc.data["epoch"] + 1)
 
-        self._store.run_transaction(lambda tx: repository.update(
+        done = self._store.run_transaction(lambda tx: repository.update(
             tx, self._path(ctx, thread_id), base_rev, change=change, what="thread", exists=_live,
             event=lambda before, after: DomainEvent("chat.thread_deleted", ctx.tenant_id, ctx.env, after.path,
                                                     {"thread_id": thread_id, "rev": after.rev})))
+        self._hints.epoch(ctx.tenant_id, ctx.env, thread_id, int(done.after.data["epoch"]))
 
     def _path(self, ctx: RequestContext, thread_id: str) -> str:
         if not thread_id.startswith("th_"):

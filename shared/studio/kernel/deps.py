@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: the configuration sits above the kernel, 
     from studio.kernel.ratelimit import RateLimiter
     from studio.ports.analytics import AnalyticsStore
     from studio.ports.blobs import BlobStore
+    from studio.ports.broker import Broker
     from studio.ports.bus import Bus
     from studio.ports.embeddings import Embedder
     from studio.ports.llm import LlmProvider
@@ -58,6 +59,11 @@ class Deps(Protocol):
 
     @property
     def bus(self) -> Bus: ...
+
+    @property
+    def broker(self) -> Broker | None:
+        """The realtime broker's hints and presence (decision 0075); None when not configured."""
+        ...
 
     @property
     def blobs(self) -> BlobStore: ...

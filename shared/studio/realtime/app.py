@@ -62,8 +62,13 @@ def create_gateway(deps: Deps, channels: tuple[ThreadChannel, ...] = (), dispatc
                          streams_per_user=s.streams_per_user)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "function": "realtime", "open_feeds": state.open_feeds(),
-                             "open_streams": state.streams.total(), "deliveries": asdict(state.deliveries)})
+        body: dict[str, Any] = {"status": "ok", "function": "realtime", "open_feeds": state.open_feeds(),
+                                "open_streams": state.streams.total(), "deliveries": asdict(state.deliveries),
+                                "feed_source": "store-listeners"}
+        if state.broker_feeds is not None:  # decision 0075: how many store reads the broker's hints caused
+            hub = state.broker_feeds
+            body.update(feed_source="broker", broker_feed_reads={"full": hub.full_reads, "chunks": hub.chunk_reads})
+        return JSONResponse(body)
 
     routes: list[BaseRoute] = []
     for channel in channels:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from studio.ports.store import Change, DocumentStore
 from studio.realtime import events as ev
@@ -20,6 +20,19 @@ from studio.realtime.cursor import FINAL
 from studio.realtime.subscriber import Subscriber
 
 Key = tuple[str, str, str]
+
+
+class Feed(Protocol):
+    """What the endpoints hold of a feed: the listener one below, or the broker's (broker_feed.py)."""
+
+    subscribers: set[Subscriber]
+    epoch: int
+
+    def close(self) -> None: ...
+
+
+# (channel, key, loop) -> a new open feed. Blocking: it waits for its source (listeners, a subscription).
+OpenFeed = Callable[[ThreadChannel, Key, asyncio.AbstractEventLoop], Feed]
 
 
 class ThreadFeed:
@@ -108,16 +121,18 @@ class ThreadFeed:
 
 
 class FeedRegistry:
-    """Feeds by thread, opened on the first subscriber and closed after the last."""
+    """Feeds by thread, opened on the first subscriber and closed after the last. ``open_feed``
+    chooses the source (the gateway state passes the broker's when one is configured)."""
 
-    def __init__(self, store: DocumentStore, channel: ThreadChannel) -> None:
+    def __init__(self, store: DocumentStore, channel: ThreadChannel, open_feed: OpenFeed | None = None) -> None:
         self._store = store
         self._channel = channel
-        self._feeds: dict[Key, ThreadFeed] = {}
+        self._open: OpenFeed = open_feed or (lambda ch, key, loop: ThreadFeed(store, ch, key, loop))
+        self._feeds: dict[Key, Feed] = {}
         self._lock = threading.Lock()
 
     def subscribe(self, key: Key, subscriber: Subscriber,
-                  loop: asyncio.AbstractEventLoop) -> tuple[ThreadFeed, Callable[[], None]]:
+                  loop: asyncio.AbstractEventLoop) -> tuple[Feed, Callable[[], None]]:
         """Blocking (opening a feed waits for the store's listeners): call it off the event loop.
         The registry lock is never held while a feed opens, so one slow open stalls nobody else."""
         with self._lock:
@@ -125,7 +140,7 @@ class FeedRegistry:
             if feed is not None:
                 feed.subscribers.add(subscriber)
         if feed is None:
-            fresh = ThreadFeed(self._store, self._channel, key, loop)
+            fresh = self._open(self._channel, key, loop)
             with self._lock:
                 feed = self._feeds.setdefault(key, fresh)
                 feed.subscribers.add(subscriber)

@@ -19,8 +19,10 @@ from studio.kernel.deps import Deps
 from studio.kernel.problems import PROBLEM_JSON, problem_body, problem_headers
 from studio.ports.store import Filter, Query
 from studio.realtime.access import Grant
+from studio.realtime.broker_feed import BrokerFeeds, BrokerThreadFeed
+from studio.realtime.broker_presence import BrokerPresenceLink
 from studio.realtime.channels import ThreadChannel
-from studio.realtime.feed import FeedRegistry
+from studio.realtime.feed import FeedRegistry, OpenFeed
 from studio.realtime.fleet_presence import PresenceLink
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
@@ -46,10 +48,17 @@ class GatewayState:
     deliveries: DeliveryStats = field(default_factory=DeliveryStats)
     _meta: MetaHub | None = None
     _meta_lock: threading.Lock = field(default_factory=threading.Lock)
-    _presence_link: PresenceLink | None = None
+    _presence_link: PresenceLink | BrokerPresenceLink | None = None
+    broker_feeds: BrokerFeeds | None = None
 
     def __post_init__(self) -> None:
-        self.feeds = {channel.kind: FeedRegistry(self.deps.store, channel) for channel in self.channels}
+        broker = self.deps.broker
+        open_feed: OpenFeed | None = None
+        if broker is not None:  # decision 0075: feeds woken by the thread's broker channel
+            hub = self.broker_feeds = BrokerFeeds(broker, self.deps.store,
+                                                  safety_poll_s=self.deps.settings.broker_safety_poll_s)
+            open_feed = lambda channel, key, loop: BrokerThreadFeed(hub, channel, key, loop)  # noqa: E731
+        self.feeds = {channel.kind: FeedRegistry(self.deps.store, channel, open_feed) for channel in self.channels}
         self.streams = OpenStreams(self.streams_per_user, self.deps.sessions)
 
     def open_feeds(self) -> int:
@@ -69,8 +78,14 @@ class GatewayState:
             return
         with self._meta_lock:
             if self._presence_link is None:
-                link = PresenceLink(self.deps.bus, loop, self.presence.apply, self.presence.roster,
-                                    heartbeat_s=self.deps.settings.presence_heartbeat_s)
+                broker = self.deps.broker
+                link: PresenceLink | BrokerPresenceLink
+                if broker is not None:  # decision 0076: keys with a TTL on the broker, not bus rosters
+                    link = BrokerPresenceLink(broker, loop, self.presence.apply, self.presence.roster,
+                                              heartbeat_s=self.deps.settings.presence_heartbeat_s)
+                else:
+                    link = PresenceLink(self.deps.bus, loop, self.presence.apply, self.presence.roster,
+                                        heartbeat_s=self.deps.settings.presence_heartbeat_s)
                 self.presence.link = link
                 self._presence_link = link
 
@@ -89,6 +104,8 @@ class GatewayState:
             self._meta.close()
         if self._presence_link is not None:
             self._presence_link.close()
+        if self.broker_feeds is not None:
+            self.broker_feeds.close()
         self.streams.close()
 
 

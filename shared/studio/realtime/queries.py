@@ -15,4 +15,6 @@ QUERIES = (
     StoreQuery("realtime/events.py:backfill", Query(_MESSAGES, [Filter("seq", ">", 0)], [("seq", "asc")], 500)),
     StoreQuery("realtime/gateway_state.py:live_floor",
                Query(_MESSAGES, [Filter("status", "==", "streaming")], [("seq", "asc")], 1)),
+    StoreQuery("realtime/broker_feed.py:_start_cursor",
+               Query(_MESSAGES, [Filter("status", "==", "streaming")], [("seq", "asc")], 100)),
 )

@@ -1,0 +1,126 @@
+"""The realtime broker's wake-up (decision 0075): a chat message committed in one process, seen by a
+gateway feed in another, through a per-thread Redis channel (hint -> read from the cursor), beside
+the store-listener feed of the same thread with cross-process wake-ups (decision 0071) as baseline.
+Both feeds follow the same thread in the same process, so each message is timed on both paths.
+Needs redis-server or valkey-server (infra/install-broker.sh)."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import Result, free_port, heading, percentile
+
+MESSAGES = 200
+GAP_S = 0.013
+
+_WRITER = """
+import sys, time
+from studio.adapters.redis_broker import RedisBroker
+from studio.adapters.sqlite_store import SqliteStore
+from studio.chat.hints import ThreadHints
+from studio.chat.messages import MessageService
+store = SqliteStore(sys.argv[1], wake=True)
+messages = MessageService(store, ThreadHints(RedisBroker(sys.argv[2])))
+time.sleep(1.5)  # the listener's wake peer list is rescanned every second
+for i in range(int(sys.argv[4])):
+    messages.post_user("t_bench", "dev", sys.argv[3], "u_bench", repr(time.time()), None, "muse")
+    time.sleep(float(sys.argv[5]))
+"""
+
+
+class _Clock:
+    """Stands where a subscriber would: records when each message reached the feed's fan-out."""
+
+    def __init__(self, out: list[float], done: threading.Event) -> None:
+        self.out = out
+        self.done = done
+
+    def offer(self, event: Any) -> None:
+        if event.type == "message.created":
+            self.out.append((time.time() - float(event.data["text"])) * 1000)
+            if len(self.out) >= MESSAGES:
+                self.done.set()
+
+
+def _redis(port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("valkey-server") or shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("no redis-server: run `bash infra/install-broker.sh`")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return proc
+
+
+def _measure(folder: Path) -> tuple[list[float], list[float]]:
+    from studio.adapters.redis_broker import RedisBroker
+    from studio.adapters.sqlite_store import SqliteStore
+    from studio.chat.threads import ThreadService
+    from studio.kernel.context import Principal, RequestContext
+    from studio.kernel.roles import Role
+    from studio.realtime.broker_feed import BrokerFeeds, BrokerThreadFeed
+    from studio.realtime.feed import ThreadFeed
+    from studio.wiring import chat_channel
+
+    port = free_port()
+    server = _redis(port)
+    url = f"redis://127.0.0.1:{port}/0"
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    db = folder / "store.db"
+    store = SqliteStore(db, wake=True)
+    broker = RedisBroker(url)
+    hub = BrokerFeeds(broker, store, safety_poll_s=60)
+    try:
+        ctx = RequestContext("t_bench", "dev", Principal("u_bench"), Role.OWNER)
+        thread_id = ThreadService(store).create(ctx, "bench", "muse")["id"]
+        key = ("t_bench", "dev", thread_id)
+        via_broker: list[float] = []
+        via_listener: list[float] = []
+        done_broker, done_listener = threading.Event(), threading.Event()
+        broker_feed = BrokerThreadFeed(hub, chat_channel(), key, loop)
+        broker_feed.subscribers.add(_Clock(via_broker, done_broker))  # type: ignore[arg-type]
+        listener_feed = ThreadFeed(store, chat_channel(), key, loop)
+        listener_feed.subscribers.add(_Clock(via_listener, done_listener))  # type: ignore[arg-type]
+        subprocess.run([sys.executable, "-c", _WRITER, str(db), url, thread_id, str(MESSAGES), str(GAP_S)],
+                       env={"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "shared")}, check=True)
+        done_broker.wait(10)
+        done_listener.wait(10)
+        broker_feed.close()
+        listener_feed.close()
+        return via_broker, via_listener
+    finally:
+        hub.close()
+        broker.close()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(timeout=5)
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run(verbose: bool = False) -> list[Result]:
+    heading("realtime broker: a message committed in one process -> a gateway feed in another")
+    with tempfile.TemporaryDirectory(prefix="bench-broker-") as tmp:
+        broker, listener = _measure(Path(tmp))
+    if verbose:
+        print(f"  broker p50 {percentile(broker, 50):.2f} ms p99 {percentile(broker, 99):.2f} ms ({len(broker)}); "
+              f"listener p50 {percentile(listener, 50):.2f} ms p99 {percentile(listener, 99):.2f} ms ({len(listener)})")
+    return [
+        Result("broker_wake", "post (commit) -> broker feed p50", percentile(broker, 50), "ms",
+               percentile(listener, 50), "store listener + wake-ups", goal=None, extra={"samples": len(broker)}),
+        Result("broker_wake", "post (commit) -> broker feed p99", percentile(broker, 99), "ms",
+               percentile(listener, 99), "store listener + wake-ups", goal=None, extra={"samples": len(broker)}),
+    ]
+
+
+if __name__ == "__main__":
+    for r in run(verbose=True):
+        print(r.to_json())

@@ -1,0 +1,96 @@
+"""One broker feed against a real SQLite store and a real redis-server: chat's own write path
+(MessageService, ThreadService with hints) wakes it; a streaming reply arrives whole and in order,
+one store read per chunk hint (as a listener would cost); a write whose hint was lost arrives by
+the safety poll; a thread's deletion ends it with an epoch change."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from studio.adapters.redis_broker import RedisBroker
+from studio.adapters.sqlite_store import SqliteStore
+from studio.chat.hints import ThreadHints
+from studio.chat.messages import MessageService
+from studio.chat.threads import ThreadService
+from studio.kernel.context import Principal, RequestContext
+from studio.kernel.roles import Role
+from studio.realtime import events as ev
+from studio.realtime.broker_feed import BrokerFeeds, BrokerThreadFeed
+from studio.realtime.cursor import FINAL
+from studio.wiring import chat_channel
+from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.slow
+
+
+class Sink:
+    """Where the feed's fan-out lands (the place of a Subscriber): every event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[ev.ThreadEvent] = []
+
+    def offer(self, event: ev.ThreadEvent) -> None:
+        self.events.append(event)
+
+    def wait_for(self, predicate, timeout: float = 10) -> None:  # noqa: ANN001 - an events predicate
+        deadline = time.monotonic() + timeout
+        while not predicate(self.events):
+            assert time.monotonic() < deadline, [(e.type, e.seq, e.k) for e in self.events]
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    running = asyncio.new_event_loop()
+    thread = threading.Thread(target=running.run_forever, daemon=True)
+    thread.start()
+    yield running
+    running.call_soon_threadsafe(running.stop)
+    thread.join(timeout=5)
+    running.close()
+
+
+def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisServer,  # noqa: F811
+                                            loop: asyncio.AbstractEventLoop) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    broker = RedisBroker(redis_server.url)
+    hub = BrokerFeeds(broker, store, safety_poll_s=0.5)
+    try:
+        hints = ThreadHints(broker)
+        threads, messages = ThreadService(store, hints), MessageService(store, hints)
+        ctx = RequestContext("t_feed", "dev", Principal("u_1"), Role.OWNER)
+        thread_id = threads.create(ctx, "broker", "muse")["id"]
+        feed = BrokerThreadFeed(hub, chat_channel(), ("t_feed", "dev", thread_id), loop)
+        sink = Sink()
+        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        user = messages.post_user("t_feed", "dev", thread_id, "u_1", "hello", None, "muse")
+        reply = messages.start_reply("t_feed", "dev", thread_id, "muse", user["seq"])
+        sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs] == [(user["seq"], FINAL), (reply["seq"], 0)])
+        full_reads = hub.full_reads
+        for n in range(1, 6):
+            messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], n, f"part {n} ")
+        sink.wait_for(lambda evs: [e.k for e in evs if e.type == ev.DELTA] == [1, 2, 3, 4, 5])
+        assert hub.full_reads == full_reads  # chunk hints read the reply's chunks, never the whole thread
+        assert 1 <= hub.chunk_reads <= 5  # one chunk query per hint at most (hints arriving together fold)
+        messages.finish("t_feed", "dev", thread_id, reply["seq"], text="done", chunks=5)
+        sink.wait_for(lambda evs: evs[-1].type == ev.COMPLETED and evs[-1].seq == reply["seq"])
+        # A hint lost (a write by a path that published none): the safety poll reads it within 0.5 s.
+        silent = MessageService(store).post_user("t_feed", "dev", thread_id, "u_1", "no hint", None, "muse")
+        started = time.monotonic()
+        sink.wait_for(lambda evs: evs[-1].seq == silent["seq"], timeout=5)
+        assert time.monotonic() - started < 2.0
+        # Nothing twice, everything in position order.
+        positions = [(e.seq, e.k) for e in sink.events]
+        assert positions == sorted(set(positions))
+        # Deleting the thread moves its epoch: the feed says so and its clients reload.
+        threads.delete(ctx, thread_id, store.get(f"tenants/t_feed/envs/dev/threads/{thread_id}").rev)  # type: ignore[union-attr]
+        sink.wait_for(lambda evs: evs[-1].type == ev.EPOCH_CHANGED and evs[-1].data["deleted"] is True)
+        feed.close()
+    finally:
+        hub.close()
+        broker.close()
