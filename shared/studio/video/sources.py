@@ -41,7 +41,7 @@ def _one(store: DocumentStore, tenant_id: str, env: str, sid: str) -> Resolved:
             raise missing
         md = doc.data.get("metadata") or {}
         kind = doc.data.get("kind")
-        src = Source(sid, kind == "video", bool(md.get("audio_codec")))  # stills are not clips yet
+        src = Source(sid, kind == "video", bool(md.get("audio_codec")), still=kind == "image")  # stills: masks only
         return Resolved(src, doc.data["object"], doc, doc.data.get("sha256"))
     doc = store.get(media_paths.artifact(tenant_id, env, sid))
     if doc is None or not doc.data.get("object"):
@@ -54,7 +54,7 @@ def _one(store: DocumentStore, tenant_id: str, env: str, sid: str) -> Resolved:
     # a derived video keeps its parent's sound (the proxy does; a render always has a track)
     has_audio = mime.startswith("audio/") or (mime.startswith("video/") and (
         bool(parent_md.get("audio_codec")) or doc.data.get("kind") == "render"))
-    src = Source(sid, mime.startswith("video/"), has_audio)
+    src = Source(sid, mime.startswith("video/"), has_audio, still=mime.startswith("image/"))
     return Resolved(src, doc.data["object"], parent, doc.data.get("sha256"))
 
 
