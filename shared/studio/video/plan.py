@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from studio.video import masks
+from studio.video import ducking, masks
 from studio.video.timeline import MediaClip, TextClip, Timeline, duration
 
 DEFAULT_FONT = "default"
@@ -189,8 +189,7 @@ def _audio(tl: Timeline, total_s: float, sources: dict[str, Source], ext: str) -
         if labels:
             graph.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0:duration=longest[t{ti}]")
             tracks[track.id] = f"t{ti}"
-    # ducking: the ducked track is compressed by the key track's level (sidechaincompress); the ratio
-    # turns "N dB under a key ~20 dB above the threshold" into the compressor's terms
+    # ducking: the ducked track is compressed by the key track's activity, exactly N dB (ducking.py)
     keyed: dict[str, list[str]] = {}
     ducks = [(t, t.ducking) for t in tl.tracks if t.ducking is not None and t.id in tracks
              and t.ducking.under in tracks]
@@ -203,12 +202,9 @@ def _audio(tl: Timeline, total_s: float, sources: dict[str, Source], ext: str) -
         graph.append(f"[{src}]asplit={len(users) + 1}[{src}_m]{''.join(f'[{o}]' for o in outs)}")
         tracks[key] = f"{src}_m"
         for user, k_label in zip(users, outs, strict=True):
-            user_duck = next(t.ducking for t in tl.tracks if t.id == user)
-            assert user_duck is not None
-            duck = user_duck
-            ratio = min(20.0, 20.0 / max(0.1, 20.0 - min(duck.db, 19.0)))
-            graph.append(f"[{tracks[user]}][{k_label}]sidechaincompress=threshold=0.01:ratio={_num(ratio)}:"
-                         f"attack={_num(duck.attack_ms)}:release={_num(duck.release_ms)}[{tracks[user]}_d]")
+            settings = next(t.ducking for t in tl.tracks if t.id == user)
+            assert settings is not None
+            graph.extend(ducking.duck(tracks[user], k_label, f"{tracks[user]}_d", settings))
             tracks[user] = f"{tracks[user]}_d"
     codec = ["-c:a", "aac", "-b:a", f"{a.bitrate_kbps}k"] if ext == "mp4" else [
         "-c:a", "libopus", "-b:a", f"{a.bitrate_kbps}k"]
