@@ -15,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.support import media_samples as samples
 from tests.support.api import User, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 
@@ -149,3 +150,32 @@ def test_a_webm_render_carries_its_manifest_beside_it(client: httpx.Client, plat
     platform.deps.blobs.put(bucket, name, bytes(tampered), "video/webm")
     bad = client.get(f"/provenance/c2pa/{job['artifact_id']}", headers=h).json()
     assert bad["validation_state"] == "Invalid" and any("mismatch" in e["code"] for e in bad["errors"]), bad
+
+
+def test_hostile_masks_are_refused_with_their_reason(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                                     tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    red = _asset(client, platform, h, _colour_clip("red"), "video/mp4", "red.mp4")
+    tone = _asset(client, platform, h, samples.voice_note(1.0), "audio/wav", "tone.wav")
+    other = new_user(client, "mask-owner")
+    elsewhere = new_tenant(client, other)
+    theirs = _asset(client, platform, other.in_tenant(elsewhere), _half_black_png(), "image/png", "m.png")
+
+    def dry_run(mask: Any, **extra: Any) -> httpx.Response:
+        clip = {"id": "r", "source": red["id"], "in": 0, "out": 1, "mask": mask, **extra}
+        p = client.post("/video/projects", json={"name": "m", "timeline": {"tracks": [
+            {"id": "v", "kind": "video", "clips": [clip]}]}}, headers=h)
+        if p.status_code != 201:
+            return p
+        return client.post("/video/render/dry-run", json={"project_id": p.json()["id"], "rev": 1}, headers=h)
+
+    sound = dry_run(tone["id"])
+    assert (sound.status_code, sound.json()["code"]) == (422, "MASK_NOT_VISUAL"), sound.text
+    stolen = dry_run(theirs["id"])  # another tenant's picture is not found here
+    assert (stolen.status_code, stolen.json()["code"]) == (422, "RENDER_SOURCE_MISSING"), stolen.text
+    for mask, extra, pointer in [("as_../../etc/passwd", {}, "/tracks/0/clips/0/mask"),
+                                 (None, {"mask_mode": "hue"}, "/tracks/0/clips/0/mask_mode"),
+                                 ({"$ne": 1}, {}, "/tracks/0/clips/0/mask")]:
+        bad = dry_run(mask, **extra)
+        assert bad.status_code == 422 and bad.json()["code"] == "TIMELINE_INVALID", bad.text
+        assert [e["pointer"] for e in bad.json()["errors"]] == [pointer]
