@@ -8,10 +8,16 @@ as ``<object name>.c2pa``; ``GET /provenance/c2pa/{id}`` reads either.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.deps import Deps
+from studio.ports.blobs import BlobStore
+from studio.video.sources import Resolved
+
+if TYPE_CHECKING:
+    from studio.media.artifacts import Prepared
 
 MAX_INGREDIENTS = 32  # c2pa_sign's bound; a timeline with more sources names them all in the ledger only
 
@@ -33,6 +39,14 @@ class RenderCredentials:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps  # the signer reads the chain through the secrets port
 
+    def sign_render(self, data: bytes, mime: str, job: Mapping[str, Any], found: Mapping[str, Resolved]) -> Signed:
+        """A render job's output: every clip and mask source with a hash is an ingredient (fonts are not)."""
+        ingredients = [Ingredient(sid, r.sha256, r.mime) for sid, r in found.items()
+                       if r.sha256 and not sid.startswith("fn_")]
+        return self.sign(data, mime, title=f"{job['project_id']}.{mime.split('/')[1]}",
+                         params={"project_id": job["project_id"], "project_rev": job["project_rev"]},
+                         ingredients=ingredients)
+
     def sign(self, data: bytes, mime: str, *, title: str, params: dict[str, Any],
              ingredients: list[Ingredient]) -> Signed:
         from studio.provenance.c2pa_sign import embeddable, sign_media  # c2pa-rs: loaded by the first render
@@ -47,3 +61,15 @@ class RenderCredentials:
         signed = sign_media(self._deps, data, mime, title=title, actions=actions,
                             ingredients=parts[:MAX_INGREDIENTS], sidecar=not inline)
         return Signed(signed, None) if inline else Signed(data, signed)
+
+
+def attach(blobs: BlobStore, prepared: Prepared, signed: Signed) -> None:
+    """Before the artifact commits: its ledger entry names the stored file (so ``GET /provenance/c2pa/{id}``
+    finds it), and a sidecar manifest store is written beside the file."""
+    obj = prepared.data["object"]
+    prepared.event.data["provenance"]["outputs"][0].update(blob=obj["name"], bucket=obj["bucket"],
+                                                           mime=prepared.data["mime"])
+    if signed.sidecar is not None:
+        from studio.provenance.c2pa_sign import SIDECAR_MIME, SIDECAR_SUFFIX
+
+        blobs.put(obj["bucket"], obj["name"] + SIDECAR_SUFFIX, signed.sidecar, SIDECAR_MIME)

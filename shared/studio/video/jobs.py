@@ -19,8 +19,8 @@ from studio.kernel.meta import emit_meta, publish_meta
 from studio.ports.blobs import BlobStore
 from studio.ports.bus import Bus
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
-from studio.video import paths, plan, render, sources, timeline
-from studio.video.credentials import Ingredient, RenderCredentials, Signed
+from studio.video import credentials, paths, plan, render, sources, timeline
+from studio.video.credentials import RenderCredentials
 from studio.video.errors import PROJECT_REV_MISSING, RENDER_NOT_CANCELLABLE
 from studio.video.projects import ProjectService
 
@@ -45,12 +45,12 @@ def job_view(doc: Document) -> dict[str, Any]:
 
 class RenderJobs:
     def __init__(self, store: DocumentStore, bus: Bus, blobs: BlobStore, projects: ProjectService,
-                 credentials: RenderCredentials | None = None) -> None:
+                 signer: RenderCredentials | None = None) -> None:
         self._store = store
         self._bus = bus
         self._blobs = blobs
         self._projects = projects
-        self._credentials = credentials  # signs the output (C2PA); None: a deployment without content credentials
+        self._credentials = signer  # signs the output (C2PA); None: a deployment without content credentials
 
     # -- the plan ----------------------------------------------------------------------------
     def _planned(self, ctx: RequestContext, project_id: str, rev: int) -> tuple[Document, dict[str, Any]]:
@@ -244,7 +244,8 @@ class RenderJobs:
         if parent is None:
             raise render.RenderFailed("a render needs at least one media clip")
         ext = the_plan["container"]
-        signed = self._sign(data, f"video/{ext}", job.data, found)
+        signed = (self._credentials.sign_render(data, f"video/{ext}", job.data, found) if self._credentials
+                  else credentials.Signed(data, None))
         prepared = artifacts.prepare(
             self._blobs, tenant_id, env, parent, kind="render", mime=f"video/{ext}", ext=ext, data=signed.data,
             params={"project_id": job.data["project_id"], "project_rev": job.data["project_rev"], "job_id": job_id},
@@ -254,13 +255,7 @@ class RenderJobs:
         prepared.event.data["provenance"]["inputs"] = [
             ref("artifact" if sid.startswith("ar_") else "asset", sid, r.sha256) for sid, r in found.items()
             if not sid.startswith("fn_")]
-        # ... and names the stored file, so GET /provenance/c2pa/{id} reads its manifest (or the sidecar beside it)
-        obj = prepared.data["object"]
-        prepared.event.data["provenance"]["outputs"][0].update(blob=obj["name"], bucket=obj["bucket"], mime=f"video/{ext}")
-        if signed.sidecar is not None:
-            from studio.provenance.c2pa_sign import SIDECAR_MIME, SIDECAR_SUFFIX
-
-            self._blobs.put(obj["bucket"], obj["name"] + SIDECAR_SUFFIX, signed.sidecar, SIDECAR_MIME)
+        credentials.attach(self._blobs, prepared, signed)  # the ledger names the file; a sidecar goes beside it
 
         def write(tx: Transaction) -> None:
             current = tx.get(path)
@@ -276,16 +271,6 @@ class RenderJobs:
                       {"job_id": job_id, "status": "done", "artifact_id": art.doc_id}, subject=path)
 
         self._store.run_transaction(write)
-
-
-    def _sign(self, data: bytes, mime: str, job: dict[str, Any], found: dict[str, sources.Resolved]) -> Signed:
-        if self._credentials is None:
-            return Signed(data, None)
-        ingredients = [Ingredient(sid, r.sha256, r.mime) for sid, r in found.items()
-                       if r.sha256 and not sid.startswith("fn_")]
-        return self._credentials.sign(data, mime, title=f"{job['project_id']}.{mime.split('/')[1]}",
-                                      params={"project_id": job["project_id"], "project_rev": job["project_rev"]},
-                                      ingredients=ingredients)
 
 
 def default_font() -> str:
