@@ -17,7 +17,7 @@ from PIL import Image
 from studio.bootstrap import Deps
 from studio.config import Settings
 from studio.kernel.errors import StudioError
-from studio.provenance.c2pa_sign import read_manifest, sign_image
+from studio.provenance.c2pa_sign import embeddable, read_manifest, sign_image, sign_media
 from studio.provenance.ledger import append_entry
 from studio.provenance.models import ProvenanceRecord
 from studio.provenance.signing_chain import SECRET_NAME, generate_material
@@ -117,6 +117,28 @@ def test_unsupported_and_broken_files(deps: Deps) -> None:
     assert raised.value.code.code == "C2PA_NO_MANIFEST"
     with pytest.raises(StudioError) as raised:
         read_manifest(deps, b"LEHV6nWB2yk8pyo0adR*.7kCMdnj", "text/plain")
+    assert raised.value.code.code == "C2PA_UNSUPPORTED_FORMAT"
+
+
+def test_a_format_without_embedding_is_signed_as_a_sidecar_store(deps: Deps) -> None:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # a real WebM (c2pa has no Matroska writer)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1",
+                        "-c:v", "libvpx-vp9", "-deadline", "realtime", f"{tmp}/v.webm"], check=True)
+        webm = Path(f"{tmp}/v.webm").read_bytes()
+    assert not embeddable("video/webm") and embeddable("video/mp4")
+    store = sign_media(deps, webm, "video/webm", title="render.webm", actions=[{"action": "c2pa.created"}],
+                       ingredients=INGREDIENTS[:1], sidecar=True)
+    assert store[:64] != webm[:64] and len(store) < 64 * 1024  # the manifest store alone, not the file
+    report = read_manifest(deps, webm, "video/webm", store)
+    assert report["validation_state"] == "Trusted" and report["manifest"]["title"] == "render.webm"
+    tampered = read_manifest(deps, _flip_pixel_data(webm), "video/webm", store)
+    assert tampered["validation_state"] == "Invalid"
+    assert any(e["code"] == "assertion.dataHash.mismatch" for e in tampered["errors"]), tampered["errors"]
+    with pytest.raises(StudioError) as raised:  # without its sidecar a WebM has nothing to read
+        read_manifest(deps, webm, "video/webm")
     assert raised.value.code.code == "C2PA_UNSUPPORTED_FORMAT"
 
 

@@ -6,7 +6,8 @@ object name; ``bucket``, the bucket role; ``mime``). A ref without one falls bac
 files live by convention: ``<tenant>/<env>/artifacts/<artifact_id>.<ext>`` in the ``media`` bucket role
 (media's ``paths.artifact_object``; this domain sits below media and does not import it). Only an object
 under the tenant's own prefix (``<tenant>/<env>/``) is read: a record naming another tenant's file is
-refused, not followed.
+refused, not followed. A file c2pa cannot embed in (WebM) is read with the sidecar manifest store
+stored beside it (``<name>.c2pa``, decision 0092).
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from studio.kernel import errors
 from studio.kernel.deps import Deps
 from studio.ports.store import Filter, Query
 from studio.provenance import paths
-from studio.provenance.c2pa_sign import read_manifest
+from studio.provenance.c2pa_sign import SIDECAR_SUFFIX, embeddable, read_manifest
 from studio.provenance.errors import ARTIFACT_BLOB_UNKNOWN
 
 DEFAULT_BUCKET = "media"  # the bucket role of derived files (media's MEDIA_BUCKET)
 MAX_FILE_BYTES = 64 * 1024 * 1024  # read whole into memory (the function has 512 MiB); videos stream later
+MAX_SIDECAR_BYTES = 4 * 1024 * 1024  # a manifest store with a thumbnail-less claim is a few KiB
 
 
 def _output_ref(deps: Deps, tenant_id: str, env: str, artifact_id: str) -> dict[str, Any]:
@@ -54,6 +56,18 @@ def c2pa_report(deps: Deps, tenant_id: str, env: str, artifact_id: str) -> dict[
     data, info = deps.blobs.get(bucket, name)
     mime = str(ref.get("mime") or info.content_type)
     sha = hashlib.sha256(data).hexdigest()
-    report = read_manifest(deps, data, mime)
+    sidecar = None if embeddable(mime) else _sidecar(deps, bucket, name)
+    report = read_manifest(deps, data, mime, sidecar)
     return {"artifact_id": artifact_id, "mime": mime, "sha256": sha,
-            "sha256_matches_ledger": (sha == ref["sha256"]) if ref.get("sha256") else None, **report}
+            "sha256_matches_ledger": (sha == ref["sha256"]) if ref.get("sha256") else None,
+            "manifest_location": "embedded" if sidecar is None else "sidecar", **report}
+
+
+def _sidecar(deps: Deps, bucket: str, name: str) -> bytes | None:
+    """The manifest store beside a file c2pa cannot embed in (``<name>.c2pa``), if there is one."""
+    info = deps.blobs.stat(bucket, name + SIDECAR_SUFFIX)
+    if info is None:
+        return None
+    if info.size > MAX_SIDECAR_BYTES:
+        raise errors.StudioError(errors.PAYLOAD_TOO_LARGE, "the sidecar manifest is too large to validate here")
+    return deps.blobs.get(bucket, name + SIDECAR_SUFFIX)[0]

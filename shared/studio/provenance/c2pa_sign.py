@@ -1,6 +1,7 @@
-"""C2PA manifests on the images the platform derives or exports: signed in, read back, validated.
+"""C2PA manifests on the images and videos the platform derives, exports or renders: signed in (or
+beside, for a format c2pa cannot embed in), read back, validated.
 
-``sign_image`` embeds a manifest (claim generator, the actions, the ingredients by sha256) signed with
+``sign_image`` (``sign_media``) embeds a manifest (claim generator, the actions, the ingredients by sha256) signed with
 the deployment's ES256 chain (``signing_chain``); ``read_manifest`` reads one back and validates it
 against this deployment's roots. ``c2pa`` (c2pa-python, a native library) is imported inside each call:
 a cold start that never signs never loads it.
@@ -28,6 +29,8 @@ MAX_ACTIONS = 32
 # Actions C2PA requires to reference an ingredient, and which relationships they reference.
 _LINKED = {"c2pa.opened": ("parentOf",), "c2pa.placed": ("componentOf",), "c2pa.removed": ("componentOf",)}
 MAX_INGREDIENTS = 32
+SIDECAR_SUFFIX = ".c2pa"  # a sidecar manifest store lives beside its file: <object name>.c2pa, same bucket
+SIDECAR_MIME = "application/c2pa"
 
 
 def _c2pa() -> Any:
@@ -100,9 +103,22 @@ def sign_image(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[
                ingredients: list[dict[str, Any]]) -> bytes:
     """``data`` (an image of type ``mime``) with a signed C2PA manifest embedded: the actions in a
     ``c2pa.actions.v2`` assertion and the ingredients (the parents, by sha256)."""
+    return sign_media(deps, data, mime, title=title, actions=actions, ingredients=ingredients)
+
+
+def embeddable(mime: str) -> bool:
+    """Whether c2pa can embed a manifest in a ``mime`` file (MP4 and MOV via BMFF can; WebM cannot)."""
+    return mime in _c2pa().Builder.get_supported_mime_types()
+
+
+def sign_media(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[dict[str, Any]],
+               ingredients: list[dict[str, Any]], sidecar: bool = False) -> bytes:
+    """``data`` with a signed C2PA manifest embedded (an image, an MP4 ...); or, with ``sidecar``, the
+    manifest store alone (``application/c2pa``), bound to the untouched file by a hash of all its bytes
+    (``c2pa.hash.data``): what a format c2pa cannot embed in (WebM) carries beside it (decision 0092)."""
     c2pa = _c2pa()
 
-    if mime not in c2pa.Builder.get_supported_mime_types():
+    if not sidecar and mime not in c2pa.Builder.get_supported_mime_types():
         raise errors.StudioError(C2PA_UNSUPPORTED_FORMAT, f"cannot embed a C2PA manifest in {mime!r}")
     chain = signing_chain(deps)
     material = chain.current()
@@ -120,22 +136,25 @@ def sign_image(deps: Deps, data: bytes, mime: str, *, title: str, actions: list[
         info = c2pa.C2paSignerInfo(b"es256", material.chain_pem, material.key_pem, None)  # no timestamp authority
         with c2pa.Signer.from_info(info) as signer, c2pa.Context.from_dict(settings) as context, \
                 c2pa.Builder(manifest, context=context) as builder:
-            builder.sign(signer, mime, io.BytesIO(data), out)
+            if sidecar:
+                builder.set_no_embed()
+            store = builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
         raise errors.StudioError(C2PA_SIGNING_FAILED, f"C2PA signing failed ({type(exc).__name__})") from exc
-    return out.getvalue()
+    return bytes(store) if sidecar else out.getvalue()
 
 
-def read_manifest(deps: Deps, data: bytes, mime: str) -> dict[str, Any]:
-    """The file's active manifest as read back, with c2pa's validation: ``validation_state`` is
-    ``Trusted`` (signed by this deployment's chain, intact), ``Valid`` (intact, signer unknown) or
-    ``Invalid`` (the file or the manifest changed after signing); ``errors`` lists why."""
+def read_manifest(deps: Deps, data: bytes, mime: str, sidecar: bytes | None = None) -> dict[str, Any]:
+    """The file's active manifest (embedded, or the ``sidecar`` manifest store beside it) as read back,
+    with c2pa's validation: ``validation_state`` is ``Trusted`` (signed by this deployment's chain,
+    intact), ``Valid`` (intact, signer unknown) or ``Invalid`` (the file or the manifest changed after
+    signing); ``errors`` lists why."""
     c2pa = _c2pa()
-    if mime not in c2pa.Reader.get_supported_mime_types():
+    if sidecar is None and mime not in c2pa.Reader.get_supported_mime_types():
         raise errors.StudioError(C2PA_UNSUPPORTED_FORMAT, f"{mime!r} files carry no C2PA manifest")
     try:
         with c2pa.Context.from_dict(_settings(signing_chain(deps).trust_anchors())) as context:
-            reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, context)
+            reader = c2pa.Reader.try_create(mime, io.BytesIO(data), sidecar, context)
             if reader is None:
                 raise errors.StudioError(C2PA_NO_MANIFEST, "the file carries no C2PA manifest")
             with reader:

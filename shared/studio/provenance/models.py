@@ -154,5 +154,7 @@ class C2paReport(ApiModel):
     sha256: str = Field(description="The sha256 of the file as read now")
     sha256_matches_ledger: bool | None = Field(description="Whether it equals the ledger's (null: the ledger has none)")
     validation_state: str = Field(description="Trusted, Valid or Invalid, as c2pa-python reads it")
+    manifest_location: Literal["embedded", "sidecar"] = Field(
+        default="embedded", description="In the file, or a sidecar manifest store beside it (formats c2pa cannot embed in: WebM)")
     manifest: dict[str, Any]
     errors: list[C2paIssue]

@@ -6,3 +6,4 @@ CLIP_NOT_FOUND = register("CLIP_NOT_FOUND", 404, "No clip or track with that id 
 RENDER_SOURCE_MISSING = register("RENDER_SOURCE_MISSING", 422, "A clip points at a media asset or artifact that is not there")
 RENDER_NOT_CANCELLABLE = register("RENDER_NOT_CANCELLABLE", 409, "The render job has already ended")
 PROJECT_REV_MISSING = register("PROJECT_REV_MISSING", 409, "The project is not at that revision")
+MASK_NOT_VISUAL = register("MASK_NOT_VISUAL", 422, "A clip's mask is not an image or a video")

@@ -19,7 +19,8 @@ from studio.kernel.meta import emit_meta, publish_meta
 from studio.ports.blobs import BlobStore
 from studio.ports.bus import Bus
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
-from studio.video import paths, plan, render, sources, timeline
+from studio.video import credentials, paths, plan, render, sources, timeline
+from studio.video.credentials import RenderCredentials
 from studio.video.errors import PROJECT_REV_MISSING, RENDER_NOT_CANCELLABLE
 from studio.video.projects import ProjectService
 
@@ -43,11 +44,13 @@ def job_view(doc: Document) -> dict[str, Any]:
 
 
 class RenderJobs:
-    def __init__(self, store: DocumentStore, bus: Bus, blobs: BlobStore, projects: ProjectService) -> None:
+    def __init__(self, store: DocumentStore, bus: Bus, blobs: BlobStore, projects: ProjectService,
+                 signer: RenderCredentials | None = None) -> None:
         self._store = store
         self._bus = bus
         self._blobs = blobs
         self._projects = projects
+        self._credentials = signer  # signs the output (C2PA); None: a deployment without content credentials
 
     # -- the plan ----------------------------------------------------------------------------
     def _planned(self, ctx: RequestContext, project_id: str, rev: int) -> tuple[Document, dict[str, Any]]:
@@ -241,8 +244,10 @@ class RenderJobs:
         if parent is None:
             raise render.RenderFailed("a render needs at least one media clip")
         ext = the_plan["container"]
+        signed = (self._credentials.sign_render(data, f"video/{ext}", job.data, found) if self._credentials
+                  else credentials.Signed(data, None))
         prepared = artifacts.prepare(
-            self._blobs, tenant_id, env, parent, kind="render", mime=f"video/{ext}", ext=ext, data=data,
+            self._blobs, tenant_id, env, parent, kind="render", mime=f"video/{ext}", ext=ext, data=signed.data,
             params={"project_id": job.data["project_id"], "project_rev": job.data["project_rev"], "job_id": job_id},
             width=the_plan["width"], height=the_plan["height"], duration_s=the_plan["duration_s"],
             extra={"tool": "video.render", "codec": the_plan["codec"]}, actor=("tool", "video.render"))
@@ -250,6 +255,7 @@ class RenderJobs:
         prepared.event.data["provenance"]["inputs"] = [
             ref("artifact" if sid.startswith("ar_") else "asset", sid, r.sha256) for sid, r in found.items()
             if not sid.startswith("fn_")]
+        credentials.attach(self._blobs, prepared, signed)  # the ledger names the file; a sidecar goes beside it
 
         def write(tx: Transaction) -> None:
             current = tx.get(path)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from studio.video import ducking, masks
 from studio.video.timeline import MediaClip, TextClip, Timeline, duration
 
 DEFAULT_FONT = "default"
@@ -25,10 +26,12 @@ _COST_S = {"h264": 0.007, "vp9": 0.02, "av1": 0.03}
 
 @dataclass(frozen=True)
 class Source:
-    """What the plan needs to know of a clip's source: whether it has pictures and sound."""
+    """What the plan needs to know of a clip's source: whether it has pictures and sound, or is a still
+    image (which only a mask may be)."""
     source_id: str
     has_video: bool
     has_audio: bool
+    still: bool = False
 
 
 def _num(x: float) -> str:
@@ -122,15 +125,19 @@ def _chunk(tl: Timeline, index: int, f0: int, f1: int, sources: dict[str, Source
         k = len(inputs)
         inputs.append({"source": clip.source, "args": ["-ss", _num(src_t), "-t", _num((b - a) * clip.speed),
                                                        "-i", "{src:" + clip.source + "}"]})
-        chain = [f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}", f"fps={fps}",
-                 f"scale={w}:{h}:force_original_aspect_ratio=decrease",
-                 f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2", "format=yuva420p", f"setpts=PTS+{_num(a - c0)}/TB"]
+        scaled = [f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}", f"fps={fps}",
+                  f"scale={w}:{h}:force_original_aspect_ratio=decrease"]
+        placed = [f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2", f"setpts=PTS+{_num(a - c0)}/TB"]
         lead = max(clip.fades.fade_in, clip.transition.duration if clip.transition else 0.0)
         if lead and clip.start >= c0 - 1e-9:
-            chain.append(f"fade=t=in:st={_num(clip.start - c0)}:d={_num(lead)}:alpha=1")
+            placed.append(f"fade=t=in:st={_num(clip.start - c0)}:d={_num(lead)}:alpha=1")
         if clip.fades.fade_out and end <= c1 + 1e-9:
-            chain.append(f"fade=t=out:st={_num(end - clip.fades.fade_out - c0)}:d={_num(clip.fades.fade_out)}:alpha=1")
-        graph.append(f"[{k}:v]{','.join(chain)}[s{n}]")
+            placed.append(f"fade=t=out:st={_num(end - clip.fades.fade_out - c0)}:d={_num(clip.fades.fade_out)}:alpha=1")
+        if clip.mask is None:
+            graph.append(f"[{k}:v]{','.join([*scaled, placed[0], 'format=yuva420p', *placed[1:]])}[s{n}]")
+        else:  # the mask becomes the clip's alpha before it is padded and faded (masks.py)
+            inputs.append(masks.mask_input(clip, sources[clip.mask], a, b, fps))
+            graph.extend(masks.masked(clip, n, k, len(inputs) - 1, fps, b - a, [*scaled, "format=yuva420p"], placed))
         graph.append(f"[{last}][s{n}]overlay=eof_action=pass:format=auto[{label}]")
         last = label
     graph.append(f"[{last}]format=yuv420p[vout]")
@@ -182,8 +189,7 @@ def _audio(tl: Timeline, total_s: float, sources: dict[str, Source], ext: str) -
         if labels:
             graph.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0:duration=longest[t{ti}]")
             tracks[track.id] = f"t{ti}"
-    # ducking: the ducked track is compressed by the key track's level (sidechaincompress); the ratio
-    # turns "N dB under a key ~20 dB above the threshold" into the compressor's terms
+    # ducking: the ducked track is compressed by the key track's activity, exactly N dB (ducking.py)
     keyed: dict[str, list[str]] = {}
     ducks = [(t, t.ducking) for t in tl.tracks if t.ducking is not None and t.id in tracks
              and t.ducking.under in tracks]
@@ -196,12 +202,9 @@ def _audio(tl: Timeline, total_s: float, sources: dict[str, Source], ext: str) -
         graph.append(f"[{src}]asplit={len(users) + 1}[{src}_m]{''.join(f'[{o}]' for o in outs)}")
         tracks[key] = f"{src}_m"
         for user, k_label in zip(users, outs, strict=True):
-            user_duck = next(t.ducking for t in tl.tracks if t.id == user)
-            assert user_duck is not None
-            duck = user_duck
-            ratio = min(20.0, 20.0 / max(0.1, 20.0 - min(duck.db, 19.0)))
-            graph.append(f"[{tracks[user]}][{k_label}]sidechaincompress=threshold=0.01:ratio={_num(ratio)}:"
-                         f"attack={_num(duck.attack_ms)}:release={_num(duck.release_ms)}[{tracks[user]}_d]")
+            settings = next(t.ducking for t in tl.tracks if t.id == user)
+            assert settings is not None
+            graph.extend(ducking.duck(tracks[user], k_label, f"{tracks[user]}_d", settings))
             tracks[user] = f"{tracks[user]}_d"
     codec = ["-c:a", "aac", "-b:a", f"{a.bitrate_kbps}k"] if ext == "mp4" else [
         "-c:a", "libopus", "-b:a", f"{a.bitrate_kbps}k"]
@@ -248,6 +251,7 @@ def build(tl: Timeline, sources: dict[str, Source]) -> dict[str, Any]:
 
 
 def sources_used(tl: Timeline) -> list[str]:
-    """Every media asset or artifact a clip plays and every registered font a text clip uses."""
+    """Every media asset or artifact a clip plays or is masked by, and every registered font a text clip uses."""
     return sorted({c.source for t in tl.tracks for c in t.clips if isinstance(c, MediaClip)}
+                  | {c.mask for t in tl.tracks for c in t.clips if isinstance(c, MediaClip) and c.mask}
                   | {c.font_file for t in tl.tracks for c in t.clips if isinstance(c, TextClip) and c.font_file})

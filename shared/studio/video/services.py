@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studio.kernel.deps import Deps, Slot
+from studio.video.credentials import RenderCredentials
 from studio.video.jobs import RenderJobs
 from studio.video.origin_snippets import OriginSnippets
 from studio.video.projects import ProjectService
@@ -21,7 +22,7 @@ VIDEO: Slot[VideoServices] = Slot("video")
 
 def _build(deps: Deps) -> VideoServices:
     projects = ProjectService(deps.store)
-    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects),
+    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects, RenderCredentials(deps)),
                          OriginSnippets(deps.store))
 
 

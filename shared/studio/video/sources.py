@@ -14,6 +14,8 @@ from studio.ports.store import Document, DocumentStore
 from studio.video.errors import RENDER_SOURCE_MISSING
 from studio.video.plan import Source
 
+_OCTETS = "application/octet-stream"
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -21,6 +23,7 @@ class Resolved:
     obj: dict[str, Any]  # {bucket, name}: where its bytes are
     asset: Document | None  # the media asset it is (or derives from): the render artifact's parent; None: a font
     sha256: str | None
+    mime: str = _OCTETS
 
 
 def resolve_all(store: DocumentStore, tenant_id: str, env: str, ids: list[str]) -> dict[str, Resolved]:
@@ -41,8 +44,8 @@ def _one(store: DocumentStore, tenant_id: str, env: str, sid: str) -> Resolved:
             raise missing
         md = doc.data.get("metadata") or {}
         kind = doc.data.get("kind")
-        src = Source(sid, kind == "video", bool(md.get("audio_codec")))  # stills are not clips yet
-        return Resolved(src, doc.data["object"], doc, doc.data.get("sha256"))
+        src = Source(sid, kind == "video", bool(md.get("audio_codec")), still=kind == "image")  # stills: masks only
+        return Resolved(src, doc.data["object"], doc, doc.data.get("sha256"), str(doc.data.get("sniffed_type") or _OCTETS))
     doc = store.get(media_paths.artifact(tenant_id, env, sid))
     if doc is None or not doc.data.get("object"):
         raise missing
@@ -54,8 +57,8 @@ def _one(store: DocumentStore, tenant_id: str, env: str, sid: str) -> Resolved:
     # a derived video keeps its parent's sound (the proxy does; a render always has a track)
     has_audio = mime.startswith("audio/") or (mime.startswith("video/") and (
         bool(parent_md.get("audio_codec")) or doc.data.get("kind") == "render"))
-    src = Source(sid, mime.startswith("video/"), has_audio)
-    return Resolved(src, doc.data["object"], parent, doc.data.get("sha256"))
+    src = Source(sid, mime.startswith("video/"), has_audio, still=mime.startswith("image/"))
+    return Resolved(src, doc.data["object"], parent, doc.data.get("sha256"), mime or _OCTETS)
 
 
 def fetch(blobs: BlobStore, found: dict[str, Resolved], work: str) -> dict[str, str]:

@@ -41,7 +41,11 @@ class MediaClip(_Strict):
     speed: Annotated[float, Field(ge=0.25, le=4.0, allow_inf_nan=False)] = 1.0
     volume: Annotated[float, Field(ge=0, le=4, allow_inf_nan=False)] = 1.0
     fades: Fade = Field(default_factory=Fade)
-    mask: str | None = Field(default=None, pattern=r"^ar_[0-9a-f]{20}$", description="a mask artifact (alpha) over the clip")
+    mask: str | None = Field(default=None, pattern=r"^(as|ar)_[0-9a-f]{20}$",
+                             description="an image or video (asset or artifact) masking the clip, scaled to it: "
+                                         "where the mask is black (or transparent) the layer below shows")
+    mask_mode: Literal["luma", "alpha"] = Field(
+        default="luma", description="which of the mask's planes is the clip's opacity: its brightness or its alpha")
     transition: Transition | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
