@@ -10,24 +10,34 @@ gateway CPU per delivery (all members), which the fleet simulation is calibrated
 (bench/fleet_sim.py)."""
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import uvloop
 
-from bench import REPO
+from bench import REPO, fleet_sim, machine_load
 from bench.common import Result, free_port, heading, percentile, table
+from bench.fleet_sim import Calibration
+from bench.machine_load import LoadSampler, LoadTrace
 from bench.realtime_fanout_round import WARMUP, Round, run_round
 from bench.realtime_support import no_agent_manifest, proc_status_kib, raise_nofile, session
 
-MESSAGES = 20
-PLAN = ((1, 2), (1, 1000), (2, 1000), (1, 5000), (2, 5000))
+MESSAGES = 40
+# (processes, subscribers). The rounds with 0 and 2 subscribers calibrate what a post and a feed
+# cost; the other 1-process rounds the cost per delivery; the 2-process rounds are predicted.
+PLAN = ((1, 0), (1, 2), (1, 1000), (2, 1000), (1, 5000), (2, 5000))
+URGENT_NICE = -15
+IDLE_S = 1.0
 
 
 class FleetGateway:
@@ -93,7 +103,28 @@ def _up(port: int) -> bool:
         return False
 
 
-def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> Round:
+@contextmanager
+def _urgent() -> Iterator[None]:
+    """As root, run this bench (and the processes it starts, which inherit it) ahead of other
+    sessions' work: nice -15, and the same for its session's autogroup, without which the nice
+    counts only against our own processes (machine_load.autogroups). Restored afterwards. What
+    the others still take is measured (bench/machine_load.py) and given to the simulation."""
+    if os.geteuid() != 0:
+        yield
+        return
+    nice, group = os.getpriority(os.PRIO_PROCESS, 0), machine_load.autogroup_nice()
+    os.setpriority(os.PRIO_PROCESS, 0, min(nice, URGENT_NICE))
+    if group is not None and machine_load.autogroups():
+        machine_load.set_autogroup_nice(min(group, URGENT_NICE))
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+        if group is not None and machine_load.autogroups():
+            machine_load.set_autogroup_nice(group)
+
+
+def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple[Round, LoadTrace]:
     raise_nofile()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         gw = FleetGateway(Path(tmp), no_agent_manifest(Path(tmp)), processes)
@@ -103,36 +134,58 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> Round
                 thread_id = sess.new_thread(client, "fleet")
             half = subscribers // 2
             rnd = Round(f"{processes}p-{subscribers}", half, subscribers - half, messages)
-            rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, None))  # type: ignore[arg-type]
+            # The clients' own garbage collector is the bench's, not the gateway's: a full collection
+            # over 100,000s of receipts would stall every read behind it, so it waits for the round.
+            gc.collect()
+            cpu0 = gw.cpu_s()
+            time.sleep(IDLE_S)  # what the process burns with nothing to do (timers, polls), not the posts'
+            idle_per_s = (gw.cpu_s() - cpu0) / IDLE_S
+            gc.disable()
+            try:
+                with LoadSampler() as trace:
+                    rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, None))  # type: ignore[arg-type]
+            finally:
+                gc.enable()
+            rnd.idle_cpu_s = idle_per_s * rnd.post_wall_s
         finally:
             gw.stop()
     if rnd.errors:
         raise RuntimeError(f"{rnd.label}: {rnd.errors[0]}")
-    return rnd
+    return rnd, trace
 
 
 def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list[Result]:
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
-    by: dict[tuple[int, int], Round] = {}
-    for processes, subscribers in plan:
-        rnd = measure(processes, subscribers)
-        by[(processes, subscribers)] = rnd
+    by: dict[tuple[int, int], tuple[Round, LoadTrace]] = {}
+    with _urgent():
+        for processes, subscribers in plan:
+            by[(processes, subscribers)] = measure(processes, subscribers)
+    for (processes, subscribers), (rnd, trace) in by.items():
+        if not subscribers:
+            continue
         lat = rnd.latencies_ms()
         per = rnd.gateway_cpu_s / max(len(rnd.receipts), 1) * 1e6
+        _ours, others, steal = trace.between(min(rnd.t0.values()), max(rnd.t0.values()))
         rows.append([str(processes), f"{subscribers:,}", f"{percentile(lat, 50):.1f} ms", f"{percentile(lat, 99):.1f} ms",
-                     f"{per:.0f} us", f"{rnd.exact():,}/{rnd.messages * rnd.subscribers:,}"])
+                     f"{per:.0f} us", f"{rnd.exact():,}/{rnd.messages * rnd.subscribers:,}",
+                     f"{others:.2f} + {steal:.2f}"])
         read = rnd.latencies_ms(read=True)
         print(f"  {processes} process(es), {subscribers:,} subscribers: p50 {percentile(lat, 50):.1f} ms, "
               f"p99 {percentile(lat, 99):.1f} ms (read by the client: {percentile(read, 50):.1f} / "
               f"{percentile(read, 99):.1f} ms), {per:.0f} us gateway + "
-              f"{rnd.client_cpu_s / max(len(rnd.receipts), 1) * 1e6:.0f} us client CPU per delivery", flush=True)
-    print(table(["processes", "subscribers", "p50", "p99", "CPU/delivery", "exact pairs"], rows), flush=True)
-    for (processes, subscribers), rnd in by.items():
+              f"{rnd.client_cpu_s / max(len(rnd.receipts), 1) * 1e6:.0f} us client CPU per delivery; other "
+              f"sessions used {others:.2f} cores ({trace.urgent_share:.0%} of it as urgent as ours), steal "
+              f"{steal:.2f}", flush=True)
+    print(table(["processes", "subscribers", "p50", "p99", "CPU/delivery", "exact pairs", "others + steal (cores)"],
+                rows), flush=True)
+    for (processes, subscribers), (rnd, _trace) in by.items():
+        if not subscribers:
+            continue
         lat = rnd.latencies_ms()
         single = by.get((1, subscribers))
-        base50 = percentile(single.latencies_ms(), 50) if single and processes > 1 else None
-        base99 = percentile(single.latencies_ms(), 99) if single and processes > 1 else None
+        base50 = percentile(single[0].latencies_ms(), 50) if single and processes > 1 else None
+        base99 = percentile(single[0].latencies_ms(), 99) if single and processes > 1 else None
         extra = {"cpu_us_per_delivery": rnd.gateway_cpu_s / max(len(rnd.receipts), 1) * 1e6,
                  "exact": rnd.exact(), "pairs": rnd.messages * rnd.subscribers}
         results += [
@@ -144,44 +197,70 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list
     return results + validate(by)
 
 
-def validate(by: dict[tuple[int, int], Round]) -> list[Result]:
-    """Fit the simulation on the 1-process rounds, predict the 2-process ones, then the target."""
+def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> Calibration | None:
+    """The simulation's costs, from the 1-process rounds only: with no subscriber, what a post costs
+    the gateway (less what the process burns idle, measured before the round); with 2, plus one feed;
+    the slope of CPU per message against subscribers over all of them, the cost per delivery; the
+    client's CPU per delivery; and the 2-subscriber p50 less that CPU, the listener latency."""
     from bench import fleet_sim
 
-    floor = by.get((1, 2))
-    singles = {s: rnd for (p, s), rnd in by.items() if p == 1 and s > 2}
-    if floor is None or not singles:
-        return []
-    def per_message_ms(rnd: Round) -> float:
-        return rnd.gateway_cpu_s / (WARMUP + rnd.messages) * 1000
+    singles = {s: rnd for (p, s), (rnd, _t) in by.items() if p == 1}
+    if not {0, 2} <= set(singles) or len(singles) < 3:
+        return None
 
-    client = [rnd.client_cpu_s / max(len(rnd.receipts), 1) * 1e6 for rnd in singles.values()]
-    cal = fleet_sim.fit(percentile(floor.latencies_ms(), 50),
-                        {s: per_message_ms(r) for s, r in {2: floor, **singles}.items()}, sum(client) / len(client))
-    print(f"  simulation calibrated: listener {cal.floor_ms:.1f} ms, post {cal.post_ms:.2f} ms + feed "
-          f"{cal.feed_ms:.2f} ms CPU per message, {cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client "
-          "CPU per delivery", flush=True)
-    out = []
-    for (processes, subscribers), rnd in sorted(by.items()):
-        if processes < 2:
+    def per_message_ms(rnd: Round) -> float:
+        return (rnd.gateway_cpu_s - rnd.idle_cpu_s) / (WARMUP + rnd.messages) * 1000
+
+    xs = sorted(s for s in singles if s > 0)
+    ys = [per_message_ms(singles[s]) for s in xs]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    post = per_message_ms(singles[0])
+    feed = max(mean_y - slope * mean_x - post, 0.05)
+    big = [singles[s] for s in xs if s >= 100]
+    client = sum(r.client_cpu_s for r in big) / max(sum(len(r.receipts) for r in big), 1) * 1e6
+    floor = percentile(singles[2].latencies_ms(), 50) - post - feed - 2 * slope
+    return replace(fleet_sim.CALIBRATION, floor_ms=max(floor, 0.0), post_ms=post, feed_ms=feed,
+                   delivery_us=slope * 1000, client_us=client)
+
+
+def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration) -> fleet_sim.Deliveries:
+    """The round replayed in the simulation: its own post times, and window by window the cores the
+    others left (measured during this round, bench/machine_load.py)."""
+    first = min(rnd.t0.values())
+    capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
+                                  [trace.taken(w) for w in trace.windows])
+    return fleet_sim.predict_local(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
+                                   capacity, warmup=WARMUP)
+
+
+def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]:
+    """Fit the simulation on the 1-process rounds, predict the 2-process ones, then the target."""
+    cal = calibrate(by)
+    if cal is None:
+        return []
+    print(f"  simulation calibrated on the 1-process rounds: listener {cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms "
+          f"+ feed {cal.feed_ms:.2f} ms CPU per message, {cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us "
+          "client CPU per delivery", flush=True)
+    out, rows = [], []
+    for (processes, subscribers), (rnd, trace) in sorted(by.items()):
+        if subscribers < 100:
             continue
-        # Other sessions share this machine's cores: how many runnable processes they add is fitted on
-        # the 1-process round of the same size (run just before), then held for the 2-process one.
-        cores = float(len(os.sched_getaffinity(0)))
-        single = by.get((1, subscribers))
-        background = 0.0
-        if single is not None:
-            background = fleet_sim.fit_background(subscribers, percentile(single.latencies_ms(read=True), 50), cal,
-                                                  cores)
-        p50, p99 = fleet_sim.predict_local(processes, subscribers, cal, cores=cores, background=background)
-        lat = rnd.latencies_ms(read=True)  # the simulation's clients share the machine: compare where they read
-        for name, measured, predicted in (("p50", percentile(lat, 50), p50), ("p99", percentile(lat, 99), p99)):
-            print(f"  {processes} processes, {subscribers:,} subs: {name} measured {measured:.1f} ms, "
-                  f"simulated {predicted:.1f} ms ({measured / predicted:.2f}x; {background:.2f} other runnable "
-                  "processes, fitted on the 1-process round)", flush=True)
-            out.append(Result("fleet_sim", f"{name} post -> read, {subscribers:,} subs on {processes} processes: "
-                              "measured vs simulated", measured, "ms", predicted, "simulation", 1.25,
-                              note="within 25 %: between 0.8x and 1.25x"))
+        sim = predicted(rnd, trace, processes, cal)
+        role = "predicted" if processes > 1 else "fitted on"
+        for where, read in (("socket", False), ("read", True)):
+            for name, p in (("p50", 50), ("p99", 99)):
+                measured, simulated = percentile(rnd.latencies_ms(read=read), p), percentile(sim.ms(read=read), p)
+                ratio = measured / simulated
+                rows.append([f"{processes}", f"{subscribers:,}", f"{name} {where}", f"{measured:.1f} ms",
+                             f"{simulated:.1f} ms", f"{ratio:.2f}x", role])
+                if processes > 1:
+                    out.append(Result(
+                        "fleet_sim", f"{name} post -> {where}, {subscribers:,} subs on {processes} processes: "
+                        "measured / simulated, either way", max(ratio, 1 / ratio), "x", 1.0, "exact", 1.25,
+                        note=f"measured {measured:.1f} ms, simulated {simulated:.1f} ms; within 25 % either way",
+                        extra={"measured_ms": measured, "simulated_ms": simulated}))
+    print(table(["processes", "subscribers", "latency", "measured", "simulated", "ratio", "rounds"], rows), flush=True)
     sizing = fleet_sim.target_sizing(cal)
     print(f"  target: {sizing['fleet_instances']:,} instances x {sizing['instance_gib']} GiB, "
           f"p99 {sizing['p99_ms']:.1f} ms, ${sizing['usd_per_million_delivered']:.3f} per million delivered", flush=True)
@@ -198,4 +277,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="*", default=[1000, 5000])
     args = parser.parse_args()
-    run(True, ((1, 2), *((p, s) for s in args.subscribers for p in (1, 2))))
+    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))))
