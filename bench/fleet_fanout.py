@@ -51,10 +51,12 @@ class FleetGateway:
         self.base_url = f"http://127.0.0.1:{shared}"
         self.ws_url = f"ws://127.0.0.1:{shared}"
         self.data = folder / f"data-{processes}"
+        self._folder = folder
         env = {**os.environ, "PORT": str(shared), "STUDIO_DATA_DIR": str(self.data), "STUDIO_PUBLIC_URL": self.base_url,
                "STUDIO_RATE_LIMIT_PER_MINUTE": "100000000", "STUDIO_STREAMS_PER_USER": "100000000",
                "STUDIO_MANIFEST": str(manifest), "STUDIO_GATEWAY_PROCESSES": str(processes),
-               "PYTHONPATH": str(REPO / "shared")}
+               "PYTHONPATH": f"{REPO / 'shared'}{os.pathsep}{REPO / 'bench' / 'gc_probe'}",
+               "STUDIO_BENCH_GC_LOG": str(folder / "gc")}
         self._log = (folder / f"fleet-{processes}.log").open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
@@ -82,6 +84,15 @@ class FleetGateway:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
+
+    def gc_pauses(self) -> list[list[tuple[float, float]]]:
+        """Per member (in ``pids`` order), the collections that stalled it: (wall clock start, seconds)."""
+        out: list[list[tuple[float, float]]] = []
+        for pid in self.pids:
+            log = self._folder / f"gc-{pid}"
+            lines = log.read_text().split("\n") if log.exists() else []
+            out.append([(float(a), float(b)) for a, b, _gen in (ln.split() for ln in lines if ln)])
+        return out
 
     def rss_kib(self) -> int:
         return sum(proc_status_kib(pid) for pid in self.pids)
@@ -147,6 +158,7 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
             finally:
                 gc.enable()
             rnd.idle_cpu_s = idle_per_s * rnd.post_wall_s
+            trace.pauses = gw.gc_pauses()
         finally:
             gw.stop()
     if rnd.errors:
@@ -197,28 +209,27 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list
     return results + validate(by)
 
 
-def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> Calibration | None:
-    """The simulation's costs, from the 1-process rounds only: with no subscriber, what a post costs
-    the gateway (less what the process burns idle, measured before the round); with 2, plus one feed;
-    the slope of CPU per message against subscribers over all of them, the cost per delivery; the
-    client's CPU per delivery; and the 2-subscriber p50 less that CPU, the listener latency."""
-    from bench import fleet_sim
-
+def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]], subscribers: int) -> Calibration | None:
+    """The simulation's costs for a round of ``subscribers``, from the 1-process rounds only: with no
+    subscriber, what a post costs the gateway (less what the process burns idle, measured before the
+    round); with 2, plus one feed; with ``subscribers``, the cost per delivery (the slope from 2) and
+    the client's CPU per delivery; and the 2-subscriber p50 less that CPU, the listener latency. Per
+    size, not one line through all: a delivery costs more when 5,000 sockets churn the caches."""
     singles = {s: rnd for (p, s), (rnd, _t) in by.items() if p == 1}
-    if not {0, 2} <= set(singles) or len(singles) < 3:
+    if not {0, 2, subscribers} <= set(singles):
         return None
+    collected = {s: sum(sec for member in t.pauses for at, sec in member if at >= min(r.t0.values()))
+                 for (p, s), (r, t) in by.items() if p == 1}
 
-    def per_message_ms(rnd: Round) -> float:
-        return (rnd.gateway_cpu_s - rnd.idle_cpu_s) / (WARMUP + rnd.messages) * 1000
+    def per_message_ms(rnd: Round) -> float:  # less the collections, which the simulation replays apart
+        spent = rnd.gateway_cpu_s - rnd.idle_cpu_s - collected[rnd.subscribers]
+        return spent / (WARMUP + rnd.messages) * 1000
 
-    xs = sorted(s for s in singles if s > 0)
-    ys = [per_message_ms(singles[s]) for s in xs]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
     post = per_message_ms(singles[0])
-    feed = max(mean_y - slope * mean_x - post, 0.05)
-    big = [singles[s] for s in xs if s >= 100]
-    client = sum(r.client_cpu_s for r in big) / max(sum(len(r.receipts) for r in big), 1) * 1e6
+    slope = (per_message_ms(singles[subscribers]) - per_message_ms(singles[2])) / (subscribers - 2)
+    feed = max(per_message_ms(singles[2]) - 2 * slope - post, 0.05)
+    big = singles[subscribers]
+    client = big.client_cpu_s / max(len(big.receipts), 1) * 1e6
     floor = percentile(singles[2].latencies_ms(), 50) - post - feed - 2 * slope
     return replace(fleet_sim.CALIBRATION, floor_ms=max(floor, 0.0), post_ms=post, feed_ms=feed,
                    delivery_us=slope * 1000, client_us=client)
@@ -230,22 +241,26 @@ def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration) ->
     first = min(rnd.t0.values())
     capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
                                   [trace.taken(w) for w in trace.windows])
+    pauses = [[(t - first, seconds) for t, seconds in member if t >= first] for member in trace.pauses]
     return fleet_sim.predict_local(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
-                                   capacity, warmup=WARMUP)
+                                   capacity, warmup=WARMUP, pauses=pauses)
 
 
 def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]:
     """Fit the simulation on the 1-process rounds, predict the 2-process ones, then the target."""
-    cal = calibrate(by)
-    if cal is None:
-        return []
-    print(f"  simulation calibrated on the 1-process rounds: listener {cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms "
-          f"+ feed {cal.feed_ms:.2f} ms CPU per message, {cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us "
-          "client CPU per delivery", flush=True)
     out, rows = [], []
+    sizes = sorted({s for _p, s in by if s >= 100})
+    cals = {s: cal for s in sizes if (cal := calibrate(by, s)) is not None}
+    for subscribers, cal in cals.items():
+        print(f"  simulation calibrated on the 1-process rounds, {subscribers:,} subscribers: listener "
+              f"{cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms + feed {cal.feed_ms:.2f} ms CPU per message, "
+              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery", flush=True)
+    if not cals:
+        return []
     for (processes, subscribers), (rnd, trace) in sorted(by.items()):
-        if subscribers < 100:
+        if subscribers not in cals:
             continue
+        cal = cals[subscribers]
         sim = predicted(rnd, trace, processes, cal)
         role = "predicted" if processes > 1 else "fitted on"
         for where, read in (("socket", False), ("read", True)):
@@ -261,7 +276,7 @@ def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]
                         note=f"measured {measured:.1f} ms, simulated {simulated:.1f} ms; within 25 % either way",
                         extra={"measured_ms": measured, "simulated_ms": simulated}))
     print(table(["processes", "subscribers", "latency", "measured", "simulated", "ratio", "rounds"], rows), flush=True)
-    sizing = fleet_sim.target_sizing(cal)
+    sizing = fleet_sim.target_sizing(cals[min(cals)])  # an instance holds ~800 clients: the smaller round's costs
     print(f"  target: {sizing['fleet_instances']:,} instances x {sizing['instance_gib']} GiB, "
           f"p99 {sizing['p99_ms']:.1f} ms, ${sizing['usd_per_million_delivered']:.3f} per million delivered", flush=True)
     out += [Result("fleet_sim", "target: gateway instances", float(sizing["fleet_instances"]), "instances"),

@@ -91,12 +91,19 @@ class _Proc:
 
 
 def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
-        clients_local: bool = False, posting: int | None = None) -> Deliveries:
+        clients_local: bool = False, posting: int | None = None,
+        pauses: Sequence[Sequence[tuple[float, float]]] = ()) -> Deliveries:
     """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
     ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
-    the instances ``post_ms`` + ``floor_ms`` after their time). Returns every delivery's latencies."""
+    the instances ``post_ms`` + ``floor_ms`` after their time). ``pauses``: per instance, garbage
+    collections (time, seconds of CPU) that stop its loop wherever it is. Returns every delivery's
+    latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
+    for i, stalls in enumerate(pauses):
+        for t, seconds in stalls:
+            events.append((t, tie, "gc", (i, seconds)))
+            tie += 1
     for index, (t, thread) in enumerate(sorted(posts)):
         events.append((t, tie, "post", (index, t, thread)))
         tie += 1
@@ -120,7 +127,9 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             now = max(now, events[0][0])
         while events and events[0][0] <= now:
             _t, _tie, kind, payload = heapq.heappop(events)
-            if kind == "post":
+            if kind == "gc":  # the collector runs before anything else the loop had to do
+                gateways[payload[0]].work.appendleft((payload[1], None))
+            elif kind == "post":
                 if posting is not None:
                     gateways[posting].work.append((cal.post_ms / 1000, ("committed", payload)))
                 else:
@@ -181,7 +190,8 @@ def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s
 
 
 def predict_local(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
-                  capacity: Capacity, warmup: int = 0) -> Deliveries:
+                  capacity: Capacity, warmup: int = 0,
+                  pauses: Sequence[Sequence[tuple[float, float]]] = ()) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
     ``processes``, the posts at ``post_times`` (seconds, the round's own schedule) all taken by one
     member (the poster's keep-alive connection), the clients in one more process, ``capacity`` the
@@ -189,7 +199,7 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
     bench drops them."""
     per = subscribers // processes
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
-              clients_local=True, posting=0)
+              clients_local=True, posting=0, pauses=pauses)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
 
 
