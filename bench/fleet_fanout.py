@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import os
 import subprocess
 import sys
@@ -37,6 +38,7 @@ MESSAGES = 40
 # cost; the other 1-process rounds the cost per delivery; the 2-process rounds are predicted.
 PLAN = ((1, 0), (1, 2), (1, 1000), (2, 1000), (1, 5000), (2, 5000))
 URGENT_NICE = -15
+STALL_S = 0.002
 IDLE_S = 1.0
 
 
@@ -72,7 +74,11 @@ class FleetGateway:
                 raise RuntimeError("the fleet did not start")
             time.sleep(0.1)
         self.pids = [int(m["pid"]) for m in members]
-        self._ports = itertools.cycle([int(m["port"]) for m in members])
+        # Every request of the bench (the session, the poster's keep-alive POSTs) goes to member 0, so
+        # the simulation knows which member runs the posts; subscribers spread over all (``port``).
+        self.base_url = f"http://127.0.0.1:{int(members[0]['port'])}"
+        self._members = [int(m["port"]) for m in members]
+        self._ports = itertools.cycle(self._members)
 
     @property
     def port(self) -> int:
@@ -94,6 +100,16 @@ class FleetGateway:
             out.append([(float(a), float(b)) for a, b, _gen in (ln.split() for ln in lines if ln)])
         return out
 
+    def deliveries(self) -> dict[str, int]:
+        """How the members wrote their events so far, summed (/healthz/realtime): ``direct`` by the
+        fan-out itself, ``by_task`` through the connection's task (a queued event: the costlier path)."""
+        total: dict[str, int] = {}
+        for port in self._members:
+            stats = httpx.get(f"http://127.0.0.1:{port}/healthz/realtime", timeout=10).json()["deliveries"]
+            for key, value in stats.items():
+                total[key] = total.get(key, 0) + int(value)
+        return total
+
     def rss_kib(self) -> int:
         return sum(proc_status_kib(pid) for pid in self.pids)
 
@@ -105,6 +121,25 @@ class FleetGateway:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self._log.close()
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of ``pid`` on one core (threads started later inherit it from their creator)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), {cpu})
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+
+
+def placement(processes: int) -> list[int]:
+    """The core of each gateway member, then of the client process: the gateway's members share the
+    first core(s), the client gets the last to itself. One process and two then have the same CPU to
+    work with, and the clients (which deployed are other machines) cannot slow the gateway down;
+    left to the scheduler, two of ours sometimes queue on one core while the other runs someone else."""
+    cpus = sorted(os.sched_getaffinity(0))
+    gateway = cpus[:-1] or cpus
+    return [gateway[i % len(gateway)] for i in range(processes)] + [cpus[-1]]
 
 
 def _up(port: int) -> bool:
@@ -137,7 +172,10 @@ def _urgent() -> Iterator[None]:
 
 def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple[Round, LoadTrace]:
     raise_nofile()
-    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+    # In memory: the store's checkpoints fsync, and on a disk other sessions are writing to an fsync
+    # can stall the gateway's loop for a quarter of a second (deployed, the store is Firestore).
+    shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-", dir=shm) as tmp:
         gw = FleetGateway(Path(tmp), no_agent_manifest(Path(tmp)), processes)
         try:
             with httpx.Client(base_url=gw.base_url, timeout=30) as client:
@@ -151,14 +189,23 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
             cpu0 = gw.cpu_s()
             time.sleep(IDLE_S)  # what the process burns with nothing to do (timers, polls), not the posts'
             idle_per_s = (gw.cpu_s() - cpu0) / IDLE_S
+            paths0 = gw.deliveries()
+            cores = placement(processes)
+            for pid, cpu in zip(gw.pids, cores, strict=False):
+                pin(pid, cpu)
+            allowed = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {cores[-1]})
             gc.disable()
             try:
                 with LoadSampler() as trace:
-                    rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, None))  # type: ignore[arg-type]
+                    rnd = uvloop.run(run_round(gw, sess, thread_id, rnd, {cores[0]}))  # type: ignore[arg-type]
             finally:
                 gc.enable()
+                os.sched_setaffinity(0, allowed)
+            trace.placement = [sorted(allowed).index(c) for c in cores]
             rnd.idle_cpu_s = idle_per_s * rnd.post_wall_s
             trace.pauses = gw.gc_pauses()
+            rnd.paths = {k: v - paths0.get(k, 0) for k, v in gw.deliveries().items()}
         finally:
             gw.stop()
     if rnd.errors:
@@ -235,15 +282,38 @@ def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]], subscribers: i
                    delivery_us=slope * 1000, client_us=client)
 
 
-def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration) -> fleet_sim.Deliveries:
-    """The round replayed in the simulation: its own post times, and window by window the cores the
-    others left (measured during this round, bench/machine_load.py)."""
+def stalls(rnd: Round, cal: Calibration) -> fleet_sim.Stalls:
+    """What a 1-process round's loop lost that its CPU work does not explain, per message batch: the
+    first write later than post + listener + feed + one delivery (when the previous batch was done
+    before the post, so no queue explains it), and the batch longer than its deliveries' CPU. Excess
+    under 2 ms is measurement noise, not a stall."""
+    arrivals: dict[int, list[float]] = {}
+    for _k, _s, m, arrived, _read in rnd.receipts:
+        if m >= WARMUP:
+            arrivals.setdefault(m, []).append(arrived)
+    found: list[float] = []
+    previous_done = -math.inf
+    for m in sorted(arrivals):
+        first, last = min(arrivals[m]), max(arrivals[m])
+        expected = (cal.post_ms + cal.floor_ms + cal.feed_ms + cal.delivery_us / 1000) / 1000
+        if previous_done < rnd.t0[m] and first - rnd.t0[m] - expected > STALL_S:
+            found.append(first - rnd.t0[m] - expected)
+        if (last - first) - (len(arrivals[m]) - 1) * cal.delivery_us / 1e6 > STALL_S:
+            found.append((last - first) - (len(arrivals[m]) - 1) * cal.delivery_us / 1e6)
+        previous_done = last
+    return fleet_sim.Stalls(len(found) / max(rnd.post_wall_s, 1e-9), tuple(found))
+
+
+def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration,
+              stall: fleet_sim.Stalls) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """The round replayed in the simulation: its own post times, window by window the cores the others
+    left (measured during this round, bench/machine_load.py), the processes pinned as they were, and
+    stalls as often and as long as the 1-process round of the same size had them."""
     first = min(rnd.t0.values())
     capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
                                   [trace.taken(w) for w in trace.windows])
-    pauses = [[(t - first, seconds) for t, seconds in member if t >= first] for member in trace.pauses]
-    return fleet_sim.predict_local(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
-                                   capacity, warmup=WARMUP, pauses=pauses)
+    return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
+                                           capacity, WARMUP, stall, trace.placement or None)
 
 
 def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]:
@@ -252,30 +322,35 @@ def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]
     sizes = sorted({s for _p, s in by if s >= 100})
     cals = {s: cal for s in sizes if (cal := calibrate(by, s)) is not None}
     for subscribers, cal in cals.items():
+        stall = stalls(by[(1, subscribers)][0], cal)
         print(f"  simulation calibrated on the 1-process rounds, {subscribers:,} subscribers: listener "
               f"{cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms + feed {cal.feed_ms:.2f} ms CPU per message, "
-              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery", flush=True)
+              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery; "
+              f"{stall.per_s:.1f} stalls/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(stall.seconds))} ms",
+              flush=True)
     if not cals:
         return []
     for (processes, subscribers), (rnd, trace) in sorted(by.items()):
         if subscribers not in cals:
             continue
         cal = cals[subscribers]
-        sim = predicted(rnd, trace, processes, cal)
+        stall = stalls(by[(1, subscribers)][0], cal)
+        sim = predicted(rnd, trace, processes, cal, stall)
         role = "predicted" if processes > 1 else "fitted on"
         for where, read in (("socket", False), ("read", True)):
             for name, p in (("p50", 50), ("p99", 99)):
-                measured, simulated = percentile(rnd.latencies_ms(read=read), p), percentile(sim.ms(read=read), p)
+                measured, (low, simulated, high) = percentile(rnd.latencies_ms(read=read), p), sim[(where, p)]
                 ratio = measured / simulated
                 rows.append([f"{processes}", f"{subscribers:,}", f"{name} {where}", f"{measured:.1f} ms",
-                             f"{simulated:.1f} ms", f"{ratio:.2f}x", role])
+                             f"{simulated:.1f} ms", f"{low:.1f}-{high:.1f} ms", f"{ratio:.2f}x", role])
                 if processes > 1:
                     out.append(Result(
                         "fleet_sim", f"{name} post -> {where}, {subscribers:,} subs on {processes} processes: "
                         "measured / simulated, either way", max(ratio, 1 / ratio), "x", 1.0, "exact", 1.25,
                         note=f"measured {measured:.1f} ms, simulated {simulated:.1f} ms; within 25 % either way",
-                        extra={"measured_ms": measured, "simulated_ms": simulated}))
-    print(table(["processes", "subscribers", "latency", "measured", "simulated", "ratio", "rounds"], rows), flush=True)
+                        extra={"measured_ms": measured, "simulated_ms": simulated, "simulated_range_ms": [low, high]}))
+    print(table(["processes", "subscribers", "latency", "measured", "simulated (median)", "draws", "ratio", "rounds"],
+                rows), flush=True)
     sizing = fleet_sim.target_sizing(cals[min(cals)])  # an instance holds ~800 clients: the smaller round's costs
     print(f"  target: {sizing['fleet_instances']:,} instances x {sizing['instance_gib']} GiB, "
           f"p99 {sizing['p99_ms']:.1f} ms, ${sizing['usd_per_million_delivered']:.3f} per million delivered", flush=True)

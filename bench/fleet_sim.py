@@ -24,6 +24,7 @@ import bisect
 import heapq
 import math
 import random
+import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -92,12 +93,13 @@ class _Proc:
 
 def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
         clients_local: bool = False, posting: int | None = None,
-        pauses: Sequence[Sequence[tuple[float, float]]] = ()) -> Deliveries:
+        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None) -> Deliveries:
     """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
     ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
     the instances ``post_ms`` + ``floor_ms`` after their time). ``pauses``: per instance, garbage
-    collections (time, seconds of CPU) that stop its loop wherever it is. Returns every delivery's
-    latencies."""
+    collections (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each
+    process is pinned to (the instances, then the client process), or None for processor sharing over
+    all the cores. Returns every delivery's latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
     for i, stalls in enumerate(pauses):
@@ -142,14 +144,20 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
         running = [p for p in procs if p.runnable()]
         if not running:
             continue
-        speed = min(1.0, capacity.at(now) / len(running))
+        if placement is None:  # the scheduler spreads the runnable processes over all the cores
+            shared = min(1.0, capacity.at(now) / len(running))
+            speeds = [shared] * len(running)
+        else:  # pinned: a core is shared by the runnable processes pinned to it
+            per_core = capacity.at(now) / capacity.cores
+            on_core = [placement[procs.index(p)] for p in running]
+            speeds = [min(1.0, per_core) / on_core.count(c) for c in on_core]
         # Advance to the first completion, the next arrival or the next change of capacity.
-        step = min(p.work[0][0] for p in running) / speed
+        step = min(p.work[0][0] / v for p, v in zip(running, speeds, strict=True))
         if events:
             step = min(step, max(events[0][0] - now, 0.0))
         step = min(step, max(capacity.next_change(now) - now, 0.0)) if step > 0 else step
         now += step
-        for p in running:
+        for p, speed in zip(running, speeds, strict=True):
             left, what = p.work[0]
             left -= step * speed
             if left > 1e-12:
@@ -189,18 +197,58 @@ def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s
     return run(instances, poisson_posts(threads, rate_per_thread, duration_s, seed), cal, Capacity(cores)).ms()
 
 
+@dataclass(frozen=True)
+class Stalls:
+    """Stalls of a gateway's loop that its CPU work does not explain (a garbage collection, the GIL
+    held by a listener thread, a wake-up that waits for a core): how often per second of a round, and
+    how long each was, as seen on rounds the simulation is calibrated on. Drawn at random (Poisson)
+    for each process of a predicted round."""
+
+    per_s: float = 0.0
+    seconds: tuple[float, ...] = ()
+
+    def draw(self, duration_s: float, rng: random.Random) -> list[tuple[float, float]]:
+        if not self.seconds or self.per_s <= 0:
+            return []
+        out, t = [], rng.expovariate(self.per_s)
+        while t < duration_s:
+            out.append((t, rng.choice(self.seconds)))
+            t += rng.expovariate(self.per_s)
+        return out
+
+
 def predict_local(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
-                  capacity: Capacity, warmup: int = 0,
-                  pauses: Sequence[Sequence[tuple[float, float]]] = ()) -> Deliveries:
+                  capacity: Capacity, warmup: int = 0, stalls: Stalls = Stalls(), placement: Sequence[int] | None = None,
+                  seed: int = 7) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
     ``processes``, the posts at ``post_times`` (seconds, the round's own schedule) all taken by one
     member (the poster's keep-alive connection), the clients in one more process, ``capacity`` the
-    cores other sessions left. Deliveries of the first ``warmup`` messages are dropped, as the
-    bench drops them."""
+    cores other sessions left, ``placement`` the cores the bench pinned the processes to, ``stalls``
+    drawn for each member with ``seed``. Deliveries of the first ``warmup`` messages are dropped, as
+    the bench drops them."""
     per = subscribers // processes
+    rng = random.Random(seed)
+    span = (max(post_times) if post_times else 0.0) + 1.0
+    pauses = [stalls.draw(span, rng) for _ in range(processes)]
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
-              clients_local=True, posting=0, pauses=pauses)
+              clients_local=True, posting=0, pauses=pauses, placement=placement)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
+
+
+def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
+                          capacity: Capacity, warmup: int, stalls: Stalls, placement: Sequence[int] | None,
+                          replications: int = 7) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """p50 and p99, at the socket and read: (lowest, median, highest) over ``replications`` draws of
+    the stalls. A round of 40 messages has a handful of stalls and its p99 is whether a long one
+    landed in it, so the spread is part of the prediction."""
+    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i)
+            for i in range(replications if stalls.seconds else 1)]
+    out = {}
+    for where in ("socket", "read"):
+        for p in (50, 99):
+            values = [percentile(r.ms(read=where == "read"), p) for r in runs]
+            out[(where, p)] = (min(values), statistics.median(values), max(values))
+    return out
 
 
 def fit(floor_p50_ms: float, cpu_per_message_ms: dict[int, float], client_us: float,

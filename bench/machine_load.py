@@ -134,6 +134,7 @@ class LoadTrace:
     urgent_share: float = 0.0  # of the others' CPU over the round, the part at nice <= ours
     others_weight: float = 0.0  # the nicer part's weight relative to ours (e.g. 1,024 / 29,154)
     pauses: list[list[tuple[float, float]]] = field(default_factory=list)  # per gateway: GC stalls (start, s)
+    placement: list[int] = field(default_factory=list)  # the core of each gateway, then of the client (if pinned)
 
     def between(self, start: float, end: float) -> tuple[float, float, float]:
         """Mean (ours, others, steal) cores over [start, end]."""

@@ -42,6 +42,7 @@ class Round:
     idle_cpu_s: float = 0.0  # of gateway_cpu_s, what the gateway would have used with nothing to do (if measured)
     client_cpu_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    paths: dict[str, int] = field(default_factory=dict)  # the gateway's delivery counters over the round, if read
     member: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, sub) -> the port it connected to
 
     @property
