@@ -20,6 +20,7 @@ from bench import (
     contract_latency,
     experiments_assign,
     fleet_fanout,
+    fleet_presence_expiry,
     fleet_wake,
     fonts_css2,
     gcp_cold_start,
@@ -60,6 +61,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "fleet_fanout": ("Fan-out with 1,000 and 5,000 subscribers over 2 gateway processes beside 1, and the fleet "
                      "simulation's prediction of the 2-process rounds (within 25 %), then of the target",
                      lambda verbose: fleet_fanout.run(verbose)),
+    "fleet_presence_expiry": ("Gateway fleet: kill -9 of a member -> its user's presence.leave on the other, at the "
+                              "default heartbeat", lambda verbose: fleet_presence_expiry.run(verbose)),
     "fleet_wake": ("Gateway fleet: a write in one process -> a listener in another, with wake-ups vs the 50 ms poll",
                    lambda verbose: fleet_wake.run(verbose)),
     "thread_seq_rate": ("One hot thread: sustained messages/s with the per-thread counter, SQLite and the "

@@ -1,13 +1,16 @@
 """Fan-out over a gateway fleet: 1,000 and 5,000 subscribers (half SSE, half WebSocket) on one
 thread, spread evenly over 2 gateway processes (``STUDIO_GATEWAY_PROCESSES=2``, each subscriber
-on one member's own port in turn), beside the same round on 1 process. Posts go to the shared
-port, so about half are written by the other process than a given subscriber's: each delivery
-crosses processes through the store's change feed and its wake-ups (docs/decisions/0071).
+on one member's own port in turn), beside the same round on 1 process. The posts go to member 0,
+so half the subscribers get each message from the other member: it crosses processes through the
+store's change feed and its wake-ups (docs/decisions/0071).
 
 The rounds are bench/realtime_fanout_round.py's (lean clients, a post every 100 ms, every pair
-checked once and in order). Reported per round: post -> message.created p50 / p99, and the
-gateway CPU per delivery (all members), which the fleet simulation is calibrated on
-(bench/fleet_sim.py)."""
+checked once and in order). As root the bench takes priority over other sessions (nice and autogroup
+-15), pins the gateway's members to the first core and the clients to the last, keeps the store in
+memory, and measures what other sessions still take (bench/machine_load.py) and every garbage
+collection of the gateways (bench/gc_probe). Reported per round: post -> message.created p50 / p99,
+the gateway and client CPU per delivery. Then the simulation (bench/fleet_sim.py), calibrated on the
+1-process rounds only, predicts the 2-process rounds beside their measured figures (decision 0079)."""
 from __future__ import annotations
 
 import gc

@@ -27,7 +27,7 @@ import random
 import statistics
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import percentile
@@ -49,7 +49,7 @@ class Calibration:
 
 # Measured on this machine on 2026-12-01 (docs/scale.md gives the runs); fleet_fanout refits it on
 # every ``make bench`` before it predicts its own 2-process rounds.
-CALIBRATION = Calibration(floor_ms=0.2, post_ms=3.9, feed_ms=1.3, delivery_us=16.0, client_us=13.0)
+CALIBRATION = Calibration(floor_ms=0.0, post_ms=3.44, feed_ms=0.55, delivery_us=15.7, client_us=15.8)
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
 
 def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
                           capacity: Capacity, warmup: int, stalls: Stalls, placement: Sequence[int] | None,
-                          replications: int = 7) -> dict[tuple[str, int], tuple[float, float, float]]:
+                          replications: int = 5) -> dict[tuple[str, int], tuple[float, float, float]]:
     """p50 and p99, at the socket and read: (lowest, median, highest) over ``replications`` draws of
     the stalls. A round of 40 messages has a handful of stalls and its p99 is whether a long one
     landed in it, so the spread is part of the prediction."""
@@ -249,23 +249,6 @@ def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, po
             values = [percentile(r.ms(read=where == "read"), p) for r in runs]
             out[(where, p)] = (min(values), statistics.median(values), max(values))
     return out
-
-
-def fit(floor_p50_ms: float, cpu_per_message_ms: dict[int, float], client_us: float,
-        base: Calibration = CALIBRATION, post_share: float = 0.75) -> Calibration:
-    """From 1-process rounds: gateway CPU per message against subscribers is a line whose slope is
-    the per-delivery cost and whose intercept is the post plus the feed (split ``post_share`` :
-    the rest, measured by the bench on a round with no subscriber); the 2-subscriber p50 less that
-    CPU is the listener latency."""
-    xs = sorted(cpu_per_message_ms)
-    if len(xs) >= 2:
-        slope = (cpu_per_message_ms[xs[-1]] - cpu_per_message_ms[xs[0]]) / (xs[-1] - xs[0])
-        intercept = max(cpu_per_message_ms[xs[0]] - slope * xs[0], 0.0)
-    else:
-        slope, intercept = base.delivery_us / 1000, base.post_ms + base.feed_ms
-    post, feed = intercept * post_share, intercept * (1 - post_share)
-    return replace(base, floor_ms=max(floor_p50_ms - intercept, 0.2), post_ms=post, feed_ms=feed,
-                   delivery_us=slope * 1000, client_us=client_us)
 
 
 # -- the target ---------------------------------------------------------------------------------
