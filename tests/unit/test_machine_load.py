@@ -33,5 +33,6 @@ def test_others_take_cores_by_their_weight_against_ours() -> None:
     assert weight(0) == 1024 and weight(-15) == 29154 and weight(19) == 15
     trace = LoadTrace(cores=2, our_nice=-15, urgent_share=0.25, others_weight=1024 / 29154)
     window = Window(0.0, 1.0, ours=0.5, others=1.2, steal=0.1)
-    # A quarter of the others' 1.2 cores was as urgent as us (all of it taken), the rest only by weight.
-    assert trace.taken(window) == pytest.approx(0.1 + 1.2 * (0.25 + 0.75 * 1024 / 29154))
+    # A quarter of the others' 1.2 cores was as urgent as us (half of it taken from us: equal weights),
+    # the rest by weight: 1,024 / (1,024 + 29,154).
+    assert trace.taken(window) == pytest.approx(0.1 + 1.2 * (0.25 * 0.5 + 0.75 * 1024 / (1024 + 29154)))
