@@ -115,6 +115,7 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
     procs = gateways + ([client] if clients_local else [])
     out = Deliveries()
     now = 0.0
+    core_of = {id(p): placement[i] for i, p in enumerate(procs)} if placement is not None else {}
 
     def reach(at: float, payload: tuple[int, float, int], writer: int | None) -> None:
         nonlocal tie
@@ -149,7 +150,7 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             speeds = [shared] * len(running)
         else:  # pinned: a core is shared by the runnable processes pinned to it
             per_core = capacity.at(now) / capacity.cores
-            on_core = [placement[procs.index(p)] for p in running]
+            on_core = [core_of[id(p)] for p in running]
             speeds = [min(1.0, per_core) / on_core.count(c) for c in on_core]
         # Advance to the first completion, the next arrival or the next change of capacity.
         step = min(p.work[0][0] / v for p, v in zip(running, speeds, strict=True))

@@ -68,3 +68,13 @@ def test_stalls_are_drawn_as_often_and_as_long_as_seen() -> None:
     assert {s for _t, s in drawn} == {0.002, 0.010}
     assert all(0 <= t < 1000.0 for t, _s in drawn)
     assert Stalls().draw(1000.0, random.Random(3)) == []
+
+
+def test_members_pinned_to_one_core_share_it_and_on_two_do_not() -> None:
+    # Two instances of 10 subscribers, one post reaching both at 3 ms (not ours to run); the client
+    # is not simulated here, so the placement lists the two instances and an unused client slot.
+    apart = run([{0: 10}, {0: 10}], [(0.0, 0)], COSTS, Capacity(2.0), placement=[0, 1, 1]).ms()
+    together = run([{0: 10}, {0: 10}], [(0.0, 0)], COSTS, Capacity(2.0), placement=[0, 0, 1]).ms()
+    # Feed 1 ms + 10 writes of 0.1 ms each, at full speed apart and at half speed together.
+    assert max(apart) == pytest.approx(3.0 + 1.0 + 1.0)
+    assert max(together) == pytest.approx(3.0 + 2 * (1.0 + 1.0))
