@@ -243,7 +243,10 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list
               f"{percentile(read, 99):.1f} ms), {per:.0f} us gateway + "
               f"{rnd.client_cpu_s / max(len(rnd.receipts), 1) * 1e6:.0f} us client CPU per delivery; other "
               f"sessions used {others:.2f} cores ({trace.urgent_share:.0%} of it as urgent as ours), steal "
-              f"{steal:.2f}", flush=True)
+              f"{steal:.2f}; {rnd.paths.get('by_task', 0):,} of {sum(rnd.paths.values()):,} writes through a "
+              f"connection's task (the slow path); collections >= 1 ms: "
+              f"{', '.join(f'{sec * 1000:.0f}' for m in trace.pauses for at, sec in m if at >= min(rnd.t0.values()))}"
+              " ms", flush=True)
     print(table(["processes", "subscribers", "p50", "p99", "CPU/delivery", "exact pairs", "others + steal (cores)"],
                 rows), flush=True)
     for (processes, subscribers), (rnd, _trace) in by.items():
