@@ -3,7 +3,8 @@ measured figures (bench/fleet_fanout.py, bench/realtime_idle.py), and the sizing
 the studio's target (docs/scale.md).
 
 Model. A machine's cores are shared by the runnable processes (processor sharing: n runnable
-processes each run at min(1, cores / n)); a process runs its work items in order. A gateway
+processes each run at min(1, cores / n)), or, when the processes are pinned (``placement``), each
+core by the runnable processes pinned to it; a process runs its work items in order. A gateway
 process is one event loop. A message posted at t costs ``post_ms`` of CPU on the process that
 takes the POST (locally: the one member the poster's keep-alive connection landed on; deployed:
 the chat function, not the gateway). Once committed, every instance holding a subscriber of the
@@ -12,9 +13,11 @@ wake-up, ``wake_ms``), runs ``feed_ms`` once, then writes the event to its subsc
 another in the same loop iteration** (ThreadFeed._fan_out): the k-th subscriber's bytes leave after
 k x ``delivery_us``, which is where the tail of a fan-out comes from. Locally the subscribers are
 one more process on the same machine that reads ready sockets one at a time (``client_us`` per
-delivery, in the order the bytes arrived), so it can fall behind when three processes want two
-cores. What other sessions take of the machine is not fitted: ``capacity`` replays, window by
-window, the cores left to us as bench/machine_load.py measured them during the predicted round.
+delivery, in the order the bytes arrived), so it can fall behind. What other sessions take of the
+machine is not fitted: ``capacity`` replays, window by window, the cores left to us as
+bench/machine_load.py measured them during the predicted round. A loop's stalls that its CPU does
+not explain (a collection, a wake-up waiting for a core) are drawn (``Stalls``) at the rate and
+lengths seen on the rounds the costs come from.
 
     python -m bench.fleet_sim            # the target's sizing, with the calibration in CALIBRATION
 """
