@@ -21,6 +21,7 @@ from bench import (
     contract_latency,
     experiments_assign,
     fleet_fanout,
+    fleet_presence_expiry,
     fleet_wake,
     fonts_css2,
     gcp_cold_start,
@@ -63,6 +64,8 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
                      lambda verbose: fleet_fanout.run(verbose)),
     "broker_wake": ("Realtime broker: a message committed in one process -> a gateway feed in another, via the "
                     "thread's Redis channel vs the store listener with wake-ups", lambda verbose: broker_wake.run(verbose)),
+    "fleet_presence_expiry": ("Gateway fleet: kill -9 of a member -> its user's presence.leave on the other, at the "
+                              "default heartbeat", lambda verbose: fleet_presence_expiry.run(verbose)),
     "fleet_wake": ("Gateway fleet: a write in one process -> a listener in another, with wake-ups vs the 50 ms poll",
                    lambda verbose: fleet_wake.run(verbose)),
     "thread_seq_rate": ("One hot thread: sustained messages/s with the per-thread counter, SQLite and the "

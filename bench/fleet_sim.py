@@ -2,28 +2,40 @@
 measured figures (bench/fleet_fanout.py, bench/realtime_idle.py), and the sizing it gives for
 the studio's target (docs/scale.md).
 
-Model. A machine has ``cores`` CPUs shared by processes (processor sharing: n runnable processes
-each run at min(1, cores / n)); a process runs its work items in order. A gateway process is one
-event loop. A message posted at t costs ``post_ms`` of CPU on the process that takes the POST
-(locally: any member; deployed: the chat function, not the gateway); once committed, every
-instance holding a subscriber of the thread receives it ``floor_ms`` later (store -> listener ->
-loop) and runs ``feed_ms`` once, then ``delivery_us`` per local subscriber: the k-th subscriber's
-latency ends when its write completes. Locally the subscribers are in one more process on the
-same machine (``client_us`` per delivery), which is why 2 gateway processes on 2 shared cores are
-not twice one.
+Model. A machine's cores are shared by the runnable processes (processor sharing: n runnable
+processes each run at min(1, cores / n)), or, when the processes are pinned (``placement``), each
+core by the runnable processes pinned to it; a process runs its work items in order. A gateway
+process is one event loop. A message posted at t costs ``post_ms`` of CPU on the process that
+takes the POST (locally: the one member the poster's keep-alive connection landed on; deployed:
+the chat function, not the gateway). Once committed, every instance holding a subscriber of the
+thread has the change ``floor_ms`` later (its own process; another process also waits for the
+wake-up, ``wake_ms``), runs ``feed_ms`` once, then writes the event to its subscribers **one after
+another in the same loop iteration** (ThreadFeed._fan_out): the k-th subscriber's bytes leave after
+k x ``delivery_us``, which is where the tail of a fan-out comes from. Locally the subscribers are
+one more process on the same machine that reads ready sockets one at a time (``client_us`` per
+delivery, in the order the bytes arrived), so it can fall behind. What other sessions take of the
+machine is not fitted: ``capacity`` replays, window by window, the cores left to us as
+bench/machine_load.py measured them during the predicted round. A loop's stalls that its CPU does
+not explain (a collection, a wake-up waiting for a core) are drawn (``Stalls``) at the rate and
+lengths seen on the rounds the costs come from.
 
     python -m bench.fleet_sim            # the target's sizing, with the calibration in CALIBRATION
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
+import statistics
 from collections import deque
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import percentile
+
+WAKE_MS = 0.33  # a commit in one process -> a listener in another, p50 (bench/fleet_wake.py, decision 0071)
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,43 @@ class Calibration:
     client_us: float = 0.0  # subscriber-side CPU per delivery when the clients share the machine
     idle_kib: float = 47.0  # resident memory per idle connection
     base_mib: float = 92.3  # an instance's resident memory with no connection (runtime + library)
+    wake_ms: float = WAKE_MS  # the extra wait of an instance that did not write the message
 
 
 # Measured on this machine on 2026-12-01 (docs/scale.md gives the runs); fleet_fanout refits it on
 # every ``make bench`` before it predicts its own 2-process rounds.
-CALIBRATION = Calibration(floor_ms=2.0, post_ms=3.0, feed_ms=1.0, delivery_us=20.0, client_us=12.0)
+CALIBRATION = Calibration(floor_ms=0.0, post_ms=3.44, feed_ms=0.55, delivery_us=15.7, client_us=15.8)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Cores available to our processes over time: ``cores`` less what was taken in each window
+    (``starts`` ascending, seconds on the simulation's clock; before the first window nothing is
+    taken)."""
+
+    cores: float
+    starts: Sequence[float] = ()
+    taken: Sequence[float] = ()
+
+    def at(self, t: float) -> float:
+        i = bisect.bisect_right(self.starts, t) - 1
+        return max(self.cores - (self.taken[i] if i >= 0 else 0.0), 0.05)
+
+    def next_change(self, t: float) -> float:
+        i = bisect.bisect_right(self.starts, t)
+        return self.starts[i] if i < len(self.starts) else math.inf
+
+
+@dataclass
+class Deliveries:
+    """Per delivery, post -> the bytes written to the subscriber's socket (``arrival``) and, when the
+    clients share the machine, post -> read by the client process (``read``); ms, tagged by message."""
+
+    arrival: list[tuple[int, float]] = field(default_factory=list)
+    read: list[tuple[int, float]] = field(default_factory=list)
+
+    def ms(self, read: bool = False, skip: int = 0) -> list[float]:
+        return [v for m, v in (self.read if read else self.arrival) if m >= skip]
 
 
 @dataclass
@@ -50,60 +94,74 @@ class _Proc:
         return bool(self.work)
 
 
-def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s: float, cal: Calibration, *,
-             cores: float = 1.0, clients_local: bool = False, posts_local: bool = False, seed: int = 7,
-             arrivals: str = "poisson", background: float = 0.0) -> list[float]:
-    """``instances``: per gateway instance, {thread: local subscribers}. Messages arrive on each thread
-    at ``rate_per_thread`` (Poisson, or ``periodic`` as the benchmark posts). ``cores`` CPUs are shared
-    by the instances (and the client process when ``clients_local``). Returns every delivery's latency
-    in ms: post -> the subscriber's bytes written, or, with ``clients_local``, -> read by the client
-    process, which on a shared machine can be the bottleneck. ``background``: other runnable processes on the
-    machine (other sessions' load), which take their share of the cores."""
-    rng = random.Random(seed)
-    threads = sorted({t for inst in instances for t in inst})
+def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
+        clients_local: bool = False, posting: int | None = None,
+        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None) -> Deliveries:
+    """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
+    ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
+    the instances ``post_ms`` + ``floor_ms`` after their time). ``pauses``: per instance, garbage
+    collections (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each
+    process is pinned to (the instances, then the client process), or None for processor sharing over
+    all the cores. Returns every delivery's latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
-    for thread in threads:
-        t = rng.random() / rate_per_thread if arrivals == "periodic" else rng.expovariate(rate_per_thread)
-        while t < duration_s:
-            events.append((t, tie, "post", (t, thread)))
+    for i, stalls in enumerate(pauses):
+        for t, seconds in stalls:
+            events.append((t, tie, "gc", (i, seconds)))
             tie += 1
-            t += 1 / rate_per_thread if arrivals == "periodic" else rng.expovariate(rate_per_thread)
+    for index, (t, thread) in enumerate(sorted(posts)):
+        events.append((t, tie, "post", (index, t, thread)))
+        tie += 1
     heapq.heapify(events)
     gateways = [_Proc(deque()) for _ in instances]
     client = _Proc(deque())
     procs = gateways + ([client] if clients_local else [])
-    latencies: list[float] = []
+    out = Deliveries()
     now = 0.0
+    core_of = {id(p): placement[i] for i, p in enumerate(procs)} if placement is not None else {}
+
+    def reach(at: float, payload: tuple[int, float, int], writer: int | None) -> None:
+        nonlocal tie
+        for i, inst in enumerate(instances):
+            if payload[2] in inst:
+                extra = 0.0 if writer == i else cal.wake_ms / 1000 if writer is not None else 0.0
+                heapq.heappush(events, (at + cal.floor_ms / 1000 + extra, tie, "feed", (i, payload)))
+                tie += 1
+
     while events or any(p.runnable() for p in procs):
-        running = [p for p in procs if p.runnable()]
-        if not running:
+        if not any(p.runnable() for p in procs):
             now = max(now, events[0][0])
         while events and events[0][0] <= now:
             _t, _tie, kind, payload = heapq.heappop(events)
-            if kind == "post":
-                posted, thread = payload
-                if posts_local:
-                    gateways[rng.randrange(len(gateways))].work.append((cal.post_ms / 1000, ("committed", payload)))
+            if kind == "gc":  # the collector runs before anything else the loop had to do
+                gateways[payload[0]].work.appendleft((payload[1], None))
+            elif kind == "post":
+                if posting is not None:
+                    gateways[posting].work.append((cal.post_ms / 1000, ("committed", payload)))
                 else:
-                    heapq.heappush(events, (posted + cal.post_ms / 1000 + cal.floor_ms / 1000, tie, "feed", payload))
-                    tie += 1
-            else:  # the change reaches every instance holding the thread
-                posted, thread = payload
-                for gw, inst in zip(gateways, instances, strict=True):
-                    if thread in inst:
-                        gw.work.append((cal.feed_ms / 1000, None))
-                        gw.work.extend((cal.delivery_us / 1e6, ("delivered", posted)) for _ in range(inst[thread]))
+                    reach(payload[1] + cal.post_ms / 1000, payload, None)
+            else:  # the change reaches one instance holding the thread: its feed, then the batch
+                i, (msg, posted, thread) = payload
+                gateways[i].work.append((cal.feed_ms / 1000, None))
+                gateways[i].work.extend((cal.delivery_us / 1e6, ("delivered", msg, posted))
+                                        for _ in range(instances[i][thread]))
         running = [p for p in procs if p.runnable()]
         if not running:
             continue
-        speed = min(1.0, cores / (len(running) + background))
-        # Advance to the first completion or the next arrival, whichever comes first.
-        step = min(p.work[0][0] for p in running) / speed
+        if placement is None:  # the scheduler spreads the runnable processes over all the cores
+            shared = min(1.0, capacity.at(now) / len(running))
+            speeds = [shared] * len(running)
+        else:  # pinned: a core is shared by the runnable processes pinned to it
+            per_core = capacity.at(now) / capacity.cores
+            on_core = [core_of[id(p)] for p in running]
+            speeds = [min(1.0, per_core) / on_core.count(c) for c in on_core]
+        # Advance to the first completion, the next arrival or the next change of capacity.
+        step = min(p.work[0][0] / v for p, v in zip(running, speeds, strict=True))
         if events:
             step = min(step, max(events[0][0] - now, 0.0))
+        step = min(step, max(capacity.next_change(now) - now, 0.0)) if step > 0 else step
         now += step
-        for p in running:
+        for p, speed in zip(running, speeds, strict=True):
             left, what = p.work[0]
             left -= step * speed
             if left > 1e-12:
@@ -113,56 +171,88 @@ def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s
             if what is None:
                 continue
             if what[0] == "delivered":
-                if clients_local:  # measured where the client's code reads it (it may fall behind)
-                    client.work.append((cal.client_us / 1e6, ("read", what[1])))
-                else:
-                    latencies.append((now - what[1]) * 1000)
+                out.arrival.append((what[1], (now - what[2]) * 1000))
+                if clients_local:  # the client reads it when it gets to it (it may fall behind)
+                    client.work.append((cal.client_us / 1e6, ("read", what[1], what[2])))
             elif what[0] == "read":
-                latencies.append((now - what[1]) * 1000)
+                out.read.append((what[1], (now - what[2]) * 1000))
             elif what[0] == "committed":
-                heapq.heappush(events, (now + cal.floor_ms / 1000, tie, "feed", what[1]))
-                tie += 1
-    return latencies
+                reach(now, what[1], gateways.index(p))
+    return out
 
 
-def predict_local(processes: int, subscribers: int, cal: Calibration, interval_s: float = 0.1,
-                  messages: int = 50, cores: float = 2.0, background: float = 0.0) -> tuple[float, float]:
+def poisson_posts(threads: Sequence[int], rate_per_thread: float, duration_s: float, seed: int = 7) -> list[
+        tuple[float, int]]:
+    rng = random.Random(seed)
+    posts = []
+    for thread in threads:
+        t = rng.expovariate(rate_per_thread)
+        while t < duration_s:
+            posts.append((t, thread))
+            t += rng.expovariate(rate_per_thread)
+    return posts
+
+
+def simulate(instances: list[dict[int, int]], rate_per_thread: float, duration_s: float, cal: Calibration, *,
+             cores: float = 1.0, seed: int = 7) -> list[float]:
+    """Poisson posts on every thread, the POSTs not ours (the chat function's), clients elsewhere:
+    post -> bytes written, ms, per delivery."""
+    threads = sorted({t for inst in instances for t in inst})
+    return run(instances, poisson_posts(threads, rate_per_thread, duration_s, seed), cal, Capacity(cores)).ms()
+
+
+@dataclass(frozen=True)
+class Stalls:
+    """Stalls of a gateway's loop that its CPU work does not explain (a garbage collection, the GIL
+    held by a listener thread, a wake-up that waits for a core): how often per second of a round, and
+    how long each was, as seen on rounds the simulation is calibrated on. Drawn at random (Poisson)
+    for each process of a predicted round."""
+
+    per_s: float = 0.0
+    seconds: tuple[float, ...] = ()
+
+    def draw(self, duration_s: float, rng: random.Random) -> list[tuple[float, float]]:
+        if not self.seconds or self.per_s <= 0:
+            return []
+        out, t = [], rng.expovariate(self.per_s)
+        while t < duration_s:
+            out.append((t, rng.choice(self.seconds)))
+            t += rng.expovariate(self.per_s)
+        return out
+
+
+def predict_local(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
+                  capacity: Capacity, warmup: int = 0, stalls: Stalls = Stalls(), placement: Sequence[int] | None = None,
+                  seed: int = 7) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
-    ``processes``, a post every interval to any member, the clients in one more process, and
-    ``background`` runnable processes of other sessions. p50 and p99 of post -> read by the client."""
+    ``processes``, the posts at ``post_times`` (seconds, the round's own schedule) all taken by one
+    member (the poster's keep-alive connection), the clients in one more process, ``capacity`` the
+    cores other sessions left, ``placement`` the cores the bench pinned the processes to, ``stalls``
+    drawn for each member with ``seed``. Deliveries of the first ``warmup`` messages are dropped, as
+    the bench drops them."""
     per = subscribers // processes
-    lat = simulate([{0: per} for _ in range(processes)], 1 / interval_s, messages * interval_s, cal,
-                   cores=cores, clients_local=True, posts_local=True, arrivals="periodic", background=background)
-    return percentile(lat, 50), percentile(lat, 99)
+    rng = random.Random(seed)
+    span = (max(post_times) if post_times else 0.0) + 1.0
+    pauses = [stalls.draw(span, rng) for _ in range(processes)]
+    out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
+              clients_local=True, posting=0, pauses=pauses, placement=placement)
+    return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
 
 
-def fit_background(subscribers: int, measured_p50_ms: float, cal: Calibration, cores: float) -> float:
-    """How many runnable processes of other sessions make the 1-process round's simulated p50 match
-    the measured one (bisection: latency grows with them)."""
-    lo, hi = 0.0, 8.0
-    for _ in range(10):
-        mid = (lo + hi) / 2
-        if predict_local(1, subscribers, cal, cores=cores, background=mid, messages=30)[0] < measured_p50_ms:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def fit(floor_p50_ms: float, cpu_per_message_ms: dict[int, float], client_us: float,
-        base: Calibration = CALIBRATION) -> Calibration:
-    """From 1-process rounds: gateway CPU per message against subscribers is a line whose slope is
-    the per-delivery cost and whose intercept is the post plus the feed (split 3:1, the share a
-    cProfile of the post path gives); the 2-subscriber p50 less that CPU is the listener latency."""
-    xs = sorted(cpu_per_message_ms)
-    if len(xs) >= 2:
-        slope = (cpu_per_message_ms[xs[-1]] - cpu_per_message_ms[xs[0]]) / (xs[-1] - xs[0])
-        intercept = max(cpu_per_message_ms[xs[0]] - slope * xs[0], 0.0)
-    else:
-        slope, intercept = base.delivery_us / 1000, base.post_ms + base.feed_ms
-    post, feed = intercept * 0.75, intercept * 0.25
-    return replace(base, floor_ms=max(floor_p50_ms - intercept, 0.2), post_ms=post, feed_ms=feed,
-                   delivery_us=slope * 1000, client_us=client_us)
+def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
+                          capacity: Capacity, warmup: int, stalls: Stalls, placement: Sequence[int] | None,
+                          replications: int = 5) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """p50 and p99, at the socket and read: (lowest, median, highest) over ``replications`` draws of
+    the stalls. A round of 40 messages has a handful of stalls and its p99 is whether a long one
+    landed in it, so the spread is part of the prediction."""
+    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i)
+            for i in range(replications if stalls.seconds else 1)]
+    out = {}
+    for where in ("socket", "read"):
+        for p in (50, 99):
+            values = [percentile(r.ms(read=where == "read"), p) for r in runs]
+            out[(where, p)] = (min(values), statistics.median(values), max(values))
+    return out
 
 
 # -- the target ---------------------------------------------------------------------------------
@@ -236,8 +326,9 @@ def main() -> None:
             print(f"  {key:<30} {value:,.4g}" if isinstance(value, float) else f"  {key:<30} {value:,}")
     for name, design in out["designs"].items():
         print(f"  {name:<45} +${design['extra_month_usd']:,.0f}/month; breaks: {design['breaks']}")
-    p50, p99 = predict_local(2, 1000, CALIBRATION)
-    print(f"  2 processes, 1,000 subscribers (this machine): predicted p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    out2 = predict_local(2, 1000, CALIBRATION, [i * 0.1 for i in range(23)], Capacity(2.0), warmup=3)
+    print(f"  2 processes, 1,000 subscribers (this machine, nothing else running): predicted p50 "
+          f"{percentile(out2.ms(), 50):.1f} ms, p99 {percentile(out2.ms(), 99):.1f} ms at the socket")
 
 
 if __name__ == "__main__":

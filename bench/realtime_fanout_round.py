@@ -39,8 +39,11 @@ class Round:
     post_wall_s: float = 0.0
     post_slip_ms: float = 0.0  # the latest a post went out after its slot (a lagging gateway slows the poster)
     gateway_cpu_s: float = 0.0
+    idle_cpu_s: float = 0.0  # of gateway_cpu_s, what the gateway would have used with nothing to do (if measured)
     client_cpu_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    paths: dict[str, int] = field(default_factory=dict)  # the gateway's delivery counters over the round, if read
+    member: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, sub) -> the port it connected to
 
     @property
     def subscribers(self) -> int:
@@ -97,6 +100,8 @@ class _Ready:
     def __init__(self, total: int) -> None:
         self.total, self.count = total, 0
         self.event = asyncio.Event()
+        if total <= 0:  # a round with no subscriber (what a post alone costs) is ready at once
+            self.event.set()
 
     def mark(self) -> None:
         self.count += 1
@@ -107,7 +112,8 @@ class _Ready:
 async def _lean_subscriber(kind: str, gw: Gateway, path: str, headers: dict[str, str], sub: int,
                            gate: asyncio.Semaphore, ready: _Ready, rnd: Round) -> None:
     async with gate:
-        stream = await open_stream(LeanSse if kind == "sse" else LeanWs, "127.0.0.1", gw.port, path, headers,
+        port = rnd.member[(kind, sub)] = gw.port  # a fleet hands out its members' ports in turn
+        stream = await open_stream(LeanSse if kind == "sse" else LeanWs, "127.0.0.1", port, path, headers,
                                    rnd.receiver(kind, sub))
     ready.mark()
     try:
