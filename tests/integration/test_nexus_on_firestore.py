@@ -12,6 +12,7 @@ import pytest
 
 from studio.adapters.firestore_store import FirestoreStore
 from studio.adapters.firestore_vectors import FirestoreVectorIndex
+from studio.adapters.local_blobs import LocalBlobStore
 from studio.adapters.local_embeddings import LocalEmbedder
 from studio.adapters.sqlite_bus import SqliteBus
 from studio.kernel.context import Principal, RequestContext
@@ -55,7 +56,8 @@ def nexus(firestore_emulator: FirestoreEmulator, tmp_path: Any) -> Iterator[dict
     embedder = LocalEmbedder()
     settings = SettingsService(store, embedder)
     vectors = FirestoreVectorIndex(lambda: client)
-    yield {"store": store, "raw": RawDocService(store, embedder), "cards": CardService(store, embedder),
+    yield {"store": store, "raw": RawDocService(store, embedder, LocalBlobStore(tmp_path / "blobs", base_url="http://127.0.0.1:9",
+                                                                   signing_key=b"k" * 32)), "cards": CardService(store, embedder),
            "ingest": IngestWorker(store, SqliteBus(tmp_path / "bus.db"), embedder, settings),
            "search": SearchService(store, embedder, vectors, KeywordIndex(store), settings), "vectors": vectors}
     client.close()

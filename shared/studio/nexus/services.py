@@ -40,7 +40,7 @@ def nexus_services(deps: Deps) -> NexusServices:
         settings = SettingsService(store, embedder)
         memory = MemoryService(store)
         search = SearchService(store, embedder, deps.vectors, KeywordIndex(store), settings)
-        return NexusServices(RawDocService(store, embedder), CardService(store, embedder), search, settings,
+        return NexusServices(RawDocService(store, embedder, deps.blobs), CardService(store, embedder), search, settings,
                              RunService(store), memory, ExplorerService(store, embedder), PackService(search, memory),
                              IngestWorker(store, deps.bus, embedder, settings), ReembedWorker(store, deps.bus, embedder))
 
