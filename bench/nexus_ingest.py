@@ -21,6 +21,7 @@ PER_DOC = 20
 
 
 def run(verbose: bool = False) -> list[Result]:
+    from studio.adapters.local_blobs import LocalBlobStore
     from studio.adapters.local_embeddings import HASHING, MINILM, LocalEmbedder
     from studio.adapters.sqlite_bus import SqliteBus
     from studio.adapters.sqlite_store import SqliteStore
@@ -43,7 +44,8 @@ def run(verbose: bool = False) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "store.db")
         bus = SqliteBus(Path(tmp) / "bus.db")
-        raw = RawDocService(store, embedder)
+        blobs = LocalBlobStore(Path(tmp) / "blobs", base_url="http://127.0.0.1:9", signing_key=b"k" * 32)
+        raw = RawDocService(store, embedder, blobs)  # blobs: documents from media assets (none here)
         worker = IngestWorker(store, bus, embedder, SettingsService(store, embedder))
         ctx = RequestContext("t_bench", "dev", Principal("u_bench"), Role.OWNER)
         docs = []

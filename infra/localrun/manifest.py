@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "functions" / "manifest.yaml"
-_TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9.-]{2,}|storage:[a-z][a-z0-9-]{1,}|firestore:[a-z][a-z0-9_]{1,})$")
+_TRIGGER = re.compile(r"^(http|pubsub:[a-z][a-z0-9._-]{2,}|storage:[a-z][a-z0-9-]{1,}|firestore:[a-z][a-z0-9_]{1,})$")
 _IAM_ROLE = re.compile(r"^roles/[a-z][a-zA-Z0-9]*\.[a-zA-Z0-9.]+$")  # predefined service roles: "roles/<service>.<role>"
 
 

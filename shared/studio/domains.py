@@ -218,6 +218,8 @@ DOMAINS: tuple[Domain, ...] = (
         "nexus", "The knowledge base: raw documents -> atoms -> cards, hybrid search, memory, explorer, packs",
         routers="studio.nexus.routes:ROUTERS",
         errors="studio.nexus.errors",
+        # Its model watch consumes domain.runtime_config (functions/manifest.yaml: nexus_model_watch): a change
+        # of the embeddings model starts a re-embed (nexus.reembed_requested, below).
         events={
             "nexus.doc_submitted": "domain.nexus",
             "nexus.doc_replaced": "domain.nexus",

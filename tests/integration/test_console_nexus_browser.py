@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 
+import httpx
 import pytest
 
 from tests.support.api import PASSWORD
@@ -41,7 +42,8 @@ def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platfo
         try:
             page = browser.new_page()
             page.goto(platform.base_url + "/console/nexus")
-            page.fill("#email", f"nexus-{uuid.uuid4().hex[:8]}@example.com")
+            email = f"nexus-{uuid.uuid4().hex[:8]}@example.com"
+            page.fill("#email", email)
             page.fill("#password", PASSWORD)
             page.click("#signup-btn")
             expect(page.locator("#status")).to_have_text("Connected: ingest progress is live.", timeout=15_000)
@@ -71,6 +73,31 @@ def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platfo
             page.click("#search")
             expect(page.locator("#results-keyword .result").first).to_contain_text("menu.html — Menu", timeout=15_000)
             expect(page.locator("#scene circle.point")).to_have_count(5, timeout=10_000)
+            # a document uploaded to media (here by the same user over the API) is picked from the list
+            asset_id = _upload_document(platform, email, "tides.md", b"# Tides\n\nThe kelp shoot is at low tide.")
+            page.fill("#doc-title", "")
+            page.set_input_files("#doc-file", files=[])
+            page.click("#assets-btn")
+            expect(page.locator(f"#doc-asset option[value='{asset_id}']")).to_have_text("tides.md (text/markdown)",
+                                                                                       timeout=10_000)
+            page.select_option("#doc-asset", asset_id)
+            page.click("#ingest")
+            expect(page.locator("#runs .run").first).to_contain_text("ingest done · 1 atoms", timeout=30_000)
+            page.fill("#query", "kelp")
+            page.click("#search")
+            expect(page.locator("#results-keyword .result").first).to_contain_text("tides.md", timeout=15_000)
             page.screenshot(path="/tmp/console-nexus.png", full_page=True)
         finally:
             browser.close()
+
+
+def _upload_document(platform: RunningPlatform, email: str, name: str, data: bytes) -> str:
+    """The console user's document, uploaded through /media-v2's multipart form into their tenant."""
+    with httpx.Client(base_url=platform.base_url, timeout=30) as c:
+        token = c.post("/auth/login", json={"email": email, "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        tenant = c.get("/auth/me", headers=auth).json()["memberships"][0]["tenant_id"]
+        r = c.post("/media-v2/assets", files={"file": (name, data, "text/markdown")},
+                   headers={**auth, "X-Tenant-Id": tenant, "X-Env": "dev"})
+        assert r.status_code == 201 and r.json()["kind"] == "document", r.text
+        return str(r.json()["id"])

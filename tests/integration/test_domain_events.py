@@ -169,7 +169,7 @@ def _media_state_changes(c: httpx.Client, drain: Callable[[], object], h: dict[s
 
     asset = upload(media_samples.png(), "a.png")
     drain()  # the optimiser: media.artifact_created per variant, media.asset_ready
-    upload(b"%PDF-1.4 not media", "b.png")  # media.asset_failed
+    upload(b"PK\x03\x04 an archive, not media", "b.png")  # media.asset_failed
     upload(media_samples.polyglot_png(), "c.png")  # media.asset_quarantined
     url = f"/media-v2/assets/{asset}"
     assert c.patch(url, json={"title": "t"}, headers={**h, "If-Match": "*"}).is_success  # media.asset_updated

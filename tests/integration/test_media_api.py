@@ -174,8 +174,9 @@ def test_a_redelivered_finalize_and_a_redelivered_job_change_nothing(client: htt
     (samples.bomb_png, "image/png", "failed", "decompression bomb"),
     (samples.polyglot_png, "image/png", "quarantined", "polyglot"),
     (samples.executable, "image/png", "quarantined", "executable"),
-    (lambda: b"%PDF-1.4\n" + b"0" * 2000, "image/png", "failed", "unsupported"),
-], ids=["truncated", "bomb", "polyglot", "executable", "unsupported"])
+    (lambda: b"%PDF-1.4\n" + b"0" * 2000, "image/png", "failed", "type mismatch"),
+    (lambda: b"PK\x03\x04" + b"\0" * 2000, "image/png", "failed", "unsupported"),
+], ids=["truncated", "bomb", "polyglot", "executable", "pdf-posing-as-image", "unsupported"])
 def test_bad_input_gets_a_clear_answer(client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
                                        make: Any, declared: str, status: str, reason: str) -> None:
     h = owner.in_tenant(tenant)
@@ -199,7 +200,7 @@ def test_an_upload_larger_than_declared_is_refused(client: httpx.Client, owner: 
     too_big = client.post("/media-v2/uploads", json={"filename": "x", "content_type": "video/mp4",
                                                      "size_bytes": 6 * 1024**3}, headers=h)
     assert too_big.status_code == 400 and too_big.json()["code"] == "VALIDATION_FAILED"
-    not_media = client.post("/media-v2/uploads", json={"filename": "x", "content_type": "application/pdf",
+    not_media = client.post("/media-v2/uploads", json={"filename": "x", "content_type": "application/zip",
                                                        "size_bytes": 10}, headers=h)
     assert not_media.status_code == 400
 

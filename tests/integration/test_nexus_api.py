@@ -4,12 +4,12 @@ settings and a change of model, runs, memory, blackboard conflicts, the explorer
 from __future__ import annotations
 
 import base64
-import io
 
 import httpx
 import pytest
 
 from tests.support.api import User, add_member, new_tenant, new_user
+from tests.support.pdf_samples import pdf_bytes
 from tests.support.platform import RunningPlatform
 
 GUIDE = """# Brand guide
@@ -223,7 +223,7 @@ def test_formats_html_and_pdf(client: httpx.Client, platform: RunningPlatform, o
     doc = _ingest(client, platform, h, "Launch", html, fmt="html")
     assert doc["text"].startswith("# Launch") and "x()" not in doc["text"]
     assert _search(client, h, "launch date", "keyword")[0]["provenance"]["source"]["doc_id"] == doc["id"]
-    pdf = _pdf_bytes("Quarterly review: revenue grew by eleven percent.")
+    pdf = pdf_bytes("Quarterly review: revenue grew by eleven percent.")
     doc = _ingest(client, platform, h, "Review", base64.b64encode(pdf).decode(), fmt="pdf")
     assert "eleven percent" in doc["text"]
     bad = client.post("/nexus/raw", json={"title": "x", "format": "pdf", "content": base64.b64encode(b"junk").decode()},
@@ -274,28 +274,6 @@ def test_vector_explorer_scene(client: httpx.Client, platform: RunningPlatform, 
     assert len({by_title[f"Recipe {i}"] for i in range(4)}) == 1  # the soups share a cluster
     assert by_title["Recipe 0"] != by_title["Match 0"]
     assert sum(c["size"] for c in scene["clusters"]) == 8 and all(c["label"] for c in scene["clusters"])
-
-
-def _pdf_bytes(text: str) -> bytes:
-    """A one-page PDF with ``text`` (written by hand: no PDF writer needed for the test)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{n} 0 obj\n".encode() + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for off in offsets:
-        out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def test_a_failed_reingest_keeps_the_old_atoms_and_cards(client: httpx.Client, platform: RunningPlatform,

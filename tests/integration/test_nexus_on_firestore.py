@@ -12,14 +12,18 @@ import pytest
 
 from studio.adapters.firestore_store import FirestoreStore
 from studio.adapters.firestore_vectors import FirestoreVectorIndex
+from studio.adapters.local_blobs import LocalBlobStore
 from studio.adapters.local_embeddings import LocalEmbedder
 from studio.adapters.sqlite_bus import SqliteBus
 from studio.kernel.context import Principal, RequestContext
 from studio.kernel.roles import Role
+from studio.nexus import paths as nexus_paths
 from studio.nexus.cards import CardService
 from studio.nexus.ingest import IngestWorker
 from studio.nexus.keyword import KeywordIndex
 from studio.nexus.raw_docs import RawDocService
+from studio.nexus.reembed import ReembedWorker
+from studio.nexus.runtime_model import RuntimeModelFollower
 from studio.nexus.search import SearchService
 from studio.nexus.settings import SettingsService
 from tests.support.firestore_emulator import FirestoreEmulator, emulator_session
@@ -55,9 +59,12 @@ def nexus(firestore_emulator: FirestoreEmulator, tmp_path: Any) -> Iterator[dict
     embedder = LocalEmbedder()
     settings = SettingsService(store, embedder)
     vectors = FirestoreVectorIndex(lambda: client)
-    yield {"store": store, "raw": RawDocService(store, embedder), "cards": CardService(store, embedder),
+    yield {"store": store, "raw": RawDocService(store, embedder, LocalBlobStore(tmp_path / "blobs", base_url="http://127.0.0.1:9",
+                                                                   signing_key=b"k" * 32)), "cards": CardService(store, embedder),
            "ingest": IngestWorker(store, SqliteBus(tmp_path / "bus.db"), embedder, settings),
-           "search": SearchService(store, embedder, vectors, KeywordIndex(store), settings), "vectors": vectors}
+           "search": SearchService(store, embedder, vectors, KeywordIndex(store), settings), "vectors": vectors,
+           "follower": RuntimeModelFollower(store, embedder, settings),
+           "reembed": ReembedWorker(store, SqliteBus(tmp_path / "bus.db"), embedder)}
     client.close()
 
 
@@ -96,3 +103,20 @@ def test_a_query_never_returns_another_tenants_card_on_firestore(nexus: dict[str
         found = nexus["search"].search(beta, "cardamom smoked salt recipe", 5, mode)["results"]
         assert card["id"] not in {r["card_id"] for r in found}
         assert nexus["search"].search(alpha, "cardamom smoked salt recipe", 5, mode)["results"][0]["card_id"] == card["id"]
+
+
+def test_following_the_runtime_configurations_model_on_firestore(nexus: dict[str, Any]) -> None:
+    """The follower's one transaction (reads first: Firestore buffers the writes) on the emulator: a change
+    starts one re-embed, a redelivery nothing; the flip moves search to the new model."""
+    ctx = _ctx("t_alpha")
+    doc = nexus["raw"].submit(ctx, "Brand guide", "markdown", GUIDE, [])
+    nexus["ingest"].ingest(ctx.tenant_id, ctx.env, doc["id"], doc["run_id"])
+    change = {"rev": 3, "embeddings": {"provider": "local", "model": "hashing-384"}}
+    assert nexus["follower"].on_changed(ctx.tenant_id, ctx.env, change) == "started"
+    assert nexus["follower"].on_changed(ctx.tenant_id, ctx.env, change) == "stale"
+    assert nexus["search"].search(ctx, "typography", 3, "vector")["model"] == "minilm-l6-int8"  # old index serves
+    state = nexus["store"].get(nexus_paths.index_state(ctx.tenant_id, ctx.env)).data
+    assert state["pending_model"] == "hashing-384"
+    assert nexus["reembed"].run(ctx.tenant_id, ctx.env, state["reembed_run"]) == {"embedded": 4}
+    found = nexus["search"].search(ctx, "coral accent palette", 3, "vector")
+    assert found["model"] == "hashing-384" and found["results"][0]["title"].endswith("Colours")

@@ -15,10 +15,10 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps
 from studio.kernel.events import DomainEvent, emit
-from studio.media import artifacts, paths
+from studio.media import artifacts, documents, paths
 from studio.media import errors as media_errors
 from studio.media.ingest import Ingest, expired
-from studio.media.metadata_filter import filtered
+from studio.media.metadata_filter import extracted_filter, filtered
 from studio.media.provenance_data import provenance, ref
 from studio.media.views import artifact_view, asset_view, object_ref
 from studio.ports.blobs import upload_headers
@@ -58,7 +58,7 @@ class AssetService:
         self._deps = deps
         self._store = deps.store
         self._blobs = deps.blobs
-        self._ingest = Ingest(deps.store, deps.blobs)
+        self._ingest = Ingest(deps.store, deps.blobs, extracted_filter(deps))
 
     # -- creating ------------------------------------------------------------
     def _new_asset(self, ctx: RequestContext, *, filename: str, title: str | None, declared_type: str | None,
@@ -81,6 +81,9 @@ class AssetService:
 
     def create_upload(self, ctx: RequestContext, filename: str, content_type: str, size_bytes: int,
                       title: str | None) -> dict[str, Any]:
+        if documents.is_document_type(content_type) and size_bytes > documents.MAX_DOCUMENT_BYTES:
+            raise errors.StudioError(media_errors.MEDIA_TOO_LARGE,
+                                     f"documents are at most {documents.MAX_DOCUMENT_BYTES} bytes")
         asset_id = "as_" + secrets.token_hex(10)
         name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
         resumable = getattr(self._blobs, "resumable_upload_url", None) if size_bytes > RESUMABLE_ABOVE else None
@@ -107,7 +110,7 @@ class AssetService:
         info = self._blobs.put(paths.UPLOADS_BUCKET, name, data, content_type)
         # On Cloud Storage the bucket's finalize event arrives too, and finds the asset done.
         self._ingest.ingest(ctx.tenant_id, ctx.env, doc.doc_id, info.generation)
-        return self.get(ctx, doc.doc_id)
+        return _refuse_lying_document(self.get(ctx, doc.doc_id))
 
     def register_object(self, ctx: RequestContext, object_name: str, filename: str | None,
                         title: str | None) -> dict[str, Any]:
@@ -116,11 +119,11 @@ class AssetService:
         if paths.parse_upload_object(object_name) is not None:
             raise errors.StudioError(media_errors.MEDIA_OBJECT_REGISTERED)
         doc = self._new_asset(ctx, filename=filename or object_name.rsplit("/", 1)[-1], title=title,
-                              declared_type=info.content_type if info.content_type.split("/")[0] in
-                              ("image", "video", "audio") else None, declared_size=None,
+                              declared_type=info.content_type if _kind_of(info.content_type) else None,
+                              declared_size=None,
                               obj=object_ref(paths.UPLOADS_BUCKET, object_name, info.generation))
         self._ingest.ingest(ctx.tenant_id, ctx.env, doc.doc_id, info.generation)
-        return self.get(ctx, doc.doc_id)
+        return _refuse_lying_document(self.get(ctx, doc.doc_id))
 
     def _tenant_object(self, ctx: RequestContext, object_name: str) -> Any:
         if not object_name.startswith(paths.tenant_prefix(ctx.tenant_id, ctx.env)):
@@ -296,7 +299,17 @@ class AssetService:
         return artifact_view(self._store.run_transaction(lambda tx: artifacts.commit(tx, prepared)), self._blobs)
 
 
+def _refuse_lying_document(view: dict[str, Any]) -> dict[str, Any]:
+    """A synchronous upload whose document lied about its type is answered 415 (the failed asset stays,
+    as a record, like a quarantined one)."""
+    if view["status"] == "failed" and documents.is_mismatch_reason(view.get("reason")):
+        raise errors.StudioError(media_errors.MEDIA_DOCUMENT_TYPE_MISMATCH, view["reason"], asset_id=view["id"])
+    return view
+
+
 def _kind_of(content_type: str | None) -> str | None:
+    if documents.is_document_type(content_type):
+        return "document"
     major = (content_type or "").split("/", 1)[0]
     return major if major in ("image", "video", "audio") else None
 

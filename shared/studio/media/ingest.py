@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from studio.kernel import errors, logs
 from studio.kernel.clock import utc_now
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.meta import emit_meta
-from studio.media import paths, probe, sniff
+from studio.media import documents, paths, probe, sniff
 from studio.media.provenance_data import provenance, ref
 from studio.ports.blobs import BlobStore
 from studio.ports.store import Document, DocumentStore, Transaction
@@ -41,10 +42,15 @@ def expired(deadline: str | None) -> bool:
     return bool(deadline) and utc_now() > str(deadline)
 
 
+# (tenant, env, fields) -> the fields through the tenant's privacy policy (metadata_filter.filtered)
+TenantFilter = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+
 class Ingest:
-    def __init__(self, store: DocumentStore, blobs: BlobStore) -> None:
+    def __init__(self, store: DocumentStore, blobs: BlobStore, meta_filter: TenantFilter | None = None) -> None:
         self._store = store
         self._blobs = blobs
+        self._meta_filter = meta_filter
 
     def on_finalized(self, bucket: str, name: str, generation: int) -> str:
         """Handle one finalize notification; returns what happened (for logs and tests)."""
@@ -97,23 +103,34 @@ class Ingest:
             self._blobs.delete(obj["bucket"], obj["name"])
             return self._finish(tenant_id, env, doc.path, "failed", f"larger than declared ({info.size} > {declared} bytes)")
         sha = hashlib.sha256(data).hexdigest()
-        found = sniff.sniff(data)
+        declared_type = doc.data.get("declared_type")
+        found = sniff.sniff(data, declared_type)
         facts: dict[str, Any] = {"sha256": sha, "size_bytes": info.size, "sniffed_type": found.mime,
-                                 "type_mismatch": not sniff.declared_matches(doc.data.get("declared_type"), found.mime),
+                                 "type_mismatch": not sniff.declared_matches(declared_type, found.mime),
                                  "object": dict(obj, generation=info.generation)}
         if found.verdict == "quarantine":
             return self._finish(tenant_id, env, doc.path, "quarantined", found.reason or "quarantined", facts)
+        if facts["type_mismatch"] and (found.kind == "document" or documents.is_document_type(declared_type)):
+            # lenient for media aliases, strict for documents: Nexus would read a lying file as what it claims
+            return self._finish(tenant_id, env, doc.path, "failed",
+                                documents.mismatch_reason(declared_type, found.mime), facts)
         if found.verdict == "unsupported" or found.kind is None:
             return self._finish(tenant_id, env, doc.path, "failed", "unsupported", facts)
+        if found.kind == "document" and info.size > documents.MAX_DOCUMENT_BYTES:
+            return self._finish(tenant_id, env, doc.path, "failed",
+                                f"too large: documents are at most {documents.MAX_DOCUMENT_BYTES} bytes", facts)
         facts["kind"] = found.kind
         try:
-            facts["metadata"] = self._metadata(found.kind, data)
+            facts["metadata"] = self._metadata(tenant_id, env, found.kind, found.mime, data)
         except probe.Unreadable as exc:
             return self._finish(tenant_id, env, doc.path, "failed", str(exc), facts)
         return self._store.run_transaction(lambda tx: self._register(tx, tenant_id, env, doc.path, facts))
 
-    @staticmethod
-    def _metadata(kind: str, data: bytes) -> dict[str, Any]:
+    def _metadata(self, tenant_id: str, env: str, kind: str, mime: str, data: bytes) -> dict[str, Any]:
+        if kind == "document":
+            tenant_filter = self._meta_filter
+            return documents.probe_document(mime, data, None if tenant_filter is None else
+                                            lambda fields: tenant_filter(tenant_id, env, fields))
         if kind == "image":
             return probe.probe_image(data)
         with tempfile.NamedTemporaryFile(prefix="media-probe-") as fh:

@@ -3,9 +3,12 @@
 people type their e-mail address and phone number into them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from studio.kernel import errors
 from studio.kernel.deps import Deps
+from studio.privacy.errors import POLICY_BLOCKED
 from studio.privacy.services import privacy_services
 
 
@@ -17,3 +20,19 @@ def filtered(deps: Deps, tenant_id: str, env: str, fields: dict[str, Any]) -> di
         return dict(fields)
     cleaned = privacy_services(deps).policy.apply(tenant_id, env, present, where="media.metadata")
     return {**fields, **cleaned}
+
+
+def extracted_filter(deps: Deps) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
+    """The policy for metadata read out of a file (a PDF's title and author) by the ingest worker:
+    redacted as the policy says, and withheld (None, ``withheld: True``) where it blocks, since there
+    is no request to refuse: failing the asset over its author's e-mail would lose the document."""
+
+    def apply(tenant_id: str, env: str, fields: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return filtered(deps, tenant_id, env, fields)
+        except errors.StudioError as exc:
+            if exc.code != POLICY_BLOCKED:
+                raise
+            return {**{key: None for key in fields}, "withheld": True}
+
+    return apply

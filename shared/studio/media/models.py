@@ -9,11 +9,11 @@ from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import PageToken, Revision, StrictInt, UtcDatetime
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024 * 1024  # 5 GiB: one GCS object in one resumable session
-AssetKind = Literal["image", "video", "audio"]
+AssetKind = Literal["image", "video", "audio", "document"]
 AssetStatus = Literal["uploading", "processing", "ready", "failed", "quarantined", "deleted"]
 ArtifactKind = Literal["variant", "proxy", "poster", "placeholder", "normalized_audio", "mask", "voice_enhanced",
                        "thumbnail", "transcript", "render", "other"]
-_MIME = r"^(image|video|audio)/[a-z0-9][a-z0-9.+-]{0,100}$"
+_MIME = r"^((image|video|audio)/[a-z0-9][a-z0-9.+-]{0,100}|text/(plain|markdown|x-markdown|html)|application/pdf)$"
 _TEXT = r"^[^\x00-\x1f\x7f]*$"
 Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f,]+$")]
 
@@ -25,7 +25,8 @@ class _In(ApiModel):
 class UploadIn(_In):
     filename: str = Field(min_length=1, max_length=255, pattern=_TEXT)
     content_type: str = Field(max_length=120, pattern=_MIME, description="The declared type (sniffed again later)")
-    size_bytes: StrictInt = Field(ge=1, le=MAX_UPLOAD_BYTES, description="The upload is refused above this size")
+    size_bytes: StrictInt = Field(ge=1, le=MAX_UPLOAD_BYTES, description="The upload is refused above this size "
+                                  "(documents: text, Markdown, HTML, PDF, above 20 MiB)")
     title: str | None = Field(default=None, max_length=200, pattern=_TEXT)
 
 

@@ -1,7 +1,8 @@
 """The optimisation worker (F21), on ``media.asset_registered``: images become AVIF/WebP/JPEG
 variants and a BlurHash placeholder; video an H.264 720p proxy and a poster; audio a
-loudness-normalised track. Each output is an artifact linked to its asset; progress goes out on
-the tenant's meta channel; the asset is ``ready`` when all are stored.
+loudness-normalised track; documents nothing (ready as uploaded). Each output is an artifact
+linked to its asset; progress goes out on the tenant's meta channel; the asset is ``ready`` when
+all are stored.
 
 A redelivered event re-makes nothing already stored (deterministic artifact ids) and a finished
 asset is left alone. A file the tools refuse fails the asset with their reason; an outage
@@ -68,6 +69,8 @@ class Optimiser:
 
     def _render(self, doc: Document, data: bytes) -> list[images.Rendered]:
         kind = doc.data["kind"]
+        if kind == "document":
+            return []  # its bytes are what Nexus reads: nothing to derive, the asset is ready as it is
         if kind == "image":
             return images.render_variants(data)
         with tempfile.NamedTemporaryFile(prefix="media-src-") as fh:

@@ -4,12 +4,18 @@
 script anywhere it could run (PE, ELF, Mach-O, shebang, HTML/PHP) and, for images, bytes past
 the image's own end that hold an archive or a script (a polyglot such as a GIFAR or a PNG with a
 PHP tail). Either quarantines the upload: it is kept for inspection, never processed or served.
+
+Documents (documents.py): a PDF by its magic number; text by being UTF-8 without binary bytes, its
+type (plain, Markdown, HTML) taken from the declaration, since bytes cannot tell those apart. HTML is
+a document only when declared ``text/html``; markup in anything else is still quarantined.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from studio.media import documents
 
 Verdict = Literal["ok", "unsupported", "quarantine"]
 
@@ -21,18 +27,20 @@ SUPPORTED: dict[str, str] = {
     "video/x-m4v": "video", "video/x-msvideo": "video", "video/mpeg": "video", "video/3gpp": "video",
     "audio/mpeg": "audio", "audio/x-wav": "audio", "audio/ogg": "audio", "audio/x-flac": "audio",
     "audio/mp4": "audio", "audio/aac": "audio", "audio/x-aiff": "audio",
+    **{mime: "document" for mime in documents.DOCUMENT_TYPES},
 }
 _EXECUTABLE_HEADS = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
                      b"\xcf\xfa\xed\xfe", b"#!", b"\x00asm")
 _SCRIPT = re.compile(rb"<\?php|<script[\s>]|<html[\s>]|<!doctype html|<svg[\s>]", re.IGNORECASE)
 _ARCHIVE = re.compile(rb"PK\x03\x04|Rar!\x1a\x07|7z\xbc\xaf\x27\x1c|MZ\x90\x00")
+_SERVER_SCRIPT = re.compile(rb"<\?php", re.IGNORECASE)
 _SCRIPT_WINDOW = 64 * 1024  # markup is looked for where browsers sniff (the head) and in image tails
 
 
 @dataclass(frozen=True)
 class Sniffed:
     mime: str  # what the bytes are ("application/octet-stream" when unknown)
-    kind: str | None  # image | video | audio, None when unsupported
+    kind: str | None  # image | video | audio | document, None when unsupported
     verdict: Verdict
     reason: str | None = None
 
@@ -51,7 +59,8 @@ def _image_end(data: bytes, mime: str) -> int | None:
     return None
 
 
-def sniff(data: bytes) -> Sniffed:
+def sniff(data: bytes, declared: str | None = None) -> Sniffed:
+    """``declared``: the client's type, used only to name a text document (plain, Markdown or HTML)."""
     import filetype  # small, but only the ingest needs it
 
     head = data[:_SCRIPT_WINDOW]
@@ -59,6 +68,13 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("application/x-executable", None, "quarantine", "executable content")
     guess = filetype.guess(data[:8192])
     mime = guess.mime if guess is not None else "application/octet-stream"
+    if guess is None and documents.is_text(data):
+        text_mime = documents.text_type(declared)
+        if _SERVER_SCRIPT.search(head):
+            return Sniffed("text/html", None, "quarantine", "script content")
+        if text_mime != "text/html" and _SCRIPT.search(head):
+            return Sniffed("text/html", None, "quarantine", "script or markup content")
+        return Sniffed(text_mime, "document", "ok")
     if guess is None and _SCRIPT.search(head):
         return Sniffed("text/html", None, "quarantine", "script or markup content")
     kind = SUPPORTED.get(mime)
@@ -81,6 +97,7 @@ def declared_matches(declared: str | None, sniffed: str) -> bool:
     aliases = {"image/jpg": "image/jpeg", "audio/wav": "audio/x-wav", "audio/wave": "audio/x-wav",
                "audio/flac": "audio/x-flac", "audio/mp3": "audio/mpeg", "video/mkv": "video/x-matroska",
                "audio/m4a": "audio/mp4", "audio/x-m4a": "audio/mp4"}
-    want = aliases.get(declared.lower(), declared.lower())
+    declared = documents.normal_type(declared) or ""
+    want = aliases.get(declared, declared)
     return want == sniffed or (want, sniffed) in {("image/png", "image/apng"), ("video/mp4", "video/x-m4v"),
                                                   ("audio/ogg", "video/ogg")}

@@ -1,8 +1,8 @@
 """Embedding a card for every slot the index needs, and the seam that picks a tenant's model.
 
-``tenant_model`` is where the runtime configuration (CAPABILITIES I30, ``runtime_config``) will answer
-once it exists; until then a tenant's model is its ``/nexus/settings/model`` (reembed.py applies a
-change), and the platform's default otherwise.
+A tenant's model is the index's active model: the platform's default until changed, by
+``PUT /nexus/settings/model`` or by the runtime configuration's ``embeddings`` choice (runtime_model.py
+follows ``runtime_config.changed``); either starts the re-embed (reembed.py), and the last one wins.
 """
 from __future__ import annotations
 

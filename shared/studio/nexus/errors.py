@@ -9,3 +9,5 @@ NEXUS_MODEL_UNKNOWN = register("NEXUS_MODEL_UNKNOWN", 422, "The embedding model 
 NEXUS_REEMBED_RUNNING = register("NEXUS_REEMBED_RUNNING", 409,
                                  "A change of embedding model is still being applied")
 NEXUS_LIMIT_REACHED = register("NEXUS_LIMIT_REACHED", 409, "The tenant holds as many Nexus items as it may keep")
+NEXUS_ASSET_NOT_DOCUMENT = register("NEXUS_ASSET_NOT_DOCUMENT", 422,
+                                    "The media asset is not a readable document (text, Markdown, HTML or PDF)")

@@ -23,13 +23,24 @@ _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 
 
 def to_text(fmt: Format, content: str) -> str:
-    """The document's text (what atoms' offsets point into)."""
+    """The document's text (what atoms' offsets point into), from a request body (a PDF as base64)."""
     if fmt == "pdf":
-        text = _pdf_text(content)
-    elif fmt == "html":
-        text = _html_text(content)
-    else:
-        text = content
+        return _clean(_pdf_text(_base64(content)))
+    return _clean(_html_text(content) if fmt == "html" else content)
+
+
+def bytes_to_text(fmt: Format, data: bytes) -> str:
+    """The same from a file's bytes (a media asset): a PDF as it is, text as UTF-8."""
+    if fmt == "pdf":
+        return _clean(_pdf_text(data))
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise errors.StudioError(NEXUS_DOCUMENT_UNREADABLE, "the document is not UTF-8 text") from None
+    return _clean(_html_text(content) if fmt == "html" else content)
+
+
+def _clean(text: str) -> str:
     text = re.sub(r"[ \t\r\f\v]+\n", "\n", text.replace("\r\n", "\n")).strip()
     if len(text) > MAX_TEXT_CHARS:
         raise errors.StudioError(NEXUS_DOCUMENT_TOO_LARGE, f"documents hold at most {MAX_TEXT_CHARS} characters "
@@ -72,14 +83,17 @@ def _html_text(html: str) -> str:
     return "\n\n".join(b for b in blocks if b and b.strip("# "))
 
 
-def _pdf_text(content_b64: str) -> str:
+def _base64(content_b64: str) -> bytes:
+    try:
+        return base64.b64decode(content_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.StudioError(NEXUS_DOCUMENT_UNREADABLE, "a PDF is sent as base64") from None
+
+
+def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    try:
-        data = base64.b64decode(content_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.StudioError(NEXUS_DOCUMENT_UNREADABLE, "a PDF is sent as base64") from None
     try:
         reader = PdfReader(io.BytesIO(data))
         if len(reader.pages) > MAX_PDF_PAGES:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from studio.kernel.api_model import MAX_REV, ApiModel
 
@@ -16,14 +16,29 @@ class _In(ApiModel):
 
 
 class RawDocIn(_In):
-    title: str = Field(min_length=1, max_length=200)
-    format: Literal["text", "markdown", "html", "pdf"] = "text"
-    content: str = Field(min_length=1, max_length=MAX_CONTENT, description="The text, or a PDF as base64")
+    """The document comes in the body (``content``) or from an uploaded media asset (``asset_id``)."""
+    title: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="Required with content; from an asset, its title or file name by default")
+    format: Literal["text", "markdown", "html", "pdf"] | None = Field(
+        default=None, description="The content's format (text when omitted); an asset's comes from its bytes")
+    content: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT,
+                                description="The text, or a PDF as base64")
+    asset_id: str | None = Field(default=None, pattern=r"^as_[0-9a-f]{20}$",
+                                 description="A ready document asset of /media-v2 (text, Markdown, HTML or PDF)")
     tags: list[TagStr] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RawDocIn:
+        if (self.content is None) == (self.asset_id is None):
+            raise ValueError("send either content or asset_id")
+        if self.asset_id is not None and self.format is not None:
+            raise ValueError("an asset's format is read from its bytes: leave format out")
+        if self.content is not None and self.title is None and not isinstance(self, RawDocReplace):
+            raise ValueError("a document sent as content needs a title")
+        return self
 
 
 class RawDocReplace(RawDocIn):
-    title: str | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
     tags: list[TagStr] | None = Field(default=None, max_length=20)  # type: ignore[assignment]
     base_rev: int | None = Field(default=None, ge=0, le=MAX_REV)
 
@@ -32,6 +47,7 @@ class RawDocOut(ApiModel):
     id: str
     title: str
     format: str
+    asset_id: str | None = Field(default=None, description="The media asset the document was read from")
     tags: list[str]
     status: Literal["queued", "ready", "failed"]
     run_id: str | None = None

@@ -30,6 +30,11 @@ def index_state(tenant_id: str, env: str) -> str:
     return tenant_collection(tenant_id, env, "nexus_meta/index")
 
 
+def runtime_model(tenant_id: str, env: str) -> str:
+    """The last runtime configuration (rev and embeddings choice) Nexus followed (runtime_model.py)."""
+    return tenant_collection(tenant_id, env, "nexus_meta/runtime_config")
+
+
 def settings(tenant_id: str, env: str, section: str) -> str:
     return tenant_collection(tenant_id, env, f"nexus_settings/{section}")
 

@@ -1,7 +1,7 @@
 """Raw documents (``/nexus/raw``): the text a tenant gives Nexus, kept so atoms can point into it.
 
-A submission extracts the text at once (a document that cannot be read is refused with 422, not
-discovered later), stores it with status ``queued``, and queues its ingest (ingest.py) with a run,
+A submission (the text in the body, or an uploaded document asset: asset_docs.py) extracts the text at
+once (a document that cannot be read is refused with 422, not discovered later), stores it with status ``queued``, and queues its ingest (ingest.py) with a run,
 all in one transaction. Replacing a document queues a new ingest, which replaces its atoms and cards
 atomically; deleting it deletes its atoms and cards in the same transaction (the index with them).
 """
@@ -16,8 +16,10 @@ from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.nexus import index_state, paths, runs
-from studio.nexus.extract import Format, to_text
+from studio.nexus.asset_docs import AssetDocument, read_asset_document
+from studio.nexus.extract import Format, bytes_to_text, to_text
 from studio.nexus.settings import INGEST_TOPIC
+from studio.ports.blobs import BlobStore
 from studio.ports.embeddings import Embedder
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
 
@@ -32,6 +34,7 @@ def raw_view(doc: Document, state: Document | None, *, with_text: bool = False) 
     s = state.data if state is not None else {}
     done = s.get("run_id") == d.get("run_id")  # the worker has finished the latest submission
     view = {"id": doc.doc_id, "title": d["title"], "format": d["format"], "tags": d.get("tags", []),
+            "asset_id": (d.get("asset") or {}).get("asset_id"),
             "status": s.get("status", "queued") if done else "queued", "run_id": d.get("run_id"),
             "chars": len(d["text"]), "atoms": len(s.get("atoms", [])), "cards": s.get("cards", 0),
             "error": s.get("error") if done else None, "rev": doc.rev, "created_at": d["created_at"],
@@ -42,30 +45,43 @@ def raw_view(doc: Document, state: Document | None, *, with_text: bool = False) 
 
 
 class RawDocService:
-    def __init__(self, store: DocumentStore, embedder: Embedder) -> None:
+    def __init__(self, store: DocumentStore, embedder: Embedder, blobs: BlobStore) -> None:
         self._store = store
         self._embedder = embedder
+        self._blobs = blobs
 
-    def submit(self, ctx: RequestContext, title: str, fmt: Format, content: str, tags: Sequence[str]) -> dict[str, Any]:
-        text = to_text(fmt, content)
+    def _read(self, ctx: RequestContext, fmt: Format | None, content: str | None,
+              asset_id: str | None) -> tuple[Format, str, AssetDocument | None]:
+        """The format and text of the body's content, or of the tenant's document asset ``asset_id``."""
+        if asset_id is not None:
+            asset = read_asset_document(self._store, self._blobs, ctx.tenant_id, ctx.env, asset_id)
+            return asset.fmt, bytes_to_text(asset.fmt, asset.data), asset
+        fmt = fmt or "text"
+        return fmt, to_text(fmt, content or ""), None
+
+    def submit(self, ctx: RequestContext, title: str | None, fmt: Format | None, content: str | None,
+               tags: Sequence[str], asset_id: str | None = None) -> dict[str, Any]:
+        fmt, text, asset = self._read(ctx, fmt, content, asset_id)
+        title = title or (asset.title if asset is not None else "Untitled")
         doc_id, run_id = "nd_" + secrets.token_hex(8), runs.new_run_id()
 
         def write(tx: Transaction) -> Document:
             doc = tx.create(paths.raw_doc(ctx.tenant_id, ctx.env, doc_id), {
                 "title": title, "format": fmt, "text": text, "tags": sorted(set(tags)),
-                "run_id": run_id, "created_by": ctx.user_id, "created_at": utc_now(), "updated_at": utc_now()})
+                "asset": asset.source() if asset is not None else None, "run_id": run_id, "created_by": ctx.user_id, "created_at": utc_now(), "updated_at": utc_now()})
             self._queue(tx, ctx, doc_id, run_id, "nexus.doc_submitted")
             return doc
 
         return raw_view(self._store.run_transaction(write), None)
 
-    def replace(self, ctx: RequestContext, doc_id: str, base_rev: int, title: str | None, fmt: Format, content: str,
-                tags: Sequence[str] | None) -> dict[str, Any]:
-        text = to_text(fmt, content)
+    def replace(self, ctx: RequestContext, doc_id: str, base_rev: int, title: str | None, fmt: Format | None,
+                content: str | None, tags: Sequence[str] | None, asset_id: str | None = None) -> dict[str, Any]:
+        fmt, text, asset = self._read(ctx, fmt, content, asset_id)
         run_id = runs.new_run_id()
 
         def change(doc: Document) -> dict[str, Any]:
             return {**doc.data, "title": title or doc.data["title"], "format": fmt, "text": text,
+                    "asset": asset.source() if asset is not None else None,
                     "tags": sorted(set(tags)) if tags is not None else doc.data.get("tags", []),
                     "run_id": run_id, "updated_at": utc_now()}
 

@@ -18,9 +18,10 @@ nexus = Router("nexus")
 
 @nexus.tenant("POST", "/nexus/raw", role=Role.MEMBER, body=m.RawDocIn, response=m.RawDocOut, status=202)
 def submit_raw(call: Call) -> Any:
-    """Store a document (text, Markdown, HTML, or PDF as base64) and queue its ingest; progress on the meta channel."""
+    """Store a document (text, Markdown, HTML, or PDF as base64; or an uploaded document asset of /media-v2)
+    and queue its ingest; progress on the meta channel."""
     b = call.body
-    return nexus_services(call.deps).raw.submit(call.need_ctx(), b.title, b.format, b.content, b.tags)
+    return nexus_services(call.deps).raw.submit(call.need_ctx(), b.title, b.format, b.content, b.tags, b.asset_id)
 
 
 @nexus.tenant("GET", "/nexus/raw", role=Role.VIEWER, query=m.ListQuery, response=m.RawDocList)
@@ -45,7 +46,7 @@ def replace_raw(call: Call) -> Any:
     """Replace a document's content and re-ingest it (its atoms and cards are replaced atomically)."""
     b = call.body
     return nexus_services(call.deps).raw.replace(call.need_ctx(), call.params["doc_id"], call.expected_rev(), b.title,
-                                                 b.format, b.content, b.tags)
+                                                 b.format, b.content, b.tags, b.asset_id)
 
 
 @nexus.tenant("DELETE", "/nexus/raw/{doc_id}", role=Role.MEMBER, query=RevisionQuery, status=204, revisioned=True,

@@ -30,9 +30,10 @@ def run_view(doc: Document) -> dict[str, Any]:
 
 
 def start(tx: Transaction, tenant_id: str, env: str, run_id: str, kind: RunKind, *, doc_id: str | None = None,
-          model: str | None = None) -> None:
+          model: str | None = None, **fields: Any) -> None:
+    """Create the run (``fields``: more of it, e.g. a run refused at once: status, error, finished_at)."""
     tx.create(paths.run(tenant_id, env, run_id), {"kind": kind, "status": "queued", "doc_id": doc_id, "model": model,
-                                                  "counts": {}, "created_at": utc_now()})
+                                                  "counts": {}, "created_at": utc_now(), **fields})
 
 
 def update(tx: Transaction, tenant_id: str, env: str, run_id: str, **fields: Any) -> None:

@@ -13,6 +13,7 @@ from studio.nexus.packs import PackService
 from studio.nexus.raw_docs import RawDocService
 from studio.nexus.reembed import ReembedWorker
 from studio.nexus.runs import RunService
+from studio.nexus.runtime_model import RuntimeModelFollower
 from studio.nexus.search import SearchService
 from studio.nexus.settings import SettingsService
 
@@ -29,6 +30,7 @@ class NexusServices:
     packs: PackService
     ingest: IngestWorker
     reembed: ReembedWorker
+    follower: RuntimeModelFollower
 
 
 NEXUS: Slot[NexusServices] = Slot("nexus")
@@ -40,8 +42,9 @@ def nexus_services(deps: Deps) -> NexusServices:
         settings = SettingsService(store, embedder)
         memory = MemoryService(store)
         search = SearchService(store, embedder, deps.vectors, KeywordIndex(store), settings)
-        return NexusServices(RawDocService(store, embedder), CardService(store, embedder), search, settings,
+        return NexusServices(RawDocService(store, embedder, deps.blobs), CardService(store, embedder), search, settings,
                              RunService(store), memory, ExplorerService(store, embedder), PackService(search, memory),
-                             IngestWorker(store, deps.bus, embedder, settings), ReembedWorker(store, deps.bus, embedder))
+                             IngestWorker(store, deps.bus, embedder, settings), ReembedWorker(store, deps.bus, embedder),
+                             RuntimeModelFollower(store, embedder, settings))
 
     return deps.memo(NEXUS, build)

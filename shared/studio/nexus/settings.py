@@ -5,7 +5,6 @@ pending and queues a re-embed run (reembed.py); the old index serves until the n
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from studio.kernel import errors, repository
@@ -55,15 +54,15 @@ class SettingsService:
 
     def put(self, ctx: RequestContext, name: str, values: dict[str, Any], base_rev: int) -> dict[str, Any]:
         """Write a section (base_rev 0 creates it). For ``model``, start the re-embed when it changes."""
-        extra: Callable[[Transaction], None] = lambda tx: None  # noqa: E731 - the model section's own step
+        switch_to: str | None = None  # the model section's own step: start the re-embed in the same commit
         if name == "model":
-            model = values["model"]
-            if model not in self._embedder.models():
+            switch_to = values["model"]
+            if switch_to not in self._embedder.models():
                 raise errors.StudioError(NEXUS_MODEL_UNKNOWN, f"choose one of {', '.join(self._embedder.models())}")
-            extra = lambda tx: self._switch_model(tx, ctx, model)  # noqa: E731
 
         def write(tx: Transaction) -> Document:
-            extra(tx)
+            if switch_to is not None:
+                self.switch_model(tx, ctx.tenant_id, ctx.env, switch_to)
             return repository.upsert(
                 tx, paths.settings(ctx.tenant_id, ctx.env, name), base_rev,
                 change=lambda doc: {**values, "updated_at": utc_now(), "updated_by": ctx.user_id},
@@ -74,17 +73,21 @@ class SettingsService:
         section: dict[str, Any] = self.view(ctx)[name]
         return section
 
-    def _switch_model(self, tx: Transaction, ctx: RequestContext, model: str) -> None:
-        state = index_state.read_in(tx, ctx.tenant_id, ctx.env, self._embedder.default_model)
+    def switch_model(self, tx: Transaction, tenant_id: str, env: str, model: str,
+                     run_id: str | None = None) -> str | None:
+        """Start moving the index to ``model`` in ``tx``: the run's id, or None when the index already has it
+        (or is already moving to it). Raises NEXUS_REEMBED_RUNNING while it moves to another model."""
+        state = index_state.read_in(tx, tenant_id, env, self._embedder.default_model)
         if state.pending_model:
             if state.pending_model == model:
-                return
+                return None
             raise errors.StudioError(NEXUS_REEMBED_RUNNING, f"the index is still moving to {state.pending_model}")
         if state.active_model == model:
-            return
-        run_id = runs.new_run_id()
-        runs.start(tx, ctx.tenant_id, ctx.env, run_id, "reembed", model=model)
-        index_state.write(tx, ctx.tenant_id, ctx.env, index_state.IndexState(
+            return None
+        run_id = run_id or runs.new_run_id()
+        runs.start(tx, tenant_id, env, run_id, "reembed", model=model)
+        index_state.write(tx, tenant_id, env, index_state.IndexState(
             state.generation, state.active_model, state.active_slot, model, run_id, state.cards))
-        emit(tx, DomainEvent("nexus.reembed_requested", ctx.tenant_id, ctx.env, paths.run(ctx.tenant_id, ctx.env, run_id),
+        emit(tx, DomainEvent("nexus.reembed_requested", tenant_id, env, paths.run(tenant_id, env, run_id),
                              {"run_id": run_id, "model": model}), topic=INGEST_TOPIC)
+        return run_id
