@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from studio.kernel import access, cors, errors, logs, preconditions
+from studio.kernel import access, cors, crash_hold, errors, logs, preconditions
 from studio.kernel.call import Call, Reply, Text
 from studio.kernel.client_ip import ip_bucket, request_client_ip
 from studio.kernel.context import Principal, RequestContext, normalise_env
@@ -156,6 +156,7 @@ class HttpApp:
         try:
             with journaling(held):  # the handler's store transactions commit with the key (tx_journal)
                 response = self._invoke(call)
+            crash_hold.before_reply(key)  # a crash test's kill point; nothing unless the test asks
         except errors.StudioError as err:
             response = problem_response(err, instance=call.request.path, request_id=call.request_id)
         except BaseException:
