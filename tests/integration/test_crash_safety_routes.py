@@ -1,5 +1,5 @@
-"""kill -9 mid-request on the newer keyed POST routes: the retry gives exactly one effect and the
-answer every later retry replays.
+"""kill -9 mid-request on the newer keyed POST routes (and an MCP tools/call keyed in its _meta): the
+retry gives exactly one effect and the answer every later retry replays.
 
 Each route's request is held by the runtime's test hook (kernel/crash_hold.py) at the widest window
 there is: every effect committed with its idempotency journal, the response not yet stored. The test
@@ -30,6 +30,7 @@ from studio.kernel.idempotency import LEASE_S
 from studio.media import paths as media_paths
 from studio.nexus import paths as nexus_paths
 from studio.ports.store import Query
+from studio.tools.mcp import IDEMPOTENCY_META
 from studio.video import paths as video_paths
 from tests.support.api import PASSWORD, User, new_tenant, new_user
 from tests.support.runtime_process import RuntimeProcess
@@ -37,6 +38,7 @@ from tests.support.runtime_process import RuntimeProcess
 pytestmark = pytest.mark.slow
 MANIFEST = str(REPO / "tests" / "fixtures" / "crash_routes_manifest.yaml")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+ACCEPT = {"Accept": "application/json, text/event-stream"}  # what an MCP client sends; harmless elsewhere
 BOUNDARY = "crash-safety-boundary-7f3a"  # fixed: a retry must send the very bytes (the key's fingerprint)
 
 
@@ -68,11 +70,17 @@ def _font_form() -> bytes:
     return head + DEJAVU.read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def _cases(c: httpx.Client, user: User, tenant: str) -> list[Keyed]:
+def _mcp_call(thread_id: str, key: str) -> dict[str, Any]:
+    """A tools/call with its key in _meta (the route ignores Idempotency-Key: tools/keyed_calls.py holds it)."""
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "chat.post_message", "arguments": {"thread_id": thread_id, "text": "once, over MCP"},
+        "_meta": {IDEMPOTENCY_META: key}}}
+
+
+def _cases(c: httpx.Client, user: User, tenant: str, keys: Callable[[str], str]) -> list[Keyed]:
     h = user.in_tenant(tenant)
-    thread = c.post("/chat/threads", json={"title": "t", "agent_id": "muse"}, headers=h)
-    assert thread.status_code == 201, thread.text
-    thread_id = thread.json()["id"]
+    thread_id, mcp_thread = (c.post("/chat/threads", json={"title": t, "agent_id": "muse"}, headers=h).json()["id"]
+                             for t in ("tool", "mcp"))
     project = c.post("/video/projects", json={"name": "Titles", "timeline": {
         "tracks": [{"id": "titles", "kind": "text", "clips": [{"id": "t", "text": "Once", "start": 0, "duration": 1}]}],
         "output": {"width": 160, "height": 120, "fps": 10}}}, headers=h)
@@ -89,6 +97,8 @@ def _cases(c: httpx.Client, user: User, tenant: str) -> list[Keyed]:
               video_paths.jobs(*env), lambda r: r["id"], 202),
         _json("nexus", "/nexus/raw", {"title": "Once", "format": "text", "content": "written exactly once"},
               nexus_paths.raw_docs(*env), lambda r: r["id"], 202),
+        _json("mcp", "/mcp", _mcp_call(mcp_thread, keys("mcp")), chat_paths.messages(tenant, "dev", mcp_thread),
+              lambda r: f"{r['result']['structuredContent']['seq']:012d}", 200, rebuilt=False),
         Keyed("font", "/fonts", _font_form(), f"multipart/form-data; boundary={BOUNDARY}", font_paths.fonts(*env),
               lambda r: r["id"], 201, rebuilt=False),
     ]
@@ -105,7 +115,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 def _send(c: httpx.Client, case: Keyed, headers: dict[str, str], deadline: float) -> httpx.Response:
     """Retry as a client would: while the dead attempt's lease runs, wait the Retry-After given."""
     while True:
-        r = c.post(case.url, content=case.body, headers={**headers, "Content-Type": case.content_type})
+        r = c.post(case.url, content=case.body, headers={**headers, "Content-Type": case.content_type, **ACCEPT})
         if r.status_code != 409 or r.json().get("code") != "IDEMPOTENCY_KEY_IN_USE":
             return r
         wait = int(r.headers["retry-after"])
@@ -115,7 +125,7 @@ def _send(c: httpx.Client, case: Keyed, headers: dict[str, str], deadline: float
 
 def _effects(store: SqliteStore, case: Keyed) -> list[str]:
     return [d.doc_id for d in store.query(Query(case.collection, limit=100)).docs
-            if case.name != "tool" or d.data.get("role") == "user"]
+            if case.name not in ("tool", "mcp") or d.data.get("role") == "user"]
 
 
 def test_each_new_keyed_post_killed_before_its_reply_has_one_effect_and_one_answer(tmp_path: Path) -> None:
@@ -127,8 +137,9 @@ def test_each_new_keyed_post_killed_before_its_reply_has_one_effect_and_one_answ
         with httpx.Client(base_url=first.base_url, timeout=60) as c:
             user = new_user(c)
             tenant = new_tenant(c, user, "Killed")
-            cases = _cases(c, user, tenant)
-        keys = {case.name: f"hold-{case.name}-{uuid.uuid4().hex[:8]}" for case in cases}
+            run_id = uuid.uuid4().hex[:8]
+            cases = _cases(c, user, tenant, lambda name: f"hold-{name}-{run_id}")
+        keys = {case.name: f"hold-{case.name}-{run_id}" for case in cases}
 
         answered: dict[str, str] = {}  # a request that answered was not held: the test says why
 
@@ -136,7 +147,7 @@ def test_each_new_keyed_post_killed_before_its_reply_has_one_effect_and_one_answ
             try:
                 with httpx.Client(base_url=first.base_url, timeout=600) as c:
                     r = c.post(case.url, content=case.body, headers={
-                        **user.in_tenant(tenant), "Content-Type": case.content_type, "Idempotency-Key": keys[case.name]})
+                        **user.in_tenant(tenant), "Content-Type": case.content_type, "Idempotency-Key": keys[case.name], **ACCEPT})
                 answered[case.name] = f"{r.status_code} {r.text[:300]}"
             except httpx.HTTPError:
                 pass  # the kill
@@ -168,7 +179,8 @@ def test_each_new_keyed_post_killed_before_its_reply_has_one_effect_and_one_answ
                     assert healed.headers.get("idempotent-replayed") == "true", case.name
                 again = _send(c, case, keyed, deadline)
                 assert (again.status_code, again.json()) == (healed.status_code, healed.json()), case.name
-                assert again.headers.get("idempotent-replayed") == "true"
+                if case.name != "mcp":  # /mcp is not a kernel-keyed route: its replay is in the JSON-RPC answer
+                    assert again.headers.get("idempotent-replayed") == "true"
                 assert _effects(store, case) == before[case.name], case.name  # still exactly one
                 assert case.effect_id(healed.json()) == before[case.name][0], case.name  # and the answer names it
     finally:

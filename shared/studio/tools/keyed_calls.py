@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from studio.kernel import errors
+from studio.kernel import crash_hold, errors
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse
 from studio.kernel.tx_journal import journaling
 from studio.ports.store import DocumentStore
@@ -30,6 +30,7 @@ def once(store: DocumentStore, scope: str, key: str, fingerprint: str,
     try:
         with journaling(held):
             result = run()
+        crash_hold.before_reply(key)  # a crash test's kill point; nothing unless the test asks
     except errors.StudioError as exc:  # a refusal is the call's answer too (a 5xx frees the key instead)
         keys.complete(held, StoredResponse(exc.status, {}, json.dumps({"code": exc.code.code, "detail": exc.detail})))
         raise
