@@ -66,7 +66,7 @@ class HttpApp:
             try:
                 origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
                 preflight = cors.is_preflight(request.method, origin, asked)
-                if origin:  # only a browser's request needs a route's own origins (Route.origins)
+                if origin:  # only a browser's request needs a site key's own origins (kernel/site_keys.py)
                     allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
                 if preflight:  # before routing: every path
                     response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
@@ -95,18 +95,14 @@ class HttpApp:
             logs.trace_var.reset(trace_token)
 
     def _route_cors(self, request: Request, method: str) -> cors.CorsPolicy | None:
-        """The policy of a route that declares its own origins (``Route.origins``), else None."""
+        """The policy of a site-key route whose key has its own origins (its rule's hook), else None."""
         route, params, _ = self.table.resolve(method, request.path)
-        if route is None or (route.origins is None and route.site_key is None):
+        if route is None or route.site_key is None:
             return None
         try:
-            if route.site_key is not None:  # the key's own allow-list (its rule's origins hook)
-                patterns = site_keys.preflight_origins(self.deps, request, params, route.site_key)
-                return None if patterns is None else cors.policy(patterns)
-            assert route.origins is not None
-            patterns = route.origins(self.deps, request)
-            return None if patterns is None else cors.policy(tuple(patterns))
-        except (errors.StudioError, ValueError):  # an unknown key or a stale pattern: the platform's policy
+            patterns = site_keys.preflight_origins(self.deps, request, params, route.site_key)
+            return None if patterns is None else cors.policy(patterns)
+        except ValueError:  # a stale pattern: the platform's policy
             return None
 
     # -- stages ------------------------------------------------------------

@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 # precondition never outranks a refusal.
 RevisionResolver = Callable[["Call"], "int | None"]
 
-# A public route whose browser origins are its resource's own (a site's allow-list for analytics
-# ingest), not the platform's: given the instance's deps and the request (its URL; a preflight has no
-# body), the origin patterns (kernel/cors.py grammar), or None for the platform's policy.
-OriginsResolver = Callable[[Any, Any], "tuple[str, ...] | None"]
-
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token
@@ -63,7 +58,6 @@ class Route:
     # Body media types taken as JSON: ("application/json", "text/plain") for navigator.sendBeacon bodies,
     # which browsers send as text/plain to stay a CORS "simple" request.
     body_media_types: tuple[str, ...] = ("application/json",)
-    origins: OriginsResolver | None = None
     site_key: SiteKeyRule | None = None  # required by (and only for) Access.SITE_KEY
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
