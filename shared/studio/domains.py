@@ -296,6 +296,7 @@ DOMAINS: tuple[Domain, ...] = (
         routers="studio.fonts.routes:ROUTERS",
         errors="studio.fonts.errors",
         events={"fonts.font_registered": "domain.fonts", "fonts.site_key_created": "domain.fonts",
+                "fonts.site_key_revoked": "domain.fonts",
                 "fonts.preset_created": "domain.fonts", "fonts.preset_updated": "domain.fonts"},
         queries="studio.fonts.queries:QUERIES",
     ),

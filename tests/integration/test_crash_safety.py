@@ -3,6 +3,7 @@ after restart, a consumer that sees it twice applies it once, and a keyed POST c
 kill is applied once and answered promptly when retried."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ import pytest
 from infra.localrun.manifest import REPO
 from studio.adapters.sqlite_bus import SqliteBus
 from studio.adapters.sqlite_store import SqliteStore
+from studio.kernel.crash_hold import marker_name
 from studio.kernel.idempotency import LEASE_S
 from studio.ports.store import Query
 from tests.support.api import PASSWORD, new_tenant, new_user
@@ -105,9 +107,13 @@ def test_kill_nine_during_keyed_chat_posts_each_message_exists_once(tmp_path: Pa
     """A burst of posts with Idempotency-Keys, kill -9 in the middle, restart, retry every key:
     each message exists exactly once, and every retry gets its final answer within the lease."""
     env = {"STUDIO_RATE_LIMIT_PER_MINUTE": "100000"}
-    data = tmp_path / "data"
-    first = RuntimeProcess(data, **env).start()
+    data, holds = tmp_path / "data", tmp_path / "holds"
+    holds.mkdir()
     keys = [f"key-{n:03d}-{uuid.uuid4().hex[:8]}" for n in range(80)]
+    # One post mid-burst is held after its commit (kernel/crash_hold.py): the kill always finds a keyed
+    # request in flight, rather than only when it happens to land inside one (it once landed after).
+    held = keys[40]
+    first = RuntimeProcess(data, STUDIO_TEST_HOLD_KEYS=re.escape(held), STUDIO_TEST_HOLD_DIR=str(holds), **env).start()
     acknowledged: dict[str, dict] = {}  # type: ignore[type-arg]
     try:
         with httpx.Client(base_url=first.base_url, timeout=30) as c:
@@ -130,17 +136,17 @@ def test_kill_nine_during_keyed_chat_posts_each_message_exists_once(tmp_path: Pa
             for key in keys:
                 pool.submit(post, key)
             _wait_for(lambda: len(acknowledged) >= 15)
-            # Mid-burst, at an instant a keyed post holds its key: some answered, some in flight
-            # (committed or not), some not begun.
-            probe = SqliteStore(data / "store.db")
-            _wait_for(lambda: bool(_in_flight_keys(probe)), timeout=30, every=0.002)
+            # Mid-burst, with the held post's effect committed and unanswered: some answered, some in
+            # flight (committed or not), some not begun.
+            _wait_for(lambda: (holds / marker_name(held)).exists(), timeout=60)
             first.kill9()
     finally:
         first.stop()
+    probe = SqliteStore(data / "store.db")
     in_flight = _in_flight_keys(probe)
     probe.close()
     assert in_flight, f"the kill found no keyed request in flight ({len(acknowledged)} answered): proved nothing"
-    assert len(acknowledged) < len(keys)
+    assert held not in acknowledged and len(acknowledged) < len(keys)
 
     second = RuntimeProcess(data, **env).start()
     try:

@@ -125,7 +125,9 @@ def _every_state_change(c: httpx.Client, drain: Callable[[], object]) -> tuple[s
     _video_state_changes(c, drain, h)
     with open("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "rb") as fh:  # fonts.font_registered
         assert c.post("/fonts", files={"file": ("f.ttf", fh.read(), "font/ttf")}, headers=h).status_code == 201
-    assert c.post("/fonts/site-keys", headers=h).status_code == 201  # fonts.site_key_created
+    font_key = c.post("/fonts/site-keys", headers=h)  # fonts.site_key_created
+    assert font_key.status_code == 201
+    assert c.post(f"/fonts/site-keys/{font_key.json()['id']}/revoke", headers=h).is_success  # fonts.site_key_revoked
     preset = c.post("/fonts/presets", json={"name": "Body", "family": "DejaVu Sans"}, headers=h)  # fonts.preset_created
     assert c.patch(f"/fonts/presets/{preset.json()['id']}", json={"weight": 500, "base_rev": 1},
                    headers=h).is_success  # fonts.preset_updated

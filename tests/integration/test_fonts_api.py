@@ -126,7 +126,8 @@ def test_css2_serves_woff2_subsets_that_chromium_renders(client: httpx.Client, p
     bold = httpx.get(platform.base_url + url, params={"family": "DejaVu Sans:wght@700"})
     assert bold.status_code == 404
     assert httpx.get(platform.base_url + url, params={"family": "X:opsz@9"}).status_code == 400
-    assert httpx.get(platform.base_url + "/fonts/fk_" + "0" * 24 + "/css2", params={"family": "A"}).status_code == 404
+    unknown = httpx.get(platform.base_url + "/fonts/fk_" + "0" * 24 + "/css2", params={"family": "A"})
+    assert unknown.status_code == 401 and unknown.json()["code"] == "SITE_KEY_INVALID"
 
     from playwright.sync_api import sync_playwright
 

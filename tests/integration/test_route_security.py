@@ -15,6 +15,7 @@ from infra.localrun import manifest as manifest_mod
 from studio import domains, wiring
 from studio.kernel.routing import Access, Route
 from tests.support.api import User, new_tenant, new_user
+from tests.support.site_keys import ScopeKeys, keys_of_every_scope, site_key_request
 
 PUBLIC_ROUTES = {
     ("POST", "/auth/signup"),
@@ -24,18 +25,17 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/verify"),
     ("POST", "/auth/password/reset"),
     ("POST", "/auth/password/reset/confirm"),
-    # A tenant's self-hosted font stylesheet: a <link> sends no token; public fonts only, by site key
-    ("GET", "/fonts/{site_key}/css2"),
-    # Browser analytics ingest: a site's write key and origin allow-list instead of a token (decision 0056)
-    ("POST", "/analytics/events/pageview"),
-    ("POST", "/analytics/events/cta-click"),
-    ("POST", "/analytics/events/web-vitals"),
-    ("POST", "/analytics/batch"),
-    # OFREP: OpenFeature SDKs authenticate with an SDK key (Authorization: Bearer ofk_...), checked by the
-    # handler, which also names the tenant (decision 0060); tests/integration/test_experiments_api.py
-    ("POST", "/ofrep/v1/evaluate/flags/{key}"),
-    ("POST", "/ofrep/v1/evaluate/flags"),
-    ("GET", "/ofrep/v1/configuration"),
+}
+# No token: a site key of the route's scope names the tenant (Access.SITE_KEY, kernel/site_keys.py; decision 0095)
+SITE_KEY_ROUTES = {
+    ("GET", "/fonts/{site_key}/css2"): "fonts.css",  # a <link> sends no token: the key is in the path
+    ("POST", "/analytics/events/pageview"): "analytics.ingest",  # a page's beacon: ?key= and the site's origins
+    ("POST", "/analytics/events/cta-click"): "analytics.ingest",
+    ("POST", "/analytics/events/web-vitals"): "analytics.ingest",
+    ("POST", "/analytics/batch"): "analytics.ingest",
+    ("POST", "/ofrep/v1/evaluate/flags/{key}"): "experiments.evaluate",  # OpenFeature providers: Bearer ofk_...
+    ("POST", "/ofrep/v1/evaluate/flags"): "experiments.evaluate",
+    ("GET", "/ofrep/v1/configuration"): "experiments.evaluate",
 }
 USER_ROUTES = {  # token required, but no tenant yet
     ("POST", "/auth/logout"),
@@ -68,8 +68,10 @@ def _url(route: Route, tenant_id: str) -> str:
 def test_public_and_user_routes_are_exactly_the_allowlists() -> None:
     public = {(r.method, r.path) for _, r in ROUTES if r.access is Access.PUBLIC and not _is_health(r)}
     user = {(r.method, r.path) for _, r in ROUTES if r.access is Access.USER}
+    site_key = {(r.method, r.path): r.site_key.scope for _, r in ROUTES if r.site_key is not None}
     assert public == PUBLIC_ROUTES
     assert user == USER_ROUTES
+    assert site_key == SITE_KEY_ROUTES
 
 
 def test_every_served_route_is_a_registered_domain_route_or_the_kernel_own() -> None:
@@ -92,8 +94,8 @@ def test_every_route_is_reachable_through_its_function_prefix() -> None:
 
 @pytest.mark.parametrize(("spec", "route"), ROUTES, ids=IDS)
 def test_route_refuses_a_caller_without_a_token(client: httpx.Client, spec: object, route: Route) -> None:
-    if route.access is Access.PUBLIC:
-        pytest.skip("declared public")
+    if route.access in (Access.PUBLIC, Access.SITE_KEY):
+        pytest.skip("declared public, or admitted by a site key (test_site_key_route_refuses_...)")
     r = client.request(route.method, _url(route, "t_nobody000"), json={},
                        headers={"X-Tenant-Id": "t_nobody000", "X-Env": "dev"})
     assert r.status_code == 401, r.text
@@ -103,8 +105,8 @@ def test_route_refuses_a_caller_without_a_token(client: httpx.Client, spec: obje
 
 @pytest.mark.parametrize(("spec", "route"), ROUTES, ids=IDS)
 def test_route_refuses_a_bad_token(client: httpx.Client, spec: object, route: Route) -> None:
-    if route.access is Access.PUBLIC:
-        pytest.skip("declared public")
+    if route.access in (Access.PUBLIC, Access.SITE_KEY):
+        pytest.skip("declared public, or admitted by a site key (test_site_key_route_refuses_...)")
     r = client.request(route.method, _url(route, "t_nobody000"), json={},
                        headers={"Authorization": "Bearer not.a.jwt", "X-Tenant-Id": "t_nobody000", "X-Env": "dev"})
     assert r.status_code == 401, r.text
@@ -130,3 +132,40 @@ def test_tenant_route_refuses_a_foreign_tenant(client: httpx.Client, outsider_an
     assert r.status_code in (403, 404), r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] in ("NOT_A_MEMBER", "NOT_FOUND")
+
+
+SITE_KEYED = [(s, r) for s, r in ROUTES if r.access is Access.SITE_KEY]
+
+
+@pytest.fixture(scope="module")
+def two_tenants_keys(platform: object) -> tuple[str, dict[str, ScopeKeys], dict[str, ScopeKeys]]:
+    with httpx.Client(base_url=platform.base_url, timeout=30) as c:  # type: ignore[attr-defined]
+        mine, theirs = new_user(c, "keyholder"), new_user(c, "otherholder")
+        tenant, other = new_tenant(c, mine, "Keyed"), new_tenant(c, theirs, "Other Keyed")
+        return tenant, keys_of_every_scope(c, mine, tenant), keys_of_every_scope(c, theirs, other)
+
+
+@pytest.mark.parametrize(("spec", "route"), SITE_KEYED, ids=[f"{r.method} {r.path}" for _, r in SITE_KEYED])
+def test_site_key_route_refuses_no_key_a_revoked_key_another_scope_and_another_tenant(
+        client: httpx.Client, two_tenants_keys: tuple[str, dict[str, ScopeKeys], dict[str, ScopeKeys]],
+        spec: object, route: Route) -> None:
+    tenant, mine, theirs = two_tenants_keys
+    rule = route.site_key
+    assert rule is not None
+
+    def problem(key: str | None, status: int, code: str, **headers: str) -> None:
+        r = client.request(**site_key_request(route, key, **headers))
+        assert (r.status_code, r.headers["content-type"]) == (status, "application/problem+json"), r.text
+        assert r.json()["code"] == code, r.text
+        if status == 401:
+            assert "WWW-Authenticate" in r.headers
+
+    problem(None, 401, rule.invalid.code)
+    problem(mine[rule.scope].revoked, 401, rule.invalid.code)
+    for scope, keys in mine.items():
+        if scope != rule.scope:
+            problem(keys.live, 403, "SITE_KEY_SCOPE")
+    problem(theirs[rule.scope].live, 400, "TENANT_MISMATCH", **{"X-Tenant-Id": tenant, "X-Env": "dev"})
+    # and the key itself is admitted: whatever the handler says of the empty request, it is not the key
+    admitted = client.request(**site_key_request(route, mine[rule.scope].live, **{"X-Tenant-Id": tenant}))
+    assert admitted.status_code < 500 and admitted.status_code not in (401, 403), admitted.text

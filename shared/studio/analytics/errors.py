@@ -7,7 +7,6 @@ from __future__ import annotations
 from studio.kernel.errors import register
 
 WRITE_KEY_INVALID = register("WRITE_KEY_INVALID", 401, "The site write key is missing, unknown or revoked")
-ORIGIN_NOT_ALLOWED = register("ORIGIN_NOT_ALLOWED", 403, "This origin is not on the site's allow-list")
 EVENT_INVALID = register("EVENT_INVALID", 422, "An analytics event does not match its schema")
 SIGNAL_NAME_TAKEN = register("SIGNAL_NAME_TAKEN", 409, "A signal with this name already exists")
 SIGNAL_INVALID = register("SIGNAL_INVALID", 422, "The signal's type, window and aggregation do not fit together")

@@ -1,7 +1,8 @@
 """Browser event ingest: key -> site, origin, per-key rate, bots, PII, then one bus message per event.
 
-The request does no store write: it resolves the write key (cached a few seconds per instance),
-checks, and publishes to ``analytics.events``; the writer function (``writer.py``) stores the rows and
+The kernel admits the write key (an ``analytics.ingest`` site key: kernel/site_keys.py) with the site's
+origin allow-list and rate limit, which the ingest routes' rule reads through ``site_of``. The request
+does no store write: it checks and publishes to ``analytics.events``; the writer function (``writer.py``) stores the rows and
 updates the signals. So ingest stays fast, and a burst is absorbed by the bus, not by the store.
 
 Each event's stored id is ``<site>:<client id>`` when the browser sends one (a sendBeacon retried
@@ -18,16 +19,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from studio.analytics.bots import is_bot
-from studio.analytics.errors import ORIGIN_NOT_ALLOWED, WRITE_KEY_INVALID
+from studio.analytics.errors import WRITE_KEY_INVALID
 from studio.analytics.sites import SiteRef, SiteService
-from studio.kernel import cors, errors, logs
-from studio.kernel.ratelimit import RateLimiter
+from studio.kernel import errors, logs
+from studio.kernel.site_keys import SiteKeyGrant
 from studio.ports.analytics import TOPIC, encode_message, message_attributes
 from studio.ports.bus import Bus
 from studio.privacy.pii import scrub_value
 from studio.privacy.policy_filter import PolicyFilter
 
-KEY_CACHE_S = 5.0  # a revoked key stops working within this long on every instance
+SITE_CACHE_S = 5.0  # an edited allow-list or limit applies within this long on every instance
 MAX_FUTURE = timedelta(minutes=5)  # a clock slightly ahead is tolerated, later times are clamped to now
 MAX_PAST = timedelta(days=7)  # older timestamps (a device clock years off) are clamped too
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -40,52 +41,26 @@ class IngestService:
         self._sites = sites
         self._bus = bus
         self._lock = threading.Lock()
-        self._keys: dict[str, tuple[float, SiteRef | None]] = {}
-        self._limiters: dict[str, RateLimiter] = {}
+        self._site_cache: dict[str, tuple[float, SiteRef | None]] = {}
 
-    def site_for(self, key: str | None) -> SiteRef:
-        if not key:
-            raise errors.StudioError(WRITE_KEY_INVALID, "send the site's write key as ?key= (or write_key in a batch)")
+    def site_of(self, grant: SiteKeyGrant) -> SiteRef:
+        """The site a write key (resolved by the kernel) sends for, its allow-list and limit read a few
+        seconds at most ago; WRITE_KEY_INVALID once the site is gone."""
         now = time.monotonic()
-        cached = self._keys.get(key)
-        if cached is None or now - cached[0] > KEY_CACHE_S:
-            cached = (now, self._sites.resolve_key(key))
+        cached = self._site_cache.get(grant.key_id)
+        if cached is None or now - cached[0] > SITE_CACHE_S:
+            cached = (now, self._sites.site_ref(grant))
             with self._lock:
-                if len(self._keys) > 10_000:  # unknown keys must not grow the cache without bound
-                    self._keys.clear()
-                self._keys[key] = cached
+                if len(self._site_cache) > 10_000:
+                    self._site_cache.clear()
+                self._site_cache[grant.key_id] = cached
         if cached[1] is None:
-            raise errors.StudioError(WRITE_KEY_INVALID)
+            raise errors.StudioError(WRITE_KEY_INVALID, "this key's site is gone")
         return cached[1]
 
-    def origins_for(self, key: str | None) -> tuple[str, ...] | None:
-        """The site's allow-list for a CORS preflight, or None when the key names no site."""
-        try:
-            return self.site_for(key).origins
-        except errors.StudioError:
-            return None
-
-    def check_origin(self, site: SiteRef, origin: str | None) -> None:
-        if not origin:
-            if site.allow_no_origin:
-                return
-            raise errors.StudioError(ORIGIN_NOT_ALLOWED, "this site accepts events from its listed origins only")
-        if not cors.policy(site.origins).allows(origin):
-            raise errors.StudioError(ORIGIN_NOT_ALLOWED, f"{origin[:200]} is not on this site's allow-list")
-
-    def check_rate(self, site: SiteRef) -> None:
-        limiter = self._limiters.get(site.key_id)
-        if limiter is None or round(limiter.rate * 60) != site.rate_limit_per_minute:
-            limiter = RateLimiter(site.rate_limit_per_minute)
-            with self._lock:
-                self._limiters[site.key_id] = limiter
-        limiter.check(site.key_id)
-
-    def ingest(self, key: str | None, origin: str | None, user_agent: str | None,
-               events: Sequence[Any]) -> dict[str, Any]:
-        site = self.site_for(key)
-        self.check_origin(site, origin)
-        self.check_rate(site)
+    def ingest(self, grant: SiteKeyGrant, user_agent: str | None, events: Sequence[Any]) -> dict[str, Any]:
+        """Events of a key the kernel admitted (scope, revocation, origin and rate checked there)."""
+        site = self.site_of(grant)
         if is_bot(user_agent):
             return {"accepted": 0, "event_ids": [], "dropped_bots": len(events)}
         if self._policy is not None:  # first, on what the browser sent; rows are scrubbed of PII anyway

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 from studio.kernel.paths import tenant_collection
 
-# Write keys are looked up before any tenant is known (a browser sends only the key): one global
-# collection, keyed by the key's SHA-256, pointing at the tenant, env and site.
-WRITE_KEYS = "analytics_write_keys"
-
 
 def sites(tenant_id: str, env: str) -> str:
     return tenant_collection(tenant_id, env, "analytics_sites")
@@ -22,10 +18,6 @@ def site_keys(tenant_id: str, env: str, site_id: str) -> str:
 
 def site_key(tenant_id: str, env: str, site_id: str, key_id: str) -> str:
     return f"{site_keys(tenant_id, env, site_id)}/{key_id}"
-
-
-def key_lookup(key_hash: str) -> str:
-    return f"{WRITE_KEYS}/{key_hash}"
 
 
 def signals(tenant_id: str, env: str) -> str:

@@ -2,27 +2,28 @@
 
 A write key is a public token in the site's pages, like PostHog's project key: it says which site an
 event belongs to, not who may read anything. What keeps it from being abused is the site's origin
-allow-list, the per-key and per-IP rate limits and the key's revocation. The key is stored only as its
-SHA-256 (a lookup document under ``analytics_write_keys/``, written in the same transaction as the
-key's listing under the site), and shown whole only in the answer that created it.
+allow-list, the per-key and per-IP rate limits and the key's revocation. It is a kernel site key of
+scope ``analytics.ingest`` (kernel/site_keys.py: stored only as its SHA-256, written in the same
+transaction as the key's listing under the site), shown whole only in the answer that created it.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from studio.analytics import paths
-from studio.kernel import cors, errors, repository
+from studio.kernel import cors, errors, repository, site_keys
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
+from studio.kernel.site_keys import SiteKeyGrant
 from studio.ports.store import Document, DocumentStore, Query, Transaction
 
 MAX_SITES = 200
 MAX_KEYS_PER_SITE = 20
 KEY_PREFIX = "wk_"
+SCOPE = "analytics.ingest"
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,6 @@ class SiteRef:
     origins: tuple[str, ...]
     allow_no_origin: bool
     rate_limit_per_minute: int
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def check_origins(origins: list[str]) -> list[str]:
@@ -130,9 +127,8 @@ class SiteService:
             listing = paths.site_keys(ctx.tenant_id, ctx.env, site_id)
             if len(tx.query(Query(listing, limit=MAX_KEYS_PER_SITE)).docs) >= MAX_KEYS_PER_SITE:
                 raise errors.StudioError(errors.VALIDATION_FAILED, f"a site keeps at most {MAX_KEYS_PER_SITE} keys")
-            hashed = key_hash(key)
-            tx.create(paths.key_lookup(hashed), {"tenant_id": ctx.tenant_id, "env": ctx.env, "site_id": site_id,
-                                                 "key_id": key_id, "revoked": False})
+            hashed = site_keys.digest(key)
+            site_keys.issue(tx, key, SiteKeyGrant(SCOPE, ctx.tenant_id, ctx.env, key_id, {"site_id": site_id}))
             doc = tx.create(paths.site_key(ctx.tenant_id, ctx.env, site_id, key_id), {
                 "prefix": key[:10], "hash": hashed, "revoked": False, "created_at": utc_now()})
             emit(tx, DomainEvent("analytics.key_created", ctx.tenant_id, ctx.env, doc.path,
@@ -155,9 +151,7 @@ class SiteService:
                 raise errors.NotFound("no such key")
             if doc.data["revoked"]:
                 return doc
-            lookup = tx.get(paths.key_lookup(doc.data["hash"]))
-            if lookup is not None:
-                tx.put(lookup.path, {**lookup.data, "revoked": True})
+            site_keys.revoke(tx, doc.data["hash"])
             after = tx.put(path, {**doc.data, "revoked": True, "revoked_at": utc_now()})
             emit(tx, DomainEvent("analytics.key_revoked", ctx.tenant_id, ctx.env, path,
                                  {"site_id": site_id, "key_id": key_id}))
@@ -165,16 +159,11 @@ class SiteService:
 
         return key_view(self._store.run_transaction(write), site_id)
 
-    def resolve_key(self, key: str) -> SiteRef | None:
-        """The site a write key sends for, or None (unknown, revoked, or its site is gone)."""
-        if not key.startswith(KEY_PREFIX) or len(key) > 200:
-            return None
-        lookup = self._store.get(paths.key_lookup(key_hash(key)))
-        if lookup is None or lookup.data.get("revoked"):
-            return None
-        d = lookup.data
-        site = self._store.get(paths.site(d["tenant_id"], d["env"], d["site_id"]))
+    def site_ref(self, grant: SiteKeyGrant) -> SiteRef | None:
+        """The site an admitted write key sends for, or None when the site is gone."""
+        site_id = str(grant.subject.get("site_id", ""))
+        site = self._store.get(paths.site(grant.tenant_id, grant.env, site_id)) if site_id else None
         if site is None:
             return None
-        return SiteRef(d["tenant_id"], d["env"], d["site_id"], d["key_id"], tuple(site.data["origins"]),
+        return SiteRef(grant.tenant_id, grant.env, site_id, grant.key_id, tuple(site.data["origins"]),
                        bool(site.data["allow_no_origin"]), int(site.data["rate_limit_per_minute"]))

@@ -48,8 +48,3 @@ def sdk_keys(tenant_id: str, env: str) -> str:
 
 def sdk_key(tenant_id: str, env: str, key_id: str) -> str:
     return f"{sdk_keys(tenant_id, env)}/{key_id}"
-
-
-def sdk_key_lookup(secret_digest: str) -> str:
-    """Platform-wide: an SDK call names no tenant, so its key's digest leads to one."""
-    return f"sdk_key_digests/{secret_digest}"

@@ -115,33 +115,28 @@ def patch_flag(call: Call) -> Any:
                                                         call.expected_rev())
 
 
-def _sdk_tenant(call: Call) -> tuple[str, str]:
-    key = sdk_keys.presented_key(call.request.headers.get("Authorization"), call.request.headers.get("X-API-Key"))
-    return experiments_services(call.deps).sdk_keys.authenticate(key)
-
-
-@evaluation.public("POST", "/ofrep/v1/evaluate/flags/{key}", body=m.OfrepRequest, response=m.OfrepEvaluation)
+@evaluation.site_key("POST", "/ofrep/v1/evaluate/flags/{key}", rule=sdk_keys.RULE, body=m.OfrepRequest,
+                     response=m.OfrepEvaluation)
 def ofrep_evaluate(call: Call) -> Any:
     """OFREP single flag evaluation (OpenFeature server providers); authenticated by an SDK key."""
-    tenant_id, env = _sdk_tenant(call)
+    grant = call.need_site_key()
     attributes = ofrep.attributes_of(call.body.context)
-    return experiments_services(call.deps).evaluator.evaluate(tenant_id, env, call.params["key"], attributes)
+    return experiments_services(call.deps).evaluator.evaluate(grant.tenant_id, grant.env, call.params["key"], attributes)
 
 
-@evaluation.public("POST", "/ofrep/v1/evaluate/flags", body=m.OfrepRequest, response=m.OfrepBulk,
-                   conditional_read=True)
+@evaluation.site_key("POST", "/ofrep/v1/evaluate/flags", rule=sdk_keys.RULE, body=m.OfrepRequest,
+                     response=m.OfrepBulk, conditional_read=True)
 def ofrep_evaluate_all(call: Call) -> Any:
     """OFREP bulk evaluation (OpenFeature client providers), with an ETag: If-None-Match answers 304."""
-    tenant_id, env = _sdk_tenant(call)
+    grant = call.need_site_key()
     attributes = ofrep.attributes_of(call.body.context)
-    flags_out = experiments_services(call.deps).evaluator.evaluate_all(tenant_id, env, attributes)
+    flags_out = experiments_services(call.deps).evaluator.evaluate_all(grant.tenant_id, grant.env, attributes)
     return Reply({"flags": flags_out}, headers={"ETag": ofrep.bulk_etag(flags_out), "Cache-Control": "no-cache"})
 
 
-@evaluation.public("GET", "/ofrep/v1/configuration", response=m.OfrepConfiguration)
+@evaluation.site_key("GET", "/ofrep/v1/configuration", rule=sdk_keys.RULE, response=m.OfrepConfiguration)
 def ofrep_configuration(call: Call) -> Any:
     """OFREP provider configuration (an OFREP extension): polling for bulk changes, the value types served."""
-    _sdk_tenant(call)
     body = ofrep.configuration()
     return Reply(body, headers={"ETag": ofrep.bulk_etag([{"key": "configuration", "value": body}]),
                                 "Cache-Control": "no-cache"})

@@ -1,6 +1,7 @@
 """Self-hosted Google-Fonts-CSS2: ``/fonts/{site_key}/css2?family=Inter:wght@100..900&display=swap&text=``.
 
-One ``@font-face`` per unicode-range subset the font covers (latin, latin-ext, cyrillic, greek, vietnamese
+The site key in the path is a kernel site key of scope ``fonts.css`` (kernel/site_keys.py; a ``<link>``
+can carry it nowhere else). One ``@font-face`` per unicode-range subset the font covers (latin, latin-ext, cyrillic, greek, vietnamese
 ...), each a WOFF2 subset made with fontTools, stored once under its content hash in the blob store and
 reused (a document per (font, subset, text) remembers the object). ``text=`` gives one exact subset. Only
 fonts the tenant marked public are served. Variable-axis narrowing (the instancer) is not done yet: a
@@ -68,18 +69,12 @@ class Css2:
         self._store = store
         self._blobs = blobs
 
-    def site(self, site_key: str) -> tuple[str, str]:
-        doc = None if not re.match(r"^fk_[0-9a-f]{24}$", site_key) else self._store.get(paths.site_key(site_key))
-        if doc is None:
-            raise errors.NotFound("no such site key")
-        return doc.data["tenant_id"], doc.data["env"]
-
-    def stylesheet(self, site_key: str, families: list[str], display: str, text: str | None) -> str:
+    def stylesheet(self, tenant_id: str, env: str, families: list[str], display: str, text: str | None) -> str:
+        """The tenant env's stylesheet (the kernel resolved the site key in the URL to it)."""
         if not families or len(families) > 10:
             raise errors.StudioError(errors.VALIDATION_FAILED, "ask for 1 to 10 families")
         if display not in _DISPLAY:
             raise errors.StudioError(errors.VALIDATION_FAILED, f"display must be one of {', '.join(_DISPLAY)}")
-        tenant_id, env = self.site(site_key)
         blocks = []
         for raw in families:
             wanted = parse_family(raw)

@@ -8,7 +8,7 @@ from typing import Any
 
 from studio.fonts import paths
 from studio.fonts.inspect_font import inspect
-from studio.kernel import errors
+from studio.kernel import errors, site_keys
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
@@ -16,6 +16,9 @@ from studio.ports.blobs import BlobStore
 from studio.ports.store import Document, DocumentStore, Query, Transaction
 
 _FONT_ID = re.compile(r"^fn_[0-9a-f]{20}$")
+_SITE_KEY_ID = re.compile(r"^fsk_[0-9a-f]{16}$")
+SITE_KEY_PREFIX = "fk_"
+SITE_KEY_SCOPE = "fonts.css"
 _MIME = {"woff2": "font/woff2", "woff": "font/woff", "otf": "font/otf", "ttf": "font/ttf"}
 
 
@@ -23,6 +26,11 @@ def font_view(doc: Document) -> dict[str, Any]:
     d = doc.data
     return {"id": doc.doc_id, "rev": doc.rev, "filename": d["filename"], "public": d["public"], "sha256": d["sha256"],
             "size_bytes": d["size_bytes"], "created_at": d["created_at"], **d["facts"]}
+
+
+def site_key_view(doc: Document) -> dict[str, Any]:
+    return {"id": doc.doc_id, "prefix": doc.data["prefix"], "revoked": doc.data["revoked"],
+            "created_at": doc.data["created_at"]}
 
 
 class FontService:
@@ -71,16 +79,37 @@ class FontService:
         return {"fonts": [font_view(d) for d in page.docs], "next_page_token": page.next_cursor}
 
     def create_site_key(self, ctx: RequestContext) -> dict[str, Any]:
-        """A public key for the tenant's CSS2 stylesheet URL (it serves only fonts marked public)."""
+        """A public key for the tenant's CSS2 stylesheet URL (it serves only fonts marked public): a kernel
+        site key of scope ``fonts.css`` (kernel/site_keys.py), listed here so an admin can revoke it."""
         import secrets
 
-        key = "fk_" + secrets.token_hex(12)
+        key = SITE_KEY_PREFIX + secrets.token_hex(12)
+        key_id = "fsk_" + secrets.token_hex(8)
 
-        def write(tx: Transaction) -> None:
-            tx.create(paths.site_key(key), {"tenant_id": ctx.tenant_id, "env": ctx.env, "created_at": utc_now(),
-                                            "created_by": ctx.user_id})
-            emit(tx, DomainEvent("fonts.site_key_created", ctx.tenant_id, ctx.env, paths.site_key(key),
-                                 {"site_key": key}))
+        def write(tx: Transaction) -> Document:
+            doc = tx.create(paths.site_key(ctx.tenant_id, ctx.env, key_id), {
+                "prefix": key[:7], "digest": site_keys.digest(key), "revoked": False, "created_at": utc_now(),
+                "created_by": ctx.user_id})
+            site_keys.issue(tx, key, site_keys.SiteKeyGrant(SITE_KEY_SCOPE, ctx.tenant_id, ctx.env, key_id))
+            emit(tx, DomainEvent("fonts.site_key_created", ctx.tenant_id, ctx.env, doc.path, {"key_id": key_id}))
+            return doc
 
-        self._store.run_transaction(write)
-        return {"site_key": key, "css2": f"/fonts/{key}/css2"}
+        doc = self._store.run_transaction(write)
+        return {**site_key_view(doc), "site_key": key, "css2": f"/fonts/{key}/css2"}
+
+    def revoke_site_key(self, ctx: RequestContext, key_id: str) -> dict[str, Any]:
+        """Revoke a site key for good: its stylesheet URL stops answering (within the kernel's cache time)."""
+        path = paths.site_key(ctx.tenant_id, ctx.env, key_id) if _SITE_KEY_ID.match(key_id) else None
+
+        def write(tx: Transaction) -> Document:
+            doc = None if path is None else tx.get(path)
+            if doc is None:
+                raise errors.NotFound("no such site key")
+            if doc.data["revoked"]:  # one-way: revoking twice changes nothing and emits nothing
+                return doc
+            after = tx.put(doc.path, {**doc.data, "revoked": True, "revoked_at": utc_now()}, expected_rev=doc.rev)
+            site_keys.revoke(tx, doc.data["digest"])
+            emit(tx, DomainEvent("fonts.site_key_revoked", ctx.tenant_id, ctx.env, doc.path, {"key_id": key_id}))
+            return after
+
+        return site_key_view(self._store.run_transaction(write))

@@ -48,8 +48,12 @@ class FontListQuery(ApiModel):
 
 
 class SiteKeyOut(ApiModel):
-    site_key: str
-    css2: str
+    id: str
+    prefix: str
+    revoked: bool
+    created_at: str
+    site_key: str | None = None  # the whole key: shown once, when created
+    css2: str | None = None
 
 
 _FEATURE = r"^[a-z0-9]{4}$"

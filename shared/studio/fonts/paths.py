@@ -16,9 +16,9 @@ def font_object(tenant_id: str, env: str, sha256: str, ext: str) -> str:
     return f"{tenant_id}/{env}/fonts/{sha256}.{ext}"
 
 
-def site_key(key: str) -> str:
-    """A public site key -> its tenant (looked up without a token: a ``<link>`` sends none)."""
-    return f"font_site_keys/{key}"
+def site_key(tenant_id: str, env: str, key_id: str) -> str:
+    """The tenant's listing of one CSS2 site key (its record, by digest, is the kernel's: kernel/site_keys.py)."""
+    return f"{tenant_collection(tenant_id, env, 'font_site_keys')}/{key_id}"
 
 
 def subset(tenant_id: str, env: str, key: str) -> str:

@@ -5,13 +5,15 @@ from typing import Any
 
 from studio.fonts import models as m
 from studio.fonts.errors import FONT_MULTIPART_INVALID
+from studio.fonts.fonts import SITE_KEY_SCOPE
 from studio.fonts.services import fonts_services
-from studio.kernel import errors
+from studio.kernel import errors, site_keys
 from studio.kernel.call import Call, Reply, Text
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
 fonts = Router("fonts")
+CSS2_KEY = site_keys.SiteKeyRule(SITE_KEY_SCOPE, site_keys.KeyPlace.PATH, name="site_key")
 MAX_FONT_BYTES = 1 << 20  # the kernel's body limit
 
 
@@ -33,10 +35,17 @@ def register_font(call: Call) -> Any:
     return fonts_services(call.deps).fonts.register(call.need_ctx(), filename or "font", data, public)
 
 
-@fonts.tenant("POST", "/fonts/site-keys", role=Role.ADMIN, response=m.SiteKeyOut, status=201)
+# idempotent=False: the answer carries the key, which is never stored whole (not in a replay record either)
+@fonts.tenant("POST", "/fonts/site-keys", role=Role.ADMIN, response=m.SiteKeyOut, status=201, idempotent=False)
 def create_site_key(call: Call) -> Any:
     """A public site key: its /fonts/{site_key}/css2 stylesheet serves the tenant's public fonts."""
     return fonts_services(call.deps).fonts.create_site_key(call.need_ctx())
+
+
+@fonts.tenant("POST", "/fonts/site-keys/{key_id}/revoke", role=Role.ADMIN, response=m.SiteKeyOut)
+def revoke_site_key(call: Call) -> Any:
+    """Revoke a site key (for good): its stylesheet URL stops answering."""
+    return fonts_services(call.deps).fonts.revoke_site_key(call.need_ctx(), call.params["key_id"])
 
 
 @fonts.tenant("POST", "/fonts/presets", role=Role.MEMBER, body=m.PresetIn, response=m.PresetOut, status=201)
@@ -81,13 +90,14 @@ def preset_css(call: Call) -> Any:
     return Reply(Text(css(doc), "text/css; charset=utf-8"))
 
 
-@fonts.public("GET", "/fonts/{site_key}/css2")
+@fonts.site_key("GET", "/fonts/{site_key}/css2", rule=CSS2_KEY)
 def css2(call: Call) -> Any:
     """Google-Fonts-CSS2 syntax (family=Name:ital,wght@..., display, text): one @font-face per
     unicode-range subset, each a WOFF2 subset named by its content hash. Public: a <link> sends no token."""
     args = call.request.args
     text = args.get("text")
-    sheet = fonts_services(call.deps).css2.stylesheet(call.params["site_key"], args.getlist("family"),
+    grant = call.need_site_key()
+    sheet = fonts_services(call.deps).css2.stylesheet(grant.tenant_id, grant.env, args.getlist("family"),
                                                       args.get("display", "swap"), text[:2000] if text else None)
     return Reply(Text(sheet, "text/css; charset=utf-8"),
                  headers={"Cache-Control": "public, max-age=86400", "Access-Control-Allow-Origin": "*"})

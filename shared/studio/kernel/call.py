@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from studio.kernel.deps import Deps
     from studio.kernel.entity_tags import EntityTags
+    from studio.kernel.site_keys import SiteKeyGrant
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Call:
     query: Any = None
     precondition: Precondition | None = None  # set by the kernel on a revisioned route, once verified
     if_none_match: EntityTags | None = None  # a GET's If-None-Match, answered with 304 after the handler
+    site_key: SiteKeyGrant | None = None  # an Access.SITE_KEY route's verified key
 
     def expected_rev(self) -> int:
         """The revision the kernel verified this write against (write with it in one transaction)."""
@@ -40,6 +42,11 @@ class Call:
         if self.principal is None:
             raise errors.StudioError(errors.UNAUTHENTICATED)
         return self.principal
+
+    def need_site_key(self) -> SiteKeyGrant:
+        if self.site_key is None:
+            raise errors.StudioError(errors.SITE_KEY_INVALID)
+        return self.site_key
 
     def need_ctx(self) -> RequestContext:
         if self.ctx is None:

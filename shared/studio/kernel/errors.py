@@ -68,6 +68,10 @@ INVALID_PRECONDITION = register("INVALID_PRECONDITION", 400,
                                 "If-Match or If-None-Match is malformed or not evaluated on this route")
 # -- Browser access (CORS, kernel/cors.py) --------------------------------------------------------
 CORS_PREFLIGHT_REFUSED = register("CORS_PREFLIGHT_REFUSED", 403, "Cross-origin request refused for this origin or method")
+# -- Site keys: public keys instead of a token (Access.SITE_KEY, kernel/site_keys.py) ------------
+SITE_KEY_INVALID = register("SITE_KEY_INVALID", 401, "The site key is missing, unknown or revoked")
+SITE_KEY_SCOPE = register("SITE_KEY_SCOPE", 403, "This site key was issued for another purpose")
+ORIGIN_NOT_ALLOWED = register("ORIGIN_NOT_ALLOWED", 403, "This origin is not on the key's allow-list")
 # -- Slow and oversized clients (the servers' edge limits: kernel.http_limits) --------------------
 REQUEST_TIMEOUT = register("REQUEST_TIMEOUT", 408, "The request was not received in time")
 HEADERS_TOO_LARGE = register("HEADERS_TOO_LARGE", 431, "Request line and headers are too large")

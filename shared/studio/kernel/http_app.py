@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from studio.kernel import access, cors, errors, logs, preconditions
+from studio.kernel import access, cors, crash_hold, errors, logs, preconditions, site_keys
 from studio.kernel.call import Call, Reply, Text
 from studio.kernel.client_ip import ip_bucket, request_client_ip
 from studio.kernel.context import Principal, RequestContext, normalise_env
@@ -66,7 +66,7 @@ class HttpApp:
             try:
                 origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
                 preflight = cors.is_preflight(request.method, origin, asked)
-                if origin:  # only a browser's request needs a route's own origins (Route.origins)
+                if origin:  # only a browser's request needs a site key's own origins (kernel/site_keys.py)
                     allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
                 if preflight:  # before routing: every path
                     response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
@@ -95,14 +95,14 @@ class HttpApp:
             logs.trace_var.reset(trace_token)
 
     def _route_cors(self, request: Request, method: str) -> cors.CorsPolicy | None:
-        """The policy of a route that declares its own origins (``Route.origins``), else None."""
-        route, _, _ = self.table.resolve(method, request.path)
-        if route is None or route.origins is None:
+        """The policy of a site-key route whose key has its own origins (its rule's hook), else None."""
+        route, params, _ = self.table.resolve(method, request.path)
+        if route is None or route.site_key is None:
             return None
         try:
-            patterns = route.origins(self.deps, request)
-            return None if patterns is None else cors.policy(tuple(patterns))
-        except (errors.StudioError, ValueError):  # an unknown key or a stale pattern: the platform's policy
+            patterns = site_keys.preflight_origins(self.deps, request, params, route.site_key)
+            return None if patterns is None else cors.policy(patterns)
+        except ValueError:  # a stale pattern: the platform's policy
             return None
 
     # -- stages ------------------------------------------------------------
@@ -117,12 +117,14 @@ class HttpApp:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise errors.StudioError(errors.PAYLOAD_TOO_LARGE)
         call = Call(request, route, params, request_id, self.deps)
-        if route.access is not Access.PUBLIC:
+        if route.access not in (Access.PUBLIC, Access.SITE_KEY):
             call.principal = self._authenticate(request)
             if route.system_only and not call.principal.is_system:
                 raise errors.StudioError(errors.FORBIDDEN, "only service identities may call this route")
         if route.access is Access.TENANT:
             call.ctx = self._tenant_context(request, route, params, call.need_principal())
+        if route.site_key is not None:
+            call.site_key = site_keys.admit(self.deps, request, params, route.site_key)
         self.deps.rate_limiter.check(_rate_key(call, request))
         call.query = _validate_query(route, request)
         call.body = _validate_body(route, request)
@@ -156,6 +158,7 @@ class HttpApp:
         try:
             with journaling(held):  # the handler's store transactions commit with the key (tx_journal)
                 response = self._invoke(call)
+            crash_hold.before_reply(key)  # a crash test's kill point; nothing unless the test asks
         except errors.StudioError as err:
             response = problem_response(err, instance=call.request.path, request_id=call.request_id)
         except BaseException:
@@ -239,6 +242,8 @@ def _idempotency_scope(call: Call) -> str:
         return f"{call.ctx.tenant_id}/{call.ctx.env}/{call.ctx.user_id}"
     if call.principal is not None:
         return "user/" + call.principal.user_id
+    if call.site_key is not None:
+        return f"site_key/{call.site_key.tenant_id}/{call.site_key.env}/{call.site_key.key_id}"
     return "public"
 
 

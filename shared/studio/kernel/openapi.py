@@ -59,6 +59,11 @@ class _Schemas:
         return {"$ref": f"#/components/schemas/{name}"}
 
 
+# Access.SITE_KEY routes (kernel/site_keys.py), by where their clients send the key.
+_SITE_KEY_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "query": [{"siteKeyQuery": []}], "bearer": [{"siteKeyBearer": []}, {"siteKeyHeader": []}]}
+
+
 def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{route.tag}_{route.handler.__name__}",
@@ -70,6 +75,9 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     }
     if route.access is Access.PUBLIC:
         op["security"] = []
+    if route.site_key is not None:  # a path key is the path parameter itself: no scheme to name
+        op["security"] = _SITE_KEY_SECURITY.get(route.site_key.place.value, [])
+        op["x-site-key-scope"] = route.site_key.scope
     if route.access is Access.TENANT:
         op["parameters"] += _TENANT_HEADERS
     if route.method == "POST" and route.idempotent:
@@ -139,7 +147,10 @@ def build_openapi(routes: Iterable[Route], *, title: str = "Studio platform API"
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas.components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                                "siteKeyQuery": {"type": "apiKey", "in": "query", "name": "key"},
+                                "siteKeyBearer": {"type": "http", "scheme": "bearer"},
+                                "siteKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
         "security": [{"bearer": []}],
         "x-error-codes": [{"code": c.code, "status": c.status, "title": c.title}

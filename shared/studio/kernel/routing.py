@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from studio.kernel.call import Call
+    from studio.kernel.site_keys import SiteKeyRule
 
 # The current revision of a revisioned route's resource, read before the handler runs so the
 # kernel answers 428/412/409 itself: an int (what its ETag carries), or None when it does not
@@ -24,16 +25,12 @@ if TYPE_CHECKING:
 # precondition never outranks a refusal.
 RevisionResolver = Callable[["Call"], "int | None"]
 
-# A public route whose browser origins are its resource's own (a site's allow-list for analytics
-# ingest), not the platform's: given the instance's deps and the request (its URL; a preflight has no
-# body), the origin patterns (kernel/cors.py grammar), or None for the platform's policy.
-OriginsResolver = Callable[[Any, Any], "tuple[str, ...] | None"]
-
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token
     USER = "user"  # verified token, no tenant (e.g. /auth/me, /auth/bootstrap)
     TENANT = "tenant"  # verified token + X-Tenant-Id/X-Env + membership with at least `role`
+    SITE_KEY = "site_key"  # no token: a public key of the route's scope names the tenant (kernel/site_keys.py)
 
 
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -61,12 +58,14 @@ class Route:
     # Body media types taken as JSON: ("application/json", "text/plain") for navigator.sendBeacon bodies,
     # which browsers send as text/plain to stay a CORS "simple" request.
     body_media_types: tuple[str, ...] = ("application/json",)
-    origins: OriginsResolver | None = None
+    site_key: SiteKeyRule | None = None  # required by (and only for) Access.SITE_KEY
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.access is Access.TENANT and self.role is None:
             raise ValueError(f"{self.method} {self.path}: a tenant route must declare its role")
+        if (self.access is Access.SITE_KEY) != (self.site_key is not None):
+            raise ValueError(f"{self.method} {self.path}: a site-key route, and only one, declares site_key=")
         _check_revisioned(self)
         regex = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")) + "$"
         object.__setattr__(self, "pattern", re.compile(regex))
@@ -101,6 +100,10 @@ class Router:
 
     def tenant(self, method: str, path: str, *, role: Role, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self._add(method, path, Access.TENANT, role=role, **kw)
+
+    def site_key(self, method: str, path: str, *, rule: SiteKeyRule,
+                 **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._add(method, path, Access.SITE_KEY, site_key=rule, **kw)
 
 
 class RouteTable:

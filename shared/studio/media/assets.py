@@ -87,9 +87,12 @@ class AssetService:
         asset_id = "as_" + secrets.token_hex(10)
         name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
         resumable = getattr(self._blobs, "resumable_upload_url", None) if size_bytes > RESUMABLE_ABOVE else None
-        self._new_asset(ctx, filename=filename, title=title, declared_type=content_type, declared_size=size_bytes,
-                        obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id,
-                        upload_window_s=RESUMABLE_WINDOW_S if resumable is not None else UPLOAD_EXPIRES_S)
+        doc = self._new_asset(ctx, filename=filename, title=title, declared_type=content_type,
+                              declared_size=size_bytes, obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id,
+                              upload_window_s=RESUMABLE_WINDOW_S if resumable is not None else UPLOAD_EXPIRES_S)
+        # What the transaction returned, not what was minted before it: a keyed retry after a crash gets
+        # the stored asset back from the idempotency journal, and must answer for that one.
+        asset_id, name = doc.doc_id, doc.data["object"]["name"]
         if resumable is not None:  # GCS: a session the client PUTs chunks to, resuming after a drop
             url = str(resumable(paths.UPLOADS_BUCKET, name, content_type=content_type, size=size_bytes))
             return {"asset_id": asset_id, "upload_url": url, "method": "PUT", "headers": {"Content-Type": content_type},
@@ -107,6 +110,7 @@ class AssetService:
         name = paths.upload_object(ctx.tenant_id, ctx.env, asset_id)
         doc = self._new_asset(ctx, filename=filename, title=title, declared_type=content_type,
                               declared_size=len(data), obj=object_ref(paths.UPLOADS_BUCKET, name), asset_id=asset_id)
+        name = doc.data["object"]["name"]  # the stored asset's object, also on a keyed retry (see create_upload)
         info = self._blobs.put(paths.UPLOADS_BUCKET, name, data, content_type)
         # On Cloud Storage the bucket's finalize event arrives too, and finds the asset done.
         self._ingest.ingest(ctx.tenant_id, ctx.env, doc.doc_id, info.generation)

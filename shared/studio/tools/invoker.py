@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from studio.events.logger import DatasetEventLogger
 from studio.events.models import DatasetEventIn
 from studio.governance.gates import GateRequest, Reservation, Subject
-from studio.kernel import errors, logs
+from studio.kernel import errors, logs, tx_journal
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps
 from studio.kernel.tools import ToolInvocation, ToolSpec
 from studio.ports.store import DocumentStore
-from studio.tools import paths
+from studio.tools import keyed_calls, paths
 from studio.tools.catalog import ToolCatalog
 from studio.tools.errors import (
     IDEMPOTENCY_KEY_REQUIRED,
@@ -108,6 +108,16 @@ class ToolInvoker:
         stored = self._replay(spec, call)
         if stored is not None:
             return dict(stored, replayed=True)
+        path = self._key_path(spec, call)
+        if path is not None and call.idempotency_key and tx_journal.active() is None:
+            # No Idempotency-Key request holds this call (MCP, an agent's turn): hold its key the same way,
+            # so the effect commits with the key and no retry, concurrent or after a crash, acts twice.
+            return keyed_calls.once(self._store, "tools/" + path, call.idempotency_key,
+                                    self._fingerprint(spec, call), lambda: self._execute(spec, req, call, started))
+        return self._execute(spec, req, call, started)
+
+    def _execute(self, spec: ToolSpec, req: GateRequest, call: Invocation, started: float) -> dict[str, Any]:
+        """Reserve, run, settle, audit, remember: the call itself, once admitted and not a replay."""
         try:
             reservation = self._gates.reserve(req)
         except errors.StudioError as exc:  # BUDGET_EXCEEDED
