@@ -137,7 +137,8 @@ window.studioConsole = (() => {
   // as data-realtime-<name> (connecting, open, reconnecting, revoked, closed) for anyone waiting on it.
   function stream(name, path, threadId, handlers, opts = {}) {
     const s = { cursor: null, source: null, closed: false, delay: 1000, opens: 0 };
-    const mark = (what) => { document.documentElement.dataset["realtime" + name[0].toUpperCase() + name.slice(1)] = what; };
+    const key = "realtime" + name[0].toUpperCase() + name.slice(1);
+    const mark = (what) => { if (document.documentElement.dataset[key] !== what) document.documentElement.dataset[key] = what; };
     let opened;
     const firstOpen = new Promise((ok) => { opened = ok; });
 
