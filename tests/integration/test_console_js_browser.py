@@ -5,6 +5,7 @@ the meta channel has the page re-read what it missed; a revoked stream stops and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -76,26 +77,40 @@ def _requests(page, path: str) -> list[str]:  # noqa: ANN001 - playwright's Page
     return urls
 
 
+def _until(page, done: Callable[[], bool], seconds: float = 15) -> None:  # noqa: ANN001 - playwright's Page
+    """Let the page run (its events reach Python while it waits) until ``done()``."""
+    for _ in range(int(seconds * 10)):
+        if done():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page did not get there in time")
+
+
+def _first_connection_ends(page, pattern: str, body: str) -> None:  # noqa: ANN001 - playwright's Page
+    """The first stream matching ``pattern`` opens, sends ``body`` and ends (a drop); the next ones are real."""
+    served: list[str] = []
+
+    def route(r) -> None:  # noqa: ANN001 - playwright's Route
+        if served:
+            r.continue_()
+            return
+        served.append(r.request.url)
+        r.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    page.route(pattern, route)
+
+
 def test_a_dropped_thread_stream_resumes_from_its_cursor(platform: RunningPlatform, delivering: None) -> None:
     from playwright.sync_api import expect
 
     with console_page(platform, "chat") as console:
         page = console.page
         urls = _requests(page, "/sse/chat/")
-        served: list[str] = []
-
-        def first_ends_early(route) -> None:  # noqa: ANN001
-            if served:
-                route.continue_()
-                return
-            served.append(route.request.url)  # one frame, then the connection ends: a drop
-            frame = {"type": "message.created", "seq": 1, "epoch": 1, "cursor": "0~1.0",
-                     "data": {"role": "agent", "status": "streaming", "text": ""}}
-            route.fulfill(status=200, content_type="text/event-stream",
-                          body=f"id: 0~1.0\nevent: message.created\ndata: {json.dumps(frame)}\n\n")
-
-        page.route("**/sse/chat/**", first_ends_early)
+        frame = {"type": "message.created", "seq": 1, "epoch": 1, "cursor": "0~1.0",
+                 "data": {"role": "agent", "status": "streaming", "text": ""}}
+        _first_connection_ends(page, "**/sse/chat/**", f"id: 0~1.0\nevent: message.created\ndata: {json.dumps(frame)}\n\n")
         console.sign_up("resume")
+        _until(page, lambda: len(urls) >= 2)
         console.wait_for_stream("chat")
         expect(page.locator("#status")).to_have_text("Connected: replies stream live.", timeout=15_000)
         first, second = (parse_qs(urlsplit(u).query) for u in urls[:2])
@@ -115,30 +130,18 @@ def test_a_dropped_meta_channel_reconnects_and_the_page_re_reads(platform: Runni
         page = console.page
         urls = _requests(page, "/sse/meta")
         runs = _requests(page, "/nexus/runs")
-        dropped: list[bool] = []
-
-        def first_ends_early(route) -> None:  # noqa: ANN001
-            if dropped:
-                route.continue_()
-                return
-            dropped.append(True)
-            route.fulfill(status=200, content_type="text/event-stream", body=": opened, then gone\n\n")
-
-        page.route("**/sse/meta*", first_ends_early)
+        _first_connection_ends(page, "**/sse/meta*", ": opened, then gone\n\n")
         states: list[str] = []
         page.expose_function("noteState", lambda s: states.append(s))
         page.evaluate("""() => new MutationObserver(() => window.noteState(document.documentElement.dataset.realtimeMeta))
             .observe(document.documentElement, {attributes: true, attributeFilter: ['data-realtime-meta']})""")
         console.sign_up("meta-drop")
         expect(page.locator("#status")).to_have_text("Connected: ingest progress is live.", timeout=15_000)
+        _until(page, lambda: states.count("open") >= 2)
         console.wait_for_stream("meta")
         assert len(urls) == 2 and urls[0] != urls[1]  # reconnected, with a fresh ticket
         assert states[:4] == ["connecting", "open", "reconnecting", "open"], states
-        for _ in range(50):  # the resume's re-read follows the second open
-            if len(runs) >= 2:
-                break
-            page.wait_for_timeout(100)
-        assert len(runs) >= 2  # once on sign-in, once more on resume: the channel replays nothing
+        _until(page, lambda: len(runs) >= 2)  # once on sign-in, once more on resume: the channel replays nothing
         tenant = page.evaluate("() => studioConsole.session.tenant")
         publish_meta(platform.deps.bus, tenant, "dev", "nexus.ingest_progress",
                      {"status": "embedding", "done": 1, "total": 3, "percent": 33})
