@@ -29,8 +29,9 @@ window.studioConsole = (() => {
       box.id = "problem";
       box.setAttribute("role", "alert");
       box.hidden = true;
-      const anchor = document.querySelector("header") || $("signin");
-      if (anchor) anchor.after(box); else document.body.prepend(box);
+      // Inside the page's header (it may be a grid row of its own), else after the sign-in form.
+      const header = document.querySelector("header");
+      if (header) header.append(box); else if ($("signin")) $("signin").after(box); else document.body.prepend(box);
     }
     return box;
   }
