@@ -42,7 +42,7 @@ window.studioConsole = (() => {
     dismiss.type = "button";
     dismiss.addEventListener("click", clearProblem);
     box.replaceChildren(el("strong", problem.title || "Request failed", "problem-title"), " ",
-                        el("span", problem.detail || "", "problem-detail"), " ",
+                        el("span", problem.detail && problem.detail !== problem.title ? problem.detail : "", "problem-detail"), " ",
                         el("code", problem.code || String(problem.status || ""), "problem-code"), " ", dismiss);
     box.hidden = false;
   }
