@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from infra.localrun.console_pages import page_response
 from studio.kernel import errors
 from studio.kernel.problems import PROBLEM_JSON, problem_body
 
@@ -36,7 +37,7 @@ def _refuse(request: Request) -> Response:
 
 def outbox_routes(deps: Any) -> list[Route]:
     async def page(request: Request) -> Response:
-        return HTMLResponse(PAGE.read_text()) if _from_this_machine(request) else _refuse(request)
+        return page_response(PAGE) if _from_this_machine(request) else _refuse(request)
 
     async def mails(request: Request) -> Response:
         if not _from_this_machine(request):

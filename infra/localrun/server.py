@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 
 from infra.localrun import http_gateway, loader
 from infra.localrun import manifest as manifest_mod
+from infra.localrun.console_pages import console_routes
 from infra.localrun.docs_page import DOCS_HTML
 from infra.localrun.event_delivery import EventDelivery
 from infra.localrun.outbox_page import outbox_routes
@@ -36,13 +37,6 @@ from studio.kernel.problems import PROBLEM_JSON, problem_body
 from studio.realtime.app import EXCEPTION_HANDLERS as REALTIME_EXCEPTION_HANDLERS
 from studio.realtime.app import middleware as realtime_middleware
 from studio.wiring import realtime_gateway
-
-CONSOLE_CHAT = Path(__file__).parent / "console" / "chat.html"
-CONSOLE_EXPERIMENTS = Path(__file__).parent / "console" / "experiments.html"
-CONSOLE_MEDIA = Path(__file__).parent / "console" / "media.html"
-CONSOLE_NEXUS = Path(__file__).parent / "console" / "nexus.html"
-CONSOLE_AUDITS = Path(__file__).parent / "console" / "audits.html"
-CONSOLE_RENDER = Path(__file__).parent / "console" / "render.html"
 
 
 @dataclass
@@ -95,21 +89,6 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
     async def docs(request: Request) -> HTMLResponse:
         return HTMLResponse(DOCS_HTML)
 
-    async def console_chat(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_CHAT.read_text())
-
-    async def console_media(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_MEDIA.read_text())
-    async def console_nexus(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_NEXUS.read_text())
-    async def console_audits(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_AUDITS.read_text())
-    async def console_render(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_RENDER.read_text())
-
-    async def console_experiments(request: Request) -> HTMLResponse:
-        return HTMLResponse(CONSOLE_EXPERIMENTS.read_text())
-
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi)
 
@@ -132,12 +111,7 @@ def build(settings: Settings | None = None, manifest_path: Path = manifest_mod.M
         Route("/openapi.json", openapi_json),
         Route("/asyncapi.json", asyncapi_json),
         Route("/docs", docs),
-        Route("/console/chat", console_chat),
-        Route("/console/experiments", console_experiments),
-        Route("/console/media", console_media),
-        Route("/console/nexus", console_nexus),
-        Route("/console/audits", console_audits),
-        Route("/console/render", console_render),
+        *console_routes(settings.public_url),  # the console pages and their shared script (console.js)
         *outbox_routes(deps),  # the local mailer's outbox (loopback only)
         Mount("/_blobs", WSGIMiddleware(blobs)),  # type: ignore[arg-type]
         Mount("/", WSGIMiddleware(gateway)),  # type: ignore[arg-type]

@@ -14,30 +14,23 @@ from infra.localrun.outbox_page import outbox_routes
 from studio.adapters.outbox_mailer import OutboxMailer
 from studio.ports.mailer import Mail
 from tests.support.api import new_user
-from tests.support.browser import CHROMIUM, FLAGS
+from tests.support.console import console_page
 from tests.support.platform import RunningPlatform
 
 
 @pytest.mark.slow
 def test_the_outbox_shows_the_verification_mail_and_verifies(platform: RunningPlatform, client: httpx.Client) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (infra/install-browser.sh)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     user = new_user(client, "outbox")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.goto(platform.base_url + "/console/outbox")
-            mail = page.locator(f'article.verify_email[data-to="{user.email}"]')
-            expect(mail).to_have_count(1, timeout=15_000)
-            expect(mail.locator("h2")).to_have_text("Verify your email address")
-            mail.locator("button.verify").click()
-            expect(mail.locator(".result")).to_have_text(f"Verified: {user.email}", timeout=15_000)
-            page.screenshot(path="/tmp/console-outbox.png")
-        finally:
-            browser.close()
+    with console_page(platform, "outbox") as console:
+        page = console.page
+        mail = page.locator(f'article.verify_email[data-to="{user.email}"]')
+        expect(mail).to_have_count(1, timeout=15_000)
+        expect(mail.locator("h2")).to_have_text("Verify your email address")
+        mail.locator("button.verify").click()
+        expect(mail.locator(".result")).to_have_text(f"Verified: {user.email}", timeout=15_000)
+        page.screenshot(path="/tmp/console-outbox.png")
     assert client.get("/auth/me", headers=user.auth).json()["email_verified"] is True
 
 

@@ -3,13 +3,11 @@ title, render, watch the progress bar move live (render.progress on the meta cha
 from __future__ import annotations
 
 import tempfile
-import uuid
 
 import pytest
 
 from tests.support import media_samples as samples
-from tests.support.api import PASSWORD
-from tests.support.browser import CHROMIUM, FLAGS
+from tests.support.console import console_page
 from tests.support.platform import RunningPlatform
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
@@ -17,18 +15,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("media_tools")]
 
 @pytest.mark.usefixtures("delivering")
 def test_build_render_watch_and_play(platform: RunningPlatform) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with tempfile.NamedTemporaryFile(suffix=".mp4") as clip, sync_playwright() as pw:
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as clip:
         clip.write(samples.clip(2.0, 320, 240))
         clip.flush()
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.goto(platform.base_url + "/console/render")
-            page.fill("#email", f"editor-{uuid.uuid4().hex[:8]}@example.com")
-            page.fill("#password", PASSWORD)
-            page.click("#signup-btn")
+        with console_page(platform, "render") as console:
+            page = console.page
+            console.sign_up("editor")
             expect(page.locator("#status")).to_have_text("Signed in: upload or pick clips.", timeout=15_000)
             page.set_input_files("#file", clip.name)
             page.click("#upload-btn")
@@ -46,5 +40,3 @@ def test_build_render_watch_and_play(platform: RunningPlatform) -> None:
             assert abs(duration - 2.0) < 0.1, duration
             assert page.locator("#result").evaluate("v => v.videoWidth") == 320
             page.screenshot(path="/tmp/console-render.png", full_page=True)
-        finally:
-            browser.close()

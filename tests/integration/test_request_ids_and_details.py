@@ -33,6 +33,8 @@ ANSWERS = [  # (method, path, expected status)
     ("GET", "/console/nexus", 200),
     ("GET", "/console/audits", 200),
     ("GET", "/console/render", 200),
+    ("GET", "/console/static/console.js", 200),  # the pages' shared script
+    ("GET", "/console/static/nothing.js", 404),  # the console files' own problem
     ("GET", "/_blobs/x/y", 400),  # the blob app's problem
     ("PUT", "/_blobs/uploads/a.txt", 403),  # unsigned
     ("GET", "/healthz/realtime", 200),
