@@ -1,5 +1,5 @@
-"""Cold start per function (process start to first 200) vs a bare functions-framework
-hello world: goal <= 1.3x.
+"""Cold start per function (process start to first 200, and to the first authenticated 200) vs a
+bare functions-framework hello world: goals <= 1.3x (health) and <= 1.5x (first authenticated).
 
 Every HTTP function of functions/manifest.yaml is started as Cloud Functions starts it,
 ``functions-framework --target <entrypoint> --source functions/<name>/main.py`` (gunicorn,
@@ -7,6 +7,11 @@ as the framework picks when it is installed), in a fresh process; the clock runs
 ``Popen`` until ``GET /healthz/<name>`` first answers 200 (polled every 5 ms). The
 baseline is bench/fixtures/hello/main.py started the same way. Runs alternate between
 targets (and rotate their order) so noise spreads evenly; the figure is the median.
+
+Two figures per function: to the health route (``/healthz/<name>``, no token, no routes loaded:
+decision 0014, goal 1.3x) and to the first authenticated GET (the function's first route needing
+only the tenant: its routes, models, the token check and a store read load on it; issue 15's bar,
+1.5x, decisions 0081-0083). Each is printed with its ratio to the hello world and PASS/MISS.
 
 Data: each run gets a fresh copy of a pre-initialised data dir (schema created, signing
 key made), because on GCP the database already exists when an instance starts. The
@@ -35,7 +40,8 @@ from pathlib import Path
 from bench import REPO, SHARED
 from bench.common import Result, fmt_num, fmt_ratio, free_port, heading, median, result_rows, table
 
-GOAL = 1.3
+GOAL = 1.3  # health route (decision 0014)
+FIRST_GOAL = 1.5  # first authenticated request (issue 15 item 5)
 RUNS = 5
 POLL_S = 0.005
 START_TIMEOUT_S = 60.0
@@ -252,12 +258,12 @@ def run(verbose: bool = False, runs: int = RUNS, bytecode_cache: bool = True) ->
         rows.append([target.name, fmt_num(r.value, "ms"), fmt_num(base, "ms"), fmt_ratio(r.ratio),
                      f"<= {GOAL}x", r.status])
         first = Result("cold_start", f"{target.name} cold start to first authenticated 200 (GET {target.real_path})",
-                       median(real[target.name]), "ms", median(real["hello"]), "hello", GOAL,
+                       median(real[target.name]), "ms", median(real["hello"]), "hello", FIRST_GOAL,
                        note="routes, models, token verification and a store read load on this request",
                        extra={"runs_ms": [round(x, 1) for x in real[target.name]]})
         results.append(first)
         rows.append([f"  first GET {target.real_path}", fmt_num(first.value, "ms"), fmt_num(first.baseline, "ms"),
-                     fmt_ratio(first.ratio), f"<= {GOAL}x", first.status])
+                     fmt_ratio(first.ratio), f"<= {FIRST_GOAL}x", first.status])
     print()
     print(table(["function", "median", "hello median", "ratio", "goal", "status"], rows), flush=True)
     print("  runs (ms): " + "; ".join(f"{n} {', '.join(f'{s:.0f}' for s in v)}" for n, v in samples.items() if v))
