@@ -7,15 +7,20 @@ text/plain, which keeps it a CORS simple request (no preflight) while the page u
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from studio.analytics import models as m
 from studio.analytics.services import analytics_services
 from studio.kernel.call import Call, Reply
 from studio.kernel.deps import Deps
+from studio.kernel.model_refs import models
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.analytics import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.analytics.models")
 
 ingest = Router("analytics")
 
