@@ -1,12 +1,13 @@
 """What a cold start loads, per HTTP function of functions/manifest.yaml, so a future import cannot
-silently undo the cold-start work (decisions 0014, 0081): in a fresh interpreter, as an instance
+silently undo the cold-start work (decisions 0014, 0081, 0082): in a fresh interpreter, as an instance
 starts,
 
 * importing the function's ``main.py`` loads no pydantic, no PyJWT and no cryptography (the health
   route answers before any of them);
 * its first authenticated request (the GET the cold-start bench times, with a real token from a
-  real data folder) answers 200 without loading PyJWT or cryptography's X.509 and RSA/EC modules:
-  the token is checked with the Ed25519 primitive alone, and checking it opens no secret store
+  real data folder) answers 200 without loading PyJWT or cryptography's X.509 and RSA/EC modules, and,
+  where that GET validates nothing, without pydantic. The token is checked with the Ed25519 primitive
+  alone, and checking it opens no secret store
   (identity's ``GET /auth/me`` reads no secret; media's and fonts' sign blob URLs, so they do).
 
 Timing-free on purpose: the bench measures (bench/cold_start.py); this keeps what it measured.
@@ -29,6 +30,10 @@ NOT_AT_IMPORT = ("pydantic", "pydantic_core", "jwt", "cryptography")
 NOT_ON_FIRST_REQUEST = ("jwt", "cryptography.x509", "cryptography.hazmat.primitives.asymmetric.rsa",
                         "cryptography.hazmat.primitives.asymmetric.ec")
 SECRET_STORE = ("studio.adapters.local_secrets", "cryptography.hazmat.primitives.ciphers.aead")
+# Functions whose first authenticated GET validates no query or body: their route modules name their models
+# (kernel/model_refs.py) and the request loads no pydantic at all (decision 0082). The others' first GET
+# validates a query, or serves a schema pydantic generates, so pydantic loads there by design.
+PYDANTIC_FREE = {"identity", "runtime_config", "fonts", "analytics"}
 
 # Runs in the child: import main.py, note the modules, make the first authenticated request, note again.
 PROBE = """
@@ -77,6 +82,9 @@ def test_a_cold_start_loads_only_what_its_first_request_needs(
     assert not _loaded(seen["after_request"], NOT_ON_FIRST_REQUEST), \
         f"{target.name}'s first authenticated GET loads {_loaded(seen['after_request'], NOT_ON_FIRST_REQUEST)[:5]}"
     assert "studio.identity.eddsa_jwt" in seen["after_request"]  # the token was checked, by the light verifier
+    if target.name in PYDANTIC_FREE:
+        assert not _loaded(seen["after_request"], ("pydantic",)), \
+            f"{target.name}'s first authenticated GET imports pydantic again: a route module imports its models?"
     if target.name == "identity":  # GET /auth/me needs no secret: the token check alone opens none
         assert not _loaded(seen["after_request"], SECRET_STORE)
 
