@@ -67,6 +67,14 @@ def _ours(token: str) -> str:
     return "accepted"
 
 
+def _non_canonical(token: str) -> str:
+    """The same signature bytes spelled with stray trailing bits (86 base64url characters carry 516 bits)."""
+    head, body, sig = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(sig[-1])
+    return f"{head}.{body}.{sig[:-1]}{alphabet[last ^ 1]}"
+
+
 def _tamper_payload(token: str) -> str:
     head, _, sig = token.split(".")
     return f"{head}.{_b64(json.dumps(_claims(sub='u_admin')).encode())}.{sig}"
@@ -93,6 +101,8 @@ TOKENS: dict[str, str] = {
     "signed by another key": _signed(_claims(), key=OTHER_KEY),
     "payload swapped after signing": _tamper_payload(GOOD),
     "signature cut short": GOOD[:-8],
+    "signature cut by one character": GOOD[:-1],
+    "signature spelled non-canonically": _non_canonical(GOOD),
     "no signature": GOOD.rsplit(".", 1)[0] + ".",
     "two segments": GOOD.rsplit(".", 1)[0],
     "four segments": GOOD + ".x",
@@ -122,6 +132,12 @@ def test_the_cases_cover_acceptance_and_every_kind_of_refusal() -> None:
 def test_claims_come_back_once_verified() -> None:
     claims = eddsa_jwt.decode(GOOD, KEY.public_key(), audience=AUDIENCE, issuer=ISSUER)
     assert claims["sub"] == "u_1" and claims["sid"] == "s_1"
+
+
+def test_a_padded_segment_is_refused() -> None:
+    # PyJWT takes "=" padding (some issuers write it); ours never does, and RFC 7515 section 2 omits it.
+    head, body, sig = GOOD.split(".")
+    assert _ours(f"{head}.{body}.{sig}==") == eddsa_jwt.MALFORMED
 
 
 def test_a_critical_header_extension_is_refused() -> None:

@@ -5,7 +5,8 @@ Why: ``import jwt`` loads PyJWT's whole algorithm table (RSA, EC, HMAC, X.509 ..
 the first authenticated request of every function; the Ed25519 primitive is about 5 ms (decision
 0081). PyJWT still signs the tokens (login, refresh) and verifies Firebase's RS256 ones.
 
-The rules are PyJWT's for the options local_tokens.py used: the header names ``alg: EdDSA`` and a
+The rules are PyJWT's for the options local_tokens.py used: each segment canonical base64url without
+padding (PyJWT also takes ``=`` padding, which our issuer never writes); the header names ``alg: EdDSA`` and a
 string ``kid`` and no ``crit``; the signature is checked before any claim is read; ``exp``, ``iat``,
 ``sub``, ``iss`` and ``aud`` are required; ``exp`` <= now - leeway is expired, ``iat`` or ``nbf``
 > now + leeway is not valid yet; ``aud`` (a string or a list of strings) holds the audience;
@@ -53,9 +54,12 @@ def _b64url(segment: str) -> bytes:
     if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
         raise TokenRefused(MALFORMED)
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise TokenRefused(MALFORMED) from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != segment:
+        raise TokenRefused(MALFORMED)  # non-canonical (stray trailing bits): one token, one spelling, as PyJWT
+    return raw
 
 
 def _json_object(segment: str) -> dict[str, Any]:
