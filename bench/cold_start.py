@@ -1,5 +1,5 @@
-"""Cold start per function (process start to first 200) vs a bare functions-framework
-hello world: goal <= 1.3x.
+"""Cold start per function (process start to first 200, and to the first authenticated 200) vs a
+bare functions-framework hello world: goals <= 1.3x (health) and <= 1.5x (first authenticated).
 
 Every HTTP function of functions/manifest.yaml is started as Cloud Functions starts it,
 ``functions-framework --target <entrypoint> --source functions/<name>/main.py`` (gunicorn,
@@ -7,6 +7,11 @@ as the framework picks when it is installed), in a fresh process; the clock runs
 ``Popen`` until ``GET /healthz/<name>`` first answers 200 (polled every 5 ms). The
 baseline is bench/fixtures/hello/main.py started the same way. Runs alternate between
 targets (and rotate their order) so noise spreads evenly; the figure is the median.
+
+Two figures per function: to the health route (``/healthz/<name>``, no token, no routes loaded:
+decision 0014, goal 1.3x) and to the first authenticated GET (the function's first route needing
+only the tenant: its routes, models, the token check and a store read load on it; issue 15's bar,
+1.5x, decisions 0081-0083). Each is printed with its ratio to the hello world and PASS/MISS.
 
 Data: each run gets a fresh copy of a pre-initialised data dir (schema created, signing
 key made), because on GCP the database already exists when an instance starts. The
@@ -35,7 +40,8 @@ from pathlib import Path
 from bench import REPO, SHARED
 from bench.common import Result, fmt_num, fmt_ratio, free_port, heading, median, result_rows, table
 
-GOAL = 1.3
+GOAL = 1.3  # health route (decision 0014)
+FIRST_GOAL = 1.5  # first authenticated request (issue 15 item 5)
 RUNS = 5
 POLL_S = 0.005
 START_TIMEOUT_S = 60.0
@@ -140,9 +146,36 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time so far of ``pid`` and its child processes (gunicorn's master and worker): the sum of
+    /proc/<pid>/task/*/schedstat's first field (ns on CPU, every live thread). Unlike the wall clock it
+    barely moves when other work shares the machine: the bench prints it beside the wall-clock figure."""
+    total = 0
+    for proc in (pid, *_children(pid)):
+        for schedstat in Path(f"/proc/{proc}/task").glob("*/schedstat"):
+            try:
+                total += int(schedstat.read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 def start_once(target: Target, template: Path, workdir: Path, pycache: Path | None,
-               caller: Caller | None = None) -> float:
-    """Seconds from Popen to the first 200: on the health route, or with ``caller`` on the real route."""
+               caller: Caller | None = None, cpu: list[float] | None = None) -> float:
+    """Seconds from Popen to the first 200: on the health route, or with ``caller`` on the real route.
+    ``cpu``, when given, gets the CPU seconds the function's processes used until then."""
     data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
     shutil.copytree(template, data_dir, dirs_exist_ok=True)
     port = free_port()
@@ -157,7 +190,10 @@ def start_once(target: Target, template: Path, workdir: Path, pycache: Path | No
                 path = target.health_path if caller is None else target.real_path.replace(
                     "{tenant_id}", caller.tenant_id)
                 if _ok(port, path, caller.headers if caller else None):
-                    return time.perf_counter() - started
+                    elapsed = time.perf_counter() - started
+                    if cpu is not None:
+                        cpu.append(cpu_seconds(proc.pid))
+                    return elapsed
                 if proc.poll() is not None or time.perf_counter() - started > START_TIMEOUT_S:
                     errlog.seek(0)
                     tail = errlog.read().decode(errors="replace")[-2000:]
@@ -208,6 +244,7 @@ def run(verbose: bool = False, runs: int = RUNS, bytecode_cache: bool = True) ->
     everyone = [hello, *functions]
     samples: dict[str, list[float]] = {t.name: [] for t in everyone}
     real: dict[str, list[float]] = {t.name: [] for t in everyone}
+    real_cpu: dict[str, list[float]] = {t.name: [] for t in everyone}
     print(f"  {len(functions)} HTTP functions from functions/manifest.yaml; {runs} timed runs each "
           f"+ 1 warm-up, alternating; median reported", flush=True)
     print("  data dir: fresh copy per run of a pre-initialised dir (store schema + signing key exist, "
@@ -232,7 +269,8 @@ def run(verbose: bool = False, runs: int = RUNS, bytecode_cache: bool = True) ->
             order = live[i % len(live):] + live[: i % len(live)]  # rotate: nobody always goes first
             for target in order:
                 samples[target.name].append(start_once(target, template, workdir, pycache) * 1000)
-                real[target.name].append(start_once(target, template, workdir, pycache, caller) * 1000)
+                real[target.name].append(start_once(target, template, workdir, pycache, caller,
+                                                    real_cpu[target.name]) * 1000)
         if verbose:
             _print_profiles(live, workdir, pycache)
 
@@ -252,12 +290,19 @@ def run(verbose: bool = False, runs: int = RUNS, bytecode_cache: bool = True) ->
         rows.append([target.name, fmt_num(r.value, "ms"), fmt_num(base, "ms"), fmt_ratio(r.ratio),
                      f"<= {GOAL}x", r.status])
         first = Result("cold_start", f"{target.name} cold start to first authenticated 200 (GET {target.real_path})",
-                       median(real[target.name]), "ms", median(real["hello"]), "hello", GOAL,
+                       median(real[target.name]), "ms", median(real["hello"]), "hello", FIRST_GOAL,
                        note="routes, models, token verification and a store read load on this request",
                        extra={"runs_ms": [round(x, 1) for x in real[target.name]]})
         results.append(first)
         rows.append([f"  first GET {target.real_path}", fmt_num(first.value, "ms"), fmt_num(first.baseline, "ms"),
-                     fmt_ratio(first.ratio), f"<= {GOAL}x", first.status])
+                     fmt_ratio(first.ratio), f"<= {FIRST_GOAL}x", first.status])
+        cpu = Result("cold_start", f"{target.name} CPU to first authenticated 200 (master + worker)",
+                     median(real_cpu[target.name]) * 1000, "ms", median(real_cpu["hello"]) * 1000, "hello", None,
+                     note="CPU time, not wall: the cross-check on a loaded machine; the verdict is the wall clock's",
+                     extra={"runs_ms": [round(x * 1000, 1) for x in real_cpu[target.name]]})
+        results.append(cpu)
+        rows.append(["    its CPU time", fmt_num(cpu.value, "ms"), fmt_num(cpu.baseline, "ms"),
+                     fmt_ratio(cpu.ratio), "report", cpu.status])
     print()
     print(table(["function", "median", "hello median", "ratio", "goal", "status"], rows), flush=True)
     print("  runs (ms): " + "; ".join(f"{n} {', '.join(f'{s:.0f}' for s in v)}" for n, v in samples.items() if v))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def chat_channel() -> ThreadChannel:
     """Chat's threads, as the gateway streams them at /sse/chat/{id} and /ws/chat/{id}."""
     from studio.chat import paths
-    from studio.chat.models import message_view
+    from studio.chat.views import message_view
 
     return ThreadChannel(kind=paths.REALTIME_KIND, id_prefix="th_", threads=paths.threads, counter=paths.counter,
                          messages=paths.messages, chunks=paths.chunks, view=message_view,

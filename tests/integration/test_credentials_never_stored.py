@@ -65,9 +65,9 @@ def credential_fields(model: type[BaseModel], seen: frozenset[type[BaseModel]] =
 def test_the_scan_sees_the_credentials_it_must() -> None:
     by_path = {r.path: r for r in POSTS}
     assert by_path["/auth/login"].response is not None
-    assert set(credential_fields(by_path["/auth/login"].response)) == {"access_token", "refresh_token"}
-    assert credential_fields(by_path["/realtime/tickets"].response) == ["ticket"]  # type: ignore[arg-type]
-    assert credential_fields(by_path["/chat/threads"].response) == []  # type: ignore[arg-type]
+    assert set(credential_fields(by_path["/auth/login"].response_model)) == {"access_token", "refresh_token"}
+    assert credential_fields(by_path["/realtime/tickets"].response_model) == ["ticket"]  # type: ignore[arg-type]
+    assert credential_fields(by_path["/chat/threads"].response_model) == []  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("route", POSTS, ids=[f"{r.method} {r.path}" for r in POSTS])
@@ -77,7 +77,7 @@ def test_no_credential_is_stored_for_replay(route: Route) -> None:
     assert route.response is not None or route.status == 204, \
         f"{route.path}: an idempotent POST must declare its response model, so it can be checked for credentials"
     if route.response is not None:
-        found = credential_fields(route.response)
+        found = credential_fields(route.response_model)
         assert not found, f"{route.path} returns {found}: declare it idempotent=False"
 
 

@@ -17,7 +17,7 @@ from infra.localrun import manifest as manifest_mod
 from studio.kernel.api_types import MAX_SAFE_INT, Seq, UtcDatetime
 
 ROUTES = [r for spec in manifest_mod.load().http() for r in loader.http_app(spec).table.routes]
-MODELS = sorted({m for r in ROUTES for m in (r.query, r.body) if m is not None}, key=lambda m: m.__name__)
+MODELS = sorted({m for r in ROUTES for m in (r.query_model, r.body_model) if m is not None}, key=lambda m: m.__name__)
 
 
 def _integers(schema: Any, defs: dict[str, Any], where: str, seen: set[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -49,7 +49,7 @@ def test_every_client_integer_is_bounded(model: type[BaseModel]) -> None:
 
 
 def test_query_models_bound_every_string() -> None:
-    for model in {r.query for r in ROUTES if r.query is not None}:
+    for model in {r.query_model for r in ROUTES if r.query is not None}:
         for name, prop in model.model_json_schema()["properties"].items():
             options = prop.get("anyOf", [prop])
             for option in options:

@@ -8,15 +8,20 @@ simple request (no preflight) while the page unloads.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.analytics import models as m
 from studio.analytics.errors import WRITE_KEY_INVALID
 from studio.analytics.services import analytics_services
 from studio.analytics.sites import SCOPE
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import models
 from studio.kernel.routing import Router
 from studio.kernel.site_keys import KeyPlace, OriginRule, SiteKeyGrant, SiteKeyRule
+
+if TYPE_CHECKING:
+    from studio.analytics import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.analytics.models")
 
 
 def _site_origins(deps: Any, grant: SiteKeyGrant) -> OriginRule:
@@ -32,6 +37,7 @@ WRITE_KEY = SiteKeyRule(SCOPE, KeyPlace.QUERY, invalid=WRITE_KEY_INVALID, origin
                         rate_per_minute=_site_rate)
 BATCH_KEY = SiteKeyRule(SCOPE, KeyPlace.QUERY, body_field="write_key", invalid=WRITE_KEY_INVALID,
                         origins=_site_origins, rate_per_minute=_site_rate)
+
 ingest = Router("analytics")
 
 

@@ -1,17 +1,23 @@
 """The journey analyzer (/journeys) and the SEO page configs (/seo/pages)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.analytics import journey_models as jm
-from studio.analytics import seo_models as sm
 from studio.analytics.funnels import run_funnel
 from studio.analytics.paths_analysis import run_paths
 from studio.analytics.services import analytics_services
 from studio.analytics.site_graph import analyse
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.analytics import journey_models as jm
+    from studio.analytics import seo_models as sm
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    jm = models("studio.analytics.journey_models")
+    sm = models("studio.analytics.seo_models")
 
 journeys = Router("journeys")
 seo = Router("seo")

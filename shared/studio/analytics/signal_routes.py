@@ -1,16 +1,19 @@
 """The signals registry (/signals) and personalisation (/personalization)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.analytics import signal_models as m
-from studio.analytics.models import Id
 from studio.analytics.services import analytics_services
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.analytics import signal_models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.analytics.signal_models")
 
 signals = Router("signals")
 personalization = Router("personalization")
@@ -33,6 +36,8 @@ def subject_values(call: Call) -> Any:
     """A subject's signal values (the user id, else the browser's anonymous id)."""
     subject = call.params["subject_id"]
     from pydantic import TypeAdapter, ValidationError
+
+    from studio.analytics.models import Id  # pydantic's: loaded by the first request that needs it
 
     try:
         TypeAdapter(Id).validate_python(subject)

@@ -1,13 +1,18 @@
 """Sites and their write keys: /sites (admins manage them; members read)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.analytics import models as m
 from studio.analytics.services import analytics_services
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.analytics import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.analytics.models")
 
 sites = Router("sites")
 

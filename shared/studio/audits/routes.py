@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.audits import layout_checks
-from studio.audits import models as m
 from studio.audits.services import audits_services
 from studio.kernel import errors
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.audits import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.audits.models")
 
 audits = Router("audits")
 

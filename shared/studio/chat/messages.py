@@ -12,7 +12,7 @@ from typing import Any
 
 from studio.chat import paths
 from studio.chat.hints import ThreadHints
-from studio.chat.models import message_view
+from studio.chat.views import message_view
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
 from studio.kernel.events import DomainEvent, emit

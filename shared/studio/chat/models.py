@@ -83,9 +83,3 @@ class MessageListQuery(_In):
 class ChunkOut(ApiModel):
     n: int
     text: str
-
-
-def message_view(thread_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "seq", "epoch", "role", "author", "text", "status", "reply_to", "client_id", "error",
-            "created_at", "completed_at", "metadata")
-    return {"thread_id": thread_id, **{k: data.get(k) for k in keys}}

@@ -1,15 +1,19 @@
 """HTTP routes of the chat domain: threads and messages."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.chat import models as m
 from studio.chat.services import chat_services
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.privacy.services import privacy_services
+
+if TYPE_CHECKING:
+    from studio.chat import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.chat.models")
 
 chat = Router("chat")
 

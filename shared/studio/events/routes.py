@@ -3,9 +3,8 @@ plus the domain's memoised services factory."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.events import models as m
 from studio.events import store_writer
 from studio.events.logger import DatasetEventLogger
 from studio.events.store_writer import DatasetEventWriter
@@ -13,11 +12,17 @@ from studio.events.training_prefs import TrainingPrefsRepo
 from studio.kernel import errors
 from studio.kernel.call import Call
 from studio.kernel.deps import Deps, Slot
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.ports.bus import Bus
 from studio.ports.store import DocumentStore
 from studio.privacy.services import privacy_services
+
+if TYPE_CHECKING:
+    from studio.events import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.events.models")
 
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
@@ -61,7 +66,11 @@ def log_event(call: Call) -> Any:
     privacy_services(call.deps).policy.check(ctx.tenant_id, ctx.env, [body.input, body.output, body.metadata, body.tags],
                                               where="dataset event")
     event_id = events_services(call.deps).logger.log(ctx, body)
-    return m.DatasetEventAccepted(event_id=event_id)
+    from studio.events.models import (
+        DatasetEventAccepted,  # pydantic: loaded by the first request that needs it
+    )
+
+    return DatasetEventAccepted(event_id=event_id)
 
 
 @datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=m.DatasetEventQuery,
@@ -76,9 +85,11 @@ def list_events(call: Call) -> Any:
 def event_stats(call: Call) -> Any:
     """Counts: events written and duplicates dropped (this tenant); platform-wide rejects and
     dead letters only for service identities (they span tenants)."""
+    from studio.events.models import DatasetEventStats
+
     ctx = call.need_ctx()
     services = events_services(call.deps)
-    return m.DatasetEventStats.model_validate({  # validated: ctx.env is a str, the field its Literal
+    return DatasetEventStats.model_validate({  # validated: ctx.env is a str, the field its Literal
         "tenant_id": ctx.tenant_id, "env": ctx.env,
         "counters": store_writer.read_counters(services.store, ctx.tenant_id, ctx.env),
         "rejected": store_writer.read_rejected(services.store) if ctx.is_system else None,
@@ -95,8 +106,10 @@ def _delivery_stats(bus: Any) -> m.DeliveryStats | None:
         counts = stats(WRITER_SUBSCRIPTION)
     except errors.NotFound:  # no writer subscribed on this bus (e.g. the function runs alone)
         return None
-    known = set(m.DeliveryStats.model_fields) - {"subscription"}
-    return m.DeliveryStats(subscription=WRITER_SUBSCRIPTION, **{k: int(v) for k, v in counts.items() if k in known})
+    from studio.events.models import DeliveryStats
+
+    known = set(DeliveryStats.model_fields) - {"subscription"}
+    return DeliveryStats(subscription=WRITER_SUBSCRIPTION, **{k: int(v) for k, v in counts.items() if k in known})
 
 
 @privacy.tenant("GET", "/privacy/training-prefs", role=Role.VIEWER, response=m.TrainingPrefs)

@@ -1,14 +1,19 @@
 """HTTP routes of the experiments function: /experiments, /flags (and their SDK keys), /ofrep."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.experiments import models as m
 from studio.experiments import ofrep, results, sdk_keys, simulate
 from studio.experiments.services import experiments_services
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.experiments import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.experiments.models")
 
 experiments = Router("experiments")
 flags = Router("flags")

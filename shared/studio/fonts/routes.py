@@ -1,16 +1,21 @@
 """HTTP routes of the fonts domain: register a font file, list and read the tenant's fonts."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.fonts import models as m
 from studio.fonts.errors import FONT_MULTIPART_INVALID
 from studio.fonts.fonts import SITE_KEY_SCOPE
 from studio.fonts.services import fonts_services
 from studio.kernel import errors, site_keys
 from studio.kernel.call import Call, Reply, Text
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.fonts import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.fonts.models")
 
 fonts = Router("fonts")
 CSS2_KEY = site_keys.SiteKeyRule(SITE_KEY_SCOPE, site_keys.KeyPlace.PATH, name="site_key")

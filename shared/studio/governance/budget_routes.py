@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.governance import models as m
 from studio.governance import prices
 from studio.governance.gates import GateRequest, Subject
 from studio.governance.services import governance_services
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.governance import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.governance.models")
 
 temperature = Router("governance")
 budget = Router("governance")

@@ -3,17 +3,21 @@ questions (temperature corridors and budgets: ``budget_routes.py``). Writes need
 respect strategy locks; every list is the caller's tenant and env only."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.governance import models as m
 from studio.governance.budget_routes import budget, temperature
 from studio.governance.services import governance_services
 from studio.governance.three_wise import ThreeWiseService
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.governance import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.governance.models")
 
 firearms = Router("governance")
 switches = Router("governance")

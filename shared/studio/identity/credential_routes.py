@@ -3,13 +3,18 @@ password reset, and signing out everywhere. None stores its request for Idempote
 each body carries a password or a one-time token, and each is safe to retry as it is."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.identity import models as m
 from studio.identity.services import identity_services
 from studio.kernel.call import Call
 from studio.kernel.client_ip import request_client_ip
+from studio.kernel.model_refs import models
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.identity import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.identity.models")
 
 credentials = Router("auth")
 

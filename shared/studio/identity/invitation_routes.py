@@ -2,13 +2,18 @@
 with that address verified, lists and accepts (``/auth/invitations``: no tenant yet)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.identity import models as m
 from studio.identity.services import identity_services
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.identity import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.identity.models")
 
 invitations = Router("tenants")
 my_invitations = Router("auth")

@@ -15,7 +15,7 @@ SESSIONS: Slot[SessionRepo] = Slot("identity.sessions")
 
 
 def keyring(deps: Deps) -> KeyRing:
-    return deps.memo(KEYRING, lambda: KeyRing(deps.store, deps.secrets,
+    return deps.memo(KEYRING, lambda: KeyRing(deps.store, lambda: deps.secrets,
                                               max_age_s=deps.settings.signing_key_max_age_s))
 
 

@@ -1,17 +1,21 @@
 """HTTP routes of the identity function: /auth/*, /tenants/*, /.well-known/jwks.json."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.identity import models as m
 from studio.identity.credential_routes import client_ip, credentials
 from studio.identity.invitation_routes import invitations, my_invitations
 from studio.identity.services import identity_services
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+
+if TYPE_CHECKING:
+    from studio.identity import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.identity.models")
 
 auth = Router("auth")
 tenants = Router("tenants")

@@ -7,10 +7,10 @@ so tokens signed before a rotation keep verifying: nobody is logged out.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +34,12 @@ class SigningKey:
 
 
 class KeyRing:
-    def __init__(self, store: DocumentStore, secret_store: SecretStore, *, max_age_s: int,
-                 cache_s: float = 60.0) -> None:
+    def __init__(self, store: DocumentStore, secret_store: SecretStore | Callable[[], SecretStore], *,
+                 max_age_s: int, cache_s: float = 60.0) -> None:
         self._store = store
-        self._secrets = secret_store
+        # A factory is asked on first use: verifying a token reads only the public half (JWKS), so
+        # the first authenticated request does not open the secret store (cold start, decision 0081).
+        self._secret_store = secret_store
         self._max_age_s = max_age_s
         self._cache_s = cache_s
         self._lock = threading.Lock()
@@ -58,6 +60,12 @@ class KeyRing:
         return {"keys": [{k: v for k, v in key.items() if k != "created"} for key in self.jwks()["keys"]]}
 
     # -- private half ------------------------------------------------------
+    @property
+    def _secrets(self) -> SecretStore:
+        if callable(self._secret_store):
+            self._secret_store = self._secret_store()
+        return self._secret_store
+
     def current(self) -> SigningKey:
         ring = self.jwks()
         current = next((k for k in ring["keys"] if k["kid"] == ring.get("current")), None)
@@ -117,6 +125,6 @@ def _secret_name(kid: str) -> str:
 
 
 def jwk_to_public_key(jwk: dict[str, Any]) -> Any:
-    from jwt.algorithms import OKPAlgorithm
+    from studio.identity.eddsa_jwt import public_key  # not PyJWT's OKPAlgorithm: cold start (decision 0081)
 
-    return OKPAlgorithm.from_jwk(json.dumps(jwk))
+    return public_key(jwk)

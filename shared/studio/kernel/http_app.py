@@ -248,18 +248,20 @@ def _idempotency_scope(call: Call) -> str:
 
 
 def _validate_query(route: Route, request: Request) -> Any:
-    if route.query is None:
+    model = route.query_model
+    if model is None:
         return None
     from pydantic import ValidationError
 
     try:
-        return route.query.model_validate(request.args.to_dict())
+        return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
         raise from_validation_error(exc, location="query") from None
 
 
 def _validate_body(route: Route, request: Request) -> Any:
-    if route.body is None:
+    model = route.body_model
+    if model is None:
         return None
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -271,7 +273,7 @@ def _validate_body(route: Route, request: Request) -> Any:
     from pydantic import ValidationError
 
     try:
-        return route.body.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation_error(exc, location="body") from None
 

@@ -92,17 +92,18 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         op["parameters"].append({"name": "If-None-Match", "in": "header", "required": False,
                                  "schema": {"type": "string"}, "description": _IF_NONE_MATCH})
         op["responses"]["304"] = {"description": "Not Modified: If-None-Match matched; ETag, no body"}
-    if route.query is not None:
-        props = route.query.model_json_schema()
+    query, body, response = route.query_model, route.body_model, route.response_model
+    if query is not None:
+        props = query.model_json_schema()
         required = set(props.get("required", []))
         for name, sub in props.get("properties", {}).items():
             op["parameters"].append({"name": name, "in": "query", "required": name in required, "schema": sub})
-    if route.body is not None:
+    if body is not None:
         op["requestBody"] = {"required": True,
-                             "content": {media: {"schema": schemas.ref(route.body, "validation")} for media in route.body_media_types}}
+                             "content": {media: {"schema": schemas.ref(body, "validation")} for media in route.body_media_types}}
     ok: dict[str, Any] = {"description": "Success"}
-    if route.response is not None and route.status != 204:
-        ok["content"] = {"application/json": {"schema": schemas.ref(route.response, "serialization")}}
+    if response is not None and route.status != 204:
+        ok["content"] = {"application/json": {"schema": schemas.ref(response, "serialization")}}
     op["responses"][str(route.status)] = ok
     op["responses"]["default"] = _problem("Error (RFC 9457 problem+json; see the code registry)")
     return op

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from studio.kernel.model_refs import ModelRef, resolve
 from studio.kernel.roles import Role
 
 if TYPE_CHECKING:
@@ -43,9 +44,11 @@ class Route:
     handler: Callable[..., Any]
     access: Access
     role: Role | None = None
-    body: type[BaseModel] | None = None  # pydantic models; annotations only, no import at cold start
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    # pydantic models, or ModelRefs the kernel imports on first use (kernel/model_refs.py): read them
+    # through body_model / query_model / response_model
+    body: type[BaseModel] | ModelRef | None = None
+    query: type[BaseModel] | ModelRef | None = None
+    response: type[BaseModel] | ModelRef | None = None
     status: int = 200
     summary: str = ""
     tag: str = ""
@@ -69,6 +72,22 @@ class Route:
         _check_revisioned(self)
         regex = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")) + "$"
         object.__setattr__(self, "pattern", re.compile(regex))
+
+    @property
+    def body_model(self) -> type[BaseModel] | None:
+        if isinstance(self.body, ModelRef):
+            _check_base_rev(self)  # deferred from declaration: the models are imported now
+        return resolve(self.body)
+
+    @property
+    def query_model(self) -> type[BaseModel] | None:
+        if isinstance(self.query, ModelRef):
+            _check_base_rev(self)
+        return resolve(self.query)
+
+    @property
+    def response_model(self) -> type[BaseModel] | None:
+        return resolve(self.response)
 
     @property
     def params(self) -> list[str]:
@@ -145,6 +164,12 @@ def _check_revisioned(route: Route) -> None:
         raise ValueError(f"{where}: a revisioned route must declare current_rev= (its resource's revision)")
     if route.current_rev is not None and not route.revisioned:
         raise ValueError(f"{where}: current_rev= is only for revisioned routes")
-    if route.revisioned and not any("base_rev" in getattr(m, "model_fields", {}) for m in (route.body, route.query)):
-        raise ValueError(f"{where}: a revisioned route takes base_rev in its body or query model "
+    if not isinstance(route.body, ModelRef) and not isinstance(route.query, ModelRef):
+        _check_base_rev(route)  # else when its models are first imported (Route.body_model, query_model)
+
+
+def _check_base_rev(route: Route) -> None:
+    models = (resolve(route.body), resolve(route.query))
+    if route.revisioned and not any("base_rev" in getattr(m, "model_fields", {}) for m in models):
+        raise ValueError(f"{route.method} {route.path}: a revisioned route takes base_rev in its body or query model "
                          "(kernel.api_model.RevisionQuery for a route without a body)")

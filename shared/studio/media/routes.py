@@ -1,18 +1,22 @@
 """HTTP routes of the media domain (the audit's /media-v2 paths)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.json_input import parse_json
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.problems import from_validation_error
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.media import errors as media_errors
-from studio.media import models as m
 from studio.media.services import media_services
+
+if TYPE_CHECKING:
+    from studio.media import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.media.models")
 
 media = Router("media")
 MULTIPART_MAX_BYTES = 1 << 20  # the kernel's body limit: bigger files take an upload URL
@@ -30,6 +34,11 @@ def create_upload(call: Call) -> Any:
 def create_asset(call: Call) -> Any:
     """Register an asset: multipart/form-data with one 'file' part (small files), or JSON
     {object_name, filename?, title?} naming an object already in the tenant's upload bucket."""
+    from studio.media.models import (  # pydantic: loaded by the first request that needs it
+        RegisterIn,
+        UploadIn,
+    )
+
     request, ctx, assets = call.request, call.need_ctx(), media_services(call.deps).assets
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist("file")
@@ -42,12 +51,12 @@ def create_asset(call: Call) -> Any:
             raise errors.StudioError(media_errors.MEDIA_TOO_LARGE, "multipart uploads are for files up to 1 MiB")
         if not data:
             raise errors.StudioError(media_errors.MEDIA_MULTIPART_INVALID, "the file part is empty")
-        form = _validated(m.UploadIn, {"filename": filename[:255], "content_type": part.mimetype or "",
+        form = _validated(UploadIn, {"filename": filename[:255], "content_type": part.mimetype or "",
                                        "size_bytes": len(data), "title": request.form.get("title") or None})
         return assets.upload_small(ctx, form.filename, form.content_type, data, form.title)
     if request.mimetype != "application/json":
         raise errors.StudioError(errors.UNSUPPORTED_MEDIA_TYPE, "send multipart/form-data or application/json")
-    body = _validated(m.RegisterIn, parse_json(request.get_data(cache=True) or b"{}"))
+    body = _validated(RegisterIn, parse_json(request.get_data(cache=True) or b"{}"))
     return assets.register_object(ctx, body.object_name, body.filename, body.title)
 
 

@@ -1,13 +1,18 @@
 """The vector explorer: the scene (a projection of the tenant's cards) and a quick way to add cards."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.nexus import models as m
 from studio.nexus.services import nexus_services
+
+if TYPE_CHECKING:
+    from studio.nexus import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.nexus.models")
 
 explorer = Router("vector-explorer")
 

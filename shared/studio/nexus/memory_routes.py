@@ -3,15 +3,19 @@ and blackboards (``/memory/blackboards/{key}``, revisioned)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel import errors
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.nexus import models as m
 from studio.nexus.services import nexus_services
+
+if TYPE_CHECKING:
+    from studio.nexus import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.nexus.models")
 
 memory = Router("memory")
 MAX_BOARD_BYTES = 64 * 1024

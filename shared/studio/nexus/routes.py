@@ -2,16 +2,20 @@
 (memory_routes.py: memory and blackboards; explorer_routes.py: the vector explorer)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.nexus import models as m
 from studio.nexus.explorer_routes import explorer
 from studio.nexus.memory_routes import memory
 from studio.nexus.services import nexus_services
+
+if TYPE_CHECKING:
+    from studio.nexus import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.nexus.models")
 
 nexus = Router("nexus")
 

@@ -2,15 +2,20 @@
 (/privacy/scan). Served by the dataset_events function, beside /privacy/training-prefs."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.privacy import models as m
 from studio.privacy.entities import PiiType
 from studio.privacy.policies import Action
 from studio.privacy.services import privacy_services
+
+if TYPE_CHECKING:
+    from studio.privacy import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.privacy.models")
 
 policy = Router("privacy")
 

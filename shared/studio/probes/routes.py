@@ -2,13 +2,18 @@
 and the audit's /debug/aws-identity, /debug/aws-billing-probe in the same shapes."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.probes import models as m
 from studio.probes.services import probes_services as probes
+
+if TYPE_CHECKING:
+    from studio.probes import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.probes.models")
 
 debug = Router("probes")
 

@@ -3,13 +3,18 @@ C2PA manifest of an artifact. Read-only: entries are appended by the writer (dom
 ``ledger.append_entry`` in process, never by a client."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.provenance import models as m
 from studio.provenance.services import provenance_services
+
+if TYPE_CHECKING:
+    from studio.provenance import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.provenance.models")
 
 provenance = Router("provenance")
 
@@ -24,8 +29,10 @@ def list_entries(call: Call) -> Any:
                    response=m.Lineage)
 def get_lineage(call: Call) -> Any:
     """The graph of assets and artifacts this one was made from (up), made into (down), or both."""
+    from studio.provenance.models import Lineage  # pydantic: loaded by the first request that needs it
+
     graph = provenance_services(call.deps).lineage(call.need_ctx(), call.params["node_id"], call.query.direction)
-    return m.Lineage.model_validate(graph)  # dumped by alias: edges read {from, to}
+    return Lineage.model_validate(graph)  # dumped by alias: edges read {from, to}
 
 
 @provenance.tenant("GET", "/provenance/verify", role=Role.MEMBER, response=m.Verification)

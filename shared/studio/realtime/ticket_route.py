@@ -3,15 +3,20 @@ channels), composed into the chat function by ``studio/wiring.py`` rather than l
 ``routers``; served through the kernel like any route."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel import errors
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.kernel.tickets import TicketService
-from studio.realtime import models as m
 from studio.realtime.channels import META, ThreadChannel, find_thread
+
+if TYPE_CHECKING:
+    from studio.realtime import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.realtime.models")
 
 
 def ticket_router(channels: tuple[ThreadChannel, ...]) -> Router:

@@ -1,14 +1,19 @@
 """HTTP routes of the runtime configuration: GET and PUT /runtime-config (per tenant and env)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
+from studio.kernel.model_refs import models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.runtime_config import models as m
 from studio.runtime_config.configs import Choice
 from studio.runtime_config.services import runtime_config_services
+
+if TYPE_CHECKING:
+    from studio.runtime_config import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.runtime_config.models")
 
 runtime_config = Router("runtime_config")
 

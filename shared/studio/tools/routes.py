@@ -1,19 +1,23 @@
 """HTTP routes of the tools function: the registry, its exports, the invoke path, and MCP."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.governance.gates import Subject
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
 from studio.kernel.context import RequestContext
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.tools import exports
-from studio.tools import models as m
 from studio.tools.invoker import Invocation
 from studio.tools.mcp import McpServer
 from studio.tools.services import tools_services
+
+if TYPE_CHECKING:
+    from studio.tools import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.tools.models")
 
 tools = Router("tools")
 

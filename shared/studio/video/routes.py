@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.kernel.api_model import RevisionQuery
 from studio.kernel.call import Call, Reply
+from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.video import models as m
 from studio.video.services import video_services
+
+if TYPE_CHECKING:
+    from studio.video import models as m
+else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
+    m = models("studio.video.models")
 
 video = Router("video")
 
