@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studio.kernel.deps import Deps, Slot
+from studio.video.finish import Finisher
 from studio.video.jobs import RenderJobs
 from studio.video.origin_snippets import OriginSnippets
+from studio.video.part_worker import PartWorker
 from studio.video.projects import ProjectService
 
 
@@ -14,6 +16,7 @@ class VideoServices:
     projects: ProjectService
     jobs: RenderJobs
     origins: OriginSnippets
+    parts: PartWorker
 
 
 VIDEO: Slot[VideoServices] = Slot("video")
@@ -22,7 +25,8 @@ VIDEO: Slot[VideoServices] = Slot("video")
 def _build(deps: Deps) -> VideoServices:
     projects = ProjectService(deps.store)
     return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects),
-                         OriginSnippets(deps.store))
+                         OriginSnippets(deps.store),
+                         PartWorker(deps.store, deps.bus, deps.blobs, Finisher(deps.store, deps.bus, deps.blobs)))
 
 
 def video_services(deps: Deps) -> VideoServices:
