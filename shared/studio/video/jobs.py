@@ -191,8 +191,9 @@ class RenderJobs:
         for name in batch:
             if name in existing:
                 continue
-            tx.create(paths.part(tenant_id, env, job_id, name), parts.new_doc(doc.data["plan"], job_id, name))
-            emit(tx, DomainEvent("video.render_chunk_queued", tenant_id, env, path,
+            part = tx.create(paths.part(tenant_id, env, job_id, name), parts.new_doc(doc.data["plan"], job_id, name))
+            # its subject is the part, not the job: the ordering key, so the bus hands out a job's parts at once
+            emit(tx, DomainEvent("video.render_chunk_queued", tenant_id, env, part.path,
                                  {"job_id": job_id, "part": name}), topic=CHUNKS_TOPIC)
         return True
 

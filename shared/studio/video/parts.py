@@ -68,10 +68,18 @@ def unfinished(tx: Transaction, tenant_id: str, env: str, job_id: str, limit: in
                           limit=limit)).docs
 
 
+def redelivery_s() -> float:
+    """How long after a part's lease ran out its message may still come back from the bus (a worker killed
+    mid-part acks nothing: Pub/Sub redelivers once the ack deadline passes, at most 600 s)."""
+    return float(os.environ.get("STUDIO_RENDER_REDELIVERY_S", "600"))
+
+
 def live(docs: list[Document], now: str | None = None) -> bool:
-    """Someone still works on the job: a part waits in the bus, or a worker's lease on one runs."""
-    now = now or utc_now()
-    return any(d.data["state"] == "queued" or str(d.data.get("lease_until") or "") > now for d in docs)
+    """Someone still works on the job: a part waits in the bus (queued, or failed and backing off), a
+    worker's lease on one runs, or one whose worker vanished may still be redelivered."""
+    cutoff = (datetime.fromisoformat((now or utc_now()).replace("Z", "+00:00"))
+              - timedelta(seconds=redelivery_s())).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return any(d.data["state"] in ("queued", "failed") or str(d.data.get("lease_until") or "") > cutoff for d in docs)
 
 
 def chunk_states(docs: list[Document]) -> list[dict[str, Any]]:
