@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from studio.kernel import logs
+from studio.kernel import errors, logs
 from studio.kernel.clock import utc_now
 from studio.ports.blobs import BlobStore
 from studio.ports.bus import Bus
@@ -90,8 +90,14 @@ class PartWorker:
             last = self._store.run_transaction(lambda tx: self._complete(tx, tenant_id, env, job_id, name, me, done))
         except render.Cancelled:
             return  # the job ended while this part ran: its end is written already
-        except render.RenderFailed as exc:
-            self._failed(tenant_id, env, job_id, name, claimed, str(exc))
+        except errors.StudioError as exc:  # a source gone since the request: no retry brings it back
+            reason = str(exc.detail or exc)[:500]
+            self._store.run_transaction(lambda tx: fail_job(tx, job_path, reason))
+            return
+        except Exception as exc:  # noqa: BLE001 - ffmpeg failed, or the blob store did: the bus retries the part
+            if not isinstance(exc, render.RenderFailed):
+                _log.exception("render part broke")
+            self._failed(tenant_id, env, job_id, name, claimed, str(exc) or type(exc).__name__)
             return
         finally:
             shutil.rmtree(work, ignore_errors=True)

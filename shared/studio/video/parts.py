@@ -9,7 +9,6 @@ worker was killed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,10 +86,3 @@ def chunk_states(docs: list[Document]) -> list[dict[str, Any]]:
     keys = ("state", "attempts", "worker", "seconds")
     return [{"index": d.data["order"]} | {k: d.data[k] for k in keys if d.data.get(k) is not None}
             for d in docs if d.data["kind"] == "chunk"]
-
-
-def iter_steps(plan: dict[str, Any], docs: list[Document]) -> Iterator[list[str]]:
-    """The plan steps the parts ran, as planned (the job's ``executed``)."""
-    for d in docs:
-        if d.data.get("executed"):
-            yield list(d.data["executed"])
