@@ -149,5 +149,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--chunks", type=int, nargs="+", default=[4, 8], help="chunk counts to try")
     args = parser.parse_args()
-    print(result_rows(run(True, args.seconds, args.width, args.height)))
+    print(result_rows(run(True, args.seconds, args.width, args.height, tuple(args.chunks))))
