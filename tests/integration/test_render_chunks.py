@@ -107,9 +107,8 @@ def _worker_process(platform: RunningPlatform) -> subprocess.Popen[bytes]:
     env = {**os.environ, "STUDIO_DATA_DIR": str(platform.deps.settings.data_dir), "STUDIO_LLM": "echo",
            "STUDIO_RENDER_LEASE_S": os.environ.get("STUDIO_RENDER_LEASE_S", "120"),
            "STUDIO_PUBLIC_URL": platform.base_url}
-    with open("/tmp/rc_worker_err.log", "ab") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "render_chunk_worker"], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=err, start_new_session=True)  # its own group: its ffmpegs too
+    proc = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "render_chunk_worker"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, start_new_session=True)  # its own group: its ffmpegs too  # its own group: its ffmpegs too
     assert proc.stdout is not None and b"event worker" in proc.stdout.readline()
     proc.stdout.close()  # it says nothing more
     return proc
