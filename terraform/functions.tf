@@ -57,6 +57,11 @@ resource "google_cloudfunctions2_function" "function" {
     max_instance_count             = each.value.max_instances
     service_account_email          = google_service_account.function[each.key].email
     all_traffic_on_latest_revision = true
+
+    # more than one event at once needs a whole vCPU per event (the chunk worker runs ffmpeg per event)
+    max_instance_request_concurrency = each.value.concurrency
+    available_cpu                    = each.value.concurrency > 1 ? tostring(each.value.concurrency) : null
+
     # HTTP: only the load balancer (and the VPC) reaches the function. Events: only Google's
     # internal sources (Eventarc, Pub/Sub push).
     ingress_settings = each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"

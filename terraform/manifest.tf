@@ -23,6 +23,7 @@ locals {
       timeout       = try(f.timeout, 60)
       min_instances = try(f.min_instances, 0)
       max_instances = try(f.max_instances, 10)
+      concurrency   = try(f.concurrency, 1)
       iam_roles     = try(f.iam_roles, [])
       buckets       = try(f.buckets, [])
     } if try(f.platform, "function") == "function"

@@ -1,5 +1,6 @@
-"""Render worker: runs each requested render job (topic ``render.jobs``): chunks in parallel ffmpeg
-processes, concat without re-encoding, the audio mix, and the output as a media artifact (decision 0068)."""
+"""Render worker: takes each requested render job (topic ``render.jobs``) and fans it out, one
+``render.chunks`` message per chunk and one for the audio mix, which the chunk workers of any instance
+render (functions/render_chunk_worker; decisions 0068, 0087)."""
 import functions_framework
 
 from studio.bootstrap import bootstrap
@@ -13,4 +14,4 @@ def render_worker(cloud_event):  # noqa: ANN001 - cloudevents CloudEvent, typed 
     event = decode_pubsub(cloud_event).json()
     if event.get("type") != "video.render_requested":
         return  # not a job: nothing to run
-    video_services(bootstrap()).jobs.run(event["tenant_id"], event["env"], event["data"]["job_id"])
+    video_services(bootstrap()).jobs.start(event["tenant_id"], event["env"], event["data"]["job_id"])

@@ -25,6 +25,9 @@ class FunctionSpec(BaseModel):
     timeout: int = 60
     min_instances: int = 0
     max_instances: int = 10
+    # Events (or requests) one instance handles at once: Cloud Functions' per-instance concurrency; locally
+    # the number of deliveries of its subscription run in parallel (a thread pool).
+    concurrency: int = Field(default=1, ge=1, le=16)
     directory: str = ""  # the function's folder relative to the repo; default functions/<name>
     # Project roles the function's service account needs beyond what its trigger and extras imply
     # (Terraform grants them, terraform/iam.tf): e.g. writing Firebase custom claims.

@@ -312,6 +312,7 @@ DOMAINS: tuple[Domain, ...] = (
             "video.project_deleted": "domain.video",
             "video.timeline_edited": "domain.video",
             "video.render_requested": "render.jobs",  # the render worker's trigger
+            "video.render_chunk_queued": "render.chunks",  # one per part: the chunk workers' trigger
             "video.render_started": "domain.video",
             "video.render_finished": "domain.video",
             "video.render_cancelled": "domain.video",

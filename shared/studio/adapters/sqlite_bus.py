@@ -120,6 +120,10 @@ class SqliteBus:
         self._published = threading.Condition()
         self._generation = 0  # bumped on every local publish; lets wait() skip lost wake-ups
         tighten(Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))  # left by an older version
+        # 0600 before SQLite opens it (its -wal and -shm take this mode). Once, here: opening and closing
+        # the file again once SQLite holds locks on it would drop them all (POSIX locks are per process),
+        # and a new thread's connection in one process would corrupt what another process sees.
+        private_file(self.path)
         with self._tx() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -136,7 +140,6 @@ class SqliteBus:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            private_file(self.path)  # 0600 before SQLite opens it: its -wal and -shm take this mode
             # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves.
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

@@ -57,6 +57,8 @@ class ChunkState(ApiModel):
     index: int
     state: str
     attempts: int
+    worker: str | None = Field(default=None, description="the instance/process/thread that rendered it")
+    seconds: float | None = Field(default=None, description="its ffmpeg wall time on that worker")
 
 
 class RenderJobOut(ApiModel):

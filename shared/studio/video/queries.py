@@ -8,6 +8,7 @@ from studio.ports.store import Filter, Query
 
 _PROJECTS = "tenants/t_abc/envs/dev/video_projects"
 _JOBS = "tenants/t_abc/envs/dev/render_jobs"
+_PARTS = "tenants/t_abc/envs/dev/render_jobs/rj_0123456789abcdef/render_parts"
 _NEWEST: list[tuple[str, Literal["asc", "desc"]]] = [("created_at", "desc")]
 _RANGE = [Filter("created_at", ">=", "2026-01-01T00:00:00Z"), Filter("created_at", "<", "2026-02-01T00:00:00Z")]
 
@@ -23,4 +24,8 @@ QUERIES = (
     StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("project_id", "==", "vp_1")], _NEWEST, 50)),
     StoreQuery("video/jobs.py:list_jobs", Query(_JOBS, [Filter("status", "==", "done"),
                                                         Filter("project_id", "==", "vp_1")], _NEWEST, 50)),
+    # a job's parts: all of them in plan order (views, progress, the finish), or the unfinished ones
+    StoreQuery("video/parts.py:read_all", Query(_PARTS, [], [("order", "asc")], 500)),
+    StoreQuery("video/parts.py:unfinished", Query(_PARTS, [Filter("state", "in", ["queued", "running", "failed"])],
+                                                  limit=2)),
 )

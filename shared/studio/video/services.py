@@ -5,8 +5,10 @@ from dataclasses import dataclass
 
 from studio.kernel.deps import Deps, Slot
 from studio.video.credentials import RenderCredentials
+from studio.video.finish import Finisher
 from studio.video.jobs import RenderJobs
 from studio.video.origin_snippets import OriginSnippets
+from studio.video.part_worker import PartWorker
 from studio.video.projects import ProjectService
 
 
@@ -15,6 +17,7 @@ class VideoServices:
     projects: ProjectService
     jobs: RenderJobs
     origins: OriginSnippets
+    parts: PartWorker
 
 
 VIDEO: Slot[VideoServices] = Slot("video")
@@ -22,8 +25,10 @@ VIDEO: Slot[VideoServices] = Slot("video")
 
 def _build(deps: Deps) -> VideoServices:
     projects = ProjectService(deps.store)
-    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects, RenderCredentials(deps)),
-                         OriginSnippets(deps.store))
+    return VideoServices(projects, RenderJobs(deps.store, deps.bus, deps.blobs, projects),
+                         OriginSnippets(deps.store),
+                         PartWorker(deps.store, deps.bus, deps.blobs, Finisher(deps.store, deps.bus, deps.blobs,
+                                                                 RenderCredentials(deps))))
 
 
 def video_services(deps: Deps) -> VideoServices:

@@ -1,0 +1,235 @@
+"""Render chunks shared across instances (decision 0087), with Debian's ffmpeg and the real SQLite bus:
+one ``render.chunks`` message per part; two consumers (a pool's threads, and a second worker process)
+share one job; a worker process killed mid-chunk does not stop the job; a chunk that fails once is
+retried by the bus and one that keeps failing fails the job; cancel stops chunks in flight; a duplicate
+chunk message is harmless."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from studio.kernel.events import DomainEvent, emit
+from tests.support import media_samples as samples
+from tests.support.api import User
+from tests.support.platform import RunningPlatform
+
+pytestmark = pytest.mark.usefixtures("media_tools")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHUNK_SUB = "fn-render_chunk_worker"
+
+
+def _job_request(c: httpx.Client, platform: RunningPlatform, h: dict[str, str], seconds: float = 4.0) -> str:
+    r = c.post("/media-v2/assets", files={"file": ("c.mp4", samples.clip(seconds, 320, 240), "video/mp4")}, headers=h)
+    assert r.status_code in (201, 202), r.text
+    platform.drain()
+    tl = {"tracks": [{"id": "v", "kind": "video", "clips": [{"id": "a", "source": r.json()["id"], "in": 0,
+                                                              "out": seconds}]}],
+          "output": {"width": 320, "height": 240, "chunk_seconds": 1.0}}
+    p = c.post("/video/projects", json={"name": "chunks", "timeline": tl}, headers=h)
+    assert p.status_code == 201, p.text
+    job = c.post("/video/render", json={"project_id": p.json()["id"], "rev": p.json()["rev"]}, headers=h)
+    assert job.status_code == 202, job.text
+    return str(job.json()["id"])
+
+
+def _job_path(tenant: str, job_id: str) -> str:
+    return f"tenants/{tenant}/envs/dev/render_jobs/{job_id}"
+
+
+def _edit_plan(platform: RunningPlatform, tenant: str, job_id: str, change: Any) -> None:
+    """Make the stored plan's chunk steps slow or broken, as a real slow or broken chunk would be."""
+    store = platform.deps.store
+    doc = store.get(_job_path(tenant, job_id))
+    assert doc is not None and doc.data["status"] == "queued"
+    the_plan = json.loads(json.dumps(doc.data["plan"]))
+    for chunk in the_plan["chunks"]:
+        change(chunk)
+    store.put(doc.path, dict(doc.data, plan=the_plan), expected_rev=doc.rev)
+
+
+def _slow(chunk: dict[str, Any]) -> None:
+    chunk["args"] = [a for x in chunk["args"] for a in (["-re", x] if x == "-i" else [x])]  # real-time input
+
+
+def _fan_out(platform: RunningPlatform) -> None:
+    """Deliver render.jobs and relay the chunk messages it publishes, but run no chunk here."""
+    delivery = platform.platform.delivery
+    for _ in range(3):
+        delivery.relay_outbox()
+        for d in platform.deps.bus.pull("fn-render_worker", 10):
+            delivery._handle(*delivery._handlers["fn-render_worker"], d)
+
+
+def _wait_ended(c: httpx.Client, platform: RunningPlatform, h: dict[str, str], job_id: str,
+                timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        platform.drain()
+        job = c.get(f"/video/render/jobs/{job_id}", headers=h).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return dict(job)
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not end: {job}")
+
+
+def _parts(platform: RunningPlatform, tenant: str, job_id: str) -> dict[str, dict[str, Any]]:
+    from studio.video import parts
+
+    return {d.data["name"]: d.data for d in parts.read_all(platform.deps.store, tenant, "dev", job_id)}
+
+
+@pytest.fixture()
+def short_leases(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A 2 s part lease and a 3 s ack deadline on the chunk subscription, so a vanished worker's
+    chunk comes back in seconds, not minutes; restored afterwards."""
+    monkeypatch.setenv("STUDIO_RENDER_LEASE_S", "2")
+    monkeypatch.setenv("STUDIO_RENDER_REDELIVERY_S", "20")
+    monkeypatch.setenv("STUDIO_BUS_ACK_DEADLINE_S", "3")  # a worker process declares the subscription too
+    bus = platform.deps.bus
+    bus.subscribe(CHUNK_SUB, "render.chunks", max_attempts=5, ack_deadline_s=3,
+                  dead_letter_topic="render.chunks.dead-letter")
+    yield
+    bus.subscribe(CHUNK_SUB, "render.chunks", max_attempts=5, ack_deadline_s=platform.deps.settings.bus_ack_deadline_s,
+                  dead_letter_topic="render.chunks.dead-letter")
+
+
+def _worker_process(platform: RunningPlatform) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "STUDIO_DATA_DIR": str(platform.deps.settings.data_dir), "STUDIO_LLM": "echo",
+           "STUDIO_RENDER_LEASE_S": os.environ.get("STUDIO_RENDER_LEASE_S", "120"),
+           "STUDIO_PUBLIC_URL": platform.base_url}
+    proc = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "render_chunk_worker"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, start_new_session=True)  # its own group: its ffmpegs too  # its own group: its ffmpegs too
+    assert proc.stdout is not None and b"event worker" in proc.stdout.readline()
+    proc.stdout.close()  # it says nothing more
+    return proc
+
+
+def test_two_consumers_share_a_job_and_a_duplicate_message_is_harmless(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    job_id = _job_request(client, platform, h)
+    _edit_plan(platform, tenant, job_id, _slow)  # ~1 s a chunk: both consumers get some
+    other = _worker_process(platform)
+    try:
+        _fan_out(platform)
+        job = _wait_ended(client, platform, h, job_id)
+    finally:
+        other.send_signal(signal.SIGTERM)
+        other.wait(timeout=20)
+    assert job["status"] == "done", job
+    assert len(job["chunks"]) == 4 and all(c["state"] == "done" and c["attempts"] == 1 for c in job["chunks"])
+    pids = {c["worker"].split("/")[1] for c in job["chunks"]} | {_parts(platform, tenant, job_id)["audio"]["worker"]
+                                                                    .split("/")[1]}
+    assert {str(os.getpid()), str(other.pid)} <= pids, pids  # this process's pool and the other process both rendered
+
+    # the same chunk's message again (a redelivery): acked, nothing changes
+    store = platform.deps.store
+    before = store.get(_job_path(tenant, job_id))
+    assert before is not None
+    store.run_transaction(lambda tx: emit(tx, DomainEvent("video.render_chunk_queued", tenant, "dev", before.path + "/render_parts/0001",
+                                                          {"job_id": job_id, "part": "0001"}), topic="render.chunks"))
+    acked = platform.deps.bus.stats(CHUNK_SUB)["acked"]
+    platform.drain()
+    after = store.get(before.path)
+    assert after is not None and after.rev == before.rev and after.data["artifact_id"] == before.data["artifact_id"]
+    assert platform.deps.bus.stats(CHUNK_SUB)["acked"] == acked + 1
+
+
+@pytest.mark.usefixtures("short_leases")
+def test_a_chunk_worker_killed_mid_chunk_does_not_stop_the_job(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    job_id = _job_request(client, platform, h, seconds=3.0)
+    _edit_plan(platform, tenant, job_id, _slow)
+    victim = _worker_process(platform)
+    try:
+        _fan_out(platform)
+        deadline = time.monotonic() + 20
+        held: list[str] = []
+        while not held and time.monotonic() < deadline:
+            held = [n for n, p in _parts(platform, tenant, job_id).items()
+                    if p["state"] == "running" and f"/{victim.pid}/" in p.get("worker", "")]
+            time.sleep(0.05)
+        assert held, json.dumps(["never took a chunk", victim.pid, {n: (p["state"], p.get("worker")) for n, p in _parts(platform, tenant, job_id).items()}, platform.deps.bus.stats(CHUNK_SUB)])
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)  # the instance and its ffmpeg children, mid-chunk
+        victim.wait(timeout=10)
+    job = _wait_ended(client, platform, h, job_id)
+    assert job["status"] == "done", json.dumps([job.get("error"), {n: (p["state"], p.get("worker"), p.get("lease_until"), p["attempts"]) for n, p in _parts(platform, tenant, job_id).items()}, job.get("finished_at")])
+    parts = _parts(platform, tenant, job_id)
+    for name in held:  # taken over once the lease and the bus's ack deadline ran out
+        assert parts[name]["state"] == "done" and parts[name]["attempts"] == 2
+        assert f"/{os.getpid()}/" in parts[name]["worker"]
+
+
+def test_a_chunk_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the_job(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str, tmp_path: Any) -> None:
+    h = owner.in_tenant(tenant)
+    late = str(tmp_path / "late.mp4")
+
+    def late_input(chunk: dict[str, Any]) -> None:  # chunk 1 reads a file that appears only later
+        if chunk["index"] == 1:
+            chunk["args"] = [late if a.startswith("{src:") else a for a in chunk["args"]]
+
+    job_id = _job_request(client, platform, h, seconds=3.0)
+    _edit_plan(platform, tenant, job_id, late_input)
+    _fan_out(platform)
+    delivery = platform.platform.delivery
+    for d in platform.deps.bus.pull(CHUNK_SUB, 10):  # each part once, here: chunk 1 fails and goes back to the bus
+        delivery._handle(*delivery._handlers[CHUNK_SUB], d)
+    parts = _parts(platform, tenant, job_id)
+    assert parts["0001"]["state"] == "failed" and parts["0001"]["attempts"] == 1, parts["0001"]
+    assert client.get(f"/video/render/jobs/{job_id}", headers=h).json()["status"] == "running"
+    with open(late, "wb") as fh:
+        fh.write(samples.clip(3.0, 320, 240))
+    job = _wait_ended(client, platform, h, job_id)
+    assert job["status"] == "done", job
+    assert [c["attempts"] for c in job["chunks"]] == [1, 2, 1]
+
+    never = str(tmp_path / "never.mp4")
+    job_id = _job_request(client, platform, h, seconds=3.0)
+    _edit_plan(platform, tenant, job_id, lambda c: c.update(args=[never if a.startswith("{src:") else a
+                                                                  for a in c["args"]]) if c["index"] == 2 else None)
+    job = _wait_ended(client, platform, h, job_id)
+    assert job["status"] == "failed" and job["error"] == "chunk 0002 failed 3 times", job
+    assert "artifact_id" not in job
+
+
+def test_cancel_stops_the_chunks_in_flight(client: httpx.Client, platform: RunningPlatform, owner: User,
+                                           tenant: str) -> None:
+    h = owner.in_tenant(tenant)
+    job_id = _job_request(client, platform, h, seconds=4.0)
+
+    def very_slow(chunk: dict[str, Any]) -> None:  # each chunk reads a minute of input in real time
+        chunk["args"] = [a for x in chunk["args"] for a in (["-re", "-stream_loop", "-1", x] if x == "-i" else [x])]
+        chunk["args"][chunk["args"].index("-frames:v") + 1] = "100000"
+        t = chunk["args"].index("-t")
+        chunk["args"][t + 1] = "60"
+
+    _edit_plan(platform, tenant, job_id, very_slow)
+    drained = threading.Thread(target=platform.drain, daemon=True)
+    drained.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sum(p["state"] == "running"
+                                              for p in _parts(platform, tenant, job_id).values()) < 2:
+        time.sleep(0.05)
+    running = [n for n, p in _parts(platform, tenant, job_id).items() if p["state"] == "running"]
+    assert len(running) == 2, running  # the pool's two threads, each in an ffmpeg
+    cancelled_at = time.monotonic()
+    r = client.post(f"/video/render/jobs/{job_id}/cancel", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    drained.join(timeout=30)
+    assert not drained.is_alive() and time.monotonic() - cancelled_at < 15  # the ffmpegs were killed, not waited
+    job = client.get(f"/video/render/jobs/{job_id}", headers=h).json()
+    assert job["status"] == "cancelled" and "artifact_id" not in job
+    assert all(p["state"] != "done" for p in _parts(platform, tenant, job_id).values() if p["kind"] == "chunk")
