@@ -159,3 +159,12 @@ def test_the_header_names_the_key_before_anything_is_trusted() -> None:
     assert eddsa_jwt.unverified_header(GOOD) == {"alg": "EdDSA", "kid": "k1", "typ": "JWT"}
     with pytest.raises(eddsa_jwt.TokenRefused):
         eddsa_jwt.unverified_header("a.b")
+
+
+@pytest.mark.parametrize("exp", [10**400, float("inf"), 1e308 * 10])
+def test_a_time_claim_out_of_range_is_refused_not_crashed(exp: Any) -> None:
+    # A signed token whose exp is a huge int or Infinity must be a refusal, never an OverflowError (a 500)
+    # nor a token that never expires.
+    for claim in ("exp", "iat", "nbf"):
+        assert _ours(_raw({"alg": "EdDSA", "kid": "k1"}, _claims(**{claim: exp}))) in (
+            eddsa_jwt.MALFORMED, eddsa_jwt.INVALID), claim

@@ -98,7 +98,9 @@ def public_key(jwk: dict[str, Any]) -> Ed25519PublicKey:
 
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # NaN is not a time
+    # NaN, Infinity (json.loads takes both) and ints beyond a float are no time: refused, never an
+    # OverflowError (a 500) nor an exp that never comes
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) >= 1e15 or value != value:
         raise TokenRefused(MALFORMED if name == "exp" else INVALID)
     return float(value)
 
