@@ -94,3 +94,11 @@ def test_a_ticket_issued_with_an_idempotency_key_is_stored_nowhere(
     second = client.post("/realtime/tickets", json={"thread_id": "meta"}, headers=headers)
     assert second.status_code == 201 and "idempotent-replayed" not in second.headers
     assert second.json()["ticket"] != ticket  # each call issued its own: nothing was kept to replay
+
+
+def test_the_routes_that_issue_site_keys_keep_no_replay() -> None:
+    # A site key's answer carries the secret under a plain ``key`` field (the scan's pattern cannot tell it
+    # from a flag's key): each issuing route is named here, since the key is stored only as its SHA-256.
+    by_path = {r.path: r for r in POSTS}
+    for path in ("/sites/{site_id}/keys", "/flags/sdk-keys", "/fonts/site-keys"):
+        assert not by_path[path].idempotent, f"{path} would keep the issued key in plaintext for replay"

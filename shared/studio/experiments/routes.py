@@ -78,7 +78,9 @@ def list_sdk_keys(call: Call) -> Any:
     return experiments_services(call.deps).sdk_keys.list_keys(call.need_ctx())
 
 
-@flags.tenant("POST", "/flags/sdk-keys", role=Role.ADMIN, body=m.SdkKeyIn, response=m.SdkKeyOut, status=201)
+# idempotent=False: the answer carries the secret, which is stored only as its SHA-256 (not in a replay record either)
+@flags.tenant("POST", "/flags/sdk-keys", role=Role.ADMIN, body=m.SdkKeyIn, response=m.SdkKeyOut, status=201,
+              idempotent=False)
 def create_sdk_key(call: Call) -> Any:
     """A key for OpenFeature SDKs (OFREP): send it as Authorization: Bearer; its secret is shown once."""
     return experiments_services(call.deps).sdk_keys.create(call.need_ctx(), call.body.name)
