@@ -233,3 +233,30 @@ def test_cancel_stops_the_chunks_in_flight(client: httpx.Client, platform: Runni
     job = client.get(f"/video/render/jobs/{job_id}", headers=h).json()
     assert job["status"] == "cancelled" and "artifact_id" not in job
     assert all(p["state"] != "done" for p in _parts(platform, tenant, job_id).values() if p["kind"] == "chunk")
+
+
+def test_a_blob_store_outage_while_a_chunk_uploads_is_retried_not_a_failed_job(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cloud Storage answering 503 (gcs_blobs raises Unavailable) is the machine's edge failing for a moment:
+    # the part goes back to the bus like an ffmpeg failure, it does not end the job "failed".
+    from studio.kernel import errors
+
+    h = owner.in_tenant(tenant)
+    job_id = _job_request(client, platform, h, seconds=2.0)
+    blobs = platform.deps.blobs
+    real_put = blobs.put
+    outages = []
+
+    def put_once_unavailable(bucket: str, name: str, *args: Any, **kw: Any) -> Any:
+        if f"/{job_id}/" in name and not outages:
+            outages.append(name)
+            raise errors.Unavailable("Cloud Storage upload: 503 ServiceUnavailable")
+        return real_put(bucket, name, *args, **kw)
+
+    monkeypatch.setattr(blobs, "put", put_once_unavailable)
+    job = _wait_ended(client, platform, h, job_id)
+    assert outages, "the outage was never hit"
+    assert job["status"] == "done", job
+    retried = [p for p in _parts(platform, tenant, job_id).values() if p["file"] == outages[0].rsplit("/", 1)[1]]
+    assert [p["attempts"] for p in retried] == [2], retried

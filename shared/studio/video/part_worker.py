@@ -90,8 +90,11 @@ class PartWorker:
             last = self._store.run_transaction(lambda tx: self._complete(tx, tenant_id, env, job_id, name, me, done))
         except render.Cancelled:
             return  # the job ended while this part ran: its end is written already
-        except errors.StudioError as exc:  # a source gone since the request: no retry brings it back
-            reason = str(exc.detail or exc)[:500]
+        except errors.StudioError as exc:
+            if exc.status >= 500:  # the blob store or the store answering 503: the bus retries the part
+                self._failed(tenant_id, env, job_id, name, claimed, str(exc.detail or exc))
+                return
+            reason = str(exc.detail or exc)[:500]  # a source gone since the request: no retry brings it back
             self._store.run_transaction(lambda tx: fail_job(tx, job_path, reason))
             return
         except Exception as exc:  # noqa: BLE001 - ffmpeg failed, or the blob store did: the bus retries the part
