@@ -123,9 +123,10 @@ class HttpApp:
                 raise errors.StudioError(errors.FORBIDDEN, "only service identities may call this route")
         if route.access is Access.TENANT:
             call.ctx = self._tenant_context(request, route, params, call.need_principal())
+        # the per-IP limit first: a client guessing site keys is throttled before each guess reads the store
+        self.deps.rate_limiter.check(_rate_key(call, request))
         if route.site_key is not None:
             call.site_key = site_keys.admit(self.deps, request, params, route.site_key)
-        self.deps.rate_limiter.check(_rate_key(call, request))
         call.query = _validate_query(route, request)
         call.body = _validate_body(route, request)
         _check_tenant_fields(call)
