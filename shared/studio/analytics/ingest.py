@@ -41,19 +41,21 @@ class IngestService:
         self._sites = sites
         self._bus = bus
         self._lock = threading.Lock()
-        self._site_cache: dict[str, tuple[float, SiteRef | None]] = {}
+        # by (tenant, env, key id): a key id is random, not unique across tenants, so never alone
+        self._site_cache: dict[tuple[str, str, str], tuple[float, SiteRef | None]] = {}
 
     def site_of(self, grant: SiteKeyGrant) -> SiteRef:
         """The site a write key (resolved by the kernel) sends for, its allow-list and limit read a few
         seconds at most ago; WRITE_KEY_INVALID once the site is gone."""
         now = time.monotonic()
-        cached = self._site_cache.get(grant.key_id)
+        cache_key = (grant.tenant_id, grant.env, grant.key_id)
+        cached = self._site_cache.get(cache_key)
         if cached is None or now - cached[0] > SITE_CACHE_S:
             cached = (now, self._sites.site_ref(grant))
             with self._lock:
                 if len(self._site_cache) > 10_000:
                     self._site_cache.clear()
-                self._site_cache[grant.key_id] = cached
+                self._site_cache[cache_key] = cached
         if cached[1] is None:
             raise errors.StudioError(WRITE_KEY_INVALID, "this key's site is gone")
         return cached[1]
