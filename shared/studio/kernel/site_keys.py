@@ -235,7 +235,8 @@ def admit(deps: Any, request: Request, params: Mapping[str, str], rule: SiteKeyR
     if rule.origins is not None:
         check_origin(rule.origins(deps, grant), request.headers.get("Origin"))
     if rule.rate_per_minute is not None:
-        _LIMITS.check(grant.key_id, rule.rate_per_minute(deps, grant))
+        # a key id is unique within its tenant env only: the bucket is named by all three
+        _LIMITS.check(f"{grant.tenant_id}/{grant.env}/{grant.key_id}", rule.rate_per_minute(deps, grant))
     return grant
 
 
