@@ -72,6 +72,7 @@ def test_paste_ingest_watch_progress_search_three_modes_and_see_the_scene(platfo
         page.select_option("#doc-asset", asset_id)
         page.click("#ingest")
         expect(page.locator("#runs .run").first).to_contain_text("ingest done · 1 atoms", timeout=30_000)
+        expect(page.locator("#doc-asset")).to_have_value("")  # picked once: a paste next is not this asset again
         page.fill("#query", "kelp")
         page.click("#search")
         expect(page.locator("#results-keyword .result").first).to_contain_text("tides.md", timeout=15_000)

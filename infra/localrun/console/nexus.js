@@ -32,7 +32,8 @@ signIn({
       onResume: () => Promise.all([refreshRuns(), drawScene()]).catch((err) => say("Offline: " + err.message)),
     });
     await state.live.ready;
-    await refreshAssets();
+    // the uploads list is an extra: a media failure must not keep the runs and the scene from loading
+    await refreshAssets().catch((err) => say("Uploads: " + err.message));
     await refreshRuns();
     await drawScene();
   },
@@ -76,6 +77,7 @@ $("doc-form").addEventListener("submit", async (e) => {
       : await api("POST", "/nexus/raw", { title: $("doc-title").value || (file && file.name) || "Untitled",
                                           ...(file ? await fileContent(file)
                                                    : { format: $("doc-format").value, content: $("doc-text").value }) });
+    $("doc-asset").value = "";  // picked once: the next ingest is what is typed or chosen next, not this asset again
     $("progress").value = 0;
     $("progress-text").textContent = `queued: ${doc.title}`;
     await refreshRuns();
