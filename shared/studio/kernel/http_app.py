@@ -66,12 +66,15 @@ class HttpApp:
             try:
                 origin, asked = request.headers.get("Origin"), request.headers.get("Access-Control-Request-Method")
                 preflight = cors.is_preflight(request.method, origin, asked)
+                ip_charged = False
                 if origin:  # only a browser's request needs a site key's own origins (kernel/site_keys.py)
-                    allowed = self._route_cors(request, (asked or "").upper() if preflight else request.method) or allowed
+                    route_policy, ip_charged = self._route_cors(
+                        request, (asked or "").upper() if preflight else request.method)
+                    allowed = route_policy or allowed
                 if preflight:  # before routing: every path
                     response = Response(status=204, headers=cors.preflight(allowed, origin, asked))
                 else:
-                    call = self._prepare(request, request_id)
+                    call = self._prepare(request, request_id, ip_charged=ip_charged)
                     response = self._run(call)
             except errors.StudioError as err:
                 if isinstance(err, errors.RevisionConflict) and call is not None and call.precondition:
@@ -94,19 +97,24 @@ class HttpApp:
             logs.request_id_var.reset(token)
             logs.trace_var.reset(trace_token)
 
-    def _route_cors(self, request: Request, method: str) -> cors.CorsPolicy | None:
-        """The policy of a site-key route whose key has its own origins (its rule's hook), else None."""
+    def _route_cors(self, request: Request, method: str) -> tuple[cors.CorsPolicy | None, bool]:
+        """The policy of a site-key route whose key has its own origins (its rule's hook), else None;
+        and whether this request was charged to its client's per-IP limit on the way."""
         route, params, _ = self.table.resolve(method, request.path)
-        if route is None or route.site_key is None:
-            return None
+        if route is None or route.site_key is None or route.site_key.origins is None:
+            return None, False
+        # the per-IP limit before the key's store read, as in _prepare: an Origin header (or a
+        # preflight) must not buy a client unthrottled key guesses. A site-key route is anonymous,
+        # so its rate key is always the client's IP bucket; a limited client gets the usual 429.
+        self.deps.rate_limiter.check(_ip_rate_key(request, self.deps))
         try:
             patterns = site_keys.preflight_origins(self.deps, request, params, route.site_key)
-            return None if patterns is None else cors.policy(patterns)
+            return (None if patterns is None else cors.policy(patterns)), True
         except ValueError:  # a stale pattern: the platform's policy
-            return None
+            return None, True
 
     # -- stages ------------------------------------------------------------
-    def _prepare(self, request: Request, request_id: str) -> Call:
+    def _prepare(self, request: Request, request_id: str, *, ip_charged: bool = False) -> Call:
         route, params, allowed = self._health.resolve(request.method, request.path)
         if route is None:
             route, params, allowed = self.table.resolve(request.method, request.path)
@@ -124,7 +132,9 @@ class HttpApp:
         if route.access is Access.TENANT:
             call.ctx = self._tenant_context(request, route, params, call.need_principal())
         # the per-IP limit first: a client guessing site keys is throttled before each guess reads the store
-        self.deps.rate_limiter.check(_rate_key(call, request))
+        # (_route_cors already charged a browser's site-key request: one request, one token)
+        if not (ip_charged and route.site_key is not None):
+            self.deps.rate_limiter.check(_rate_key(call, request))
         if route.site_key is not None:
             call.site_key = site_keys.admit(self.deps, request, params, route.site_key)
         call.query = _validate_query(route, request)
@@ -235,7 +245,11 @@ def _rate_key(call: Call, request: Request) -> str:
         return "tenant:" + call.ctx.tenant_id
     if call.principal is not None:
         return "user:" + call.principal.user_id
-    return "ip:" + ip_bucket(request_client_ip(request, call.deps.settings.trusted_proxy_hops))
+    return _ip_rate_key(request, call.deps)
+
+
+def _ip_rate_key(request: Request, deps: Deps) -> str:
+    return "ip:" + ip_bucket(request_client_ip(request, deps.settings.trusted_proxy_hops))
 
 
 def _idempotency_scope(call: Call) -> str:
