@@ -260,3 +260,35 @@ def test_a_blob_store_outage_while_a_chunk_uploads_is_retried_not_a_failed_job(
     assert job["status"] == "done", job
     retried = [p for p in _parts(platform, tenant, job_id).values() if p["file"] == outages[0].rsplit("/", 1)[1]]
     assert [p["attempts"] for p in retried] == [2], retried
+
+
+def test_a_blob_store_outage_while_the_finisher_uploads_is_retried_not_a_failed_job(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cloud Storage answering 503 on the render's own upload: the finisher releases its claim and hands the
+    # message back, and the redelivery of the done part claims the finish again and ends the job "done".
+    from studio.kernel import errors
+
+    h = owner.in_tenant(tenant)
+    job_id = _job_request(client, platform, h, seconds=2.0)
+    blobs = platform.deps.blobs
+    real_put = blobs.put
+    outages = []
+
+    def put_once_unavailable(bucket: str, name: str, *args: Any, **kw: Any) -> Any:
+        if name.startswith(f"{tenant}/dev/") and "/render-work/" not in name and "/artifacts/" in name \
+                and not outages:
+            outages.append(name)
+            raise errors.Unavailable("Cloud Storage upload: 503 ServiceUnavailable")
+        return real_put(bucket, name, *args, **kw)
+
+    monkeypatch.setattr(blobs, "put", put_once_unavailable)
+    job = _wait_ended(client, platform, h, job_id)
+    assert outages, "the finisher's upload was never hit"
+    assert job["status"] == "done", job
+    from studio.media import paths as media_paths
+    from studio.ports.store import Query
+
+    found = platform.deps.store.query(Query(media_paths.artifacts(tenant, "dev"), [], limit=100)).docs
+    renders = [a for a in found if a.data["kind"] == "render" and a.data["params"].get("job_id") == job_id]
+    assert [a.doc_id for a in renders] == [job["artifact_id"]], renders

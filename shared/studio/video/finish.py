@@ -1,6 +1,7 @@
 """A render job's end: the finisher (the one worker whose completion left no part unfinished) fetches the
 parts, concatenates the chunks without re-encoding, muxes the audio mix, registers the output as a media
-artifact and marks the job ``done``; a job that cannot finish ends ``failed`` with its reason. Progress
+artifact and marks the job ``done``; a job that cannot finish ends ``failed`` with its reason, while a
+transient 5xx (the blob store's 503) releases the finish and hands the message back to the bus. Progress
 (percent, chunk states, ETA) goes to the tenant's meta channel (decision 0087)."""
 from __future__ import annotations
 
@@ -80,6 +81,10 @@ def default_font() -> str:
     return found
 
 
+class FinishDeferred(Exception):
+    """The finish hit a transient 5xx and released its claim: hand the message back so the bus redelivers it."""
+
+
 class Finisher:
     def __init__(self, store: DocumentStore, bus: Bus, blobs: BlobStore,
                  signer: RenderCredentials | None = None) -> None:
@@ -89,7 +94,8 @@ class Finisher:
         self._credentials = signer  # signs the output (C2PA); None: a deployment without content credentials
 
     def finish(self, tenant_id: str, env: str, job_id: str, me: str) -> None:
-        """Run the job's last steps if ``me`` holds its finish; any failure ends the job ``failed``."""
+        """Run the job's last steps if ``me`` holds its finish. A transient 5xx releases the claim and raises
+        ``FinishDeferred`` (the bus redelivers); any other failure ends the job ``failed``."""
         path = paths.job(tenant_id, env, job_id)
         job = self._store.get(path)
         if job is None or job.data["status"] != "running" or job.data.get("finisher") != me:
@@ -100,7 +106,15 @@ class Finisher:
             self._run(tenant_id, env, job, me, work)
         except render.Cancelled:
             return
-        except (render.RenderFailed, errors.StudioError) as exc:
+        except errors.StudioError as exc:
+            if exc.status >= 500 and self._store.run_transaction(lambda tx: _release(tx, path, me)):
+                # the blob store (or the store) answering 503 is the edge failing for a moment, not the job:
+                # the claim is released and the message goes back to the bus, whose redelivery finishes it
+                _log.warning("render finish deferred", extra={"fields": {"job_id": job_id, "error": str(exc)[:300]}})
+                raise FinishDeferred(f"the finish of {job_id} hit {exc.code.code}; the bus retries it") from exc
+            reason = str(exc.detail or exc)[:500]  # a source gone since the request: no retry brings it back
+            self._store.run_transaction(lambda tx: fail_job(tx, path, reason))
+        except render.RenderFailed as exc:
             reason = str(getattr(exc, "detail", None) or exc)[:500]
             self._store.run_transaction(lambda tx: fail_job(tx, path, reason))
         except Exception as exc:  # noqa: BLE001 - the job must end, whatever broke
@@ -175,6 +189,17 @@ class Finisher:
                       {"job_id": job.doc_id, "status": "done", "artifact_id": art.doc_id}, subject=job.path)
 
         self._store.run_transaction(write)
+
+
+def _release(tx: Transaction, job_path: str, me: str) -> bool:
+    """Give up ``me``'s finish of a job still running, so the next delivery of a done part claims it;
+    the job's lease covers the bus's backoff (the job's deadline still ends one that never finishes)."""
+    job = tx.get(job_path)
+    if job is None or job.data.get("finisher") != me or job.data["status"] != "running":
+        return False
+    tx.put(job_path, dict(job.data, finisher=None, finisher_until=None, lease_until=parts.later(parts.lease_s())),
+           expected_rev=job.rev)
+    return True
 
 
 def _renewal(job_path: str, me: str) -> Callable[[Transaction], None]:
