@@ -29,6 +29,7 @@ from studio.kernel.routing import Route
 from tests.support.api import User, new_tenant, new_user
 from tests.support.platform import RunningPlatform
 from tests.support.realtime_clients import ws_connect
+from tests.support.site_keys import ScopeKeys, keys_of_every_scope, site_key_request
 
 ROUTES = [r for spec in manifest_mod.load().http() for r in loader.http_app(spec).table.routes]
 OPENAPI = build_openapi(ROUTES)
@@ -64,6 +65,7 @@ class World:
     user: User
     tenant: str
     thread: str
+    site_keys: dict[str, ScopeKeys]
 
     @property
     def headers(self) -> dict[str, str]:
@@ -76,7 +78,8 @@ def world(platform: RunningPlatform) -> World:
         user = new_user(c, "hostile")
         tenant = new_tenant(c, user, "Hostile")
         thread = c.post("/chat/threads", json={}, headers=user.in_tenant(tenant)).json()["id"]
-    return World(user, tenant, thread)
+        site_keys = keys_of_every_scope(c, user, tenant)
+    return World(user, tenant, thread, site_keys)
 
 
 @pytest.fixture()
@@ -139,8 +142,14 @@ def test_every_path_parameter_survives_hostile_values(c: httpx.Client, world: Wo
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_every_json_body_route_refuses_deep_and_non_finite_json(c: httpx.Client, world: World, route: Route) -> None:
     for name, raw in HOSTILE_BODIES.items():
-        response = c.request(route.method, _path(route.path, world), content=raw,
-                             headers={**world.headers, "Content-Type": "application/json"})
+        if route.site_key is not None:  # the key is checked before the body: send a live one, where its clients do
+            request = site_key_request(route, world.site_keys[route.site_key.scope].live,
+                                       **{"Content-Type": "application/json"})
+            request.pop("json", None)
+            response = c.request(**request, content=raw)
+        else:
+            response = c.request(route.method, _path(route.path, world), content=raw,
+                                 headers={**world.headers, "Content-Type": "application/json"})
         assert_problem(response, f"{route.method} {route.path} with a {name} body")
         if not route.system_only:  # a service-only route refuses the caller before reading
             assert response.status_code == 400, f"{route.path} {name}: {response.text[:200]}"
