@@ -14,6 +14,7 @@ import pytest
 
 from studio.adapters.redis_broker import RedisBroker
 from studio.adapters.sqlite_store import SqliteStore
+from studio.chat import paths
 from studio.chat.hints import ThreadHints
 from studio.chat.messages import MessageService
 from studio.chat.threads import ThreadService
@@ -90,6 +91,42 @@ def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisS
         # Deleting the thread moves its epoch: the feed says so and its clients reload.
         threads.delete(ctx, thread_id, store.get(f"tenants/t_feed/envs/dev/threads/{thread_id}").rev)  # type: ignore[union-attr]
         sink.wait_for(lambda evs: evs[-1].type == ev.EPOCH_CHANGED and evs[-1].data["deleted"] is True)
+        feed.close()
+    finally:
+        hub.close()
+        broker.close()
+
+
+def test_a_feed_opened_while_the_last_message_streams_delivers_its_end(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    """The feed's start cursor puts a reply that is streaming at the counter below its floor, with
+    its chunk position beside it: a full read (the finish's hint, a hint during opening, the poll)
+    must still read that reply, else its remaining deltas and its end never arrive (safety poll
+    off here, as in a deployment between polls)."""
+    store = SqliteStore(tmp_path / "store.db")
+    broker = RedisBroker(redis_server.url)
+    hub = BrokerFeeds(broker, store, safety_poll_s=3600)
+    try:
+        hints = ThreadHints(broker)
+        threads, messages = ThreadService(store, hints), MessageService(store, hints)
+        ctx = RequestContext("t_feed", "dev", Principal("u_1"), Role.OWNER)
+        thread_id = threads.create(ctx, "broker", "muse")["id"]
+        user = messages.post_user("t_feed", "dev", thread_id, "u_1", "hello", None, "muse")
+        reply = messages.start_reply("t_feed", "dev", thread_id, "muse", user["seq"])
+        messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], 1, "part 1 ")
+        feed = BrokerThreadFeed(hub, chat_channel(), ("t_feed", "dev", thread_id), loop)
+        assert feed.cursor.floor == reply["seq"] and feed.cursor.states == {reply["seq"]: 1}
+        sink = Sink()
+        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        feed.wake()  # a full read now (as a hint during opening or the poll would ask): delta 2 is due
+        messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], 2, "part 2 ")
+        sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs] == [(reply["seq"], 2)])
+        # Two chunks land before their hints are read, then the end: the finish's hint is a full read.
+        store.put(paths.chunk("t_feed", "dev", thread_id, reply["seq"], 3), {"n": 3, "text": "part 3 ", "created_at": "x"},
+                  expected_rev=0)  # written by a path that published no hint
+        messages.finish("t_feed", "dev", thread_id, reply["seq"], text="part 1 part 2 part 3 ", chunks=3)
+        sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs][-2:] == [(reply["seq"], 3), (reply["seq"], FINAL)])
+        assert feed.cursor.states == {}  # final below the floor: forgotten
         feed.close()
     finally:
         hub.close()

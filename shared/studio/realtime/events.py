@@ -72,7 +72,10 @@ def load_chunks(store: DocumentStore, channel: ThreadChannel, tenant_id: str, en
 def backfill(store: DocumentStore, channel: ThreadChannel, tenant_id: str, env: str, thread_id: str,
              cursor: Cursor) -> list[ThreadEvent]:
     """Every event the cursor has not seen, in position order."""
-    lowest = min([cursor.floor, *cursor.states]) if cursor.states else cursor.floor
+    # From the first message not whole on the client. A position may sit at or below the floor (the
+    # broker feed's start cursor keeps the reply streaming at the counter there): that message is
+    # read too, or its later deltas and its end would never come.
+    lowest = min([cursor.floor, *(seq - 1 for seq in cursor.states)])
     q = Query(channel.messages(tenant_id, env, thread_id), [Filter("seq", ">", lowest)], [("seq", "asc")], 500)
     events: list[ThreadEvent] = []
     for doc in iter_all(store, q):
