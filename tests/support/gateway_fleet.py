@@ -23,12 +23,15 @@ class Fleet:
 
     def wait_ready(self, count: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
+        proc = self.runtime.proc
         while time.monotonic() < deadline:
             self.members = fleet.members(self.data_dir)
             if len(self.members) == count and all(healthy(self.url(i)) for i in range(count)):
                 return
+            if proc is not None and proc.poll() is not None:
+                break  # the fleet's parent is gone: waiting longer cannot help
             time.sleep(0.1)
-        raise AssertionError(f"fleet not ready: {self.members}")
+        raise AssertionError(f"fleet not ready in {timeout} s: {self.members}\n{self.runtime.tail()}")
 
 
 def healthy(url: str) -> bool:

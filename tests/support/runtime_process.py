@@ -23,21 +23,34 @@ class RuntimeProcess:
         self.env = {**os.environ, "STUDIO_LLM": "echo", "PORT": str(self.port), "STUDIO_DATA_DIR": str(data_dir),
                     **env}
         self.proc: subprocess.Popen[bytes] | None = None
+        # What the runtime (a fleet's parent and children) printed, quoted when it fails to start, so
+        # a setup error in a long suite says why. In the nearest existing folder above the data folder:
+        # never in it, and never a folder made here (the runtime makes its own, private).
+        folder = next(p for p in data_dir.absolute().parents if p.is_dir())
+        self.log = folder / f"runtime-{self.port}.log"
 
     def start(self, timeout: float = 20) -> RuntimeProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=self.env, umask=self.umask,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=self.env,
+                                         umask=self.umask, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"runtime exited with {self.proc.returncode}")
+                raise RuntimeError(f"runtime exited with {self.proc.returncode}:\n{self.tail()}")
             try:
                 if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("runtime did not become healthy")
+        raise RuntimeError(f"runtime did not become healthy in {timeout} s:\n{self.tail()}")
+
+    def tail(self, chars: int = 4000) -> str:
+        """The end of what the runtime printed (its log file)."""
+        try:
+            return self.log.read_bytes()[-chars:].decode(errors="replace")
+        except FileNotFoundError:
+            return "(no output)"
 
     def kill9(self) -> None:
         assert self.proc is not None
