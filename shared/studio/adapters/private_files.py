@@ -33,9 +33,18 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty if it is missing; either way make it 0600."""
+    """Create ``path`` empty if it is missing; either way make it 0600.
+
+    An existing file is never opened here, only chmod-ed by name: closing any descriptor of a file drops
+    every POSIX lock this process holds on it, so opening a SQLite database that another connection of
+    this process is using, and closing it again, would silently release that connection's locks (and
+    another process writing next would see "disk I/O error" or worse)."""
     private_dir(Path(path).parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        tighten(Path(path))
+        return Path(path)
     try:
         os.fchmod(fd, FILE_MODE)
     finally:
