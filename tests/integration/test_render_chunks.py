@@ -23,7 +23,8 @@ from tests.support import media_samples as samples
 from tests.support.api import User
 from tests.support.platform import RunningPlatform
 
-pytestmark = pytest.mark.usefixtures("media_tools")
+# own_process: see the Makefile's test target (a second pytest process, after the rest)
+pytestmark = [pytest.mark.usefixtures("media_tools"), pytest.mark.own_process]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHUNK_SUB = "fn-render_chunk_worker"
 
