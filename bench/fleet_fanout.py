@@ -221,13 +221,13 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
     return rnd, trace
 
 
-def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN) -> list[Result]:
+def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, messages: int = MESSAGES) -> list[Result]:
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
     by: dict[tuple[int, int], tuple[Round, LoadTrace]] = {}
     with _urgent():
         for processes, subscribers in plan:
-            by[(processes, subscribers)] = measure(processes, subscribers)
+            by[(processes, subscribers)] = measure(processes, subscribers, messages)
     for (processes, subscribers), (rnd, trace) in by.items():
         if not subscribers:
             continue
@@ -377,5 +377,6 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="*", default=[1000, 5000])
+    parser.add_argument("--messages", type=int, default=MESSAGES, help="posts per round after the warm-up")
     args = parser.parse_args()
-    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))))
+    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))), args.messages)
