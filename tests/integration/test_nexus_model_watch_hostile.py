@@ -5,12 +5,18 @@ resumes where it stopped, and one that never finishes is given up with the old i
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from infra.localrun.manifest import REPO
 from studio.nexus import index_state, paths, reembed
 from studio.nexus.runtime_model import MalformedRuntimeConfigEvent, run_id_for
 from studio.nexus.services import nexus_services
@@ -189,3 +195,83 @@ def test_a_reembed_that_never_finishes_is_given_up_and_the_old_index_keeps_servi
     assert again.status_code == 200 and again.json()["pending_model"] == HASHING, again.text
     platform.drain()
     assert _search_model(client, h) == HASHING
+
+
+INGEST_SUB = "fn-nexus_ingest"
+
+
+@pytest.fixture()
+def short_ack(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A killed worker's message comes back after 3 s, not 30 (restored afterwards)."""
+    monkeypatch.setenv("STUDIO_BUS_ACK_DEADLINE_S", "3")  # the worker process declares the subscription too
+    bus = platform.deps.bus
+    bus.subscribe(INGEST_SUB, "nexus.ingest", max_attempts=5, ack_deadline_s=3, dead_letter_topic="nexus.ingest.dead-letter")
+    yield
+    bus.subscribe(INGEST_SUB, "nexus.ingest", max_attempts=5, ack_deadline_s=platform.deps.settings.bus_ack_deadline_s,
+                  dead_letter_topic="nexus.ingest.dead-letter")
+
+
+def _many_sections(first: int, count: int) -> str:
+    return "\n\n".join(f"## Topic {i}\n\nTopic {i} covers the coral accent number {i} and how the logo sits "
+                       f"beside it on page {i}." for i in range(first, first + count))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("short_ack")
+def test_a_reembed_worker_killed_mid_run_resumes_and_the_old_index_serves(
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+    """A real kill -9: another instance of nexus_ingest (infra.localrun.event_worker) takes the re-embed and is
+    killed once some pages are in. Search answers from the old model throughout; the bus hands the run back
+    after its ack deadline and this instance finishes only the cards the dead one had not filled."""
+    h = owner.in_tenant(tenant)
+    r = client.put("/nexus/settings/model", json={"model": HASHING, "base_rev": 0}, headers=h)
+    assert r.status_code == 200, r.text
+    platform.drain()
+    for first in (0, 150):  # ~300 cards, embedded with the fast hashing model
+        c = client.post("/nexus/raw", json={"title": f"Topics {first}", "format": "markdown",
+                                            "content": _many_sections(first, 150)}, headers=h)
+        assert c.status_code == 202, c.text
+    platform.drain()
+    store = platform.deps.store
+    cards = store.query(Query(paths.cards(tenant, "dev"), limit=1000)).docs
+    assert len(cards) >= 200, len(cards)
+    assert client.put("/runtime-config", json={"embeddings": {"provider": "local", "model": MINILM}, "base_rev": 0},
+                      headers=h).status_code == 200
+    delivery = platform.platform.delivery
+    for _ in range(3):  # the model watch runs here; the re-embed it queues is left for the other instance
+        delivery.relay_outbox()
+        for d in platform.deps.bus.pull(SUB, 10):
+            delivery._handle(*delivery._handlers[SUB], d)  # noqa: SLF001
+    state = index_state.read(store, tenant, "dev", MINILM)
+    assert state.pending_model == MINILM and state.reembed_run is not None
+    run_id, slot = state.reembed_run, str(state.pending_slot)
+
+    def filled() -> int:
+        return sum(1 for d in store.query(Query(paths.cards(tenant, "dev"), limit=1000)).docs
+                   if (d.data.get("emb") or {}).get(slot) == MINILM)
+
+    env = {**os.environ, "STUDIO_DATA_DIR": str(platform.deps.settings.data_dir), "STUDIO_LLM": "echo",
+           "STUDIO_PUBLIC_URL": platform.base_url}
+    victim = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "nexus_ingest"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert victim.stdout is not None and b"event worker" in victim.stdout.readline()
+        victim.stdout.close()
+        deadline = time.monotonic() + 120
+        while filled() == 0:
+            assert time.monotonic() < deadline, "the other instance never filled a page"
+            assert _search_model(client, h) == HASHING  # the old index serves meanwhile
+            time.sleep(0.02)
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+    at_kill = filled()
+    assert 0 < at_kill < len(cards), (at_kill, len(cards))  # killed mid-run
+    run = store.get(paths.run(tenant, "dev", run_id))
+    assert run is not None and run.data["status"] == "running" and run.data["attempts"] == 1
+    assert _search_model(client, h) == HASHING
+    _settle(platform, lambda: (store.get(paths.run(tenant, "dev", run_id)) or run).data["status"] == "done", 60)
+    done = store.get(paths.run(tenant, "dev", run_id))
+    assert done is not None and done.data["attempts"] == 2
+    assert done.data["counts"]["embedded"] == len(cards) - at_kill  # resumed: the dead instance's pages kept
+    assert _search_model(client, h) == MINILM and filled() == len(cards)
