@@ -22,6 +22,7 @@ from studio.kernel.crash_hold import marker_name
 from studio.kernel.idempotency import LEASE_S
 from studio.kernel.site_keys import CACHE_S
 from tests.support.api import PASSWORD, User, add_member, new_tenant, new_user
+from tests.support.gateway_fleet import Fleet
 from tests.support.runtime_process import RuntimeProcess
 from tests.support.slow_clients import Trickle
 
@@ -252,3 +253,38 @@ def test_a_keyed_revoke_killed_before_its_reply_is_replayed_once(tmp_path: Path)
         assert after is not None and after.rev == 2  # revoked exactly once
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_revoked_key_stops_on_every_instance_within_the_cache_time_and_no_other_key_does(tmp_path: Path) -> None:
+    """Two runtime processes on one store (STUDIO_GATEWAY_PROCESSES=2): both have served the key (and cached
+    its record); it is revoked through the first. The first refuses it at once, the second within
+    site_keys.CACHE_S; another tenant's key and a sibling key keep working on both."""
+    data = tmp_path / "data"
+    runtime = RuntimeProcess(data, STUDIO_GATEWAY_PROCESSES="2", STUDIO_RATE_LIMIT_PER_MINUTE="100000",
+                             STUDIO_MANIFEST=str(REPO / "tests" / "fixtures" / "crash_routes_manifest.yaml"))
+    runtime.start(timeout=40)
+    fleet = Fleet(runtime, data)
+    try:
+        fleet.wait_ready(2)
+        with httpx.Client(base_url=fleet.url(0), timeout=30) as first, \
+                httpx.Client(base_url=fleet.url(1), timeout=30) as second:
+            owner = new_user(first)
+            tenant = new_tenant(first, owner, "Fleet")
+            h = owner.in_tenant(tenant)
+            key, sibling = _key(first, h), _key(first, h)
+            stranger = new_user(first, "stranger")
+            theirs = _key(first, stranger.in_tenant(new_tenant(first, stranger, "Other")))
+            for c in (first, second):
+                assert [_sheet(c, k) for k in (key, sibling, theirs)] == [404, 404, 404]  # admitted, cached
+            revoked = first.post(f"/fonts/site-keys/{key['id']}/revoke", headers=h)
+            at = time.monotonic()
+            assert revoked.status_code == 200, revoked.text
+            assert _sheet(first, key) == 401
+            while _sheet(second, key) != 401:
+                assert time.monotonic() - at < CACHE_S + 1.0, "the other instance honoured a revoked key too long"
+                time.sleep(0.1)
+            for c in (first, second):
+                assert [_sheet(c, k) for k in (sibling, theirs)] == [404, 404]
+    finally:
+        runtime.stop()
