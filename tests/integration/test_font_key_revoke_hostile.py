@@ -95,6 +95,9 @@ def test_malformed_key_ids_are_refused_as_problems(client: httpx.Client, owner: 
     for traversal in (f"../{key['id']}", f"..%2F..%2F{key['id']}", f"%2e%2e%2f{key['id']}"):
         r = client.post(f"/fonts/site-keys/{traversal}/revoke", headers=h)
         assert r.status_code in (404, 405) and r.json()["code"], (traversal, r.status_code, r.text[:200])
+    # the right id in the tenant's other env: a key lives in one env only
+    _problem(client.post(f"/fonts/site-keys/{key['id']}/revoke", headers=owner.in_tenant(tenant, "prod")), 404,
+             "NOT_FOUND")
     assert _sheet(client, key) == 404  # nothing above revoked it
 
 
