@@ -22,6 +22,7 @@ from studio.kernel.crash_hold import marker_name
 from studio.kernel.idempotency import LEASE_S
 from studio.kernel.site_keys import CACHE_S
 from tests.support.api import PASSWORD, User, add_member, new_tenant, new_user
+from tests.support.bus_tap import EventTap
 from tests.support.gateway_fleet import Fleet
 from tests.support.runtime_process import RuntimeProcess
 from tests.support.slow_clients import Trickle
@@ -182,10 +183,12 @@ def test_revoke_emits_one_event_however_often_it_is_sent(platform: Any, client: 
                                                          tenant: str) -> None:
     h = owner.in_tenant(tenant)
     key = _key(client, h)
+    tap = EventTap(platform, "domain.fonts")
     for _ in range(3):
         assert client.post(f"/fonts/site-keys/{key['id']}/revoke", headers=h).status_code == 200
-    store = platform.deps.store
-    doc = store.get(font_paths.site_key(tenant, "dev", key["id"]))
+    revoked = [e for e in tap.events(tenant) if e["type"] == "fonts.site_key_revoked"]
+    assert [e["data"]["key_id"] for e in revoked] == [key["id"]]
+    doc = platform.deps.store.get(font_paths.site_key(tenant, "dev", key["id"]))
     assert doc is not None and doc.data["revoked"] is True and doc.rev == 2  # created, then revoked once
 
 
