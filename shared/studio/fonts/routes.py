@@ -47,7 +47,8 @@ def create_site_key(call: Call) -> Any:
     return fonts_services(call.deps).fonts.create_site_key(call.need_ctx())
 
 
-@fonts.tenant("POST", "/fonts/site-keys/{key_id}/revoke", role=Role.ADMIN, response=m.SiteKeyOut)
+@fonts.tenant("POST", "/fonts/site-keys/{key_id}/revoke", role=Role.ADMIN, body=m.SiteKeyRevokeIn,
+              response=m.SiteKeyOut)
 def revoke_site_key(call: Call) -> Any:
     """Revoke a site key (for good): its stylesheet URL stops answering."""
     return fonts_services(call.deps).fonts.revoke_site_key(call.need_ctx(), call.params["key_id"])
