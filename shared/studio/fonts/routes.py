@@ -22,7 +22,7 @@ CSS2_KEY = site_keys.SiteKeyRule(SITE_KEY_SCOPE, site_keys.KeyPlace.PATH, name="
 MAX_FONT_BYTES = 1 << 20  # the kernel's body limit
 
 
-@fonts.tenant("POST", "/fonts", role=Role.MEMBER, response=m.FontOut, status=201)
+@fonts.tenant("POST", "/fonts", role=Role.MEMBER, response=m.FontOut, status=201, reads_body=True)
 def register_font(call: Call) -> Any:
     """Register a TTF, OTF or WOFF2 (multipart/form-data: 'file', optional 'public'=true); refused when its
     licence bits forbid embedding."""
