@@ -1,6 +1,6 @@
 """One broker feed against a real SQLite store and a real redis-server: chat's own write path
 (MessageService, ThreadService with hints) wakes it; a streaming reply arrives whole and in order,
-one store read per chunk hint (as a listener would cost); a write whose hint was lost arrives by
+from the hints' payloads with no store read (decision 0106); a write whose hint was lost arrives by
 the safety poll; a thread's deletion ends it with an epoch change."""
 from __future__ import annotations
 
@@ -107,8 +107,9 @@ def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisS
         for n in range(1, 6):
             messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], n, f"part {n} ")
         sink.wait_for(lambda evs: [e.k for e in evs if e.type == ev.DELTA] == [1, 2, 3, 4, 5])
-        assert hub.full_reads == full_reads  # chunk hints read the reply's chunks, never the whole thread
-        assert 1 <= hub.chunk_reads <= 5  # one chunk query per hint at most (hints arriving together fold)
+        assert hub.full_reads == full_reads  # chunk hints never read the whole thread
+        assert hub.chunk_reads == 0  # each chunk's hint carried its text: delivered with no read (0106)
+        assert hub.hints.delivered >= 5
         messages.finish("t_feed", "dev", thread_id, reply["seq"], text="done", chunks=5)
         sink.wait_for(lambda evs: evs[-1].type == ev.COMPLETED and evs[-1].seq == reply["seq"])
         # A hint lost (a write by a path that published none): the safety poll reads it within 0.5 s.
