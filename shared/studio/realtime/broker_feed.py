@@ -114,6 +114,12 @@ class BrokerThreadFeed:
         if due:  # hinted while opening: those writes may be after the start position
             self.wake()
 
+    @property
+    def reading(self) -> bool:
+        """A store read runs or is due (hints meanwhile fold into it rather than deliver)."""
+        with self._lock:
+            return self._reading
+
     def _start_cursor(self) -> Cursor:
         """The thread now: every message up to the counter, and how far each streaming reply got."""
         key = (self.tenant_id, self.env, self.thread_id)

@@ -1,0 +1,216 @@
+"""Broker hints that carry the event (decision 0106), on a real SQLite store and a real redis-server.
+
+A feed whose cursor is just before a hinted position delivers from the hint, with no store read,
+exactly the event a store read derives; a duplicate is dropped; a gap (two writers' hints out of
+order, a lost publish) or a bare hint (over the bound) reads the store from the cursor, and a hint
+naming another tenant or thread than its channel's is refused and counted. The reads are counted
+by the feeds' own counters (``BrokerFeeds.full_reads``/``chunk_reads``), which every store read of
+a broker feed goes through."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from studio.chat import paths
+from studio.chat.hints import MAX_PAYLOAD_BYTES, ThreadHints
+from studio.chat.messages import MessageService
+from studio.ports.broker import thread_channel
+from studio.realtime import events as ev
+from studio.realtime.broker_feed import BrokerThreadFeed
+from studio.realtime.cursor import FINAL, Cursor
+from studio.realtime.feed import ThreadFeed
+from studio.wiring import chat_channel
+from tests.support.broker_chat import ChatOnBroker, Sink, chat_on_broker, loop  # noqa: F401 - the fixture
+from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.slow
+T, ENV = "t_feed", "dev"
+
+
+def _as_stored(chat: ChatOnBroker) -> list[tuple[str, int, int, int, dict[str, object]]]:
+    """Every event of the thread as a store read from the start derives it (what resume serves)."""
+    events = ev.backfill(chat.store, chat_channel(), T, ENV, chat.thread_id, Cursor(0))
+    return [(e.type, e.seq, e.k, e.epoch, e.data) for e in events]
+
+
+def _seen(sink: Sink) -> list[tuple[str, int, int, int, dict[str, object]]]:
+    return [(e.type, e.seq, e.k, e.epoch, e.data) for e in sink.events]
+
+
+def _settled(feed: BrokerThreadFeed, timeout: float = 5) -> None:
+    """Wait until the feed runs no read (a hint arriving during one folds into another read)."""
+    deadline = time.monotonic() + timeout
+    while feed.reading:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def _reads(chat: ChatOnBroker) -> int:
+    return chat.hub.full_reads + chat.hub.chunk_reads
+
+
+def test_hints_deliver_exactly_what_the_stores_changes_derive_with_no_read(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    """The reference is the listener feed (feed.py) on the same store: it derives each event from the
+    store's change of that document at that moment. (A backfill after the reply ended derives its
+    start from the finished document, so only the listener is the same event at the same time.)"""
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        messages, thread_id = chat.messages, chat.thread_id
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        listener = ThreadFeed(chat.store, chat_channel(), (T, ENV, thread_id), loop)
+        reference = Sink()
+        listener.subscribers.add(reference)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        user = messages.post_user(T, ENV, thread_id, "u_1", "hello ✓ «quoted»", "c-1", "muse")
+        reply = messages.start_reply(T, ENV, thread_id, "muse", user["seq"])
+        later = messages.post_user(T, ENV, thread_id, "u_1", "while it streams", None, "muse")  # above the reply
+        for n in range(1, 4):
+            messages.append_chunk(T, ENV, thread_id, reply["seq"], n, f"part {n} ")
+        messages.finish(T, ENV, thread_id, reply["seq"], text="part 1 part 2 part 3 ", chunks=3,
+                        metadata={"influence_cards": [{"id": "c_1", "title": "a card", "score": 0.5}]})
+        sink.wait_for(lambda evs: len(evs) == 7)
+        reference.wait_for(lambda evs: len(evs) == 7)
+        assert _reads(chat) == 0  # seven events, not one store read
+        assert chat.hub.hints.delivered == 7 and chat.hub.hints.gap == 0
+        assert _seen(sink) == _seen(reference)  # field for field, in the same order
+        assert [e.seq for e in sink.events].index(later["seq"]) == 2
+        # The messages that were whole at birth are what resume serves too.
+        whole = {user["seq"], later["seq"]}
+        assert [e for e in _seen(sink) if e[1] in whole] == [e for e in _as_stored(chat) if e[1] in whole]
+        # A failed end goes bare (its chunk count cannot be trusted): one read delivers it.
+        user2 = messages.post_user(T, ENV, thread_id, "u_1", "again", None, "muse")
+        failing = messages.start_reply(T, ENV, thread_id, "muse", user2["seq"])
+        messages.append_chunk(T, ENV, thread_id, failing["seq"], 1, "half")
+        messages.finish(T, ENV, thread_id, failing["seq"], text="half", chunks=0, error="interrupted; retried")
+        sink.wait_for(lambda evs: evs[-1].type == ev.FAILED)
+        reference.wait_for(lambda evs: len(evs) == 11)
+        assert chat.hub.hints.bare == 1 and _reads(chat) == 1
+        assert _seen(sink) == _seen(reference)
+        assert feed.cursor.floor == failing["seq"] and feed.cursor.states == {}
+        listener.close()
+        feed.close()
+
+
+def test_two_writers_out_of_order_read_the_gap_once_and_drop_the_duplicate(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        store, messages, thread_id, hub = chat.store, chat.messages, chat.thread_id, chat.hub
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        # Writer A commits seq 1 and is slow to publish; writer B commits seq 2 and publishes first.
+        slow = MessageService(store, ThreadHints(None))
+        first = slow.post_user(T, ENV, thread_id, "u_a", "from A", None, "muse")
+        second = messages.post_user(T, ENV, thread_id, "u_b", "from B", None, "muse")
+        sink.wait_for(lambda evs: [e.seq for e in evs] == [first["seq"], second["seq"]])
+        _settled(feed)
+        assert hub.hints.gap == 1 and hub.full_reads == 1  # the gap read the store from the cursor
+        # A's hint arrives now: a duplicate, dropped.
+        doc = store.get(paths.message(T, ENV, thread_id, first["seq"]))
+        assert doc is not None
+        chat.hints.moved(T, ENV, thread_id, first["seq"], msg=doc.data)
+        third = messages.post_user(T, ENV, thread_id, "u_b", "after", None, "muse")  # its hint follows A's
+        sink.wait_for(lambda evs: evs[-1].seq == third["seq"])
+        assert hub.hints.duplicate == 1 and hub.full_reads == 1  # the third came from its hint
+        # Two writers at full speed on two connections: every message once, in order.
+        writers = [MessageService(store, ThreadHints(chat.hub.broker)) for _ in range(2)]
+
+        def write(service: MessageService, who: str) -> None:
+            for i in range(40):
+                service.post_user(T, ENV, thread_id, who, f"{who} {i}", None, "muse")
+
+        threads = [threading.Thread(target=write, args=(w, f"u_{i}")) for i, w in enumerate(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sink.wait_for(lambda evs: len(evs) == 83, timeout=20)
+        assert [e.seq for e in sink.events] == list(range(1, 84))
+        assert _seen(sink) == _as_stored(chat)
+        # In-order hints were delivered from their payloads; out-of-order ones cost a read, never a loss.
+        assert hub.hints.delivered > 0 and hub.full_reads < 80, (hub.hints, hub.full_reads)
+        feed.close()
+
+
+def test_a_bare_hint_over_the_bound_and_a_lost_publish_still_deliver(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        messages, thread_id, hub = chat.messages, chat.thread_id, chat.hub
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        big = "€" * (MAX_PAYLOAD_BYTES // 3 + 10)  # three bytes each in UTF-8: just over the bound
+        posted = messages.post_user(T, ENV, thread_id, "u_1", big, None, "muse")
+        sink.wait_for(lambda evs: [e.seq for e in evs] == [posted["seq"]])
+        assert chat.hints.bare_over_bound == 1 and hub.hints.bare == 1 and hub.full_reads == 1
+        assert sink.events[0].data["text"] == big
+        # The broker is down between the commit and the publish: the write succeeds, the hint is lost.
+        redis_server.kill()
+        lost = messages.post_user(T, ENV, thread_id, "u_1", "while the broker is down", None, "muse")
+        failed_at = time.monotonic()
+        redis_server.start()  # the feed's connection comes back: RESYNC, a read from the cursor
+        sink.wait_for(lambda evs: evs[-1].seq == lost["seq"], timeout=20)
+        time.sleep(max(0.0, failed_at + 1.2 - time.monotonic()))  # past the publisher's 1 s circuit breaker
+        _settled(feed)
+        after = messages.post_user(T, ENV, thread_id, "u_1", "after", None, "muse")
+        sink.wait_for(lambda evs: evs[-1].seq == after["seq"], timeout=10)
+        assert [e.seq for e in sink.events] == [posted["seq"], lost["seq"], after["seq"]]
+        assert _seen(sink) == _as_stored(chat)
+        feed.close()
+
+
+def test_a_lost_publish_is_delivered_by_the_safety_poll(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=0.5) as chat:
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        silent = MessageService(chat.store, ThreadHints(None))  # a commit whose publish never happens
+        posted = silent.post_user(T, ENV, chat.thread_id, "u_1", "unhinted", None, "muse")
+        sink.wait_for(lambda evs: [e.seq for e in evs] == [posted["seq"]], timeout=5)
+        assert _seen(sink) == _as_stored(chat)
+        feed.close()
+
+
+def test_a_forged_payload_naming_another_tenant_or_thread_is_refused_and_counted(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        channel = thread_channel("chat", T, ENV, chat.thread_id)
+        forged_msg = {"id": "m_forged", "seq": 1, "epoch": 0, "role": "user", "author": "mallory",
+                      "text": "not yours", "status": "complete"}
+        client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2)
+        try:
+            for tenant, thread in (("t_other", chat.thread_id), (T, "th_other"), ("t_other", "th_other")):
+                client.publish(channel, json.dumps({"tenant": tenant, "thread": thread, "seq": 1, "msg": forged_msg}))
+        finally:
+            client.close()
+        posted = chat.messages.post_user(T, ENV, chat.thread_id, "u_1", "mine", None, "muse")
+        sink.wait_for(lambda evs: len(evs) == 1)
+        assert chat.hub.hints.refused == 3
+        assert _seen(sink) == _as_stored(chat) and sink.events[0].data["text"] == "mine"
+        assert posted["seq"] == 1 and _reads(chat) == 0  # the forgeries neither delivered nor read
+        feed.close()
+
+
+def test_a_malformed_payload_reads_the_store_instead(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
+        posted = MessageService(chat.store, ThreadHints(None)).post_user(T, ENV, chat.thread_id, "u_1", "real",
+                                                                          None, "muse")
+        client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2)
+        try:  # the right channel and names, a payload that is not a message: never delivered as one
+            client.publish(thread_channel("chat", T, ENV, chat.thread_id),
+                           json.dumps({"tenant": T, "thread": chat.thread_id, "seq": 1, "msg": {"seq": "1"}}))
+        finally:
+            client.close()
+        sink.wait_for(lambda evs: len(evs) == 1)
+        assert chat.hub.hints.malformed == 1 and chat.hub.full_reads == 1
+        assert sink.events[0].data["text"] == "real" and sink.events[0].k == FINAL and posted["seq"] == 1
+        feed.close()
