@@ -12,8 +12,11 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -26,7 +29,10 @@ from studio.realtime.broker_feed import BrokerThreadFeed
 from studio.realtime.cursor import FINAL, Cursor
 from studio.realtime.feed import ThreadFeed
 from studio.wiring import chat_channel
+from tests.support.api import new_tenant, new_user
 from tests.support.broker_chat import ChatOnBroker, Sink, chat_on_broker, loop  # noqa: F401 - the fixture
+from tests.support.gateway_fleet import Fleet, created_seqs, new_thread, post_message, two_processes
+from tests.support.realtime_clients import SseEvent, SseReader
 from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
@@ -214,3 +220,125 @@ def test_a_malformed_payload_reads_the_store_instead(
         assert chat.hub.hints.malformed == 1 and chat.hub.full_reads == 1
         assert sink.events[0].data["text"] == "real" and sink.events[0].k == FINAL and posted["seq"] == 1
         feed.close()
+
+
+# -- two gateway processes on the broker (the runtime as `make serve` runs it) -------------------------
+@pytest.fixture
+def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:  # noqa: F811
+    yield from two_processes(tmp_path / "data", STUDIO_REALTIME_BROKER=redis_server.url,
+                             STUDIO_BROKER_SAFETY_POLL_S="60")
+
+
+def _health(url: str) -> dict[str, Any]:
+    return dict(httpx.get(url + "/healthz/realtime", timeout=5).json())
+
+
+def _store_reads(health: dict[str, Any]) -> int:
+    reads = health["broker_feed_reads"]
+    return int(reads["full"]) + int(reads["chunks"])
+
+
+def _replied(events: list[SseEvent], seqs: list[int]) -> bool:
+    """Each user message in ``seqs`` has its agent reply complete on this stream."""
+    replies = [e.data["data"].get("reply_to") for e in events if e.event == "message.completed"]
+    return all(s in replies for s in seqs)
+
+
+def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) -> None:
+    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
+        owner = new_user(c)
+        tenant = new_tenant(c, owner, "Payload")
+        thread_id = new_thread(c, owner, tenant)
+    headers = owner.in_tenant(tenant)
+    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c0, \
+            httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
+        readers = [SseReader(c0, f"/sse/chat/{thread_id}?since=0", headers),
+                   SseReader(c1, f"/sse/chat/{thread_id}?since=0", headers)]
+        first = post_message(on_broker.url(0), owner, tenant, thread_id, "warm up")
+        for reader in readers:  # both feeds open and through one exchange
+            reader.wait_for(lambda evs: _replied(evs, [first]), timeout=30)
+        before = [_health(on_broker.url(i)) for i in range(2)]
+        seqs = []
+        for i in range(4):  # one at a time: each user message, then its streamed reply, on both processes
+            seqs.append(post_message(on_broker.url(i % 2), owner, tenant, thread_id, f"message {i} ✓"))
+            for reader in readers:
+                reader.wait_for(lambda evs: _replied(evs, seqs), timeout=30)
+        after = [_health(on_broker.url(i)) for i in range(2)]
+        for reader in readers:
+            reader.close()
+    for b, a in zip(before, after, strict=True):
+        assert _store_reads(a) == _store_reads(b), (b, a)  # delivered from the hints, not one store read
+        # each message, its reply's start, at least one delta and its end: from the hints' payloads
+        assert a["broker_hints"]["delivered"] - b["broker_hints"]["delivered"] >= 4 * 4
+    events0 = [(e.event, e.data) for e in readers[0].events if e.event.startswith("message.")]
+    events1 = [(e.event, e.data) for e in readers[1].events if e.event.startswith("message.")]
+    assert events0 == events1 and set(seqs) <= set(created_seqs(readers[0].events))
+
+
+def test_two_concurrent_writers_on_two_processes_deliver_every_message_once_in_order(on_broker: Fleet) -> None:
+    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
+        owner = new_user(c)
+        tenant = new_tenant(c, owner, "Writers")
+        thread_id = new_thread(c, owner, tenant)
+    headers = owner.in_tenant(tenant)
+    posted: list[list[int]] = [[], []]
+
+    def write(index: int) -> None:
+        for i in range(8):
+            posted[index].append(post_message(on_broker.url(index), owner, tenant, thread_id, f"w{index} {i}"))
+
+    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c0, \
+            httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
+        readers = [SseReader(c0, f"/sse/chat/{thread_id}?since=0", headers),
+                   SseReader(c1, f"/sse/chat/{thread_id}?since=0", headers)]
+        writers = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join()
+        every = sorted(posted[0] + posted[1])
+        for reader in readers:
+            reader.wait_for(lambda evs: _replied(evs, every), timeout=60)
+        health = [_health(on_broker.url(i)) for i in range(2)]
+        for reader in readers:
+            reader.close()
+    positions = []
+    for reader in readers:
+        # every message (user and reply) exactly once, in seq order, each reply's deltas in order
+        created = created_seqs(reader.events)
+        assert created == sorted(set(created)) and set(every) <= set(created)
+        seen = [(e.data["seq"], e.data["data"].get("n", 0), e.event) for e in reader.events
+                if e.event.startswith("message.")]
+        assert len(seen) == len(set(seen))
+        positions.append([(e.event, e.data) for e in reader.events if e.event.startswith("message.")])
+    assert positions[0] == positions[1]
+    for h in health:  # the hints carried most events; any gap was read, never lost
+        assert h["broker_hints"]["delivered"] > 0
+
+
+def test_a_forged_payload_for_another_tenant_is_refused_and_counted(
+        on_broker: Fleet, redis_server: RedisServer) -> None:  # noqa: F811
+    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
+        alice, mallory = new_user(c, "alice"), new_user(c, "mallory")
+        tenant_a, tenant_m = new_tenant(c, alice, "A"), new_tenant(c, mallory, "M")
+        secret = new_thread(c, alice, tenant_a)
+        mine = new_thread(c, mallory, tenant_m)
+    with httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
+        reader = SseReader(c1, f"/sse/chat/{mine}?since=0", mallory.in_tenant(tenant_m))
+        before = _health(on_broker.url(1))["broker_hints"]["refused"]
+        forged = {"id": "m_forged", "seq": 1, "epoch": 1, "role": "user", "author": "alice", "text": "alice's secret",
+                  "status": "complete"}
+        client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2)
+        try:  # Mallory's channel, a payload naming Alice's tenant and thread
+            client.publish(f"studio:{tenant_m}:dev:chat:{mine}",
+                           json.dumps({"tenant": tenant_a, "thread": secret, "seq": 1, "msg": forged}))
+        finally:
+            client.close()
+        seq = post_message(on_broker.url(0), mallory, tenant_m, mine, "mallory's own")
+        reader.wait_for(lambda evs: seq in created_seqs(evs), timeout=30)
+        refused = _health(on_broker.url(1))["broker_hints"]["refused"]
+        reader.close()
+    assert refused == before + 1
+    texts = [e.data["data"].get("text") for e in reader.events if e.event == "message.created"]
+    assert "alice's secret" not in texts and "mallory's own" in texts
+    assert {e.data.get("thread_id") for e in reader.events if e.event.startswith("message.")} == {mine}
