@@ -24,8 +24,9 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 class ThreadHints:
-    def __init__(self, broker: Broker | None) -> None:
+    def __init__(self, broker: Broker | None, *, payloads: bool = True) -> None:
         self._broker = broker
+        self._payloads = payloads  # False: bare hints only, decision 0075's wake-up (bench/broker_wake.py's baseline)
         self.bare_over_bound = 0  # hints sent without their payload because it was over the bound
 
     def moved(self, tenant_id: str, env: str, thread_id: str, seq: int, k: int | None = None, *,
@@ -38,7 +39,7 @@ class ThreadHints:
         if k is not None:
             hint["k"] = k
         bare = json.dumps(hint, separators=(",", ":"), ensure_ascii=False)
-        if msg is None and text is None:
+        if (msg is None and text is None) or not self._payloads:
             self._publish(tenant_id, env, thread_id, bare)
             return
         try:
