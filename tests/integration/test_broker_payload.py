@@ -214,10 +214,14 @@ def test_a_malformed_payload_reads_the_store_instead(
         try:  # the right channel and names, a payload that is not a message: never delivered as one
             client.publish(thread_channel("chat", T, ENV, chat.thread_id),
                            json.dumps({"tenant": T, "thread": chat.thread_id, "seq": 1, "msg": {"seq": "1"}}))
+            for hostile in (b"[" * 100_000, b"not json", b"[1, 2]", json.dumps(
+                    {"tenant": T, "thread": chat.thread_id, "seq": float("nan"), "text": "x", "k": 1}).encode()):
+                client.publish(thread_channel("chat", T, ENV, chat.thread_id), hostile)
         finally:
             client.close()
-        sink.wait_for(lambda evs: len(evs) == 1)
-        assert chat.hub.hints.malformed == 1 and chat.hub.full_reads == 1
+        sink.wait_for(lambda evs: len(evs) == 1 and chat.hub.hints.malformed == 5)
+        _settled(feed)
+        assert chat.hub.full_reads >= 1 and len(sink.events) == 1  # read from the store, once
         assert sink.events[0].data["text"] == "real" and sink.events[0].k == FINAL and posted["seq"] == 1
         feed.close()
 

@@ -144,7 +144,7 @@ class BrokerThreadFeed:
             if hint.get("tenant") != self.tenant_id or hint.get("thread") != self.thread_id:
                 counts.refused += 1
                 return  # not this thread's: a publisher's bug or a forgery, never delivered, never a read
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested too deep
             counts.malformed += 1
             return
         if "epoch" in hint:
