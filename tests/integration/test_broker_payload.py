@@ -103,6 +103,33 @@ def test_hints_deliver_exactly_what_the_stores_changes_derive_with_no_read(
         feed.close()
 
 
+def test_a_feed_opened_mid_reply_takes_the_rest_of_it_from_hints(
+        tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
+    """The start cursor holds the streaming reply below its floor with its chunk position beside it:
+    its next deltas and its end are the next positions, delivered from their hints, then forgotten."""
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        messages, thread_id = chat.messages, chat.thread_id
+        user = messages.post_user(T, ENV, thread_id, "u_1", "hello", None, "muse")
+        reply = messages.start_reply(T, ENV, thread_id, "muse", user["seq"])
+        messages.append_chunk(T, ENV, thread_id, reply["seq"], 1, "part 1 ")
+        feed = chat.feed(loop)
+        assert feed.cursor.floor == reply["seq"] and feed.cursor.states == {reply["seq"]: 1}
+        sink = Sink.on(feed)
+        for n in (2, 3):
+            messages.append_chunk(T, ENV, thread_id, reply["seq"], n, f"part {n} ")
+        messages.finish(T, ENV, thread_id, reply["seq"], text="part 1 part 2 part 3 ", chunks=3)
+        after = messages.post_user(T, ENV, thread_id, "u_1", "next", None, "muse")
+        sink.wait_for(lambda evs: len(evs) == 4)
+        assert [(e.type, e.seq, e.k) for e in sink.events] == [
+            (ev.DELTA, reply["seq"], 2), (ev.DELTA, reply["seq"], 3), (ev.COMPLETED, reply["seq"], FINAL),
+            (ev.CREATED, after["seq"], FINAL)]
+        assert _reads(chat) == 0 and chat.hub.hints.delivered == 4
+        assert feed.cursor.floor == after["seq"] and feed.cursor.states == {}
+        stored = _as_stored(chat)  # the end and the next message as resume serves them
+        assert _seen(sink)[2:] == [e for e in stored if e[2] == FINAL and e[1] >= reply["seq"]]
+        feed.close()
+
+
 def test_two_writers_out_of_order_read_the_gap_once_and_drop_the_duplicate(
         tmp_path: Path, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
     with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
