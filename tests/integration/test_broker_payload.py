@@ -181,6 +181,15 @@ def test_a_bare_hint_over_the_bound_and_a_lost_publish_still_deliver(
         sink.wait_for(lambda evs: [e.seq for e in evs] == [posted["seq"]])
         assert chat.hints.bare_over_bound == 1 and hub.hints.bare == 1 and hub.full_reads == 1
         assert sink.events[0].data["text"] == big
+        # A value JSON cannot hold never fails the write path: that hint goes bare too (a read, nothing new).
+        _settled(feed)
+        chat.hints.moved(T, ENV, thread_id, posted["seq"], msg={"seq": posted["seq"], "odd": {1, 2}})
+        deadline = time.monotonic() + 5
+        while hub.hints.bare < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        _settled(feed)
+        assert len(sink.events) == 1
         # The broker is down between the commit and the publish: the write succeeds, the hint is lost.
         redis_server.kill()
         lost = messages.post_user(T, ENV, thread_id, "u_1", "while the broker is down", None, "muse")
