@@ -304,14 +304,23 @@ def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) ->
             for reader in readers:
                 reader.wait_for(lambda evs: _replied(evs, seqs), timeout=30)
         after = [_health(on_broker.url(i)) for i in range(2)]
+        # A message over the bound (32,000 three-byte characters): its hint goes bare, each process reads it.
+        big = post_message(on_broker.url(1), owner, tenant, thread_id, "€" * 32_000)
+        for reader in readers:
+            reader.wait_for(lambda evs: big in created_seqs(evs), timeout=30)
+        bare = [_health(on_broker.url(i)) for i in range(2)]
         for reader in readers:
             reader.close()
-    for b, a in zip(before, after, strict=True):
+    for b, a, c in zip(before, after, bare, strict=True):
         assert _store_reads(a) == _store_reads(b), (b, a)  # delivered from the hints, not one store read
         # each message, its reply's start, at least one delta and its end: from the hints' payloads
         assert a["broker_hints"]["delivered"] - b["broker_hints"]["delivered"] >= 4 * 4
-    events0 = [(e.event, e.data) for e in readers[0].events if e.event.startswith("message.")]
-    events1 = [(e.event, e.data) for e in readers[1].events if e.event.startswith("message.")]
+        assert c["broker_hints"]["bare"] > a["broker_hints"]["bare"] and _store_reads(c) > _store_reads(a)
+    assert [e.data["data"]["text"] for e in readers[1].events if e.event == "message.created"
+            and e.data["seq"] == big] == ["€" * 32_000]
+    # The same events on both processes (up to the big message: its reply may still be streaming)
+    events0 = [(e.event, e.data) for e in readers[0].events if e.event.startswith("message.") and e.data["seq"] <= big]
+    events1 = [(e.event, e.data) for e in readers[1].events if e.event.startswith("message.") and e.data["seq"] <= big]
     assert events0 == events1 and set(seqs) <= set(created_seqs(readers[0].events))
 
 
