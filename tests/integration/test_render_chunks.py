@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +110,7 @@ def short_leases(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch) -> 
                   dead_letter_topic="render.chunks.dead-letter")
 
 
-@contextmanager
+@contextlib.contextmanager
 def _worker_process(platform: RunningPlatform, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A second instance of the chunk worker on the session platform's data folder and bus settings. Its
     whole output goes to a file that is printed into this test's output at the end, so a worker that failed
