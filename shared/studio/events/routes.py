@@ -13,6 +13,7 @@ from studio.kernel import errors
 from studio.kernel.call import Call
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.model_refs import models
+from studio.kernel.query_spec import QuerySpec, Text, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.ports.bus import Bus
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
     from studio.events import models as m
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.events.models")
+
+# restates m.DatasetEventQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+DATASET_EVENTS = QuerySpec(m.DatasetEventQuery, {
+    "surface": Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"),
+    "agent": Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$"),
+    "since": Time(), "until": Time(), **page(500)}, ordered=(("since", "until"),))
 
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
@@ -73,7 +80,7 @@ def log_event(call: Call) -> Any:
     return DatasetEventAccepted(event_id=event_id)
 
 
-@datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=m.DatasetEventQuery,
+@datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=DATASET_EVENTS,
                  response=m.DatasetEventPage)
 def list_events(call: Call) -> Any:
     """Stored DatasetEvents, newest first, filtered by surface, agent and time range."""
