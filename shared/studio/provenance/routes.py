@@ -10,6 +10,7 @@ from studio.kernel.model_refs import models
 from studio.kernel.query_spec import OneOf, QuerySpec, Text, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.provenance.ids import ID_PATTERN
 from studio.provenance.services import provenance_services
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ else:  # named here, imported when a request first needs them (kernel/model_refs
     m = models("studio.provenance.models")
 
 # restates m.EntryQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
-_ID = Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+_ID = Text(pattern=ID_PATTERN)
 ENTRIES = QuerySpec(m.EntryQuery, {
     "subject": _ID, "action": OneOf(("upload", "derive", "edit", "delete", "register", "render", "ai")),
     "actor": _ID, "since": Time(), "until": Time(), **page(500)}, ordered=(("since", "until"),))
