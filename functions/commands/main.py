@@ -8,7 +8,7 @@ from studio.kernel.http_app import HttpApp
 
 def routers():  # noqa: ANN201 - loaded on the first request that needs them (cold start)
     from studio.kernel.command_routes import command_router
-    from studio.kernel.commands import CommandRegistry
+    from studio.kernel.command_registry import CommandRegistry
 
     return [command_router(CommandRegistry(domains.command_types()))]  # every domain's, from its registry row
 
