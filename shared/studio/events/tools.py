@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.events.models import DatasetEventIn
 from studio.events.routes import events_services
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolInvocation, ToolSpec
 
 
 def _log_dataset_event(call: ToolInvocation) -> dict[str, Any]:
+    from studio.events.models import DatasetEventIn  # pydantic: when the tool runs, not when it is listed
+
     event = DatasetEventIn.model_validate({"surface": call.input["surface"],
                                            "agentId": call.input.get("agent_id") or call.caller_id[:128],
                                            "input": call.input["input"], "output": call.input["output"],

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from studio.events.logger import DatasetEventLogger
-from studio.events.models import DatasetEventIn
 from studio.governance.gates import GateRequest, Reservation, Subject
 from studio.kernel import errors, logs, tx_journal
 from studio.kernel.clock import utc_now
@@ -207,6 +206,8 @@ class ToolInvoker:
             metadata["code"] = code
         usage = result.get("usage") or {}
         metadata.update({"usd": usage.get("usd", 0.0), "tokens": usage.get("tokens", 0)})
+        from studio.events.models import DatasetEventIn  # pydantic: on the first audited call (decision 0097)
+
         event = DatasetEventIn(surface="tool", agent_id=call.agent_id or subject.kind, input=_json(call.input),
                                output=_json(result.get("output")), metadata=metadata,
                                latency_ms=int(usage.get("duration_ms", 0)), tags=["tool", status])
