@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import Revision
@@ -31,6 +31,10 @@ class CommandEnvelope(ApiModel):
     target: CommandTarget
     base_rev: Revision
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandTypes(BaseModel):  # GET /commands/types (a plain BaseModel, as it always was)
+    types: list[dict[str, Any]]
 
 
 class EventSummary(ApiModel):
