@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -24,40 +23,37 @@ from studio.kernel.model_refs import ModelRef
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-_DIGITS = re.compile(r"[0-9]{1,16}")  # kernel/api_types.strict_int's rule: ASCII only, at most 16
+# Patterns are compiled on first use (re's cache), not at import: this module loads on every cold start.
+_DIGITS = r"[0-9]{1,16}"  # kernel/api_types.strict_int's rule: ASCII only, at most 16
 # RFC 3339 with a seconds field and an explicit offset; anything else (a date alone, a Unix
 # timestamp, 7+ fraction digits, lower-case separators) is left to pydantic.
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
 _UNSURE = object()  # "not plainly valid": pydantic decides
 
 
-@dataclass(frozen=True)
 class Int:
     """``StrictInt = Field(default=.., ge=.., le=..)``: ASCII digits within the bounds."""
 
-    ge: int
-    le: int
-    default: int | None = None
+    __slots__ = ("default", "ge", "le")
+
+    def __init__(self, ge: int, le: int, default: int | None = None) -> None:
+        self.ge, self.le, self.default = ge, le, default
 
     def parse(self, raw: str) -> Any:
-        if not _DIGITS.fullmatch(raw):
+        if not re.fullmatch(_DIGITS, raw):
             return _UNSURE
         value = int(raw)
         return value if self.ge <= value <= self.le else _UNSURE
 
 
-@dataclass(frozen=True)
 class Text:
     """A string with a pattern and/or length bounds (the model strips whitespace: none may be there)."""
 
-    pattern: str | None = None
-    min_length: int = 0
-    max_length: int | None = None
-    default: str | None = None
-    _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    __slots__ = ("default", "max_length", "min_length", "pattern")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_regex", None if self.pattern is None else re.compile(self.pattern))
+    def __init__(self, pattern: str | None = None, min_length: int = 0, max_length: int | None = None,
+                 default: str | None = None) -> None:
+        self.pattern, self.min_length, self.max_length, self.default = pattern, min_length, max_length, default
 
     def parse(self, raw: str) -> Any:
         # pydantic searches with Rust's regex, where ``$`` is the end of the text; Python's ``$``
@@ -66,30 +62,31 @@ class Text:
             return _UNSURE
         if self.max_length is not None and len(raw) > self.max_length:
             return _UNSURE
-        if self._regex is not None and self._regex.search(raw) is None:
+        if self.pattern is not None and re.search(self.pattern, raw) is None:
             return _UNSURE
         return raw
 
 
-@dataclass(frozen=True)
 class OneOf:
     """A ``Literal[...]`` of words."""
 
-    values: tuple[str, ...]
-    default: str | None = None
+    __slots__ = ("default", "values")
+
+    def __init__(self, values: tuple[str, ...], default: str | None = None) -> None:
+        self.values, self.default = values, default
 
     def parse(self, raw: str) -> Any:
         return raw if raw in self.values else _UNSURE
 
 
-@dataclass(frozen=True)
 class Time:
     """``UtcDatetime``: an RFC 3339 time with an offset, normalised to UTC."""
 
-    default: None = None
+    __slots__ = ()
+    default = None
 
     def parse(self, raw: str) -> Any:
-        if not _TIME.fullmatch(raw):
+        if not re.fullmatch(_TIME, raw):
             return _UNSURE
         try:
             return datetime.fromisoformat(raw).astimezone(UTC)
@@ -100,16 +97,20 @@ class Time:
 Param = Int | Text | OneOf | Time
 
 
-@dataclass(frozen=True)
 class QuerySpec:
     """A route's ``query=``: its pydantic model (named, imported only when needed) and its fields restated.
 
     ``ordered`` pairs (earlier, later): when both are given, earlier < later (a model validator's rule).
+    Plain classes, not dataclasses: this module loads on every function's first request.
     """
 
-    model: ModelRef | type[BaseModel]  # a ModelRef in a route module (mypy sees the class it names)
-    params: Mapping[str, Param]
-    ordered: tuple[tuple[str, str], ...] = ()
+    __slots__ = ("model", "ordered", "params")
+
+    def __init__(self, model: ModelRef | type[BaseModel], params: Mapping[str, Param],
+                 ordered: tuple[tuple[str, str], ...] = ()) -> None:
+        self.model = model  # a ModelRef in a route module (mypy sees the class it names)
+        self.params = params
+        self.ordered = ordered
 
     def accept(self, args: Mapping[str, str]) -> SimpleNamespace | None:
         """The validated query, or None when pydantic must judge it (refusals are always its words)."""
@@ -129,7 +130,6 @@ class QuerySpec:
             if values[earlier] is not None and values[later] is not None and not values[earlier] < values[later]:
                 return None
         return SimpleNamespace(**values)
-
 
 PAGE_TOKEN = Text(pattern=r"^[A-Za-z0-9_-]*$", max_length=2048)  # kernel/api_types.PageToken
 

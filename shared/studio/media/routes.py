@@ -7,8 +7,8 @@ from studio.kernel import errors
 from studio.kernel.call import Call, Reply
 from studio.kernel.json_input import parse_json
 from studio.kernel.model_refs import RevisionQuery, models
-from studio.kernel.query_spec import OneOf, QuerySpec, Time, page
 from studio.kernel.problems import from_validation_error
+from studio.kernel.query_spec import OneOf, QuerySpec, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.media import errors as media_errors
