@@ -8,6 +8,7 @@ from studio.kernel.call import Call, Reply, Text
 from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.video import errors as _codes  # noqa: F401 - registered with the routes, as before the services went lazy
 from studio.video.schema_file import schema_text
 
 if TYPE_CHECKING:
