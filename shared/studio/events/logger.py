@@ -22,7 +22,6 @@ from studio.kernel import errors, logs, tx_journal
 from studio.kernel.context import RequestContext
 from studio.kernel.problems import from_validation_error
 from studio.ports.bus import Bus
-from studio.privacy.pii import scrub_value
 
 if TYPE_CHECKING:  # imported where an event is built: holding a logger costs no pydantic (decision 0097)
     from studio.events.models import DatasetEvent, DatasetEventIn
@@ -63,6 +62,8 @@ class DatasetEventLogger:
         return record.event_id
 
     def prepare(self, ctx: RequestContext, event: DatasetEventIn) -> DatasetEvent:
+        from studio.privacy.pii import scrub_value  # its recognisers load with the first event logged
+
         user_id = _acting_user(ctx, event.user_id)
         found: list[str] = []
         scrubbed: dict[str, object] = {}

@@ -15,9 +15,8 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from studio.events.logger import DatasetEventLogger
 from studio.governance.gates import GateRequest, Reservation, Subject
 from studio.kernel import errors, logs, tx_journal
 from studio.kernel.clock import utc_now
@@ -33,6 +32,9 @@ from studio.tools.errors import (
     TOOL_INPUT_INVALID,
     TOOL_OUTPUT_INVALID,
 )
+
+if TYPE_CHECKING:
+    from studio.events.logger import DatasetEventLogger
 
 _log = logs.get("studio.tools")
 MAX_ERRORS = 10
