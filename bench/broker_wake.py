@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, free_port, heading, percentile
+from bench.common import Result, free_port, heading
+from bench.cross_process import Arrivals, p50_p99, run_writer
 
 MESSAGES = 200
 GAP_S = 0.013
@@ -35,18 +35,12 @@ for i in range(int(sys.argv[4])):
 """
 
 
-class _Clock:
+class _Clock(Arrivals):
     """Stands where a subscriber would: records when each message reached the feed's fan-out."""
-
-    def __init__(self, out: list[float], done: threading.Event) -> None:
-        self.out = out
-        self.done = done
 
     def offer(self, event: Any) -> None:
         if event.type == "message.created":
-            self.out.append((time.time() - float(event.data["text"])) * 1000)
-            if len(self.out) >= MESSAGES:
-                self.done.set()
+            self.arrived(float(event.data["text"]))
 
 
 def _redis(port: int) -> subprocess.Popen[bytes]:
@@ -83,20 +77,17 @@ def _measure(folder: Path) -> tuple[list[float], list[float]]:
         ctx = RequestContext("t_bench", "dev", Principal("u_bench"), Role.OWNER)
         thread_id = ThreadService(store).create(ctx, "bench", "muse")["id"]
         key = ("t_bench", "dev", thread_id)
-        via_broker: list[float] = []
-        via_listener: list[float] = []
-        done_broker, done_listener = threading.Event(), threading.Event()
+        via_broker, via_listener = _Clock(MESSAGES), _Clock(MESSAGES)
         broker_feed = BrokerThreadFeed(hub, chat_channel(), key, loop)
-        broker_feed.subscribers.add(_Clock(via_broker, done_broker))  # type: ignore[arg-type]
+        broker_feed.subscribers.add(via_broker)  # type: ignore[arg-type]
         listener_feed = ThreadFeed(store, chat_channel(), key, loop)
-        listener_feed.subscribers.add(_Clock(via_listener, done_listener))  # type: ignore[arg-type]
-        subprocess.run([sys.executable, "-c", _WRITER, str(db), url, thread_id, str(MESSAGES), str(GAP_S)],
-                       env={"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "shared")}, check=True)
-        done_broker.wait(10)
-        done_listener.wait(10)
+        listener_feed.subscribers.add(via_listener)  # type: ignore[arg-type]
+        run_writer(_WRITER, db, url, thread_id, MESSAGES, GAP_S)
+        via_broker.done.wait(10)
+        via_listener.done.wait(10)
         broker_feed.close()
         listener_feed.close()
-        return via_broker, via_listener
+        return via_broker.ms, via_listener.ms
     finally:
         hub.close()
         broker.close()
@@ -110,15 +101,8 @@ def run(verbose: bool = False) -> list[Result]:
     heading("realtime broker: a message committed in one process -> a gateway feed in another")
     with tempfile.TemporaryDirectory(prefix="bench-broker-") as tmp:
         broker, listener = _measure(Path(tmp))
-    if verbose:
-        print(f"  broker p50 {percentile(broker, 50):.2f} ms p99 {percentile(broker, 99):.2f} ms ({len(broker)}); "
-              f"listener p50 {percentile(listener, 50):.2f} ms p99 {percentile(listener, 99):.2f} ms ({len(listener)})")
-    return [
-        Result("broker_wake", "post (commit) -> broker feed p50", percentile(broker, 50), "ms",
-               percentile(listener, 50), "store listener + wake-ups", goal=None, extra={"samples": len(broker)}),
-        Result("broker_wake", "post (commit) -> broker feed p99", percentile(broker, 99), "ms",
-               percentile(listener, 99), "store listener + wake-ups", goal=None, extra={"samples": len(broker)}),
-    ]
+    return p50_p99("broker_wake", "post (commit) -> broker feed", "broker", broker, "store listener + wake-ups",
+                   listener, verbose=verbose)
 
 
 if __name__ == "__main__":

@@ -4,14 +4,11 @@ writer rings the listeners' datagram sockets after its commit (studio/adapters/p
 Reported: write -> listener p50/p99 with wake-ups, beside the poll (docs/decisions/0071)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from bench.common import Result, heading, percentile
+from bench.common import Result, heading
+from bench.cross_process import Arrivals, p50_p99, run_writer
 
 WRITES = 200
 GAP_S = 0.013  # not a multiple of the poll: writes land anywhere in its period
@@ -32,22 +29,17 @@ def _measure(folder: Path, wake: bool) -> list[float]:
 
     db = folder / f"store-{int(wake)}.db"
     store = SqliteStore(db, wake=wake)
-    latencies: list[float] = []
-    done = threading.Event()
+    clock = Arrivals(WRITES)
 
     def seen(change: object) -> None:
         data = getattr(change, "data", None) or {}
-        latencies.append((time.time() - float(data["t"])) * 1000)
-        if len(latencies) >= WRITES:
-            done.set()
+        clock.arrived(float(data["t"]))
 
     watch = store.watch("wake", seen)
-    writer = subprocess.run([sys.executable, "-c", _WRITER, str(db), "1" if wake else "0", str(WRITES), str(GAP_S)],
-                            env={"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "shared")}, check=True)
-    assert writer.returncode == 0
-    done.wait(10)
+    run_writer(_WRITER, db, "1" if wake else "0", WRITES, GAP_S)
+    clock.done.wait(10)
     watch.close()
-    return latencies
+    return clock.ms
 
 
 def run(verbose: bool = False) -> list[Result]:
@@ -55,15 +47,8 @@ def run(verbose: bool = False) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-wake-") as tmp:
         poll = _measure(Path(tmp), wake=False)
         wake = _measure(Path(tmp), wake=True)
-    if verbose:
-        print(f"  poll p50 {percentile(poll, 50):.2f} ms p99 {percentile(poll, 99):.2f} ms; "
-              f"wake p50 {percentile(wake, 50):.2f} ms p99 {percentile(wake, 99):.2f} ms")
-    return [
-        Result("fleet_wake", "other process's write -> listener p50", percentile(wake, 50), "ms",
-               percentile(poll, 50), "50 ms poll", goal=None, extra={"samples": len(wake)}),
-        Result("fleet_wake", "other process's write -> listener p99", percentile(wake, 99), "ms",
-               percentile(poll, 99), "50 ms poll", goal=None, extra={"samples": len(wake)}),
-    ]
+    return p50_p99("fleet_wake", "other process's write -> listener", "wake", wake, "50 ms poll", poll,
+                   verbose=verbose)
 
 
 if __name__ == "__main__":

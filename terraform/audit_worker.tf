@@ -2,6 +2,11 @@
 # not fit a Cloud Function. Pub/Sub pushes each audits.jobs message to it as the same CloudEvent the
 # local bus delivers (decision 0063); failures retry with backoff, then go to the dead-letter topic.
 
+locals {
+  audit_worker          = var.audit_worker_image == "" ? 0 : 1 # the worker and its subscription exist once it has an image
+  audit_worker_identity = "serviceAccount:${google_service_account.audit_worker.email}"
+}
+
 resource "google_service_account" "audit_worker" {
   account_id   = "svc-audit-worker"
   display_name = "studio audit worker"
@@ -14,7 +19,7 @@ resource "google_service_account" "audit_push" {
 
 module "audit_worker" {
   source = "./modules/cloud_run_service"
-  count  = var.audit_worker_image == "" ? 0 : 1
+  count  = local.audit_worker
 
   name            = "studio-audit-worker"
   location        = var.region
@@ -30,7 +35,7 @@ module "audit_worker" {
 }
 
 resource "google_cloud_run_v2_service_iam_member" "audit_push_invoker" {
-  count    = var.audit_worker_image == "" ? 0 : 1
+  count    = local.audit_worker
   name     = module.audit_worker[0].name
   location = var.region
   role     = "roles/run.invoker"
@@ -38,7 +43,7 @@ resource "google_cloud_run_v2_service_iam_member" "audit_push_invoker" {
 }
 
 resource "google_pubsub_subscription" "audit_worker" {
-  count = var.audit_worker_image == "" ? 0 : 1
+  count = local.audit_worker
 
   name                 = "audit-worker-push"
   topic                = google_pubsub_topic.topic["audits.jobs"].id
@@ -69,12 +74,12 @@ resource "google_pubsub_subscription" "audit_worker" {
 resource "google_project_iam_member" "audit_worker_datastore" {
   project = var.project
   role    = "roles/datastore.user"
-  member  = "serviceAccount:${google_service_account.audit_worker.email}"
+  member  = local.audit_worker_identity
 }
 
 resource "google_pubsub_topic_iam_member" "audit_worker_meta_publisher" {
   project = var.project
   topic   = google_pubsub_topic.topic["realtime.meta"].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${google_service_account.audit_worker.email}"
+  member  = local.audit_worker_identity
 }

@@ -2,6 +2,11 @@
 # balancer: /sse/* and /ws/* route here. Streams may stay open up to Cloud Run's 60-minute
 # limit; clients resume exactly when it ends them (docs/realtime.md).
 
+locals {
+  realtime          = var.realtime_image == "" ? 0 : 1 # the gateway and its routing exist once it has an image
+  realtime_identity = "serviceAccount:${google_service_account.realtime.email}"
+}
+
 resource "google_service_account" "realtime" {
   account_id   = "svc-realtime"
   display_name = "studio realtime gateway"
@@ -9,7 +14,7 @@ resource "google_service_account" "realtime" {
 
 module "realtime" {
   source = "./modules/cloud_run_service"
-  count  = var.realtime_image == "" ? 0 : 1
+  count  = local.realtime
 
   name             = "studio-realtime"
   location         = var.region
@@ -21,7 +26,6 @@ module "realtime" {
   session_affinity = true # a reconnecting client resumes on the instance that has its feeds open
   min_instances    = var.realtime_min_instances
   max_instances    = var.realtime_max_instances
-  cpu              = "1"
   memory           = "1Gi"
   # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
   # Presence and typing are shared by the instances: over the broker's keys when it is on (decision
@@ -36,7 +40,7 @@ module "realtime" {
 resource "google_project_iam_member" "realtime_datastore" {
   project = var.project
   role    = "roles/datastore.user"
-  member  = "serviceAccount:${google_service_account.realtime.email}"
+  member  = local.realtime_identity
 }
 
 # The meta channel: each instance makes its own subscription to realtime.meta and pulls it;
@@ -45,7 +49,7 @@ resource "google_pubsub_topic_iam_member" "realtime_meta_subscriber" {
   project = var.project
   topic   = google_pubsub_topic.topic["realtime.meta"].name
   role    = "roles/pubsub.subscriber"
-  member  = "serviceAccount:${google_service_account.realtime.email}"
+  member  = local.realtime_identity
 }
 
 # Presence between instances (decision 0072): each publishes its joins, leaves and rosters and
@@ -54,25 +58,25 @@ resource "google_pubsub_topic_iam_member" "realtime_presence_subscriber" {
   project = var.project
   topic   = google_pubsub_topic.topic["realtime.presence"].name
   role    = "roles/pubsub.subscriber"
-  member  = "serviceAccount:${google_service_account.realtime.email}"
+  member  = local.realtime_identity
 }
 
 resource "google_pubsub_topic_iam_member" "realtime_presence_publisher" {
   project = var.project
   topic   = google_pubsub_topic.topic["realtime.presence"].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${google_service_account.realtime.email}"
+  member  = local.realtime_identity
 }
 
 resource "google_project_iam_member" "realtime_subscription_editor" {
   project = var.project
   role    = "roles/pubsub.editor" # creates its per-instance subscription; Pub/Sub has no narrower role for that
-  member  = "serviceAccount:${google_service_account.realtime.email}"
+  member  = local.realtime_identity
 }
 
 # Like the functions: reachable only through the load balancer; every stream checks its ticket or token.
 resource "google_cloud_run_v2_service_iam_member" "realtime_public_invoker" {
-  count = var.realtime_image == "" ? 0 : 1
+  count = local.realtime
 
   project  = var.project
   location = var.region
@@ -82,7 +86,7 @@ resource "google_cloud_run_v2_service_iam_member" "realtime_public_invoker" {
 }
 
 resource "google_compute_region_network_endpoint_group" "realtime" {
-  count = var.realtime_image == "" ? 0 : 1
+  count = local.realtime
 
   name                  = "studio-realtime"
   region                = var.region
@@ -94,7 +98,7 @@ resource "google_compute_region_network_endpoint_group" "realtime" {
 }
 
 resource "google_compute_backend_service" "realtime" {
-  count = var.realtime_image == "" ? 0 : 1
+  count = local.realtime
 
   name                  = "studio-realtime"
   description           = "studio realtime gateway (/sse/*, /ws/*)"

@@ -8,6 +8,8 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,12 @@ class Sink:
     def __init__(self) -> None:
         self.events: list[ev.ThreadEvent] = []
 
+    @classmethod
+    def on(cls, feed: BrokerThreadFeed) -> Sink:
+        sink = cls()
+        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        return sink
+
     def offer(self, event: ev.ThreadEvent) -> None:
         self.events.append(event)
 
@@ -56,19 +64,42 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     running.close()
 
 
-def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisServer,  # noqa: F811
-                                            loop: asyncio.AbstractEventLoop) -> None:
+@dataclass
+class ChatOnBroker:
+    """Chat's own services on a SQLite store, their hints on the broker; one thread, and its feeds' hub."""
+
+    store: SqliteStore
+    hub: BrokerFeeds
+    threads: ThreadService
+    messages: MessageService
+    ctx: RequestContext
+    thread_id: str
+
+    def feed(self, loop: asyncio.AbstractEventLoop) -> BrokerThreadFeed:
+        return BrokerThreadFeed(self.hub, chat_channel(), ("t_feed", "dev", self.thread_id), loop)
+
+
+@contextmanager
+def chat_on_broker(tmp_path: Path, broker_url: str, safety_poll_s: float) -> Iterator[ChatOnBroker]:
     store = SqliteStore(tmp_path / "store.db")
-    broker = RedisBroker(redis_server.url)
-    hub = BrokerFeeds(broker, store, safety_poll_s=0.5)
+    broker = RedisBroker(broker_url)
+    hub = BrokerFeeds(broker, store, safety_poll_s=safety_poll_s)
     try:
         hints = ThreadHints(broker)
         threads, messages = ThreadService(store, hints), MessageService(store, hints)
         ctx = RequestContext("t_feed", "dev", Principal("u_1"), Role.OWNER)
-        thread_id = threads.create(ctx, "broker", "muse")["id"]
-        feed = BrokerThreadFeed(hub, chat_channel(), ("t_feed", "dev", thread_id), loop)
-        sink = Sink()
-        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        yield ChatOnBroker(store, hub, threads, messages, ctx, threads.create(ctx, "broker", "muse")["id"])
+    finally:
+        hub.close()
+        broker.close()
+
+
+def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisServer,  # noqa: F811
+                                            loop: asyncio.AbstractEventLoop) -> None:
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=0.5) as chat:
+        store, hub, threads, messages, thread_id = chat.store, chat.hub, chat.threads, chat.messages, chat.thread_id
+        feed = chat.feed(loop)
+        sink = Sink.on(feed)
         user = messages.post_user("t_feed", "dev", thread_id, "u_1", "hello", None, "muse")
         reply = messages.start_reply("t_feed", "dev", thread_id, "muse", user["seq"])
         sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs] == [(user["seq"], FINAL), (reply["seq"], 0)])
@@ -89,12 +120,9 @@ def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisS
         positions = [(e.seq, e.k) for e in sink.events]
         assert positions == sorted(set(positions))
         # Deleting the thread moves its epoch: the feed says so and its clients reload.
-        threads.delete(ctx, thread_id, store.get(f"tenants/t_feed/envs/dev/threads/{thread_id}").rev)  # type: ignore[union-attr]
+        threads.delete(chat.ctx, thread_id, store.get(f"tenants/t_feed/envs/dev/threads/{thread_id}").rev)  # type: ignore[union-attr]
         sink.wait_for(lambda evs: evs[-1].type == ev.EPOCH_CHANGED and evs[-1].data["deleted"] is True)
         feed.close()
-    finally:
-        hub.close()
-        broker.close()
 
 
 def test_a_feed_opened_while_the_last_message_streams_delivers_its_end(
@@ -103,21 +131,14 @@ def test_a_feed_opened_while_the_last_message_streams_delivers_its_end(
     its chunk position beside it: a full read (the finish's hint, a hint during opening, the poll)
     must still read that reply, else its remaining deltas and its end never arrive (safety poll
     off here, as in a deployment between polls)."""
-    store = SqliteStore(tmp_path / "store.db")
-    broker = RedisBroker(redis_server.url)
-    hub = BrokerFeeds(broker, store, safety_poll_s=3600)
-    try:
-        hints = ThreadHints(broker)
-        threads, messages = ThreadService(store, hints), MessageService(store, hints)
-        ctx = RequestContext("t_feed", "dev", Principal("u_1"), Role.OWNER)
-        thread_id = threads.create(ctx, "broker", "muse")["id"]
+    with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=3600) as chat:
+        store, messages, thread_id = chat.store, chat.messages, chat.thread_id
         user = messages.post_user("t_feed", "dev", thread_id, "u_1", "hello", None, "muse")
         reply = messages.start_reply("t_feed", "dev", thread_id, "muse", user["seq"])
         messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], 1, "part 1 ")
-        feed = BrokerThreadFeed(hub, chat_channel(), ("t_feed", "dev", thread_id), loop)
+        feed = chat.feed(loop)
         assert feed.cursor.floor == reply["seq"] and feed.cursor.states == {reply["seq"]: 1}
-        sink = Sink()
-        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
+        sink = Sink.on(feed)
         feed.wake()  # a full read now (as a hint during opening or the poll would ask): delta 2 is due
         messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], 2, "part 2 ")
         sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs] == [(reply["seq"], 2)])
@@ -128,6 +149,3 @@ def test_a_feed_opened_while_the_last_message_streams_delivers_its_end(
         sink.wait_for(lambda evs: [(e.seq, e.k) for e in evs][-2:] == [(reply["seq"], 3), (reply["seq"], FINAL)])
         assert feed.cursor.states == {}  # final below the floor: forgotten
         feed.close()
-    finally:
-        hub.close()
-        broker.close()

@@ -7,8 +7,6 @@ are never subscribed to, and presence lives in broker keys that expire with a de
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,34 +17,18 @@ import httpx
 import pytest
 import redis
 
-from tests.support.api import add_member, new_tenant, new_user
-from tests.support.gateway_fleet import Fleet, created_seqs, new_thread, post_message
-from tests.support.realtime_clients import SseReader, ws_connect, ws_frames, ws_until
+from tests.support.api import new_tenant, new_user
+from tests.support.gateway_fleet import Fleet, created_seqs, new_room, new_thread, post_message, two_processes
+from tests.support.realtime_clients import SseReader
 from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
-from tests.support.runtime_process import RuntimeProcess
 
 pytestmark = pytest.mark.slow
-HEARTBEAT_S = 0.5
-
-
-class BrokerFleet(Fleet):
-    def __init__(self, runtime: RuntimeProcess, data_dir: Path, broker: RedisServer) -> None:
-        super().__init__(runtime, data_dir)
-        self.broker = broker
 
 
 @pytest.fixture
-def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[BrokerFleet]:  # noqa: F811
-    data = tmp_path / "data"
-    runtime = RuntimeProcess(data, STUDIO_GATEWAY_PROCESSES="2", STUDIO_PRESENCE_HEARTBEAT_S=str(HEARTBEAT_S),
-                             STUDIO_REALTIME_BROKER=redis_server.url, STUDIO_BROKER_SAFETY_POLL_S="60")
-    runtime.start(timeout=40)
-    running = BrokerFleet(runtime, data, redis_server)
-    try:
-        running.wait_ready(2)
-        yield running
-    finally:
-        runtime.stop()
+def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:  # noqa: F811
+    yield from two_processes(tmp_path / "data", STUDIO_REALTIME_BROKER=redis_server.url,
+                             STUDIO_BROKER_SAFETY_POLL_S="60")
 
 
 def _health(url: str) -> dict[str, Any]:
@@ -61,8 +43,9 @@ def _channels(server: RedisServer) -> list[str]:
         client.close()
 
 
-def test_two_gateways_on_the_broker_agree_and_survive_a_broker_kill(on_broker: BrokerFleet) -> None:
-    server = on_broker.broker
+def test_two_gateways_on_the_broker_agree_and_survive_a_broker_kill(
+        on_broker: Fleet, redis_server: RedisServer) -> None:  # noqa: F811
+    server = redis_server
     with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
         owner = new_user(c)
         tenant = new_tenant(c, owner, "Broker")
@@ -102,8 +85,9 @@ def test_two_gateways_on_the_broker_agree_and_survive_a_broker_kill(on_broker: B
         assert created_seqs(reader.events) == sorted(created_seqs(reader.events))
 
 
-def test_no_gateway_subscribes_to_another_tenants_channels(on_broker: BrokerFleet) -> None:
-    server = on_broker.broker
+def test_no_gateway_subscribes_to_another_tenants_channels(
+        on_broker: Fleet, redis_server: RedisServer) -> None:  # noqa: F811
+    server = redis_server
     with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
         alice, mallory = new_user(c, "alice"), new_user(c, "mallory")
         tenant_a, tenant_m = new_tenant(c, alice, "A"), new_tenant(c, mallory, "M")
@@ -136,42 +120,22 @@ def test_no_gateway_subscribes_to_another_tenants_channels(on_broker: BrokerFlee
     assert f"studio:{tenant_m}:dev:chat:{mine}" not in _channels(server)
 
 
-def test_presence_on_broker_keys_and_a_killed_instance_expires(on_broker: BrokerFleet) -> None:
-    server = on_broker.broker
-    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
-        owner = new_user(c)
-        tenant = new_tenant(c, owner, "Broker presence")
-        friend = new_user(c, "friend")
-        add_member(c, owner, tenant, friend, "member")
-        thread_id = new_thread(c, owner, tenant)
-    path = f"/ws/chat/{thread_id}"
-    with ws_connect(on_broker.url(0), path, owner.in_tenant(tenant)) as a, ExitStack() as stack:
-        assert ws_frames(a, 1)[0]["data"]["presence"] == [owner.user_id]
-        b = stack.enter_context(ws_connect(on_broker.url(1), path, friend.in_tenant(tenant)))
-        ws_frames(b, 1)
-        joined = ws_until(a, lambda fs: fs[-1]["type"] == "presence.join")[-1]
-        assert joined["data"]["user_id"] == friend.user_id  # told across processes, through the broker
-        b.send(json.dumps({"type": "typing", "active": True}))
-        typing = ws_until(a, lambda fs: fs[-1]["type"] == "typing")[-1]
-        assert typing["data"] == {"user_id": friend.user_id, "active": True}
+def test_presence_on_broker_keys_and_a_killed_instance_expires(
+        on_broker: Fleet, redis_server: RedisServer) -> None:  # noqa: F811
+    room = new_room(on_broker.url(0), "Broker presence")
+    owner, friend, tenant, thread_id = room.owner, room.friend, room.tenant, room.thread_id
+    with ExitStack() as stack:
+        a, _ = on_broker.meet_across(room, stack)
         # Presence is a broker key per thread: each instance's members, scored by their expiry.
-        client = redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=2)
+        client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2)
         key = f"studio:{tenant}:dev:presence:{thread_id}"
         deadline = time.monotonic() + 5
         while len(client.zrange(key, 0, -1)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         members = sorted(m.decode().split("|", 1)[1] for m in client.zrange(key, 0, -1))
         assert members == sorted([owner.user_id, friend.user_id])
-        with ws_connect(on_broker.url(1), path, owner.in_tenant(tenant)) as third:
-            hello = ws_frames(third, 1)[0]
-            assert sorted(hello["data"]["presence"]) == sorted([owner.user_id, friend.user_id])
-        killed = next(m for m in on_broker.members if m["index"] == 1)
-        os.kill(killed["pid"], signal.SIGKILL)
-        started = time.monotonic()
-        left = ws_until(a, lambda fs: fs[-1]["type"] == "presence.leave", timeout=4 * HEARTBEAT_S + 5)[-1]
-        took = time.monotonic() - started
-        assert left["data"]["user_id"] == friend.user_id
-        assert took <= 4 * HEARTBEAT_S + 1.0, took  # the stated expiry: 3 heartbeats, read every beat
+        on_broker.assert_both_present_on(1, room)
+        on_broker.assert_killed_user_leaves(a, room)
         members = [m.decode().split("|", 1)[1] for m in client.zrangebyscore(key, int(time.time() * 1000), "+inf")]
         assert members == [owner.user_id]
         client.close()

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import process_handle
 from tests.support.shared_process import SharedProcess, free_port, spawn_until_ready
 
 
@@ -68,13 +69,7 @@ class FakeGcs:
             raise AssertionError(f"bucket {name} not created ({r.status_code}): {r.text}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        process_handle.stop(self.process)
 
 
 def start(*, pubsub_host: str | None = None, project: str = "", topic: str = "",

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import process_handle
 from tests.support.shared_process import SharedProcess, free_port, spawn_until_ready
 
 EMULATOR = Path(os.environ.get(
@@ -60,13 +61,7 @@ class PubsubEmulator:
                 os.environ[HOST_ENV] = previous
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # the launcher script execs java: this is the JVM's pid
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        process_handle.stop(self.process)  # the launcher script execs java: this is the JVM's pid
 
 
 def start(timeout_s: float = 30.0) -> PubsubEmulator:

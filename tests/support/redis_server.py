@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import process_handle
 from tests.support.shared_process import free_port
 
 
@@ -51,17 +52,10 @@ class RedisServer:
 
     def kill(self) -> None:
         """kill -9: the broker is gone with everything it held (a failover without a replica)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        process_handle.kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        process_handle.stop(self.proc)
 
 
 @pytest.fixture

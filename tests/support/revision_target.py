@@ -33,6 +33,12 @@ def owner_and_tenant(client: httpx.Client) -> tuple[User, str]:
     return owner, new_tenant(client, owner, "Revisions")
 
 
+def tenant_and_headers(client: httpx.Client) -> tuple[str, dict[str, str]]:
+    """A fresh tenant and its owner's headers in it (what most targets need of the owner)."""
+    owner, tenant = owner_and_tenant(client)
+    return tenant, owner.in_tenant(tenant)
+
+
 def etag_of(url: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
     def read(client: httpx.Client) -> int:
         r = client.get(url, headers=headers)

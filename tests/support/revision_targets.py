@@ -7,12 +7,11 @@ from typing import Any
 import httpx
 
 from tests.support.api import add_member, new_user
-from tests.support.revision_target import Target, etag_of, owner_and_tenant
+from tests.support.revision_target import Target, etag_of, owner_and_tenant, tenant_and_headers
 
 
 def _tenant_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     return Target(f"/tenants/{tenant}", {"name": "Renamed"}, 1, h, etag_of(f"/tenants/{tenant}", h),
                   "tenant.renamed")
 
@@ -34,8 +33,7 @@ def _member_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.C
 
 def _thread_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         thread = client.post("/chat/threads", json={"title": "Before"}, headers=h).json()
         url = f"/chat/threads/{thread['id']}"
         return Target(url, body, thread["rev"], h, etag_of(url, h), event)
@@ -45,8 +43,7 @@ def _thread_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.C
 
 def _asset_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         # Bytes no optimiser takes (failed: unsupported, at once): no background job moves the rev meanwhile.
         asset = client.post("/media-v2/assets", files={"file": ("a.zip", b"PK\x03\x04 x", "image/png")}, headers=h).json()
         url = f"/media-v2/assets/{asset['id']}"
@@ -56,15 +53,13 @@ def _asset_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Cl
 
 
 def _training_prefs_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     return Target("/privacy/training-prefs", {"train_ok": True}, 0, h, etag_of("/privacy/training-prefs", h),
                   "privacy.training_prefs_changed")
 
 
 def _privacy_policy_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     return Target("/privacy/policy", {"actions": {"EMAIL": "redact"}}, 0, h, etag_of("/privacy/policy", h),
                   "privacy.policy_changed")
 
@@ -79,8 +74,7 @@ def _listed(url: str, key: str, field: str, value: str, headers: dict[str, str])
 
 
 def _licence_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     lic = client.post("/firearms/licences", headers=h, json={"subject_type": "agent", "subject_id": "muse",
                                                              "danger": "low", "expires_at": "2999-01-01T00:00:00Z"}).json()
     return Target(f"/firearms/licences/{lic['id']}/revoke", {}, 1, h,
@@ -89,8 +83,7 @@ def _licence_target(client: httpx.Client) -> Target:
 
 def _switch_target(body: dict[str, Any] | None, event: str, *, platform: bool = False) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         if platform:
             from studio.bootstrap import bootstrap  # the running platform's own instance
             from tests.support.governance import system_headers_for
@@ -108,8 +101,7 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
                      event: str, *, delete: bool = False) -> Callable[[httpx.Client], Target]:
     """A resource written with PUT (base_rev 0 creates it); a DELETE target is created first."""
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         rev = 0
         if delete:
             assert client.put(url, headers=h, json={**body, "base_rev": 0}).status_code == 200
@@ -119,10 +111,19 @@ def _upserted_target(url: str, list_url: str, key: str, field: str, value: str, 
     return make
 
 
+def _upserted_pair(route: str, url: str, list_url: str, key: str, field: str, value: str, body: dict[str, Any],
+                   set_event: str, removed_event: str) -> dict[tuple[str, str], Callable[[httpx.Client], Target]]:
+    """The PUT that writes an upserted resource and the DELETE that removes it, at the same ``route``."""
+    return {("PUT", route): _upserted_target(url, list_url, key, field, value, body, set_event),
+            ("DELETE", route): _upserted_target(url, list_url, key, field, value, body, removed_event, delete=True)}
+
+
 _CORRIDOR = {"floor": 0.1, "ceiling": 0.9, "default": 0.5}
 _BUDGET = {"provider": "*", "period": "month", "soft_usd": 1.0, "hard_usd": 2.0}
 _HTTP_TOOL = {"version": "1.0.0", "title": "Rev", "description": "A tenant tool", "input_schema": {"type": "object"},
               "output_schema": {"type": "object"}, "url": "https://tools.example.com/run"}
+
+
 def _key_rev(tenant: str, headers: dict[str, str]) -> Callable[[httpx.Client], int]:
     def read(client: httpx.Client) -> int:
         keys = client.get(f"/tenants/{tenant}/keys", headers=headers).json()["keys"]
@@ -132,15 +133,13 @@ def _key_rev(tenant: str, headers: dict[str, str]) -> Callable[[httpx.Client], i
 
 
 def _byok_put_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     return Target(f"/tenants/{tenant}/keys/openai", {"key": "sk-revisioned-" + "k" * 24}, 0, h, _key_rev(tenant, h),
                   "byok.key_added")
 
 
 def _byok_delete_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     added = client.put(f"/tenants/{tenant}/keys/openai", json={"key": "sk-revisioned-" + "k" * 24, "base_rev": 0},
                        headers=h)
     assert added.status_code == 200, added.text
@@ -148,8 +147,7 @@ def _byok_delete_target(client: httpx.Client) -> Target:
 
 
 def _runtime_config_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     return Target("/runtime-config", {"embeddings": {"provider": "local"}}, 0, h, etag_of("/runtime-config", h),
                   "runtime_config.changed")
 
@@ -157,8 +155,7 @@ def _runtime_config_target(client: httpx.Client) -> Target:
 def _nexus_doc_target(body: dict[str, Any] | None, event: str,
                       follow_ups: tuple[str, ...] = ()) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         doc = client.post("/nexus/raw", json={"title": "Doc", "content": "Before."}, headers=h).json()
         url = f"/nexus/raw/{doc['id']}"
         return Target(url, body, doc["rev"], h, etag_of(url, h), event, follow_ups)
@@ -168,8 +165,7 @@ def _nexus_doc_target(body: dict[str, Any] | None, event: str,
 
 def _nexus_card_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         card = client.post("/nexus/cards", json={"title": "Card", "body": "Before."}, headers=h).json()
         url = f"/nexus/cards/{card['id']}"
         return Target(url, body, card["rev"], h, etag_of(url, h), event)
@@ -179,8 +175,7 @@ def _nexus_card_target(body: dict[str, Any] | None, event: str) -> Callable[[htt
 
 def _nexus_settings_target(section: str, body: dict[str, Any]) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
 
         def read(c: httpx.Client) -> int:
             return int(c.get("/nexus/settings", headers=h).json()[section]["rev"])
@@ -194,8 +189,7 @@ def _nexus_settings_target(section: str, body: dict[str, Any]) -> Callable[[http
 
 def _blackboard_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         url = "/memory/blackboards/plan"
         board = client.put(url, json={"content": {"v": 0}, "base_rev": 0}, headers=h).json()
         return Target(url, body, board["rev"], h, etag_of(url, h), event)
@@ -204,8 +198,7 @@ def _blackboard_target(body: dict[str, Any] | None, event: str) -> Callable[[htt
 
 
 def _experiment_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     exp = client.post("/experiments", json={"key": "rev-exp", "variations": [{"key": "a"}, {"key": "b"}]},
                       headers=h).json()
     url = f"/experiments/{exp['id']}"
@@ -213,8 +206,7 @@ def _experiment_target(client: httpx.Client) -> Target:
 
 
 def _flag_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     flag = client.post("/flags", json={"key": "rev-flag", "default_value": True}, headers=h).json()
     return Target("/flags/rev-flag", {"default_value": False}, flag["rev"], h, etag_of("/flags/rev-flag", h),
                   "experiments.flag_updated")
@@ -223,8 +215,7 @@ def _flag_target(client: httpx.Client) -> Target:
 def _analytics_target(create: str, body_in: dict[str, Any], body: dict[str, Any] | None,
                       event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         made = client.post(create, json=body_in, headers=h)
         assert made.status_code == 201, made.text
         url = f"{create}/{made.json()['id']}"
@@ -249,8 +240,7 @@ _PAGE = {"path": "/pricing", "title": "Pricing"}
 
 def _seo_target(at_path: bool) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         made = client.put("/seo/pages/web/pricing", json={**_PAGE, "base_rev": 0}, headers=h)
         assert made.status_code == 200, made.text
         body = {**_PAGE, "title": "New"} if at_path else {**_PAGE, "surface": "web", "page_type": "pricing"}
@@ -261,16 +251,14 @@ def _seo_target(at_path: bool) -> Callable[[httpx.Client], Target]:
 
 
 def _eaa_site_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     url = "/compliance/eaa/shop/site"
     return Target(url, {"service": {"service_name": "Shop"}}, 0, h, etag_of(url, h), "audits.eaa_site_updated")
 
 
 def _video_project_target(body: dict[str, Any] | None, event: str) -> Callable[[httpx.Client], Target]:
     def make(client: httpx.Client) -> Target:
-        owner, tenant = owner_and_tenant(client)
-        h = owner.in_tenant(tenant)
+        tenant, h = tenant_and_headers(client)
         made = client.post("/video/projects", json={"name": "Cut"}, headers=h)
         assert made.status_code == 201, made.text
         url = f"/video/projects/{made.json()['id']}"
@@ -280,8 +268,7 @@ def _video_project_target(body: dict[str, Any] | None, event: str) -> Callable[[
 
 
 def _font_preset_target(client: httpx.Client) -> Target:
-    owner, tenant = owner_and_tenant(client)
-    h = owner.in_tenant(tenant)
+    tenant, h = tenant_and_headers(client)
     made = client.post("/fonts/presets", json={"name": "Body", "family": "Inter"}, headers=h)
     assert made.status_code == 201, made.text
     url = f"/fonts/presets/{made.json()['id']}"
@@ -306,10 +293,8 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
                                                                       "analytics.rule_deleted"),
     ("PUT", "/seo/pages"): _seo_target(at_path=False),
     ("PUT", "/seo/pages/{surface}/{page_type}"): _seo_target(at_path=True),
-    ("PUT", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
-                                               "tools.tool_registered"),
-    ("DELETE", "/tools/{name}"): _upserted_target("/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
-                                                  "tools.tool_deleted", delete=True),
+    **_upserted_pair("/tools/{name}", "/tools/acme.rev", "/tools", "tools", "name", "acme.rev", _HTTP_TOOL,
+                     "tools.tool_registered", "tools.tool_deleted"),
     ("POST", "/firearms/licences/{licence_id}/revoke"): _licence_target,
     ("PATCH", "/kill-switches/{switch_id}"): _switch_target({"active": False}, "governance.kill_switch_set"),
     ("PUT", "/nexus/raw/{doc_id}"): _nexus_doc_target({"content": "After."}, "nexus.doc_replaced",
@@ -328,23 +313,13 @@ TARGETS: dict[tuple[str, str], Callable[[httpx.Client], Target]] = {
     ("PUT", "/strategy-locks/{scope}"): _upserted_target(
         "/strategy-locks/budgets", "/strategy-locks", "locks", "scope", "budgets", {"locked": True},
         "governance.lock_set"),
-    ("PUT", "/temperature/corridors/tenant"): _upserted_target(
-        "/temperature/corridors/tenant", "/temperature/corridors", "corridors", "id", "tenant", _CORRIDOR,
-        "governance.corridor_set"),
-    ("DELETE", "/temperature/corridors/tenant"): _upserted_target(
-        "/temperature/corridors/tenant", "/temperature/corridors", "corridors", "id", "tenant", _CORRIDOR,
-        "governance.corridor_removed", delete=True),
-    ("PUT", "/temperature/corridors/agents/{agent_id}"): _upserted_target(
-        "/temperature/corridors/agents/muse", "/temperature/corridors", "corridors", "id", "agent.muse", _CORRIDOR,
-        "governance.corridor_set"),
-    ("DELETE", "/temperature/corridors/agents/{agent_id}"): _upserted_target(
-        "/temperature/corridors/agents/muse", "/temperature/corridors", "corridors", "id", "agent.muse", _CORRIDOR,
-        "governance.corridor_removed", delete=True),
-    ("PUT", "/budget/budgets/{budget_id}"): _upserted_target(
-        "/budget/budgets/bud_rev", "/budget/budgets", "budgets", "id", "bud_rev", _BUDGET, "governance.budget_set"),
-    ("DELETE", "/budget/budgets/{budget_id}"): _upserted_target(
-        "/budget/budgets/bud_rev", "/budget/budgets", "budgets", "id", "bud_rev", _BUDGET,
-        "governance.budget_removed", delete=True),
+    **_upserted_pair("/temperature/corridors/tenant", "/temperature/corridors/tenant", "/temperature/corridors",
+                     "corridors", "id", "tenant", _CORRIDOR, "governance.corridor_set", "governance.corridor_removed"),
+    **_upserted_pair("/temperature/corridors/agents/{agent_id}", "/temperature/corridors/agents/muse",
+                     "/temperature/corridors", "corridors", "id", "agent.muse", _CORRIDOR, "governance.corridor_set",
+                     "governance.corridor_removed"),
+    **_upserted_pair("/budget/budgets/{budget_id}", "/budget/budgets/bud_rev", "/budget/budgets", "budgets", "id",
+                     "bud_rev", _BUDGET, "governance.budget_set", "governance.budget_removed"),
     ("PATCH", "/tenants/{tenant_id}"): _tenant_target,
     ("PATCH", "/tenants/{tenant_id}/members/{user_id}"): _member_target({"role": "member"}, "member.role_changed"),
     ("DELETE", "/tenants/{tenant_id}/members/{user_id}"): _member_target(None, "member.removed"),

@@ -51,8 +51,9 @@ variable "max_instances" {
 }
 
 variable "cpu" {
-  description = "vCPUs per instance."
+  description = "vCPUs per instance (Cloud Run's own default: 1)."
   type        = string
+  default     = "1"
 }
 
 variable "memory" {
