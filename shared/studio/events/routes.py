@@ -38,21 +38,29 @@ WRITER_SUBSCRIPTION = "fn-" + store_writer.CONSUMER
 
 @dataclass(frozen=True)
 class EventsServices:
-    logger: DatasetEventLogger
     prefs: TrainingPrefsRepo
     writer: DatasetEventWriter
     store: DocumentStore
-    bus: Bus
+    deps: Deps
+
+    # The bus opens with the first event logged or stats read, not with a listing (decision 0099).
+    @property
+    def bus(self) -> Bus:
+        return self.deps.bus
+
+    @property
+    def logger(self) -> DatasetEventLogger:
+        return self.deps.memo(LOGGER, lambda: DatasetEventLogger(self.deps.bus, self.prefs))
 
 
 EVENTS: Slot[EventsServices] = Slot("events")
+LOGGER: Slot[DatasetEventLogger] = Slot("events.logger")
 
 
 def events_services(deps: Deps) -> EventsServices:
     def build() -> EventsServices:
-        prefs = TrainingPrefsRepo(deps.store)
-        return EventsServices(logger=DatasetEventLogger(deps.bus, prefs), prefs=prefs,
-                              writer=store_writer.writer_for(deps), store=deps.store, bus=deps.bus)
+        return EventsServices(prefs=TrainingPrefsRepo(deps.store), writer=store_writer.writer_for(deps),
+                              store=deps.store, deps=deps)
 
     return deps.memo(EVENTS, build)
 
