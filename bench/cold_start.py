@@ -11,7 +11,7 @@ targets (and rotate their order) so noise spreads evenly; the figure is the medi
 Two figures per function: to the health route (``/healthz/<name>``, no token, no routes loaded:
 decision 0014, goal 1.3x) and to the first authenticated GET (the function's first route needing
 only the tenant: its routes, models, the token check and a store read load on it; issue 15's bar,
-1.5x, decisions 0081-0083). Each is printed with its ratio to the hello world and PASS/MISS.
+1.5x, decisions 0081-0083 and 0097-0099). Each is printed with its ratio to the hello world and PASS/MISS.
 
 Data: each run gets a fresh copy of a pre-initialised data dir (schema created, signing
 key made), because on GCP the database already exists when an instance starts. The

@@ -9,10 +9,10 @@ from studio.kernel.http_app import HttpApp
 
 def deps():  # noqa: ANN201 - the bootstrap's Deps, with every domain's command types for three-wise questions
     from studio.governance.three_wise import COMMAND_REGISTRY
-    from studio.kernel.commands import CommandRegistry
+    from studio.kernel.command_registry import CommandRegistry
 
     instance = bootstrap()
-    instance.memo(COMMAND_REGISTRY, lambda: CommandRegistry(domains.command_types()))
+    instance.memo(COMMAND_REGISTRY, lambda: CommandRegistry(domains.command_types))  # read on first use
     return instance
 
 

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,11 +31,10 @@ NOT_AT_IMPORT = ("pydantic", "pydantic_core", "jwt", "cryptography")
 NOT_ON_FIRST_REQUEST = ("jwt", "cryptography.x509", "cryptography.hazmat.primitives.asymmetric.rsa",
                         "cryptography.hazmat.primitives.asymmetric.ec")
 SECRET_STORE = ("studio.adapters.local_secrets", "cryptography.hazmat.primitives.ciphers.aead")
-# Functions whose first authenticated GET validates no query or body: their route modules name their models
-# (kernel/model_refs.py) and the request loads no pydantic at all (decision 0082). The others' first GET
-# validates a query, or serves a schema pydantic generates, so pydantic loads there by design.
-PYDANTIC_FREE = {"identity", "runtime_config", "fonts", "analytics"}
-
+# Every function's first authenticated GET loads no pydantic (decisions 0082, 0097): route modules name their
+# models (kernel/model_refs.py), a plainly valid query is accepted by its QuerySpec (kernel/query_spec.py),
+# video's timeline schema and the command types are served from generated files. A domain module that imports
+# its models at the top again, on the way to a first GET, fails here.
 # Runs in the child: import main.py, note the modules, make the first authenticated request, note again.
 PROBE = """
 import importlib.util, json, sys
@@ -82,11 +82,40 @@ def test_a_cold_start_loads_only_what_its_first_request_needs(
     assert not _loaded(seen["after_request"], NOT_ON_FIRST_REQUEST), \
         f"{target.name}'s first authenticated GET loads {_loaded(seen['after_request'], NOT_ON_FIRST_REQUEST)[:5]}"
     assert "studio.identity.eddsa_jwt" in seen["after_request"]  # the token was checked, by the light verifier
-    if target.name in PYDANTIC_FREE:
-        assert not _loaded(seen["after_request"], ("pydantic",)), \
-            f"{target.name}'s first authenticated GET imports pydantic again: a route module imports its models?"
+    assert not _loaded(seen["after_request"], ("pydantic",)), \
+        f"{target.name}'s first authenticated GET imports pydantic again: a route or domain module imports its models?"
     if target.name == "identity":  # GET /auth/me needs no secret: the token check alone opens none
         assert not _loaded(seen["after_request"], SECRET_STORE)
+
+
+def _probe(target: Target, template: Path, caller: Caller, tmp_path: Path, path: str) -> dict[str, Any]:
+    data_dir = tmp_path / "data"
+    shutil.copytree(template, data_dir)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "shared"), "STUDIO_DATA_DIR": str(data_dir),
+           "STUDIO_PUBLIC_URL": ISSUER, "STUDIO_LOG_LEVEL": "WARNING"}
+    run = subprocess.run([sys.executable, "-c", PROBE, str(target.source), path, json.dumps(caller.headers)],  # noqa: S603
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return seen
+
+
+WITH_QUERY = [t for t in FUNCTIONS if t.real_path in {"/chat/threads", "/media-v2/assets", "/provenance/entries"}]
+
+
+@pytest.mark.parametrize("target", WITH_QUERY, ids=[t.name for t in WITH_QUERY])
+def test_a_valid_query_needs_no_pydantic_and_a_bad_one_is_still_refused_by_it(
+        target: Target, prepared: tuple[Path, Caller], tmp_path: Path) -> None:
+    """A first GET with a plainly valid query stays pydantic-free; one with a bad query is judged by the
+    model as before (400 VALIDATION_FAILED naming the field), which then loads pydantic."""
+    template, caller = prepared
+    path = target.real_path.replace("{tenant_id}", caller.tenant_id)
+    good = _probe(target, template, caller, tmp_path / "good", path + "?limit=7&page_token=")
+    assert good["status"] == 200, good["body"]
+    assert not _loaded(good["after_request"], ("pydantic",))
+    bad = _probe(target, template, caller, tmp_path / "bad", path + "?limit=%D9%A3")  # Arabic-Indic three
+    assert bad["status"] == 400 and '"VALIDATION_FAILED"' in bad["body"] and "query.limit" in bad["body"]
+    assert _loaded(bad["after_request"], ("pydantic",))
 
 
 def test_the_guard_sees_a_heavy_import(prepared: tuple[Path, Caller], tmp_path: Path) -> None:

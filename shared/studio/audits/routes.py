@@ -9,6 +9,7 @@ from studio.audits.services import audits_services
 from studio.kernel import errors
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import models
+from studio.kernel.query_spec import QuerySpec, Text, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from studio.audits import models as m
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.audits.models")
+
+# restates m.AuditListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+AUDITS = QuerySpec(m.AuditListQuery, {
+    "site_id": Text(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=64), **page(100, default=20)})
 
 audits = Router("audits")
 
@@ -28,7 +33,7 @@ def request_audit(call: Call) -> Any:
     return Reply(job, status=202, headers={"Location": f"/audits/{job['id']}"})
 
 
-@audits.tenant("GET", "/audits", role=Role.VIEWER, query=m.AuditListQuery, response=m.AuditList)
+@audits.tenant("GET", "/audits", role=Role.VIEWER, query=AUDITS, response=m.AuditList)
 def list_audits(call: Call) -> Any:
     """The tenant's audits, newest first; ?site_id= gives one site's history."""
     q = call.query

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from studio.chat.services import chat_services
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import RevisionQuery, models
+from studio.kernel.query_spec import QuerySpec, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.privacy.services import privacy_services
@@ -15,10 +16,13 @@ if TYPE_CHECKING:
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.chat.models")
 
+# restates m.ThreadListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+THREADS = QuerySpec(m.ThreadListQuery, page(200))
+
 chat = Router("chat")
 
 
-@chat.tenant("GET", "/chat/threads", role=Role.VIEWER, query=m.ThreadListQuery, response=m.ThreadList)
+@chat.tenant("GET", "/chat/threads", role=Role.VIEWER, query=THREADS, response=m.ThreadList)
 def list_threads(call: Call) -> Any:
     """Threads of the tenant and env, newest first."""
     return chat_services(call.deps).threads.list_threads(call.need_ctx(), call.query.limit, call.query.page_token)

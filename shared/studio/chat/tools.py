@@ -2,11 +2,22 @@
 ``studio.tools`` (gates, schemas and policy are checked there); the handlers use chat's own services."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.chat.services import chat_services
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolCost, ToolInvocation, ToolSpec
+
+if TYPE_CHECKING:
+    from studio.chat.services import ChatServices
+    from studio.kernel.deps import Deps
+
+
+def chat_services(deps: Deps) -> ChatServices:
+    """The domain's services, imported when a tool runs: listing the tools (every domain's specs, on the
+    tools function's first request) imports no domain's services (decision 0097)."""
+    from studio.chat.services import chat_services as services
+
+    return services(deps)
 
 AGENT_AUTHOR_PREFIX = "agent:"  # a message an agent posted by tool: the pipeline never calls tools for it
 

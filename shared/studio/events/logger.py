@@ -14,16 +14,17 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from studio.events.models import EVENT_TYPE, TOPIC, DatasetEvent, DatasetEventIn
 from studio.events.training_prefs import TrainingPrefsRepo
+from studio.events.wire import EVENT_TYPE, TOPIC
 from studio.kernel import errors, logs, tx_journal
 from studio.kernel.context import RequestContext
 from studio.kernel.problems import from_validation_error
 from studio.ports.bus import Bus
-from studio.privacy.pii import scrub_value
+
+if TYPE_CHECKING:  # imported where an event is built: holding a logger costs no pydantic (decision 0097)
+    from studio.events.models import DatasetEvent, DatasetEventIn
 
 _log = logs.get("studio.events.logger")
 
@@ -61,6 +62,8 @@ class DatasetEventLogger:
         return record.event_id
 
     def prepare(self, ctx: RequestContext, event: DatasetEventIn) -> DatasetEvent:
+        from studio.privacy.pii import scrub_value  # its recognisers load with the first event logged
+
         user_id = _acting_user(ctx, event.user_id)
         found: list[str] = []
         scrubbed: dict[str, object] = {}
@@ -69,6 +72,10 @@ class DatasetEventLogger:
             scrubbed[name] = value
             found.extend(str(t) for t in types)
         fields = event.model_dump(exclude={"tenant_id", "env", "user_id", *scrubbed})
+        from pydantic import ValidationError
+
+        from studio.events.models import DatasetEvent
+
         try:
             # Validated, not constructed: the scrubbed values and ctx.env are checked like any input.
             return DatasetEvent.model_validate({

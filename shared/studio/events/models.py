@@ -11,7 +11,7 @@ deployed without the ``privacy`` dependency group.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,28 +25,19 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from studio.events.wire import EVENT_TYPE as EVENT_TYPE
+from studio.events.wire import TOPIC as TOPIC
+from studio.events.wire import rfc3339 as rfc3339
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import PageToken, Revision, StrictInt, UtcDatetime
 
 ENV = Literal["dev", "staging", "prod"]
-TOPIC = "dataset-events"  # the logger publishes here; the writer function is subscribed
-EVENT_TYPE = "dataset_event.logged"  # the ``type`` attribute of every message on TOPIC
 # One Firestore document holds 1 MiB; the scrubbed payload must fit with room for the rest.
 MAX_PAYLOAD_BYTES = 256 * 1024
 SURFACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 AGENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 PII_TYPE_PATTERN = r"^[A-Z][A-Z0-9_]{1,31}$"  # a studio.privacy.pii.PiiType value; open to new types
-
-
-def rfc3339(value: datetime) -> str:
-    """Fixed-width UTC (always 6 fractional digits, ``Z``): stored timestamps then sort as strings.
-
-    pydantic drops the fraction when it is zero, and "12:00:00Z" sorts after "12:00:00.5Z"; and
-    ``%Y`` does not pad years before 1000 on glibc ("999-..." would sort after "2025-...").
-    """
-    utc = value.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 class _Camel(ApiModel):

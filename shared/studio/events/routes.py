@@ -13,6 +13,7 @@ from studio.kernel import errors
 from studio.kernel.call import Call
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.model_refs import models
+from studio.kernel.query_spec import QuerySpec, Text, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.ports.bus import Bus
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.events.models")
 
+# restates m.DatasetEventQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+DATASET_EVENTS = QuerySpec(m.DatasetEventQuery, {
+    "surface": Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"),
+    "agent": Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$"),
+    "since": Time(), "until": Time(), **page(500)}, ordered=(("since", "until"),))
+
 # The writer's subscription as the local runtime names it (infra.localrun.event_delivery:
 # "fn-" + function name). Deployments must keep the name for the stats route to find it.
 WRITER_SUBSCRIPTION = "fn-" + store_writer.CONSUMER
@@ -31,21 +38,29 @@ WRITER_SUBSCRIPTION = "fn-" + store_writer.CONSUMER
 
 @dataclass(frozen=True)
 class EventsServices:
-    logger: DatasetEventLogger
     prefs: TrainingPrefsRepo
     writer: DatasetEventWriter
     store: DocumentStore
-    bus: Bus
+    deps: Deps
+
+    # The bus opens with the first event logged or stats read, not with a listing (decision 0099).
+    @property
+    def bus(self) -> Bus:
+        return self.deps.bus
+
+    @property
+    def logger(self) -> DatasetEventLogger:
+        return self.deps.memo(LOGGER, lambda: DatasetEventLogger(self.deps.bus, self.prefs))
 
 
 EVENTS: Slot[EventsServices] = Slot("events")
+LOGGER: Slot[DatasetEventLogger] = Slot("events.logger")
 
 
 def events_services(deps: Deps) -> EventsServices:
     def build() -> EventsServices:
-        prefs = TrainingPrefsRepo(deps.store)
-        return EventsServices(logger=DatasetEventLogger(deps.bus, prefs), prefs=prefs,
-                              writer=store_writer.writer_for(deps), store=deps.store, bus=deps.bus)
+        return EventsServices(prefs=TrainingPrefsRepo(deps.store), writer=store_writer.writer_for(deps),
+                              store=deps.store, deps=deps)
 
     return deps.memo(EVENTS, build)
 
@@ -73,7 +88,7 @@ def log_event(call: Call) -> Any:
     return DatasetEventAccepted(event_id=event_id)
 
 
-@datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=m.DatasetEventQuery,
+@datasets.tenant("GET", "/events/datasets", role=Role.ADMIN, query=DATASET_EVENTS,
                  response=m.DatasetEventPage)
 def list_events(call: Call) -> Any:
     """Stored DatasetEvents, newest first, filtered by surface, agent and time range."""

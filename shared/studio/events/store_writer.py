@@ -25,25 +25,18 @@ group, and the logger (the only producer) has scrubbed each event before publish
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
-from studio.events.models import (
-    EVENT_TYPE,
-    TOPIC,
-    DatasetEvent,
-    DatasetEventCounters,
-    DatasetEventPage,
-    DatasetEventQuery,
-    rfc3339,
-)
+from studio.events.wire import EVENT_TYPE, TOPIC, rfc3339
 from studio.kernel import cloudevents, errors, logs
 from studio.kernel.dedupe import apply_once
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.json_input import finite_only
 from studio.kernel.paths import tenant_collection, tenant_root
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
+
+if TYPE_CHECKING:  # imported where a record is checked: an empty read needs no pydantic (decision 0097)
+    from studio.events.models import DatasetEvent, DatasetEventCounters, DatasetEventQuery
 
 CONSUMER = "dataset_event_writer"
 COLLECTION = "dataset_events"
@@ -94,6 +87,10 @@ def decode(cloud_event: Any) -> DatasetEvent:
         raise MalformedDatasetEvent(f"message from topic {payload.topic!r}, expected {TOPIC!r}")
     if payload.attributes.get("type", EVENT_TYPE) != EVENT_TYPE:
         raise MalformedDatasetEvent(f"message type {payload.attributes['type']!r}, expected {EVENT_TYPE!r}")
+    from pydantic import ValidationError
+
+    from studio.events.models import DatasetEvent
+
     try:
         record = DatasetEvent.model_validate(body)
     except ValidationError as exc:
@@ -153,8 +150,10 @@ def _attribute(cloud_event: Any, name: str) -> Any:
 # -- reads ------------------------------------------------------------------------------
 
 
-def list_events(store: DocumentStore, tenant_id: str, env: str, q: DatasetEventQuery) -> DatasetEventPage:
-    """Newest first. Needs Firestore composite indexes on (surface|agentId, createdAt desc)."""
+def list_events(store: DocumentStore, tenant_id: str, env: str, q: DatasetEventQuery) -> dict[str, Any]:
+    """Newest first. Needs Firestore composite indexes on (surface|agentId, createdAt desc). A
+    DatasetEventPage as JSON: each stored record is checked by the model (``_readable``), so an empty
+    page imports no pydantic."""
     filters: list[Filter] = []
     if q.surface is not None:
         filters.append(Filter("surface", "==", q.surface))
@@ -168,14 +167,18 @@ def list_events(store: DocumentStore, tenant_id: str, env: str, q: DatasetEventQ
     page = store.query(Query(tenant_collection(tenant_id, env, COLLECTION), filters,
                              [("createdAt", "desc")], q.limit, q.page_token or None))
     events = [event for event in map(_readable, page.docs) if event is not None]
-    return DatasetEventPage(events=events, next_page_token=page.next_cursor,
-                            unreadable=len(page.docs) - len(events))
+    return {"events": [event.model_dump(mode="json", by_alias=True) for event in events],
+            "next_page_token": page.next_cursor, "unreadable": len(page.docs) - len(events)}
 
 
 def _readable(doc: Document) -> DatasetEvent | None:
     """A stored event as the API shows it. One bad record (stored by an older build, e.g. with
     NaN in its input) must not take the tenant's whole listing down: it is left out, logged and
     counted, never a 500."""
+    from pydantic import ValidationError
+
+    from studio.events.models import DatasetEvent
+
     try:
         return DatasetEvent.model_validate(finite_only(doc.data))
     except ValidationError as exc:
@@ -193,6 +196,8 @@ def _sum(store: DocumentStore, collection: str, *names: str) -> dict[str, int]:
 
 
 def read_counters(store: DocumentStore, tenant_id: str, env: str) -> DatasetEventCounters:
+    from studio.events.models import DatasetEventCounters
+
     return DatasetEventCounters(**_sum(store, tenant_shards(tenant_id, env), "written", "duplicates"))
 
 

@@ -1,15 +1,26 @@
 """The events domain's built-in tool (issue 9): log a DatasetEvent, as POST /events/datasets does."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.events.models import DatasetEventIn
-from studio.events.routes import events_services
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolInvocation, ToolSpec
 
+if TYPE_CHECKING:
+    from studio.events.routes import EventsServices
+    from studio.kernel.deps import Deps
+
+
+def events_services(deps: Deps) -> EventsServices:
+    """The domain's services, imported when the tool runs, not when every tool is listed (decision 0097)."""
+    from studio.events.routes import events_services as services
+
+    return services(deps)
+
 
 def _log_dataset_event(call: ToolInvocation) -> dict[str, Any]:
+    from studio.events.models import DatasetEventIn  # pydantic: when the tool runs, not when it is listed
+
     event = DatasetEventIn.model_validate({"surface": call.input["surface"],
                                            "agentId": call.input.get("agent_id") or call.caller_id[:128],
                                            "input": call.input["input"], "output": call.input["output"],

@@ -12,13 +12,17 @@ revisioned like every mutable resource (BLUEPRINT 3). Preconditions:
 """
 from __future__ import annotations
 
-from studio.events.models import TrainingPrefs
+from typing import TYPE_CHECKING
+
 from studio.kernel import repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent
 from studio.kernel.paths import tenant_collection
 from studio.ports.store import Document, DocumentStore
+
+if TYPE_CHECKING:  # imported where a preference is shown (decision 0097)
+    from studio.events.models import TrainingPrefs
 
 COLLECTION = "training_prefs"
 CHANGED = "privacy.training_prefs_changed"
@@ -35,6 +39,8 @@ def prefs_path(tenant_id: str, env: str, user_id: str) -> str:
 
 
 def _view(user_id: str, doc: Document | None) -> TrainingPrefs:
+    from studio.events.models import TrainingPrefs
+
     if doc is None:
         return TrainingPrefs(user_id=user_id, train_ok=DEFAULT_TRAIN_OK, rev=0, updated_at=None, source="default")
     return TrainingPrefs(user_id=user_id, train_ok=bool(doc.data.get("train_ok", DEFAULT_TRAIN_OK)), rev=doc.rev,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.experiments import assignment, conditions, paths
 from studio.experiments.errors import (
@@ -20,12 +20,14 @@ from studio.experiments.errors import (
     STATUS_TRANSITION_INVALID,
     WEIGHTS_INVALID,
 )
-from studio.experiments.models import ExperimentIn, ExperimentPatch, VariationIn
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.ports.store import Document, DocumentStore, Query, Transaction
+
+if TYPE_CHECKING:  # annotations only: listing experiments must not import pydantic (decision 0097)
+    from studio.experiments.models import ExperimentIn, ExperimentPatch, VariationIn
 
 ID_PREFIX = "exp_"
 _NEXT = {"draft": ("draft", "running"), "running": ("running", "stopped"), "stopped": ("stopped",)}

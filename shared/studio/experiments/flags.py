@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.experiments import conditions, paths
 from studio.experiments.errors import (
@@ -18,12 +18,15 @@ from studio.experiments.errors import (
     EXPERIMENT_UNKNOWN,
     STATUS_TRANSITION_INVALID,
 )
-from studio.experiments.models import KEY_PATTERN, FlagIn, FlagPatch, RuleIn
+from studio.experiments.keys import KEY_PATTERN
 from studio.kernel import errors, repository
 from studio.kernel.clock import utc_now
 from studio.kernel.context import RequestContext
 from studio.kernel.events import DomainEvent, emit
 from studio.ports.store import Document, DocumentStore, Query, Transaction
+
+if TYPE_CHECKING:  # annotations only: listing flags must not import pydantic (decision 0097)
+    from studio.experiments.models import FlagIn, FlagPatch, RuleIn
 
 RESERVED_KEYS = frozenset({"sdk-keys"})  # /flags/sdk-keys is a route, not a flag
 _KEY = re.compile(KEY_PATTERN)

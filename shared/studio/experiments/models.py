@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
+from studio.experiments.keys import KEY_PATTERN
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import Revision, StrictInt
 
-KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 ATTRIBUTE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$"
 MAX_VALUE_BYTES = 8 * 1024
 Status = Literal["draft", "running", "stopped"]

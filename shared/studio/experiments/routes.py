@@ -7,6 +7,7 @@ from studio.experiments import ofrep, results, sdk_keys, simulate
 from studio.experiments.services import experiments_services
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import models
+from studio.kernel.query_spec import QuerySpec, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
@@ -15,12 +16,15 @@ if TYPE_CHECKING:
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.experiments.models")
 
+# restates m.ListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+LIST = QuerySpec(m.ListQuery, page(200))
+
 experiments = Router("experiments")
 flags = Router("flags")
 evaluation = Router("ofrep")
 
 
-@experiments.tenant("GET", "/experiments", role=Role.VIEWER, query=m.ListQuery, response=m.ExperimentList)
+@experiments.tenant("GET", "/experiments", role=Role.VIEWER, query=LIST, response=m.ExperimentList)
 def list_experiments(call: Call) -> Any:
     """Experiments of the tenant env, newest first."""
     return experiments_services(call.deps).experiments.list_experiments(call.need_ctx(), call.query.limit,
@@ -92,7 +96,7 @@ def revoke_sdk_key(call: Call) -> Any:
     return experiments_services(call.deps).sdk_keys.revoke(call.need_ctx(), call.params["key_id"])
 
 
-@flags.tenant("GET", "/flags", role=Role.VIEWER, query=m.ListQuery, response=m.FlagList)
+@flags.tenant("GET", "/flags", role=Role.VIEWER, query=LIST, response=m.FlagList)
 def list_flags(call: Call) -> Any:
     """Flags of the tenant env, newest first."""
     return experiments_services(call.deps).flags.list_flags(call.need_ctx(), call.query.limit, call.query.page_token)

@@ -11,6 +11,7 @@ from studio.governance.three_wise import ThreeWiseService
 from studio.kernel import errors
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import RevisionQuery, models
+from studio.kernel.query_spec import OneOf, QuerySpec, Text
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.governance.models")
 
+# restates m.LicenceQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+LICENCES = QuerySpec(m.LicenceQuery, {
+    "subject_type": OneOf(("user", "agent", "api_client")),
+    "subject_id": Text(pattern=r"^[A-Za-z0-9_.@:-]+$", min_length=1, max_length=128)})
+
 firearms = Router("governance")
 switches = Router("governance")
 locks = Router("governance")
@@ -26,7 +32,7 @@ three_wise = Router("governance")
 
 
 # -- firearms licences -----------------------------------------------------------------------
-@firearms.tenant("GET", "/firearms/licences", role=Role.VIEWER, query=m.LicenceQuery, response=m.LicenceList)
+@firearms.tenant("GET", "/firearms/licences", role=Role.VIEWER, query=LICENCES, response=m.LicenceList)
 def list_licences(call: Call) -> Any:
     """Licences of the tenant and env; ?subject_type=&subject_id= for one subject's."""
     return governance_services(call.deps).licences.list_licences(call.need_ctx(), call.query.subject_type,

@@ -9,22 +9,23 @@ Rejected: once as many reviewers reject as would have had to approve.
 from __future__ import annotations
 
 import secrets
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from studio.governance import paths
 from studio.governance.errors import QUESTION_NOT_OPEN, VOTE_NOT_ALLOWED
 from studio.governance.locks import approved_change
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
-from studio.kernel.commands import CommandEnvelope, CommandRegistry
+from studio.kernel.command_registry import CommandRegistry
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.events import DomainEvent, emit
 from studio.kernel.problems import from_validation_error
 from studio.kernel.roles import Role
 from studio.ports.store import Document, DocumentStore, Filter, Query, Transaction
+
+if TYPE_CHECKING:  # a question's command is validated where one is read or proposed (decision 0097)
+    from studio.kernel.commands import CommandEnvelope
 
 # Every domain's command types, put here by the governance function (functions/governance/main.py
 # composes them from studio.domains, which this layer may not import).
@@ -61,6 +62,8 @@ class ThreeWiseService:
                                      errors=[{"field": "body.command.target.kind", "message": f"must be {kind.target_kind}"}])
         if not ctx.is_system and (ctx.role is None or not ctx.role.at_least(kind.role)):
             raise errors.StudioError(errors.ROLE_INSUFFICIENT, f"proposing {command.type} needs {kind.role.value}")
+        from pydantic import ValidationError
+
         try:
             kind.payload.model_validate(command.payload)
         except ValidationError as exc:
@@ -133,6 +136,10 @@ class ThreeWiseService:
 
     def _apply(self, deps: Deps, ctx: RequestContext, doc: Document) -> Document:
         """Run the approved command as the last approver, past the lock it was asked under; record the outcome."""
+        from pydantic import ValidationError
+
+        from studio.kernel.commands import CommandEnvelope
+
         command = CommandEnvelope.model_validate(doc.data["command"])
         outcome: dict[str, Any]
         try:

@@ -1,11 +1,22 @@
 """Identity's built-in tool (issue 9): rename the tenant. Same service as PATCH /tenants/{id}."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.identity.services import identity_services
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolInvocation, ToolSpec
+
+if TYPE_CHECKING:
+    from studio.identity.services import IdentityServices
+    from studio.kernel.deps import Deps
+
+
+def identity_services(deps: Deps) -> IdentityServices:
+    """The domain's services, imported when a tool runs: listing the tools (every domain's specs, on the
+    tools function's first request) imports no domain's services (decision 0097)."""
+    from studio.identity.services import identity_services as services
+
+    return services(deps)
 
 
 def _rename_tenant(call: ToolInvocation) -> dict[str, Any]:

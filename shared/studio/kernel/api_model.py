@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_REV = (1 << 53) - 1  # revisions stay exact in a JavaScript number
+from studio.kernel.revisions import MAX_REV as MAX_REV  # kept here for the models that import it
 
 
 class ApiModel(BaseModel):

@@ -3,20 +3,19 @@ handler registered in an explicit table; each type publishes its payload's JSON 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio.kernel import errors
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import Revision
-from studio.kernel.context import RequestContext
-from studio.kernel.roles import Role
 
-if TYPE_CHECKING:
-    from studio.kernel.deps import Deps
+# The table of types lives apart, without pydantic: a function that only holds it (governance's
+# three-wise questions) does not import the envelope's models until a command is read (decision 0097).
+from studio.kernel.command_registry import CommandOutcome as CommandOutcome
+from studio.kernel.command_registry import CommandRegistry as CommandRegistry
+from studio.kernel.command_registry import CommandType as CommandType
+from studio.kernel.command_registry import Handler as Handler
 
 
 class CommandTarget(ApiModel):
@@ -34,6 +33,10 @@ class CommandEnvelope(ApiModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+class CommandTypes(BaseModel):  # GET /commands/types (a plain BaseModel, as it always was)
+    types: list[dict[str, Any]]
+
+
 class EventSummary(ApiModel):
     id: str
     type: str
@@ -45,40 +48,3 @@ class CommandResult(ApiModel):
     target: CommandTarget
     new_rev: int
     events: list[EventSummary] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CommandOutcome:
-    new_rev: int
-    events: list[dict[str, str]] = field(default_factory=list)
-
-
-Handler = Callable[["Deps", RequestContext, str, int, Any], CommandOutcome]
-
-
-@dataclass(frozen=True)
-class CommandType:
-    name: str
-    target_kind: str
-    payload: type[BaseModel]
-    role: Role
-    handler: Handler  # (deps, ctx, target_id, base_rev, payload) -> outcome
-    summary: str = ""
-
-
-class CommandRegistry:
-    def __init__(self, types: Iterable[CommandType]) -> None:
-        self._types = {t.name: t for t in types}
-
-    def get(self, name: str) -> CommandType:
-        try:
-            return self._types[name]
-        except KeyError:
-            raise errors.StudioError(errors.UNKNOWN_COMMAND_TYPE, f"unknown command type {name!r}") from None
-
-    def describe(self) -> list[dict[str, Any]]:
-        return [
-            {"type": t.name, "target_kind": t.target_kind, "role": t.role.value, "summary": t.summary,
-             "payload_schema": t.payload.model_json_schema()}
-            for t in sorted(self._types.values(), key=lambda t: t.name)
-        ]

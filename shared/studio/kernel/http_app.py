@@ -21,6 +21,7 @@ from studio.kernel.deps import Deps
 from studio.kernel.idempotency import IdempotencyKeys, StoredResponse, request_fingerprint
 from studio.kernel.json_input import finite_only, parse_json
 from studio.kernel.problems import from_validation_error, problem_response
+from studio.kernel.query_spec import QuerySpec
 from studio.kernel.revisions import etag
 from studio.kernel.routing import Access, Route, Router, RouteTable
 from studio.kernel.tx_journal import journaling
@@ -263,13 +264,17 @@ def _idempotency_scope(call: Call) -> str:
 
 
 def _validate_query(route: Route, request: Request) -> Any:
-    model = route.query_model
-    if model is None:
+    if route.query is None:
         return None
+    args = request.args.to_dict()
+    if isinstance(route.query, QuerySpec) and (plain := route.query.accept(args)) is not None:
+        return plain  # plainly valid: no pydantic on this request (decision 0097)
+    model = route.query_model
+    assert model is not None  # route.query is set
     from pydantic import ValidationError
 
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(args)
     except ValidationError as exc:
         raise from_validation_error(exc, location="query") from None
 

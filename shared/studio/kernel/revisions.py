@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from studio.kernel import entity_tags, errors
 
+MAX_REV = (1 << 53) - 1  # revisions stay exact in a JavaScript number
+
 if TYPE_CHECKING:
     from studio.kernel.call import Call
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from studio.kernel.model_refs import ModelRef, resolve
+from studio.kernel.query_spec import QuerySpec
 from studio.kernel.roles import Role
 
 if TYPE_CHECKING:
@@ -45,9 +46,10 @@ class Route:
     access: Access
     role: Role | None = None
     # pydantic models, or ModelRefs the kernel imports on first use (kernel/model_refs.py): read them
-    # through body_model / query_model / response_model
+    # through body_model / query_model / response_model. A query may be a QuerySpec: its model, and its
+    # fields restated so a plainly valid query is accepted without importing pydantic (kernel/query_spec.py)
     body: type[BaseModel] | ModelRef | None = None
-    query: type[BaseModel] | ModelRef | None = None
+    query: type[BaseModel] | ModelRef | QuerySpec | None = None
     response: type[BaseModel] | ModelRef | None = None
     status: int = 200
     summary: str = ""
@@ -84,9 +86,9 @@ class Route:
 
     @property
     def query_model(self) -> type[BaseModel] | None:
-        if isinstance(self.query, ModelRef):
+        if isinstance(self.query, ModelRef | QuerySpec):
             _check_base_rev(self)
-        return resolve(self.query)
+        return resolve(_named(self.query))
 
     @property
     def response_model(self) -> type[BaseModel] | None:
@@ -167,12 +169,16 @@ def _check_revisioned(route: Route) -> None:
         raise ValueError(f"{where}: a revisioned route must declare current_rev= (its resource's revision)")
     if route.current_rev is not None and not route.revisioned:
         raise ValueError(f"{where}: current_rev= is only for revisioned routes")
-    if not isinstance(route.body, ModelRef) and not isinstance(route.query, ModelRef):
+    if not isinstance(route.body, ModelRef) and not isinstance(_named(route.query), ModelRef):
         _check_base_rev(route)  # else when its models are first imported (Route.body_model, query_model)
 
 
+def _named(query: type[BaseModel] | ModelRef | QuerySpec | None) -> type[BaseModel] | ModelRef | None:
+    return query.model if isinstance(query, QuerySpec) else query
+
+
 def _check_base_rev(route: Route) -> None:
-    models = (resolve(route.body), resolve(route.query))
+    models = (resolve(route.body), resolve(_named(route.query)))
     if route.revisioned and not any("base_rev" in getattr(m, "model_fields", {}) for m in models):
         raise ValueError(f"{route.method} {route.path}: a revisioned route takes base_rev in its body or query model "
                          "(kernel.api_model.RevisionQuery for a route without a body)")

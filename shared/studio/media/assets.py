@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from studio.kernel import errors, repository
@@ -21,7 +22,7 @@ from studio.media.ingest import Ingest, expired
 from studio.media.metadata_filter import extracted_filter, filtered
 from studio.media.provenance_data import provenance, ref
 from studio.media.views import artifact_view, asset_view, object_ref
-from studio.ports.blobs import upload_headers
+from studio.ports.blobs import BlobStore, upload_headers
 from studio.ports.store import Document, Filter, Query, Transaction
 
 UPLOAD_EXPIRES_S = 3600
@@ -57,8 +58,16 @@ class AssetService:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._store = deps.store
-        self._blobs = deps.blobs
-        self._ingest = Ingest(deps.store, deps.blobs, extracted_filter(deps))
+
+    # The blob store (and its URL-signing key, read through the secret store) opens on first use: a list
+    # that finds no asset signs nothing, and a function's first request need not pay for it (decision 0097).
+    @property
+    def _blobs(self) -> BlobStore:
+        return self._deps.blobs
+
+    @cached_property
+    def _ingest(self) -> Ingest:
+        return Ingest(self._store, self._deps.blobs, extracted_filter(self._deps))
 
     # -- creating ------------------------------------------------------------
     def _new_asset(self, ctx: RequestContext, *, filename: str, title: str | None, declared_type: str | None,

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+from typing import TYPE_CHECKING
 
 from studio.kernel import errors
+
+if TYPE_CHECKING:
+    import subprocess
 
 TIMEOUT_S = 600  # one ffmpeg run; the asset's processing lease is longer
 
@@ -27,6 +30,8 @@ def binary(name: str) -> str:
 
 def run(args: list[str], timeout_s: int = TIMEOUT_S) -> subprocess.CompletedProcess[bytes]:
     """Run a tool; a non-zero exit is ToolFailed with the tail of its stderr."""
+    import subprocess  # with the first run, not with the media routes (cold start, decision 0097)
+
     try:
         done = subprocess.run(args, capture_output=True, timeout=timeout_s, check=False)  # noqa: S603 - fixed argv
     except subprocess.TimeoutExpired:

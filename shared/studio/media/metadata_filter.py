@@ -9,7 +9,6 @@ from typing import Any
 from studio.kernel import errors
 from studio.kernel.deps import Deps
 from studio.privacy.errors import POLICY_BLOCKED
-from studio.privacy.services import privacy_services
 
 
 def filtered(deps: Deps, tenant_id: str, env: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -18,6 +17,8 @@ def filtered(deps: Deps, tenant_id: str, env: str, fields: dict[str, Any]) -> di
     present = {k: v for k, v in fields.items() if v is not None}
     if not present:
         return dict(fields)
+    from studio.privacy.services import privacy_services  # the policy's recognisers load with the first write
+
     cleaned = privacy_services(deps).policy.apply(tenant_id, env, present, where="media.metadata")
     return {**fields, **cleaned}
 

@@ -34,9 +34,16 @@ class Optimiser:
     def __init__(self, deps: Deps, *, c2pa: bool = True) -> None:
         self._c2pa = c2pa  # sign image variants (off: a deployment without content credentials, or a bench)
         self._store: DocumentStore = deps.store
-        self._blobs: BlobStore = deps.blobs
-        self._bus: Bus = deps.bus
         self._deps = deps  # handed to the C2PA signer (it reads the signing key through the secrets port)
+
+    # Opened on first use (decision 0097): the media function builds its services on any first request.
+    @property
+    def _blobs(self) -> BlobStore:
+        return self._deps.blobs
+
+    @property
+    def _bus(self) -> Bus:
+        return self._deps.bus
 
     def handle(self, tenant_id: str, env: str, asset_id: str) -> str:
         doc = self._store.get(paths.asset(tenant_id, env, asset_id))

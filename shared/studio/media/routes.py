@@ -8,6 +8,7 @@ from studio.kernel.call import Call, Reply
 from studio.kernel.json_input import parse_json
 from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.problems import from_validation_error
+from studio.kernel.query_spec import OneOf, QuerySpec, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.media import errors as media_errors
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from studio.media import models as m
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.media.models")
+
+# restates m.AssetListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+ASSETS = QuerySpec(m.AssetListQuery, {
+    "kind": OneOf(("image", "video", "audio", "document")),
+    "status": OneOf(("uploading", "processing", "ready", "failed", "quarantined", "deleted")),
+    "created_after": Time(), "created_before": Time(), **page(200)})
 
 media = Router("media")
 MULTIPART_MAX_BYTES = 1 << 20  # the kernel's body limit: bigger files take an upload URL
@@ -69,7 +76,7 @@ def _validated(model: Any, data: Any) -> Any:
         raise from_validation_error(exc, location="body") from None
 
 
-@media.tenant("GET", "/media-v2/assets", role=Role.VIEWER, query=m.AssetListQuery, response=m.AssetList)
+@media.tenant("GET", "/media-v2/assets", role=Role.VIEWER, query=ASSETS, response=m.AssetList)
 def list_assets(call: Call) -> Any:
     """Assets of the tenant, newest first; filters: kind, status, created range."""
     q = call.query

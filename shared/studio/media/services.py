@@ -13,13 +13,18 @@ from studio.media.optimise import Optimiser
 @dataclass(frozen=True)
 class MediaServices:
     assets: AssetService
-    ingest: Ingest
     optimiser: Optimiser
+    deps: Deps
+
+    @property
+    def ingest(self) -> Ingest:
+        """Built on first use: it holds the blob store, which listing assets may never open (decision 0097)."""
+        return self.deps.memo(INGEST, lambda: Ingest(self.deps.store, self.deps.blobs, extracted_filter(self.deps)))
 
 
 MEDIA: Slot[MediaServices] = Slot("media")
+INGEST: Slot[Ingest] = Slot("media.ingest")
 
 
 def media_services(deps: Deps) -> MediaServices:
-    return deps.memo(MEDIA, lambda: MediaServices(AssetService(deps), Ingest(deps.store, deps.blobs, extracted_filter(deps)),
-                                                  Optimiser(deps)))
+    return deps.memo(MEDIA, lambda: MediaServices(AssetService(deps), Optimiser(deps), deps))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from studio.kernel import errors
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import RevisionQuery, models
+from studio.kernel.query_spec import Int, QuerySpec, Text
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.nexus.services import nexus_services
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from studio.nexus import models as m
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.nexus.models")
+
+# restates m.ListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+LIST = QuerySpec(m.ListQuery, {"limit": Int(ge=1, le=200, default=50), "page_token": Text(max_length=2000)})
 
 memory = Router("memory")
 MAX_BOARD_BYTES = 64 * 1024
@@ -42,7 +46,7 @@ def nexus_session(call: Call) -> Any:
     return nexus_services(call.deps).memory.session(call.need_ctx(), call.params["thread_id"], call.query.limit)
 
 
-@memory.tenant("GET", "/nexus/memory/blackboards", role=Role.VIEWER, query=m.ListQuery, response=m.BoardList)
+@memory.tenant("GET", "/nexus/memory/blackboards", role=Role.VIEWER, query=LIST, response=m.BoardList)
 def list_boards(call: Call) -> Any:
     """Blackboards, most recently written first."""
     return nexus_services(call.deps).memory.boards(call.need_ctx(), call.query.limit, call.query.page_token)

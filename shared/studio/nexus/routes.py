@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call, Reply
 from studio.kernel.model_refs import RevisionQuery, models
+from studio.kernel.query_spec import Int, QuerySpec, Text
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
 from studio.nexus.explorer_routes import explorer
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from studio.nexus import models as m
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.nexus.models")
+
+# restates m.ListQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+LIST = QuerySpec(m.ListQuery, {"limit": Int(ge=1, le=200, default=50), "page_token": Text(max_length=2000)})
 
 nexus = Router("nexus")
 
@@ -28,7 +32,7 @@ def submit_raw(call: Call) -> Any:
     return nexus_services(call.deps).raw.submit(call.need_ctx(), b.title, b.format, b.content, b.tags, b.asset_id)
 
 
-@nexus.tenant("GET", "/nexus/raw", role=Role.VIEWER, query=m.ListQuery, response=m.RawDocList)
+@nexus.tenant("GET", "/nexus/raw", role=Role.VIEWER, query=LIST, response=m.RawDocList)
 def list_raw(call: Call) -> Any:
     """The tenant's documents, newest first, with their ingest status."""
     return nexus_services(call.deps).raw.list_docs(call.need_ctx(), call.query.limit, call.query.page_token)

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.kernel import errors, logs
-from studio.kernel.api_model import MAX_REV
 from studio.kernel.clock import utc_now
 from studio.kernel.context import ENVS, TENANT_ID
 from studio.kernel.events import DomainEvent, emit
+from studio.kernel.revisions import MAX_REV  # not api_model: that imports pydantic (decision 0099)
 from studio.nexus import paths, runs
 from studio.nexus.errors import NEXUS_REEMBED_RUNNING
 from studio.nexus.settings import SettingsService

@@ -2,11 +2,22 @@
 or an outside MCP client reaches the knowledge base through the one governed path (``studio.tools``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolInvocation, ToolSpec
-from studio.nexus.services import nexus_services
+
+if TYPE_CHECKING:
+    from studio.kernel.deps import Deps
+    from studio.nexus.services import NexusServices
+
+
+def nexus_services(deps: Deps) -> NexusServices:
+    """The domain's services, imported when a tool runs: listing the tools (every domain's specs, on the
+    tools function's first request) imports no domain's services (decision 0097)."""
+    from studio.nexus.services import nexus_services as services
+
+    return services(deps)
 
 
 def _search(call: ToolInvocation) -> dict[str, Any]:

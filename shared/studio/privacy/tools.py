@@ -1,11 +1,22 @@
 """The privacy domain's built-in tool (issue 9): scan a text for personal data under the tenant's policy."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolInvocation, ToolSpec
-from studio.privacy.services import privacy_services
+
+if TYPE_CHECKING:
+    from studio.kernel.deps import Deps
+    from studio.privacy.services import PrivacyServices
+
+
+def privacy_services(deps: Deps) -> PrivacyServices:
+    """The domain's services, imported when a tool runs: listing the tools (every domain's specs, on the
+    tools function's first request) imports no domain's services (decision 0097)."""
+    from studio.privacy.services import privacy_services as services
+
+    return services(deps)
 
 
 def _scan_pii(call: ToolInvocation) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """Reading the ledger: entries by filter, newest first."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.ports.store import Document, DocumentStore, Filter, Query
 from studio.provenance import paths
 from studio.provenance.chain_hash import ENTRY_FIELDS
-from studio.provenance.models import EntryQuery
+
+if TYPE_CHECKING:  # the annotation only: the light path's query is read the same way (decision 0097)
+    from studio.provenance.models import EntryQuery
 
 
 def entry_view(doc: Document) -> dict[str, Any]:

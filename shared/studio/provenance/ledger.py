@@ -10,7 +10,7 @@ chain, never a fork (tests/integration/test_provenance_concurrency.py, on both s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel import errors
 from studio.kernel.clock import utc_now
@@ -19,7 +19,9 @@ from studio.kernel.meta import emit_meta
 from studio.ports.store import DocumentStore, Transaction
 from studio.provenance import paths
 from studio.provenance.chain_hash import GENESIS, entry_body, entry_hash
-from studio.provenance.models import ProvenanceRecord
+
+if TYPE_CHECKING:  # imported where a record is checked: reading the ledger needs no pydantic (decision 0097)
+    from studio.provenance.models import ProvenanceRecord
 
 EVENT_APPENDED = "provenance.entry_appended"
 META_APPENDED = "provenance.appended"
@@ -63,9 +65,12 @@ def append_in(tx: Transaction, tenant_id: str, env: str, record: ProvenanceRecor
 def as_record(record: ProvenanceRecord | Mapping[str, Any]) -> ProvenanceRecord:
     """A record from the event convention's plain dict (what producers that do not import this domain
     build); a malformed one is a VALIDATION_FAILED error naming its fields."""
+    from pydantic import ValidationError
+
+    from studio.provenance.models import ProvenanceRecord
+
     if isinstance(record, ProvenanceRecord):
         return record
-    from pydantic import ValidationError
 
     try:
         return ProvenanceRecord.model_validate(dict(record))

@@ -8,8 +8,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from studio.kernel.api_model import ApiModel
 from studio.kernel.api_types import PageToken, StrictInt, UtcDatetime
+from studio.provenance.ids import ID_PATTERN
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 Action = Literal["upload", "derive", "edit", "delete", "register", "render", "ai"]
 ActorType = Literal["user", "agent", "tool", "system"]

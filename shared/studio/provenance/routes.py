@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from studio.kernel.call import Call
 from studio.kernel.model_refs import models
+from studio.kernel.query_spec import OneOf, QuerySpec, Text, Time, page
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
+from studio.provenance.ids import ID_PATTERN
 from studio.provenance.services import provenance_services
 
 if TYPE_CHECKING:
@@ -16,10 +18,16 @@ if TYPE_CHECKING:
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.provenance.models")
 
+# restates m.EntryQuery so a plainly valid query needs no pydantic (kernel/query_spec.py, decision 0097)
+_ID = Text(pattern=ID_PATTERN)
+ENTRIES = QuerySpec(m.EntryQuery, {
+    "subject": _ID, "action": OneOf(("upload", "derive", "edit", "delete", "register", "render", "ai")),
+    "actor": _ID, "since": Time(), "until": Time(), **page(500)}, ordered=(("since", "until"),))
+
 provenance = Router("provenance")
 
 
-@provenance.tenant("GET", "/provenance/entries", role=Role.VIEWER, query=m.EntryQuery, response=m.EntryPage)
+@provenance.tenant("GET", "/provenance/entries", role=Role.VIEWER, query=ENTRIES, response=m.EntryPage)
 def list_entries(call: Call) -> Any:
     """Ledger entries, newest first, by subject, action, actor and time range."""
     return provenance_services(call.deps).entries(call.need_ctx(), call.query)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.kernel import errors
 from studio.kernel.context import RequestContext
 from studio.kernel.deps import Deps, Slot
 from studio.kernel.meta import publish_meta
 from studio.provenance import c2pa_report, entries, lineage, verify
-from studio.provenance.models import ID_PATTERN, EntryQuery
+from studio.provenance.ids import ID_PATTERN
+
+if TYPE_CHECKING:
+    from studio.provenance.models import EntryQuery
 
 _ID = re.compile(ID_PATTERN)
 VERIFY_PROGRESS = "provenance.verify_progress"

@@ -15,10 +15,8 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from studio.events.logger import DatasetEventLogger
-from studio.events.models import DatasetEventIn
 from studio.governance.gates import GateRequest, Reservation, Subject
 from studio.kernel import errors, logs, tx_journal
 from studio.kernel.clock import utc_now
@@ -34,6 +32,9 @@ from studio.tools.errors import (
     TOOL_INPUT_INVALID,
     TOOL_OUTPUT_INVALID,
 )
+
+if TYPE_CHECKING:
+    from studio.events.logger import DatasetEventLogger
 
 _log = logs.get("studio.tools")
 MAX_ERRORS = 10
@@ -207,6 +208,8 @@ class ToolInvoker:
             metadata["code"] = code
         usage = result.get("usage") or {}
         metadata.update({"usd": usage.get("usd", 0.0), "tokens": usage.get("tokens", 0)})
+        from studio.events.models import DatasetEventIn  # pydantic: on the first audited call (decision 0097)
+
         event = DatasetEventIn(surface="tool", agent_id=call.agent_id or subject.kind, input=_json(call.input),
                                output=_json(result.get("output")), metadata=metadata,
                                latency_ms=int(usage.get("duration_ms", 0)), tags=["tool", status])

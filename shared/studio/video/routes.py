@@ -4,14 +4,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from studio.kernel.call import Call, Reply
+from studio.kernel.call import Call, Reply, Text
 from studio.kernel.model_refs import RevisionQuery, models
 from studio.kernel.roles import Role
 from studio.kernel.routing import Router
-from studio.video.services import video_services
+from studio.video import errors as _codes  # noqa: F401 - registered with the routes, as before the services went lazy
+from studio.video.schema_file import schema_text
 
 if TYPE_CHECKING:
+    from studio.kernel.deps import Deps
     from studio.video import models as m
+    from studio.video.services import VideoServices
 else:  # named here, imported when a request first needs them (kernel/model_refs.py, decision 0082)
     m = models("studio.video.models")
 
@@ -21,9 +24,15 @@ video = Router("video")
 @video.tenant("GET", "/video/timeline.schema.json", role=Role.VIEWER)
 def timeline_schema(call: Call) -> Any:
     """The timeline's JSON Schema (2020-12): tracks, clips, text clips, ducking and output."""
-    from studio.video.timeline import schema
+    return Text(schema_text(), "application/json")  # generated from the models (infra/timeline_schema.py)
 
-    return schema()
+
+def video_services(deps: Deps) -> VideoServices:
+    """The domain's services, imported on first use: the render planner's timeline models load pydantic,
+    which the schema route above does not need (decision 0097)."""
+    from studio.video.services import video_services as services
+
+    return services(deps)
 
 
 @video.tenant("POST", "/video/projects", role=Role.MEMBER, body=m.ProjectIn, response=m.ProjectOut, status=201)

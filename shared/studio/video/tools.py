@@ -6,7 +6,7 @@ from typing import Any
 
 from studio.kernel.roles import Role
 from studio.kernel.tools import ToolCost, ToolInvocation, ToolSpec
-from studio.video.services import video_services
+from studio.video.routes import video_services  # imports the services on first use
 
 
 def _render(call: ToolInvocation) -> dict[str, Any]:
