@@ -17,6 +17,7 @@ import gc
 import itertools
 import math
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from bench import REPO, fleet_sim, machine_load
 from bench.common import Result, free_port, heading, percentile, table
 from bench.fleet_sim import Calibration
 from bench.machine_load import LoadSampler, LoadTrace
-from bench.realtime_fanout_round import WARMUP, Round, run_round
+from bench.realtime_fanout_round import INTERVAL_S, WARMUP, Round, run_round
 from bench.realtime_support import no_agent_manifest, proc_status_kib, raise_nofile, session
 
 MESSAGES = 40
@@ -221,13 +222,22 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
     return rnd, trace
 
 
-def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, messages: int = MESSAGES) -> list[Result]:
+def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, messages: int = MESSAGES,
+        save: Path | None = None, replay: Path | None = None) -> list[Result]:
+    """Measure the rounds of ``plan`` (or, with ``replay``, read the rounds a run saved), report them,
+    and predict the 2-process rounds. ``save`` keeps the rounds, so a change of the simulation is
+    judged on rounds already measured instead of new runs on a shared machine."""
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
     by: dict[tuple[int, int], tuple[Round, LoadTrace]] = {}
-    with _urgent():
-        for processes, subscribers in plan:
-            by[(processes, subscribers)] = measure(processes, subscribers, messages)
+    if replay is not None:
+        by = pickle.loads(replay.read_bytes())  # noqa: S301 - a file this bench wrote
+    else:
+        with _urgent():
+            for processes, subscribers in plan:
+                by[(processes, subscribers)] = measure(processes, subscribers, messages)
+    if save is not None:
+        save.write_bytes(pickle.dumps(by))
     for (processes, subscribers), (rnd, trace) in by.items():
         if not subscribers:
             continue
@@ -317,13 +327,15 @@ def stalls(rnd: Round, cal: Calibration) -> fleet_sim.Stalls:
 
 def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration,
               stall: fleet_sim.Stalls) -> dict[tuple[str, int], tuple[float, float, float]]:
-    """The round replayed in the simulation: its own post times, window by window the cores the others
-    left (measured during this round, bench/machine_load.py), the processes pinned as they were, and
-    stalls as often and as long as the 1-process round of the same size had them."""
+    """The round replayed in the simulation: its poster's schedule (a post due every INTERVAL_S, sent
+    once the previous one is answered: the simulation delays what a stall of the posting member
+    delays), window by window the cores the others left (measured during this round,
+    bench/machine_load.py), the processes pinned as they were, and stalls as often and as long as the
+    1-process round of the same size had them."""
     first = min(rnd.t0.values())
     capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
                                   [trace.taken(w) for w in trace.windows])
-    return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
+    return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [i * INTERVAL_S for i in sorted(rnd.t0)],
                                            capacity, WARMUP, stall, trace.placement or None)
 
 
@@ -378,5 +390,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--messages", type=int, default=MESSAGES, help="posts per round after the warm-up")
+    parser.add_argument("--save", type=Path, help="keep the measured rounds in this file")
+    parser.add_argument("--replay", type=Path, help="simulate the rounds a --save kept instead of measuring")
     args = parser.parse_args()
-    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))), args.messages)
+    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))), args.messages, args.save,
+        args.replay)

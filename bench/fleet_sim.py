@@ -96,13 +96,17 @@ class _Proc:
 
 def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
         clients_local: bool = False, posting: int | None = None,
-        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None) -> Deliveries:
+        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None,
+        closed_loop: bool = False) -> Deliveries:
     """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
     ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
-    the instances ``post_ms`` + ``floor_ms`` after their time). ``pauses``: per instance, garbage
-    collections (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each
-    process is pinned to (the instances, then the client process), or None for processor sharing over
-    all the cores. Returns every delivery's latencies."""
+    the instances ``post_ms`` + ``floor_ms`` after their time). ``closed_loop``: with ``posting``, one
+    poster that waits for each POST's answer before it sends the next (the bench's poster): a post due
+    while the previous one is unanswered goes out when the answer comes, and its latency counts from
+    then, as the bench stamps it just before sending. ``pauses``: per instance, garbage collections
+    (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each process is
+    pinned to (the instances, then the client process), or None for processor sharing over all the
+    cores. Returns every delivery's latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
     for i, stalls in enumerate(pauses):
@@ -120,6 +124,15 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
     now = 0.0
     core_of = {id(p): placement[i] for i, p in enumerate(procs)} if placement is not None else {}
 
+    waiting: deque[tuple[int, float, int]] = deque()  # closed loop: posts due, the previous unanswered
+    in_flight = False
+
+    def send(payload: tuple[int, float, int]) -> None:
+        nonlocal in_flight
+        assert posting is not None
+        in_flight = closed_loop
+        gateways[posting].work.append((cal.post_ms / 1000, ("committed", (payload[0], now, payload[2]))))
+
     def reach(at: float, payload: tuple[int, float, int], writer: int | None) -> None:
         nonlocal tie
         for i, inst in enumerate(instances):
@@ -136,8 +149,10 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             if kind == "gc":  # the collector runs before anything else the loop had to do
                 gateways[payload[0]].work.appendleft((payload[1], None))
             elif kind == "post":
-                if posting is not None:
-                    gateways[posting].work.append((cal.post_ms / 1000, ("committed", payload)))
+                if posting is not None and in_flight:
+                    waiting.append(payload)
+                elif posting is not None:
+                    send(payload)
                 else:
                     reach(payload[1] + cal.post_ms / 1000, payload, None)
             else:  # the change reaches one instance holding the thread: its feed, then the batch
@@ -178,6 +193,9 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
                 out.read.append((what[1], (now - what[2]) * 1000))
             elif what[0] == "committed":
                 reach(now, what[1], gateways.index(p))
+                in_flight = False
+                if waiting:  # the poster had the next one due: it goes out with the answer
+                    send(waiting.popleft())
     return out
 
 
@@ -225,8 +243,9 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
                   capacity: Capacity, warmup: int = 0, stalls: Stalls = Stalls(), placement: Sequence[int] | None = None,
                   seed: int = 7) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
-    ``processes``, the posts at ``post_times`` (seconds, the round's own schedule) all taken by one
-    member (the poster's keep-alive connection), the clients in one more process, ``capacity`` the
+    ``processes``, the posts due at ``post_times`` (seconds, the round's schedule) all taken by one
+    member (the poster's keep-alive connection; the poster waits for each answer), the clients in
+    one more process, ``capacity`` the
     cores other sessions left, ``placement`` the cores the bench pinned the processes to, ``stalls``
     drawn for each member with ``seed``. Deliveries of the first ``warmup`` messages are dropped, as
     the bench drops them."""
@@ -235,7 +254,7 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
     span = (max(post_times) if post_times else 0.0) + 1.0
     pauses = [stalls.draw(span, rng) for _ in range(processes)]
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
-              clients_local=True, posting=0, pauses=pauses, placement=placement)
+              clients_local=True, posting=0, pauses=pauses, placement=placement, closed_loop=True)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
 
 
