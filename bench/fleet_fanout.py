@@ -50,7 +50,7 @@ class FleetGateway:
     """``python -m infra.localrun`` with N gateway processes; ``port`` hands out the members' own
     ports in turn, so the round's subscribers spread evenly over them."""
 
-    def __init__(self, folder: Path, manifest: Path, processes: int) -> None:
+    def __init__(self, folder: Path, manifest: Path, processes: int, env: dict[str, str] | None = None) -> None:
         from infra.localrun import fleet
 
         shared = free_port()
@@ -62,7 +62,8 @@ class FleetGateway:
                "STUDIO_RATE_LIMIT_PER_MINUTE": "100000000", "STUDIO_STREAMS_PER_USER": "100000000",
                "STUDIO_MANIFEST": str(manifest), "STUDIO_GATEWAY_PROCESSES": str(processes),
                "PYTHONPATH": f"{REPO / 'shared'}{os.pathsep}{REPO / 'bench' / 'gc_probe'}",
-               "STUDIO_BENCH_GC_LOG": str(folder / "gc")}
+               "STUDIO_BENCH_GC_LOG": str(folder / "gc"), **(env or {})}
+        self.gc_log = folder / "gc"
         self._log = (folder / f"fleet-{processes}.log").open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)

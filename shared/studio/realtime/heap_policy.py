@@ -10,8 +10,9 @@ of its memory except what sits in reference cycles. uvicorn's protocol objects d
 its transport and its request cycle: ~40 objects per closed connection), and frozen cycles are
 never collected. So:
 
-- at start, and whenever ``freeze_after`` streams have opened since the last freeze: collect what
-  is not frozen yet (a pause the size of what was added, not of the heap), then freeze the rest;
+- at start, whenever ``freeze_after`` streams have opened since the last freeze, and when a burst
+  of at least a tenth of that is over (a check saw no opening): collect what is not frozen yet (a
+  pause the size of what was added, not of the heap), then freeze the rest;
 - whenever as many streams have closed since the last reclaim as half the streams open then (and
   at least ``freeze_after``): unfreeze, collect everything once (the one full-heap pause, paid
   after churn instead of every few seconds of traffic), freeze the survivors.
@@ -52,6 +53,7 @@ class HeapPolicy:
     reclaims: int = 0
     longest_pause_s: float = 0.0  # the longest collection this policy itself ran
     _opened_mark: int = 0  # ``opened`` at the last freeze
+    _opened_last: int = 0  # ``opened`` at the last check
     _closed_mark: int = 0  # ``closed`` at the last reclaim
     _open_at_reclaim: int = 0  # streams open at the last reclaim (or at start)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -76,7 +78,11 @@ class HeapPolicy:
         if closed - self._closed_mark >= max(self.freeze_after, self._open_at_reclaim // 2):
             self._reclaim(closed, open_now)
             return "reclaim"
-        if opened - self._opened_mark >= self.freeze_after:
+        fresh, burst_over = opened - self._opened_mark, opened == self._opened_last
+        self._opened_last = opened
+        # After ``freeze_after`` openings, or once a burst of at least a tenth of that is over: the
+        # streams a burst leaves unfrozen would otherwise be walked by every full collection.
+        if fresh >= self.freeze_after or (burst_over and fresh >= max(self.freeze_after // 10, 1)):
             self._freeze()
             return "freeze"
         return None
