@@ -304,18 +304,23 @@ def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]], subscribers: i
                    delivery_us=slope * 1000, client_us=client)
 
 
-def stalls(rnd: Round, cal: Calibration) -> fleet_sim.Stalls:
+def stalls(rnd: Round, cal: Calibration, collections: list[tuple[float, float]]) -> tuple[fleet_sim.Stalls,
+                                                                                          fleet_sim.Stalls]:
     """What a 1-process round's loop lost that its CPU work does not explain, counted once along the
     round's timeline: each batch should have ended its deliveries' CPU after it could start (post +
     listener + feed + one delivery after its post, or when the previous batch ended, whichever is
     later); what it ended later than that is a stall. A batch that waited for a late previous one is
     not charged that wait again (counting each overlapping batch's own span did, and replayed one slow
-    stretch as several stalls). Excess under 2 ms is measurement noise, not a stall."""
+    stretch as several stalls). Excess under 2 ms is measurement noise, not a stall. Split by cause:
+    the process's own, as long as the collections the gc probe logged between the post and the
+    batch's end (drawn for each member of a predicted round), and the rest, the core's (the loop was
+    runnable and did not run: drawn once per core, for every member pinned to it at once)."""
     arrivals: dict[int, list[float]] = {}
     for _k, _s, m, arrived, _read in rnd.receipts:
         if m >= WARMUP:
             arrivals.setdefault(m, []).append(arrived)
-    found: list[float] = []
+    own: list[float] = []
+    core: list[float] = []
     free_at = -math.inf
     first_write = (cal.post_ms + cal.floor_ms + cal.feed_ms + cal.delivery_us / 1000) / 1000
     for m in sorted(arrivals):
@@ -323,13 +328,23 @@ def stalls(rnd: Round, cal: Calibration) -> fleet_sim.Stalls:
         start = max(rnd.t0[m] + first_write, free_at)
         lost = last - (start + (len(arrivals[m]) - 1) * cal.delivery_us / 1e6)
         if lost > STALL_S:
-            found.append(lost)
+            collected = sum(sec for at, sec in collections if at < last and at + sec > rnd.t0[m])
+            if min(lost, collected) > STALL_S:
+                own.append(min(lost, collected))
+            if lost - collected > STALL_S:
+                core.append(lost - collected)
         free_at = max(free_at, last)
-    return fleet_sim.Stalls(len(found) / max(rnd.post_wall_s, 1e-9), tuple(found))
+    wall = max(rnd.post_wall_s, 1e-9)
+    return fleet_sim.Stalls(len(own) / wall, tuple(own)), fleet_sim.Stalls(len(core) / wall, tuple(core))
+
+
+def _collections(trace: LoadTrace) -> list[tuple[float, float]]:
+    """The 1-process round's gateway collections (bench/gc_probe): (wall clock start, seconds)."""
+    return list(trace.pauses[0]) if trace.pauses else []
 
 
 def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration,
-              stall: fleet_sim.Stalls) -> dict[tuple[str, int], tuple[float, float, float]]:
+              stall: tuple[fleet_sim.Stalls, fleet_sim.Stalls]) -> dict[tuple[str, int], tuple[float, float, float]]:
     """The round replayed in the simulation: its poster's schedule (a post due every INTERVAL_S, sent
     once the previous one is answered: the simulation delays what a stall of the posting member
     delays), window by window the cores the others left (measured during this round,
@@ -339,7 +354,8 @@ def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration,
     capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
                                   [trace.taken(w) for w in trace.windows])
     return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [i * INTERVAL_S for i in sorted(rnd.t0)],
-                                           capacity, WARMUP, stall, trace.placement or None)
+                                           capacity, WARMUP, stall[0], trace.placement or None,
+                                           core_stalls=stall[1])
 
 
 def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]:
@@ -347,21 +363,21 @@ def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]
     out, rows = [], []
     sizes = sorted({s for _p, s in by if s >= 100})
     cals = {s: cal for s in sizes if (cal := calibrate(by, s)) is not None}
+    found = {s: stalls(by[(1, s)][0], cal, _collections(by[(1, s)][1])) for s, cal in cals.items()}
     for subscribers, cal in cals.items():
-        stall = stalls(by[(1, subscribers)][0], cal)
+        own, core = found[subscribers]
         print(f"  simulation calibrated on the 1-process rounds, {subscribers:,} subscribers: listener "
               f"{cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms + feed {cal.feed_ms:.2f} ms CPU per message, "
-              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery; "
-              f"{stall.per_s:.1f} stalls/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(stall.seconds))} ms",
+              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery; stalls with a "
+              f"collection {own.per_s:.1f}/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(own.seconds))} ms, "
+              f"of the core {core.per_s:.1f}/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(core.seconds))} ms",
               flush=True)
     if not cals:
         return []
     for (processes, subscribers), (rnd, trace) in sorted(by.items()):
         if subscribers not in cals:
             continue
-        cal = cals[subscribers]
-        stall = stalls(by[(1, subscribers)][0], cal)
-        sim = predicted(rnd, trace, processes, cal, stall)
+        sim = predicted(rnd, trace, processes, cals[subscribers], found[subscribers])
         role = "predicted" if processes > 1 else "fitted on"
         for where, read in (("socket", False), ("read", True)):
             for name, p in (("p50", 50), ("p99", 99)):

@@ -241,18 +241,22 @@ class Stalls:
 
 def predict_local(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
                   capacity: Capacity, warmup: int = 0, stalls: Stalls = Stalls(), placement: Sequence[int] | None = None,
-                  seed: int = 7) -> Deliveries:
+                  seed: int = 7, core_stalls: Stalls = Stalls()) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
     ``processes``, the posts due at ``post_times`` (seconds, the round's schedule) all taken by one
     member (the poster's keep-alive connection; the poster waits for each answer), the clients in
-    one more process, ``capacity`` the
-    cores other sessions left, ``placement`` the cores the bench pinned the processes to, ``stalls``
-    drawn for each member with ``seed``. Deliveries of the first ``warmup`` messages are dropped, as
-    the bench drops them."""
+    one more process, ``capacity`` the cores other sessions left, ``placement`` the cores the bench
+    pinned the processes to. ``stalls`` (a process's own: its collections) are drawn for each member,
+    ``core_stalls`` (the rest: the core did not run the loop) once per core and applied at the same
+    moment to every member pinned to it, with ``seed``. Deliveries of the first ``warmup`` messages
+    are dropped, as the bench drops them."""
     per = subscribers // processes
     rng = random.Random(seed)
     span = (max(post_times) if post_times else 0.0) + 1.0
     pauses = [stalls.draw(span, rng) for _ in range(processes)]
+    cores = list(placement[:processes]) if placement is not None else [0] * processes
+    of_core = {core: core_stalls.draw(span, rng) for core in sorted(set(cores))}
+    pauses = [sorted(mine + of_core[core]) for mine, core in zip(pauses, cores, strict=True)]
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
               clients_local=True, posting=0, pauses=pauses, placement=placement, closed_loop=True)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
@@ -260,12 +264,15 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
 
 def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
                           capacity: Capacity, warmup: int, stalls: Stalls, placement: Sequence[int] | None,
-                          replications: int = 5) -> dict[tuple[str, int], tuple[float, float, float]]:
+                          replications: int = 5, core_stalls: Stalls = Stalls()
+                          ) -> dict[tuple[str, int], tuple[float, float, float]]:
     """p50 and p99, at the socket and read: (lowest, median, highest) over ``replications`` draws of
-    the stalls. A round of 40 messages has a handful of stalls and its p99 is whether a long one
-    landed in it, so the spread is part of the prediction."""
-    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i)
-            for i in range(replications if stalls.seconds else 1)]
+    the stalls. A round has a handful of long stalls and its p99 depends on where they landed, so
+    the spread is part of the prediction."""
+    drawn = bool(stalls.seconds or core_stalls.seconds)
+    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i,
+                          core_stalls=core_stalls)
+            for i in range(replications if drawn else 1)]
     out = {}
     for where in ("socket", "read"):
         for p in (50, 99):
