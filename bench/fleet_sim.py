@@ -16,8 +16,9 @@ one more process on the same machine that reads ready sockets one at a time (``c
 delivery, in the order the bytes arrived), so it can fall behind. What other sessions take of the
 machine is not fitted: ``capacity`` replays, window by window, the cores left to us as
 bench/machine_load.py measured them during the predicted round. A loop's stalls that its CPU does
-not explain (a collection, a wake-up waiting for a core) are drawn (``Stalls``) at the rate and
-lengths seen on the rounds the costs come from.
+not explain are drawn (``Stalls``) at the rate and lengths seen on the rounds the costs come from:
+its collections for each process, as CPU work; the rest, the core not running it, once per core as a
+blackout of every process pinned there. The local poster waits for each answer (decision 0105).
 
     python -m bench.fleet_sim            # the target's sizing, with the calibration in CALIBRATION
 """
@@ -97,22 +98,27 @@ class _Proc:
 def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
         clients_local: bool = False, posting: int | None = None,
         pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None,
-        closed_loop: bool = False) -> Deliveries:
+        closed_loop: bool = False, blackouts: Sequence[tuple[float, float, int]] = ()) -> Deliveries:
     """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
     ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
     the instances ``post_ms`` + ``floor_ms`` after their time). ``closed_loop``: with ``posting``, one
     poster that waits for each POST's answer before it sends the next (the bench's poster): a post due
     while the previous one is unanswered goes out when the answer comes, and its latency counts from
     then, as the bench stamps it just before sending. ``pauses``: per instance, garbage collections
-    (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each process is
-    pinned to (the instances, then the client process), or None for processor sharing over all the
-    cores. Returns every delivery's latencies."""
+    (time, seconds of CPU) that stop its loop wherever it is. ``blackouts``: (time, seconds of wall
+    clock, core): the core runs none of the gateway instances pinned to it meanwhile (a stall of the
+    core: two members on it are held together, not each for twice as long, as CPU work would be).
+    ``placement``: the core each process is pinned to (the instances, then the client process), or
+    None for processor sharing over all the cores. Returns every delivery's latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
     for i, stalls in enumerate(pauses):
         for t, seconds in stalls:
             events.append((t, tie, "gc", (i, seconds)))
             tie += 1
+    for t, seconds, core in blackouts:
+        events.append((t, tie, "blackout", (core, seconds)))
+        tie += 1
     for index, (t, thread) in enumerate(sorted(posts)):
         events.append((t, tie, "post", (index, t, thread)))
         tie += 1
@@ -123,6 +129,8 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
     out = Deliveries()
     now = 0.0
     core_of = {id(p): placement[i] for i, p in enumerate(procs)} if placement is not None else {}
+    held: dict[int, float] = {}  # core -> the end of its blackout
+    gateway_core = {id(g): core_of.get(id(g), 0) for g in gateways}
 
     waiting: deque[tuple[int, float, int]] = deque()  # closed loop: posts due, the previous unanswered
     in_flight = False
@@ -148,6 +156,12 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             _t, _tie, kind, payload = heapq.heappop(events)
             if kind == "gc":  # the collector runs before anything else the loop had to do
                 gateways[payload[0]].work.appendleft((payload[1], None))
+            elif kind == "blackout":
+                held[payload[0]] = max(held.get(payload[0], 0.0), now + payload[1])
+                heapq.heappush(events, (now + payload[1], tie, "resume", None))  # a step ends there
+                tie += 1
+            elif kind == "resume":
+                pass
             elif kind == "post":
                 if posting is not None and in_flight:
                     waiting.append(payload)
@@ -170,8 +184,10 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             per_core = capacity.at(now) / capacity.cores
             on_core = [core_of[id(p)] for p in running]
             speeds = [min(1.0, per_core) / on_core.count(c) for c in on_core]
+        speeds = [0.0 if id(p) in gateway_core and held.get(gateway_core[id(p)], -1.0) > now else v
+                  for p, v in zip(running, speeds, strict=True)]
         # Advance to the first completion, the next arrival or the next change of capacity.
-        step = min(p.work[0][0] / v for p, v in zip(running, speeds, strict=True))
+        step = min((p.work[0][0] / v if v > 0 else math.inf) for p, v in zip(running, speeds, strict=True))
         if events:
             step = min(step, max(events[0][0] - now, 0.0))
         step = min(step, max(capacity.next_change(now) - now, 0.0)) if step > 0 else step
@@ -247,18 +263,18 @@ def predict_local(processes: int, subscribers: int, cal: Calibration, post_times
     member (the poster's keep-alive connection; the poster waits for each answer), the clients in
     one more process, ``capacity`` the cores other sessions left, ``placement`` the cores the bench
     pinned the processes to. ``stalls`` (a process's own: its collections) are drawn for each member,
-    ``core_stalls`` (the rest: the core did not run the loop) once per core and applied at the same
-    moment to every member pinned to it, with ``seed``. Deliveries of the first ``warmup`` messages
+    ``core_stalls`` (the rest: the core did not run the loop) once per core, as wall-clock blackouts
+    of every member pinned to it at once, with ``seed``. Deliveries of the first ``warmup`` messages
     are dropped, as the bench drops them."""
     per = subscribers // processes
     rng = random.Random(seed)
     span = (max(post_times) if post_times else 0.0) + 1.0
     pauses = [stalls.draw(span, rng) for _ in range(processes)]
-    cores = list(placement[:processes]) if placement is not None else [0] * processes
-    of_core = {core: core_stalls.draw(span, rng) for core in sorted(set(cores))}
-    pauses = [sorted(mine + of_core[core]) for mine, core in zip(pauses, cores, strict=True)]
+    cores = sorted(set(placement[:processes])) if placement is not None else [0]
+    blackouts = [(t, seconds, core) for core in cores for t, seconds in core_stalls.draw(span, rng)]
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
-              clients_local=True, posting=0, pauses=pauses, placement=placement, closed_loop=True)
+              clients_local=True, posting=0, pauses=pauses, placement=placement, closed_loop=True,
+              blackouts=blackouts)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
 
 
