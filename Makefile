@@ -27,11 +27,7 @@ test: lint
 	bash infra/install-broker.sh
 	bash infra/install-media-tools.sh
 	bash infra/install-axe.sh
-	$(PY) -m pytest -m "not own_process"
-	# the multi-process render tests share SQLite files with worker processes they start: in the main
-	# run, after ~2,600 other tests on the session's platform, their worker never took a chunk and the
-	# platform's own connection saw "disk I/O error" (alone they pass; cause not yet found, see the note)
-	$(PY) -m pytest -m own_process
+	$(PY) -m pytest
 
 bench: $(STAMP)
 	bash infra/install-media-tools.sh

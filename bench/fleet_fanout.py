@@ -22,8 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +39,6 @@ MESSAGES = 150  # 40 left a p99 decided by one or two batches (decisions 0079, 0
 # (processes, subscribers). The rounds with 0 and 2 subscribers calibrate what a post and a feed
 # cost; the other 1-process rounds the cost per delivery; the 2-process rounds are predicted.
 PLAN = ((1, 0), (1, 2), (1, 1000), (2, 1000), (1, 5000), (2, 5000))
-URGENT_NICE = -15
 STALL_S = 0.002
 IDLE_S = 1.0
 
@@ -154,32 +151,6 @@ def _up(port: int) -> bool:
         return False
 
 
-@contextmanager
-def _urgent() -> Iterator[None]:
-    """As root, run this bench (and the processes it starts, which inherit it) ahead of other
-    sessions' work: nice -15, and the same for its session's autogroup, without which the nice
-    counts only against our own processes (machine_load.autogroups). Restored afterwards. What
-    the others still take is measured (bench/machine_load.py) and given to the simulation."""
-    nice, group = os.getpriority(os.PRIO_PROCESS, 0), machine_load.autogroup_nice()
-    raised_nice = raised_group = False
-    if os.geteuid() == 0:
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, min(nice, URGENT_NICE))
-            raised_nice = True
-            if group is not None and machine_load.autogroups():
-                machine_load.set_autogroup_nice(min(group, URGENT_NICE))
-                raised_group = True
-        except OSError as exc:  # a container without CAP_SYS_NICE: measured as it is, and said so
-            print(f"  (could not take priority: {exc}; other sessions' load weighs more)", flush=True)
-    try:
-        yield
-    finally:
-        if raised_nice:
-            os.setpriority(os.PRIO_PROCESS, 0, nice)
-        if raised_group and group is not None:
-            machine_load.set_autogroup_nice(group)
-
-
 def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple[Round, LoadTrace]:
     raise_nofile()
     # In memory: the store's checkpoints fsync, and on a disk other sessions are writing to an fsync
@@ -234,7 +205,7 @@ def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, message
     if replay is not None:
         by = pickle.loads(replay.read_bytes())  # noqa: S301 - a file this bench wrote
     else:
-        with _urgent():
+        with machine_load.urgent():
             for processes, subscribers in plan:
                 by[(processes, subscribers)] = measure(processes, subscribers, messages)
     if save is not None:

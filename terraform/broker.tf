@@ -1,9 +1,10 @@
 # The realtime broker (decisions 0075, 0076), on only with var.realtime_broker: a Memorystore for
 # Redis instance on a private network, reached from the realtime gateway (Cloud Run) and from the
 # functions that write chat messages (chat, agent_pipeline) by Direct VPC egress. The chat write
-# path publishes a wake-up hint on the thread's channel after each commit; the gateway instances
-# holding the thread read Firestore from their cursor. Firestore stays the durable log: losing the
-# broker delays live pushes, never loses a message.
+# path publishes a hint carrying the committed message on the thread's channel after each commit; the
+# gateway instances holding the thread deliver it from the hint and read Firestore from their cursor
+# only on a gap (decision 0106). Firestore stays the durable log: losing the broker delays live
+# pushes, never loses a message.
 #
 # The broker's URL carries its AUTH string, so it is a secret whose version ops add once the instance
 # exists (no secret value in this repository or set by Terraform):
@@ -18,7 +19,10 @@ locals {
   broker_env = var.realtime_broker ? {
     STUDIO_REALTIME_BROKER_CA = google_redis_instance.broker[0].server_ca_certs[0].cert
   } : {}
-  broker_secret_env = var.realtime_broker ? { STUDIO_REALTIME_BROKER = google_secret_manager_secret.broker_url[0].secret_id } : {}
+  # The gateway's safety poll re-reads every open feed (2 Firestore reads each): at the target's
+  # 1,000,000 feeds, ~$104,000/month at the local default of 30 s, ~$10,400 at 300 s (decision 0106).
+  broker_gateway_env = var.realtime_broker ? { STUDIO_BROKER_SAFETY_POLL_S = "300" } : {}
+  broker_secret_env  = var.realtime_broker ? { STUDIO_REALTIME_BROKER = google_secret_manager_secret.broker_url[0].secret_id } : {}
   broker_vpc = var.realtime_broker ? {
     network    = google_compute_network.studio[0].id
     subnetwork = google_compute_subnetwork.serverless[0].id

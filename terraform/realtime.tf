@@ -30,8 +30,8 @@ module "realtime" {
   # The gateway creates its own per-instance subscription to realtime.meta (a fan-out needs one each).
   # Presence and typing are shared by the instances: over the broker's keys when it is on (decision
   # 0076), else over realtime.presence (decision 0072). Feeds follow the broker's per-thread channels
-  # when it is on (decision 0075), else Firestore listeners.
-  env        = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1", STUDIO_FLEET_PRESENCE = "1" }, local.broker_env)
+  # when it is on (decisions 0075, 0106), else Firestore listeners.
+  env        = merge(local.common_env, { STUDIO_PUBSUB_CREATE_MISSING = "1", STUDIO_FLEET_PRESENCE = "1" }, local.broker_env, local.broker_gateway_env)
   secret_env = local.broker_secret_env
   vpc        = local.broker_vpc
 }

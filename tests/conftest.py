@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.api import User, new_tenant, new_user
 from tests.support.platform import RunningPlatform, start_platform
+from tests.support.sqlite_locks import lost_locks
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,23 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
                              audit_url_allow=("127.0.0.1/32",))  # the audit tests' page server (loopback)
     yield running
     running.stop()
+
+
+_LOCKS_LOST = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _platform_keeps_its_sqlite_locks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test on the session's platform: this process still holds SQLite's locks on its store and
+    bus. A test that opened and closed one of their files here dropped them (tests/support/sqlite_locks.py),
+    and later tests that start another process on the data folder would fail far from the cause. Said once,
+    by the test that lost them: they stay lost for the rest of the session."""
+    yield
+    if "platform" in request.fixturenames and not request.config.stash.get(_LOCKS_LOST, False):
+        lost = lost_locks(request.getfixturevalue("platform").deps.settings.data_dir)
+        request.config.stash[_LOCKS_LOST] = bool(lost)
+        assert not lost, (f"this test dropped the session platform's SQLite locks on {lost}: it closed a "
+                          "descriptor of a live database file (read them with sqlite_locks.bytes_on_disk)")
 
 
 @pytest.fixture()

@@ -10,8 +10,11 @@ from studio.kernel.cloudevents import decode_pubsub
 @functions_framework.cloud_event
 def nexus_model_watch(cloud_event):  # noqa: ANN001 - cloudevents CloudEvent, typed by the framework
     event = decode_pubsub(cloud_event).json()
-    if event.get("type") != "runtime_config.changed":
+    if isinstance(event, dict) and event.get("type") != "runtime_config.changed":
         return  # runtime_config.used and any other type on the topic: nothing for Nexus
+    from studio.nexus.runtime_model import MalformedRuntimeConfigEvent
     from studio.nexus.services import nexus_services  # cold start: load on the first change
 
-    nexus_services(bootstrap()).follower.on_changed(event["tenant_id"], event["env"], event.get("data") or {})
+    if not isinstance(event, dict):  # raised, not skipped: the delivery is counted, retried, dead-lettered
+        raise MalformedRuntimeConfigEvent("the message is not a JSON object")
+    nexus_services(bootstrap()).follower.on_event(event)

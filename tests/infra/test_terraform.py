@@ -352,6 +352,9 @@ def test_the_broker_is_behind_a_variable_and_reaches_the_gateway_and_the_publish
     gateway = _module("realtime")
     assert gateway["secret_env"] == "${local.broker_secret_env}" and gateway["vpc"] == "${local.broker_vpc}"
     assert "local.broker_env" in gateway["env"]
+    # Decision 0106: hints carry the event, so the safety poll is the feeds' main read: 300 s at scale.
+    assert "local.broker_gateway_env" in gateway["env"]
+    assert "300" in json.dumps(loc["broker_gateway_env"])
     functions = json.dumps(_resource("google_cloudfunctions2_function", "function"))
     for needle in ("direct_vpc_network_interface", "secret_environment_variables", "local.broker_publishers"):
         assert needle in functions, needle

@@ -1,101 +1,27 @@
 """One broker feed against a real SQLite store and a real redis-server: chat's own write path
 (MessageService, ThreadService with hints) wakes it; a streaming reply arrives whole and in order,
-one store read per chunk hint (as a listener would cost); a write whose hint was lost arrives by
+from the hints' payloads with no store read (decision 0106); a write whose hint was lost arrives by
 the safety poll; a thread's deletion ends it with an epoch change."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from studio.adapters.redis_broker import RedisBroker
-from studio.adapters.sqlite_store import SqliteStore
 from studio.chat import paths
-from studio.chat.hints import ThreadHints
 from studio.chat.messages import MessageService
-from studio.chat.threads import ThreadService
-from studio.kernel.context import Principal, RequestContext
-from studio.kernel.roles import Role
 from studio.realtime import events as ev
-from studio.realtime.broker_feed import BrokerFeeds, BrokerThreadFeed
 from studio.realtime.cursor import FINAL
-from studio.wiring import chat_channel
+from tests.support.broker_chat import Sink, chat_on_broker, loop  # noqa: F401 - the fixture
 from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
 
-class Sink:
-    """Where the feed's fan-out lands (the place of a Subscriber): every event, in order."""
-
-    def __init__(self) -> None:
-        self.events: list[ev.ThreadEvent] = []
-
-    @classmethod
-    def on(cls, feed: BrokerThreadFeed) -> Sink:
-        sink = cls()
-        feed.subscribers.add(sink)  # type: ignore[arg-type] - the sink takes a Subscriber's place
-        return sink
-
-    def offer(self, event: ev.ThreadEvent) -> None:
-        self.events.append(event)
-
-    def wait_for(self, predicate, timeout: float = 10) -> None:  # noqa: ANN001 - an events predicate
-        deadline = time.monotonic() + timeout
-        while not predicate(self.events):
-            assert time.monotonic() < deadline, [(e.type, e.seq, e.k) for e in self.events]
-            time.sleep(0.01)
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    running = asyncio.new_event_loop()
-    thread = threading.Thread(target=running.run_forever, daemon=True)
-    thread.start()
-    yield running
-    running.call_soon_threadsafe(running.stop)
-    thread.join(timeout=5)
-    running.close()
-
-
-@dataclass
-class ChatOnBroker:
-    """Chat's own services on a SQLite store, their hints on the broker; one thread, and its feeds' hub."""
-
-    store: SqliteStore
-    hub: BrokerFeeds
-    threads: ThreadService
-    messages: MessageService
-    ctx: RequestContext
-    thread_id: str
-
-    def feed(self, loop: asyncio.AbstractEventLoop) -> BrokerThreadFeed:
-        return BrokerThreadFeed(self.hub, chat_channel(), ("t_feed", "dev", self.thread_id), loop)
-
-
-@contextmanager
-def chat_on_broker(tmp_path: Path, broker_url: str, safety_poll_s: float) -> Iterator[ChatOnBroker]:
-    store = SqliteStore(tmp_path / "store.db")
-    broker = RedisBroker(broker_url)
-    hub = BrokerFeeds(broker, store, safety_poll_s=safety_poll_s)
-    try:
-        hints = ThreadHints(broker)
-        threads, messages = ThreadService(store, hints), MessageService(store, hints)
-        ctx = RequestContext("t_feed", "dev", Principal("u_1"), Role.OWNER)
-        yield ChatOnBroker(store, hub, threads, messages, ctx, threads.create(ctx, "broker", "muse")["id"])
-    finally:
-        hub.close()
-        broker.close()
-
-
 def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisServer,  # noqa: F811
-                                            loop: asyncio.AbstractEventLoop) -> None:
+                                            loop: asyncio.AbstractEventLoop) -> None:  # noqa: F811
     with chat_on_broker(tmp_path, redis_server.url, safety_poll_s=0.5) as chat:
         store, hub, threads, messages, thread_id = chat.store, chat.hub, chat.threads, chat.messages, chat.thread_id
         feed = chat.feed(loop)
@@ -107,8 +33,9 @@ def test_a_broker_feed_follows_chats_writes(tmp_path: Path, redis_server: RedisS
         for n in range(1, 6):
             messages.append_chunk("t_feed", "dev", thread_id, reply["seq"], n, f"part {n} ")
         sink.wait_for(lambda evs: [e.k for e in evs if e.type == ev.DELTA] == [1, 2, 3, 4, 5])
-        assert hub.full_reads == full_reads  # chunk hints read the reply's chunks, never the whole thread
-        assert 1 <= hub.chunk_reads <= 5  # one chunk query per hint at most (hints arriving together fold)
+        assert hub.full_reads == full_reads  # chunk hints never read the whole thread
+        assert hub.chunk_reads == 0  # each chunk's hint carried its text: delivered with no read (0106)
+        assert hub.hints.delivered >= 5
         messages.finish("t_feed", "dev", thread_id, reply["seq"], text="done", chunks=5)
         sink.wait_for(lambda evs: evs[-1].type == ev.COMPLETED and evs[-1].seq == reply["seq"])
         # A hint lost (a write by a path that published none): the safety poll reads it within 0.5 s.

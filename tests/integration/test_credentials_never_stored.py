@@ -23,6 +23,7 @@ from infra.localrun import manifest as manifest_mod
 from studio.kernel.routing import Route
 from tests.support.api import User
 from tests.support.platform import RunningPlatform
+from tests.support.sqlite_locks import bytes_on_disk
 
 CREDENTIAL = re.compile(r"(?:^|_)(?:token|ticket|secret|password|api_key|private_key|otp|code_verifier)s?$")
 NOT_CREDENTIALS = {"next_page_token", "page_token"}  # opaque cursors: they grant nothing
@@ -88,8 +89,9 @@ def test_a_ticket_issued_with_an_idempotency_key_is_stored_nowhere(
     first = client.post("/realtime/tickets", json={"thread_id": "meta"}, headers=headers)
     assert first.status_code == 201
     ticket = first.json()["ticket"]
-    data_dir = Path(platform.deps.settings.data_dir)  # the store's files (WAL included) are the truth
-    on_disk = b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file())
+    # the store's files (WAL included) are the truth; read by another process, since opening and closing them
+    # here would drop this process's SQLite locks on them (tests/support/sqlite_locks.py)
+    on_disk = bytes_on_disk(Path(platform.deps.settings.data_dir))
     assert ticket.encode() not in on_disk, "a plaintext ticket was written to the data folder"
     second = client.post("/realtime/tickets", json={"thread_id": "meta"}, headers=headers)
     assert second.status_code == 201 and "idempotent-replayed" not in second.headers

@@ -111,12 +111,17 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
 QUERY_PARAMS = [(m, p, prm["name"]) for m, p, op in _operations() for prm in op["parameters"] if prm["in"] == "query"]
 PATH_PARAMS = [(m, p, prm["name"]) for m, p, op in _operations() for prm in op["parameters"] if prm["in"] == "path"]
 BODY_ROUTES = [r for r in ROUTES if r.body is not None]
+BODYLESS_WRITES = [r for r in ROUTES if r.body is None and not r.reads_body and r.method not in ("GET", "HEAD")]
+UNEXPECTED_BODIES = {"a field": ('{"reason": "x"}', "BODY_NOT_EXPECTED"), "another id": ('{"id": "x"}', "BODY_NOT_EXPECTED"),
+                     "a list": ("[]", "BODY_NOT_EXPECTED"), "text": ("cancel it", "BODY_NOT_EXPECTED"),
+                     "NaN": ('{"x": NaN}', "INVALID_JSON"), "100k-deep array": (DEEP_ARRAY, "JSON_TOO_DEEP")}
 
 
 def test_the_generated_cases_cover_the_api() -> None:
     names = {name for _, _, name in QUERY_PARAMS}
     assert {"since", "until", "limit", "page_token"} <= names  # what the seen bugs went through
     assert len(BODY_ROUTES) >= 8
+    assert len(BODYLESS_WRITES) >= 20  # the DELETEs, the cancels and revokes, key creation, logout
 
 
 @pytest.mark.parametrize(("method", "path", "param"), QUERY_PARAMS, ids=lambda v: str(v))
@@ -158,6 +163,25 @@ def test_every_json_body_route_refuses_deep_and_non_finite_json(c: httpx.Client,
                 assert response.json()["code"] == "JSON_TOO_DEEP"
             elif name != "huge integer":
                 assert response.json()["code"] == "INVALID_JSON", name
+
+
+@pytest.mark.parametrize("route", BODYLESS_WRITES, ids=lambda r: f"{r.method} {r.path}")
+def test_every_write_without_a_body_refuses_one(c: httpx.Client, world: World, route: Route) -> None:
+    """A body the route would ignore is refused before the write, never a silent success; {} is
+    nothing (what a client that always sends JSON sends)."""
+    for name, (raw, code) in UNEXPECTED_BODIES.items():
+        kind = "text/plain" if name == "text" else "application/json"
+        response = c.request(route.method, _path(route.path, world), content=raw,
+                             headers={**world.headers, "Content-Type": kind})
+        assert_problem(response, f"{route.method} {route.path} with {name}")
+        if not route.system_only:
+            assert (response.status_code, response.json()["code"]) == (400, code), f"{route.path} {name}: {response.text[:200]}"
+    if route.path.startswith("/auth/logout"):
+        return  # {} would end the session every later case runs with
+    response = c.request(route.method, _path(route.path, world), content="{}",
+                         headers={**world.headers, "Content-Type": "application/json"})
+    assert_problem(response, f"{route.method} {route.path} with {{}}")
+    assert response.json().get("code") != "BODY_NOT_EXPECTED" if response.status_code >= 400 else True
 
 
 # -- the cases seen ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ retried by the bus and one that keeps failing fails the job; cancel stops chunks
 chunk message is harmless."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,13 +25,15 @@ from tests.support import media_samples as samples
 from tests.support.api import User
 from tests.support.platform import RunningPlatform
 
-# own_process: see the Makefile's test target (a second pytest process, after the rest)
-pytestmark = [pytest.mark.usefixtures("media_tools"), pytest.mark.own_process]
+pytestmark = pytest.mark.usefixtures("media_tools")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHUNK_SUB = "fn-render_chunk_worker"
 
 
-def _job_request(c: httpx.Client, platform: RunningPlatform, h: dict[str, str], seconds: float = 4.0) -> str:
+def _start_job(c: httpx.Client, platform: RunningPlatform, h: dict[str, str], tenant: str, seconds: float,
+               change: Callable[[dict[str, Any]], None] | None = None) -> str:
+    """A render of a ``seconds`` clip in 1 s chunks; ``change``, if given, edits each chunk step of the stored
+    plan before any chunk runs (a slow or broken chunk, as a real one would be)."""
     r = c.post("/media-v2/assets", files={"file": ("c.mp4", samples.clip(seconds, 320, 240), "video/mp4")}, headers=h)
     assert r.status_code in (201, 202), r.text
     platform.drain()
@@ -40,15 +44,17 @@ def _job_request(c: httpx.Client, platform: RunningPlatform, h: dict[str, str], 
     assert p.status_code == 201, p.text
     job = c.post("/video/render", json={"project_id": p.json()["id"], "rev": p.json()["rev"]}, headers=h)
     assert job.status_code == 202, job.text
-    return str(job.json()["id"])
+    job_id = str(job.json()["id"])
+    if change is not None:
+        _edit_plan(platform, tenant, job_id, change)
+    return job_id
 
 
 def _job_path(tenant: str, job_id: str) -> str:
     return f"tenants/{tenant}/envs/dev/render_jobs/{job_id}"
 
 
-def _edit_plan(platform: RunningPlatform, tenant: str, job_id: str, change: Any) -> None:
-    """Make the stored plan's chunk steps slow or broken, as a real slow or broken chunk would be."""
+def _edit_plan(platform: RunningPlatform, tenant: str, job_id: str, change: Callable[[dict[str, Any]], None]) -> None:
     store = platform.deps.store
     doc = store.get(_job_path(tenant, job_id))
     assert doc is not None and doc.data["status"] == "queued"
@@ -104,29 +110,68 @@ def short_leases(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch) -> 
                   dead_letter_topic="render.chunks.dead-letter")
 
 
-def _worker_process(platform: RunningPlatform) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "STUDIO_DATA_DIR": str(platform.deps.settings.data_dir), "STUDIO_LLM": "echo",
+@contextlib.contextmanager
+def _worker_process(platform: RunningPlatform, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A second instance of the chunk worker on the session platform's data folder and bus settings. Its
+    whole output goes to a file that is printed into this test's output at the end, so a worker that failed
+    says why. Stopped with SIGTERM at the end (its process group killed after), unless the block killed it."""
+    settings = platform.deps.settings
+    env = {**os.environ, "STUDIO_DATA_DIR": str(settings.data_dir), "STUDIO_LLM": "echo",
+           "STUDIO_PUBLIC_URL": platform.base_url,
            "STUDIO_RENDER_LEASE_S": os.environ.get("STUDIO_RENDER_LEASE_S", "120"),
-           "STUDIO_PUBLIC_URL": platform.base_url}
-    proc = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "render_chunk_worker"], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, start_new_session=True)  # its own group: its ffmpegs too  # its own group: its ffmpegs too
-    assert proc.stdout is not None and b"event worker" in proc.stdout.readline()
-    proc.stdout.close()  # it says nothing more
-    return proc
+           "STUDIO_BUS_BACKOFF_BASE_S": str(settings.bus_backoff_base_s),
+           "STUDIO_BUS_ACK_DEADLINE_S": os.environ.get("STUDIO_BUS_ACK_DEADLINE_S", str(settings.bus_ack_deadline_s))}
+    log_path = log_dir / "chunk-worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "infra.localrun.event_worker", "render_chunk_worker"], cwd=REPO,
+                                env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its own group: its ffmpegs too
+    try:
+        deadline = time.monotonic() + 60
+        while b"event worker" not in log_path.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of its group is left (an ffmpeg)
+        proc.wait(timeout=10)
+        print(f"--- chunk worker {proc.pid}, exit {proc.returncode} ---\n{log_path.read_text(errors='replace')}")
+
+
+def _blob_put_fails_once(platform: RunningPlatform, monkeypatch: pytest.MonkeyPatch,
+                         hit: Callable[[str], bool]) -> list[str]:
+    """Cloud Storage answering 503 (gcs_blobs raises Unavailable) for the first object name ``hit`` picks: the
+    machine's edge failing for a moment. Returns the list the failed name is appended to."""
+    from studio.kernel import errors
+
+    blobs = platform.deps.blobs
+    real_put = blobs.put
+    outages: list[str] = []
+
+    def put_once_unavailable(bucket: str, name: str, *args: Any, **kw: Any) -> Any:
+        if hit(name) and not outages:
+            outages.append(name)
+            raise errors.Unavailable("Cloud Storage upload: 503 ServiceUnavailable")
+        return real_put(bucket, name, *args, **kw)
+
+    monkeypatch.setattr(blobs, "put", put_once_unavailable)
+    return outages
 
 
 def test_two_consumers_share_a_job_and_a_duplicate_message_is_harmless(
-        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str, tmp_path: Path) -> None:
     h = owner.in_tenant(tenant)
-    job_id = _job_request(client, platform, h)
-    _edit_plan(platform, tenant, job_id, _slow)  # ~1 s a chunk: both consumers get some
-    other = _worker_process(platform)
-    try:
+    job_id = _start_job(client, platform, h, tenant, 4.0, _slow)  # ~1 s a chunk: both consumers get some
+    with _worker_process(platform, tmp_path) as other:
         _fan_out(platform)
         job = _wait_ended(client, platform, h, job_id)
-    finally:
-        other.send_signal(signal.SIGTERM)
-        other.wait(timeout=20)
     assert job["status"] == "done", job
     assert len(job["chunks"]) == 4 and all(c["state"] == "done" and c["attempts"] == 1 for c in job["chunks"])
     pids = {c["worker"].split("/")[1] for c in job["chunks"]} | {_parts(platform, tenant, job_id)["audio"]["worker"]
@@ -148,12 +193,10 @@ def test_two_consumers_share_a_job_and_a_duplicate_message_is_harmless(
 
 @pytest.mark.usefixtures("short_leases")
 def test_a_chunk_worker_killed_mid_chunk_does_not_stop_the_job(
-        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str) -> None:
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str, tmp_path: Path) -> None:
     h = owner.in_tenant(tenant)
-    job_id = _job_request(client, platform, h, seconds=3.0)
-    _edit_plan(platform, tenant, job_id, _slow)
-    victim = _worker_process(platform)
-    try:
+    job_id = _start_job(client, platform, h, tenant, 3.0, _slow)
+    with _worker_process(platform, tmp_path) as victim:
         _fan_out(platform)
         deadline = time.monotonic() + 20
         held: list[str] = []
@@ -162,7 +205,6 @@ def test_a_chunk_worker_killed_mid_chunk_does_not_stop_the_job(
                     if p["state"] == "running" and f"/{victim.pid}/" in p.get("worker", "")]
             time.sleep(0.05)
         assert held, json.dumps(["never took a chunk", victim.pid, {n: (p["state"], p.get("worker")) for n, p in _parts(platform, tenant, job_id).items()}, platform.deps.bus.stats(CHUNK_SUB)])
-    finally:
         os.killpg(victim.pid, signal.SIGKILL)  # the instance and its ffmpeg children, mid-chunk
         victim.wait(timeout=10)
     job = _wait_ended(client, platform, h, job_id)
@@ -174,7 +216,7 @@ def test_a_chunk_worker_killed_mid_chunk_does_not_stop_the_job(
 
 
 def test_a_chunk_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the_job(
-        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str, tmp_path: Any) -> None:
+        client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str, tmp_path: Path) -> None:
     h = owner.in_tenant(tenant)
     late = str(tmp_path / "late.mp4")
 
@@ -182,8 +224,7 @@ def test_a_chunk_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the
         if chunk["index"] == 1:
             chunk["args"] = [late if a.startswith("{src:") else a for a in chunk["args"]]
 
-    job_id = _job_request(client, platform, h, seconds=3.0)
-    _edit_plan(platform, tenant, job_id, late_input)
+    job_id = _start_job(client, platform, h, tenant, 3.0, late_input)
     _fan_out(platform)
     delivery = platform.platform.delivery
     for d in platform.deps.bus.pull(CHUNK_SUB, 10):  # each part once, here: chunk 1 fails and goes back to the bus
@@ -198,9 +239,8 @@ def test_a_chunk_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the
     assert [c["attempts"] for c in job["chunks"]] == [1, 2, 1]
 
     never = str(tmp_path / "never.mp4")
-    job_id = _job_request(client, platform, h, seconds=3.0)
-    _edit_plan(platform, tenant, job_id, lambda c: c.update(args=[never if a.startswith("{src:") else a
-                                                                  for a in c["args"]]) if c["index"] == 2 else None)
+    job_id = _start_job(client, platform, h, tenant, 3.0, lambda c: c.update(
+        args=[never if a.startswith("{src:") else a for a in c["args"]]) if c["index"] == 2 else None)
     job = _wait_ended(client, platform, h, job_id)
     assert job["status"] == "failed" and job["error"] == "chunk 0002 failed 3 times", job
     assert "artifact_id" not in job
@@ -209,7 +249,6 @@ def test_a_chunk_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the
 def test_cancel_stops_the_chunks_in_flight(client: httpx.Client, platform: RunningPlatform, owner: User,
                                            tenant: str) -> None:
     h = owner.in_tenant(tenant)
-    job_id = _job_request(client, platform, h, seconds=4.0)
 
     def very_slow(chunk: dict[str, Any]) -> None:  # each chunk reads a minute of input in real time
         chunk["args"] = [a for x in chunk["args"] for a in (["-re", "-stream_loop", "-1", x] if x == "-i" else [x])]
@@ -217,7 +256,7 @@ def test_cancel_stops_the_chunks_in_flight(client: httpx.Client, platform: Runni
         t = chunk["args"].index("-t")
         chunk["args"][t + 1] = "60"
 
-    _edit_plan(platform, tenant, job_id, very_slow)
+    job_id = _start_job(client, platform, h, tenant, 4.0, very_slow)
     drained = threading.Thread(target=platform.drain, daemon=True)
     drained.start()
     deadline = time.monotonic() + 20
@@ -239,23 +278,10 @@ def test_cancel_stops_the_chunks_in_flight(client: httpx.Client, platform: Runni
 def test_a_blob_store_outage_while_a_chunk_uploads_is_retried_not_a_failed_job(
         client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Cloud Storage answering 503 (gcs_blobs raises Unavailable) is the machine's edge failing for a moment:
-    # the part goes back to the bus like an ffmpeg failure, it does not end the job "failed".
-    from studio.kernel import errors
-
+    # the part goes back to the bus like an ffmpeg failure, it does not end the job "failed"
     h = owner.in_tenant(tenant)
-    job_id = _job_request(client, platform, h, seconds=2.0)
-    blobs = platform.deps.blobs
-    real_put = blobs.put
-    outages = []
-
-    def put_once_unavailable(bucket: str, name: str, *args: Any, **kw: Any) -> Any:
-        if f"/{job_id}/" in name and not outages:
-            outages.append(name)
-            raise errors.Unavailable("Cloud Storage upload: 503 ServiceUnavailable")
-        return real_put(bucket, name, *args, **kw)
-
-    monkeypatch.setattr(blobs, "put", put_once_unavailable)
+    job_id = _start_job(client, platform, h, tenant, 2.0)
+    outages = _blob_put_fails_once(platform, monkeypatch, lambda name: f"/{job_id}/" in name)
     job = _wait_ended(client, platform, h, job_id)
     assert outages, "the outage was never hit"
     assert job["status"] == "done", job
@@ -266,24 +292,12 @@ def test_a_blob_store_outage_while_a_chunk_uploads_is_retried_not_a_failed_job(
 def test_a_blob_store_outage_while_the_finisher_uploads_is_retried_not_a_failed_job(
         client: httpx.Client, platform: RunningPlatform, owner: User, tenant: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Cloud Storage answering 503 on the render's own upload: the finisher releases its claim and hands the
-    # message back, and the redelivery of the done part claims the finish again and ends the job "done".
-    from studio.kernel import errors
-
+    # on the render's own upload: the finisher releases its claim and hands the message back, and the
+    # redelivery of the done part claims the finish again and ends the job "done"
     h = owner.in_tenant(tenant)
-    job_id = _job_request(client, platform, h, seconds=2.0)
-    blobs = platform.deps.blobs
-    real_put = blobs.put
-    outages = []
-
-    def put_once_unavailable(bucket: str, name: str, *args: Any, **kw: Any) -> Any:
-        if name.startswith(f"{tenant}/dev/") and "/render-work/" not in name and "/artifacts/" in name \
-                and not outages:
-            outages.append(name)
-            raise errors.Unavailable("Cloud Storage upload: 503 ServiceUnavailable")
-        return real_put(bucket, name, *args, **kw)
-
-    monkeypatch.setattr(blobs, "put", put_once_unavailable)
+    job_id = _start_job(client, platform, h, tenant, 2.0)
+    outages = _blob_put_fails_once(platform, monkeypatch, lambda name: name.startswith(f"{tenant}/dev/")
+                                   and "/render-work/" not in name and "/artifacts/" in name)
     job = _wait_ended(client, platform, h, job_id)
     assert outages, "the finisher's upload was never hit"
     assert job["status"] == "done", job

@@ -49,7 +49,7 @@ class MessageService:
             return data
 
         data = self._store.run_transaction(write)
-        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]))
+        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]), msg=data)
         return message_view(thread_id, data)
 
     def start_reply(self, tenant_id: str, env: str, thread_id: str, agent_id: str, reply_to: int) -> dict[str, Any]:
@@ -64,13 +64,13 @@ class MessageService:
             return data
 
         data = self._store.run_transaction(write)
-        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]), 0)
+        self._hints.moved(tenant_id, env, thread_id, int(data["seq"]), 0, msg=data)
         return data
 
     def append_chunk(self, tenant_id: str, env: str, thread_id: str, seq: int, n: int, text: str) -> None:
         self._store.put(paths.chunk(tenant_id, env, thread_id, seq, n), {"n": n, "text": text, "created_at": utc_now()},
                         expected_rev=0)
-        self._hints.moved(tenant_id, env, thread_id, seq, n)
+        self._hints.moved(tenant_id, env, thread_id, seq, n, text=text)
 
     def finish(self, tenant_id: str, env: str, thread_id: str, seq: int, *, text: str, chunks: int,
                error: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -94,7 +94,9 @@ class MessageService:
             return data
 
         data = self._store.run_transaction(write)
-        self._hints.moved(tenant_id, env, thread_id, seq)
+        # A failed end goes bare: a feed delivers an end from its hint only once it has delta
+        # ``chunks``, and the retry that closes an interrupted reply passes a count it cannot know.
+        self._hints.moved(tenant_id, env, thread_id, seq, msg=None if data["status"] == "failed" else data)
         return data
 
     def get(self, tenant_id: str, env: str, thread_id: str, seq: int) -> dict[str, Any] | None:

@@ -112,4 +112,8 @@ class FontService:
             emit(tx, DomainEvent("fonts.site_key_revoked", ctx.tenant_id, ctx.env, doc.path, {"key_id": key_id}))
             return after
 
-        return site_key_view(self._store.run_transaction(write))
+        revoked = self._store.run_transaction(write)
+        # again after the commit: a stylesheet request that read the record between the in-transaction
+        # forget and the commit cached it unrevoked; this instance must refuse the key from now on
+        site_keys.forget(revoked.data["digest"])
+        return site_key_view(revoked)

@@ -47,6 +47,13 @@ class FontListQuery(ApiModel):
     page_token: PageToken | None = None
 
 
+class SiteKeyRevokeIn(ApiModel):
+    """Revoking takes no fields: an empty body or ``{}``. Declared so a body that says anything else (a
+    key id, NaN, a deep array) is refused rather than ignored while the path's key is revoked."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
 class SiteKeyOut(ApiModel):
     id: str
     prefix: str

@@ -22,7 +22,7 @@ CSS2_KEY = site_keys.SiteKeyRule(SITE_KEY_SCOPE, site_keys.KeyPlace.PATH, name="
 MAX_FONT_BYTES = 1 << 20  # the kernel's body limit
 
 
-@fonts.tenant("POST", "/fonts", role=Role.MEMBER, response=m.FontOut, status=201)
+@fonts.tenant("POST", "/fonts", role=Role.MEMBER, response=m.FontOut, status=201, reads_body=True)
 def register_font(call: Call) -> Any:
     """Register a TTF, OTF or WOFF2 (multipart/form-data: 'file', optional 'public'=true); refused when its
     licence bits forbid embedding."""
@@ -47,7 +47,8 @@ def create_site_key(call: Call) -> Any:
     return fonts_services(call.deps).fonts.create_site_key(call.need_ctx())
 
 
-@fonts.tenant("POST", "/fonts/site-keys/{key_id}/revoke", role=Role.ADMIN, response=m.SiteKeyOut)
+@fonts.tenant("POST", "/fonts/site-keys/{key_id}/revoke", role=Role.ADMIN, body=m.SiteKeyRevokeIn,
+              response=m.SiteKeyOut)
 def revoke_site_key(call: Call) -> Any:
     """Revoke a site key (for good): its stylesheet URL stops answering."""
     return fonts_services(call.deps).fonts.revoke_site_key(call.need_ctx(), call.params["key_id"])

@@ -56,6 +56,7 @@ IDEMPOTENCY_KEY_IN_USE = register("IDEMPOTENCY_KEY_IN_USE", 409, "A request with
 PRECONDITION_REQUIRED = register("PRECONDITION_REQUIRED", 428, "If-Match header or base_rev is required")
 PAYLOAD_TOO_LARGE = register("PAYLOAD_TOO_LARGE", 413, "Request body is too large")
 UNSUPPORTED_MEDIA_TYPE = register("UNSUPPORTED_MEDIA_TYPE", 415, "Content-Type must be application/json")
+BODY_NOT_EXPECTED = register("BODY_NOT_EXPECTED", 400, "This route takes no request body (send none, or {})")
 IDEMPOTENCY_KEY_REUSED = register("IDEMPOTENCY_KEY_REUSED", 422, "Idempotency-Key was used with another request")
 UNKNOWN_COMMAND_TYPE = register("UNKNOWN_COMMAND_TYPE", 422, "Unknown command type")
 RATE_LIMITED = register("RATE_LIMITED", 429, "Too many requests")

@@ -274,9 +274,13 @@ def _validate_query(route: Route, request: Request) -> Any:
         raise from_validation_error(exc, location="query") from None
 
 
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _validate_body(route: Route, request: Request) -> Any:
     model = route.body_model
     if model is None:
+        _refuse_unexpected_body(route, request)
         return None
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -291,6 +295,19 @@ def _validate_body(route: Route, request: Request) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation_error(exc, location="body") from None
+
+
+def _refuse_unexpected_body(route: Route, request: Request) -> None:
+    """A write without a body model takes nothing, or ``{}``: anything else (``{"reason": ...}`` on a
+    cancel, another id, NaN) would be ignored and the write done anyway."""
+    if route.reads_body or request.method in _NO_BODY_METHODS:
+        return
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return
+    if request.mimetype in route.body_media_types and parse_json(raw) == {}:  # INVALID_JSON / JSON_TOO_DEEP first
+        return
+    raise errors.StudioError(errors.BODY_NOT_EXPECTED)
 
 
 def _check_tenant_fields(call: Call) -> None:

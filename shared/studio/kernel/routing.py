@@ -61,6 +61,9 @@ class Route:
     # Body media types taken as JSON: ("application/json", "text/plain") for navigator.sendBeacon bodies,
     # which browsers send as text/plain to stay a CORS "simple" request.
     body_media_types: tuple[str, ...] = ("application/json",)
+    # The handler reads the body itself (a multipart upload). Otherwise a route without ``body`` refuses
+    # any body but {} (BODY_NOT_EXPECTED): a field the route ignores would be a silent success.
+    reads_body: bool = False
     site_key: SiteKeyRule | None = None  # required by (and only for) Access.SITE_KEY
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 

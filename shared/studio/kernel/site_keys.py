@@ -139,6 +139,11 @@ class _Resolved:
 _RESOLVED = _Resolved()
 
 
+def forget(secret_digest: str) -> None:
+    """Drop this instance's cached record of a key (a revoking domain calls it once its commit is in)."""
+    _RESOLVED.forget(secret_digest)
+
+
 def presented(request: Request, params: Mapping[str, str], rule: SiteKeyRule) -> str | None:
     """The key where the route says its clients put it (read before the body is validated: a request
     without a valid key learns nothing about the route's schema)."""

@@ -30,7 +30,7 @@ def create_upload(call: Call) -> Any:
                                                           b.title)
 
 
-@media.tenant("POST", "/media-v2/assets", role=Role.MEMBER, response=m.AssetOut, status=201)
+@media.tenant("POST", "/media-v2/assets", role=Role.MEMBER, response=m.AssetOut, status=201, reads_body=True)
 def create_asset(call: Call) -> Any:
     """Register an asset: multipart/form-data with one 'file' part (small files), or JSON
     {object_name, filename?, title?} naming an object already in the tenant's upload bucket."""

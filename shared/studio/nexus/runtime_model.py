@@ -11,14 +11,23 @@ too. A change that leaves ``embeddings`` as it was (the agents' models) does not
 provider, a model it does not offer) is answered with a failed run saying why: the configuration is
 already written, and the run list is where a tenant looks. While the index moves to another model, the
 event raises Unavailable and the bus delivers it again later (docs/decisions/0086-nexus-follows-runtime-config.md).
+
+Every field is checked before anything is read (decision 0102): the tenant and env must be well formed and
+the event's subject must lie under that tenant env (an event acts for the tenant it is about, nothing
+else); the rev must be a whole number in range (a forged huge rev would make every later change stale);
+the embeddings choice must be null or a provider and model of sane shape. A malformed event raises
+MalformedRuntimeConfigEvent: the delivery fails, is counted, retried and dead-lettered, never acked away.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from studio.kernel import errors, logs
+from studio.kernel.api_model import MAX_REV
 from studio.kernel.clock import utc_now
+from studio.kernel.context import ENVS, TENANT_ID
 from studio.kernel.events import DomainEvent, emit
 from studio.nexus import paths, runs
 from studio.nexus.errors import NEXUS_REEMBED_RUNNING
@@ -31,6 +40,45 @@ CHANGED = "runtime_config.changed"
 # The runtime configuration's provider names (byok.providers) each embedder answers to.
 PROVIDERS: dict[str, tuple[str, ...]] = {"local": ("local",), "vertex": ("gemini",)}
 ACTOR = "runtime_config"
+_NAME_MAX = 200  # a provider or model name longer than this is not one anybody offers
+
+
+class MalformedRuntimeConfigEvent(errors.StudioError):
+    """A ``runtime_config.changed`` message that is not one the runtime configuration writes: fail the delivery."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(errors.VALIDATION_FAILED, detail)
+
+
+def _name(value: Any, what: str, *, optional: bool) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= _NAME_MAX or not value.isprintable():
+        raise MalformedRuntimeConfigEvent(f"{what} must be a name of 1 to {_NAME_MAX} printable characters")
+    return value
+
+
+def checked_choice(data: Mapping[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    """The payload's rev and embeddings choice, or MalformedRuntimeConfigEvent."""
+    rev = data.get("rev")
+    if isinstance(rev, bool) or not isinstance(rev, int) or not 1 <= rev <= MAX_REV:
+        raise MalformedRuntimeConfigEvent(f"rev must be a whole number from 1 to {MAX_REV}")
+    raw = data.get("embeddings")
+    if raw is None:
+        return rev, None
+    if not isinstance(raw, Mapping):
+        raise MalformedRuntimeConfigEvent("embeddings must be null or an object")
+    return rev, {"provider": _name(raw.get("provider"), "embeddings.provider", optional=False),
+                 "model": _name(raw.get("model"), "embeddings.model", optional=True)}
+
+
+def checked_scope(tenant_id: Any, env: Any, subject: Any = None) -> tuple[str, str]:
+    """The event's tenant env, well formed; with a subject, the subject must lie under it."""
+    if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id) or env not in ENVS:
+        raise MalformedRuntimeConfigEvent("the event names no valid tenant env")
+    if subject is not None and (not isinstance(subject, str) or not subject.startswith(f"tenants/{tenant_id}/envs/{env}/")):
+        raise MalformedRuntimeConfigEvent("the event's subject is not in the tenant env it names")
+    return tenant_id, str(env)
 
 
 def run_id_for(tenant_id: str, env: str, rev: int) -> str:
@@ -44,11 +92,18 @@ class RuntimeModelFollower:
         self._embedder = embedder
         self._settings = settings
 
-    def on_changed(self, tenant_id: str, env: str, data: dict[str, Any]) -> str:
+    def on_event(self, event: Mapping[str, Any]) -> str:
+        """Apply one decoded ``runtime_config.changed`` event (the function's envelope), checked whole."""
+        tenant_id, env = checked_scope(event.get("tenant_id"), event.get("env"), event.get("subject"))
+        data = event.get("data")
+        if not isinstance(data, Mapping):
+            raise MalformedRuntimeConfigEvent("the event carries no data object")
+        return self.on_changed(tenant_id, env, data)
+
+    def on_changed(self, tenant_id: str, env: str, data: Mapping[str, Any]) -> str:
         """Apply one ``runtime_config.changed`` payload; returns what happened (for logs and tests)."""
-        rev = int(data["rev"])
-        raw = data.get("embeddings")
-        choice = {"provider": str(raw["provider"]), "model": raw.get("model")} if raw else None
+        tenant_id, env = checked_scope(tenant_id, env)
+        rev, choice = checked_choice(data)
         try:
             return self._store.run_transaction(lambda tx: self._apply(tx, tenant_id, env, rev, choice))
         except errors.StudioError as exc:

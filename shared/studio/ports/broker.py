@@ -2,8 +2,9 @@
 (docs/decisions/0075-realtime-broker.md).
 
 A broker carries *hints*, never the record: the store stays the durable log and the only
-source of exact resume. A message on a thread's channel says "thread X moved (to seq N)";
-the gateway instances holding X then read the store from their cursor. A lost hint (a
+source of exact resume. A message on a thread's channel says "thread X moved (to seq N)",
+with what was committed there when it fits (decision 0106): the gateway instances holding X
+deliver it if it is next at their cursor, else read the store from their cursor. A lost hint (a
 publisher's error, a broker failover) only delays delivery until the next hint, the
 subscriber's resync after a reconnect, or its safety poll.
 

@@ -69,7 +69,8 @@ def create_gateway(deps: Deps, channels: tuple[ThreadChannel, ...] = (), dispatc
             body["gc"] = state.heap.snapshot()
         if state.broker_feeds is not None:  # decision 0075: how many store reads the broker's hints caused
             hub = state.broker_feeds
-            body.update(feed_source="broker", broker_feed_reads={"full": hub.full_reads, "chunks": hub.chunk_reads})
+            body.update(feed_source="broker", broker_feed_reads={"full": hub.full_reads, "chunks": hub.chunk_reads},
+                        broker_hints=asdict(hub.hints))  # decision 0106: delivered from payloads, or why not
         return JSONResponse(body)
 
     routes: list[BaseRoute] = []

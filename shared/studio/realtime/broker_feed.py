@@ -1,13 +1,17 @@
-"""A thread's live feed woken by its broker channel instead of store listeners (decision 0075).
+"""A thread's live feed woken by its broker channel instead of store listeners (decisions 0075, 0106).
 
-The chat write path publishes ``{tenant, thread, seq}`` on the thread's channel after each commit.
-A hint only says "read": the feed reads the store from its own cursor (``events.backfill``, the
-same derivation that serves resume) and hands each new event once to the event loop, as the
-listener feed does. So a lost hint, a duplicate or a broker failover never changes what clients
-see, only when: the next hint, the resync after a reconnect, or the safety poll catches up.
+The chat write path publishes ``{tenant, thread, seq}`` on the thread's channel after each commit,
+with what it committed (the message document, or a chunk's text) when that fits the bound. A feed
+whose cursor is just before the hinted position derives the event from the hint with the function a
+store read uses (``events.message_event``) and reads nothing: the steady state costs no store read.
+Any other hint reads the store from the feed's own cursor (``events.backfill``, the derivation that
+serves resume): a duplicate (at or below the cursor) is dropped, a gap (hints out of order from two
+writers, a lost publish) or a bare hint reads, as do ``RESYNC`` and the safety poll. So a lost hint,
+a duplicate or a broker failover never changes what clients see, only when.
 
 Feeds of one process share a small pool of readers; a feed never reads twice at once, and hints
-arriving while it reads fold into one more read.
+arriving while it reads fold into one more read. A hint is delivered from its payload only while no
+read runs, under the feed's lock, so the cursor has one writer at a time and events leave in order.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import asyncio
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from studio.kernel import logs
@@ -27,6 +32,18 @@ from studio.realtime.subscriber import Subscriber
 
 Key = tuple[str, str, str]
 _log = logs.get("studio.realtime.broker_feed")
+
+
+@dataclass
+class HintCounts:
+    """What the hints of a process's feeds did (``/healthz/realtime``, decision 0106)."""
+
+    delivered: int = 0  # events handed out from a hint's payload, no store read
+    duplicate: int = 0  # payloads at or below the feed's cursor: dropped
+    gap: int = 0  # payloads past the next position: the feed read the store instead
+    bare: int = 0  # hints with no payload (over the bound, an epoch, an old writer): a read
+    refused: int = 0  # hints naming another tenant or thread than their channel's: ignored
+    malformed: int = 0  # payloads that are not a message or chunk as chat writes them: a read
 
 
 class BrokerFeeds:
@@ -43,6 +60,7 @@ class BrokerFeeds:
         self._stop = threading.Event()
         self.full_reads = 0  # reads of a thread from a cursor (messages, then chunks of open replies)
         self.chunk_reads = 0  # reads of one reply's next chunks
+        self.hints = HintCounts()
         self._sweeper = threading.Thread(target=self._sweep, name="broker-feed-poll", daemon=True)
         self._sweeper.start()
 
@@ -96,6 +114,12 @@ class BrokerThreadFeed:
         if due:  # hinted while opening: those writes may be after the start position
             self.wake()
 
+    @property
+    def reading(self) -> bool:
+        """A store read runs or is due (hints meanwhile fold into it rather than deliver)."""
+        with self._lock:
+            return self._reading
+
     def _start_cursor(self) -> Cursor:
         """The thread now: every message up to the counter, and how far each streaming reply got."""
         key = (self.tenant_id, self.env, self.thread_id)
@@ -111,23 +135,86 @@ class BrokerThreadFeed:
 
     # -- hints, from the broker's reader thread ---------------------------------------
     def _on_hint(self, payload: bytes) -> None:
+        counts = self._hub.hints
         if payload == RESYNC:
             self.wake(check_thread=True)
             return
         try:
             hint: dict[str, Any] = json.loads(payload)
             if hint.get("tenant") != self.tenant_id or hint.get("thread") != self.thread_id:
-                return  # not this thread's: a publisher's bug, never a reason to read
-        except (ValueError, AttributeError):
+                counts.refused += 1
+                return  # not this thread's: a publisher's bug or a forgery, never delivered, never a read
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested too deep
+            counts.malformed += 1
             return
         if "epoch" in hint:
+            counts.bare += 1
             self.wake(check_thread=True)
             return
         seq, k = hint.get("seq"), hint.get("k")
+        if "msg" in hint or "text" in hint:
+            if self._deliver(hint):
+                return
+        else:
+            counts.bare += 1
         if isinstance(seq, int) and isinstance(k, int) and 0 < k < FINAL:
             self.wake(chunk_of=seq)  # a reply's next chunk: read its chunks only, as a listener would
             return
         self.wake()  # duplicates and stale hints fold into reads that find nothing new
+
+    def _deliver(self, hint: dict[str, Any]) -> bool:
+        """Hand out the hint's event if it is the next one at the cursor (True), or drop it if the
+        cursor has it (True); False when the store must be read: a gap, a read running, a bad payload."""
+        counts = self._hub.hints
+        event = self._hinted_event(hint)
+        if event is None:
+            counts.malformed += 1
+            return False
+        with self._lock:
+            if self._reading or self._closed:
+                return False  # the read under way (or the one due after it) finds it in the store
+            cursor = self.cursor
+            if cursor.seen(event.seq, event.k):
+                counts.duplicate += 1
+                return True
+            if not self._next_at(cursor, event, hint):
+                counts.gap += 1
+                return False
+            cursor.advance(event.seq, event.k)
+            self._forget_final_below_floor()
+            self._emit(event)
+            counts.delivered += 1
+            return True
+
+    def _hinted_event(self, hint: dict[str, Any]) -> ev.ThreadEvent | None:
+        """The event the store read would produce for this write, or None if the payload is not one."""
+        seq, msg, text = hint.get("seq"), hint.get("msg"), hint.get("text")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < FINAL:
+            return None
+        if isinstance(msg, dict):
+            try:
+                if msg.get("seq") != seq or not isinstance(msg.get("epoch"), int):
+                    return None
+                return ev.message_event(self._channel, self.thread_id, msg)
+            except (KeyError, TypeError, ValueError):
+                return None
+        k = hint.get("k")
+        if isinstance(text, str) and isinstance(k, int) and not isinstance(k, bool) and 0 < k < FINAL:
+            return ev.ThreadEvent(ev.DELTA, self.thread_id, seq, k, self.epoch, {"n": k, "text": text})
+        return None
+
+    @staticmethod
+    def _next_at(cursor: Cursor, event: ev.ThreadEvent, hint: dict[str, Any]) -> bool:
+        """Whether ``event`` comes right after what ``cursor`` holds: a new message at the next seq, a
+        reply's next delta, or its end once it has every delta (the end's document counts them)."""
+        have = cursor.states.get(event.seq)
+        if event.type == ev.DELTA:
+            return have is not None and have == event.k - 1
+        if event.type in (ev.COMPLETED, ev.FAILED):
+            chunks = hint["msg"].get("chunks")
+            return have is not None and have != FINAL and isinstance(chunks, int) and have == chunks
+        # message.created: a user message (born final) or a reply's start, at the next seq
+        return have is None and event.seq == max([cursor.floor, *cursor.states]) + 1
 
     def wake(self, *, check_thread: bool = False, chunk_of: int | None = None) -> None:
         with self._lock:
@@ -181,7 +268,10 @@ class BrokerThreadFeed:
         for event in ev.backfill(self._store, self._channel, *key, self.cursor):
             if self.cursor.advance(event.seq, event.k):
                 self._emit(event)
-        # Replies that were streaming when the feed opened sit below the floor: drop them once final.
+        self._forget_final_below_floor()
+
+    def _forget_final_below_floor(self) -> None:
+        """Replies that were streaming when the feed opened sit below the floor: drop them once final."""
         for seq in [s for s, k in self.cursor.states.items() if k == FINAL and s <= self.cursor.floor]:
             del self.cursor.states[seq]
 

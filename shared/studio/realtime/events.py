@@ -93,7 +93,12 @@ def from_message_change(channel: ThreadChannel, thread_id: str, change: Change) 
     """A message document was written: its birth, or (second write) its end."""
     if change.op != "put" or change.data is None:
         return None
-    msg = change.data
+    return message_event(channel, thread_id, change.data)
+
+
+def message_event(channel: ThreadChannel, thread_id: str, msg: dict[str, Any]) -> ThreadEvent:
+    """The event a message document's write is: a user message whole, a reply's start, or its end.
+    The broker feed derives an event carried in a hint with this same function (decision 0106)."""
     view = channel.view(thread_id, msg)
     seq, epoch = int(msg["seq"]), int(msg["epoch"])
     if msg["role"] != "agent":

@@ -52,20 +52,26 @@ def _seconds_since(iso: str | None) -> float:
 
 
 def publish_progress(store: DocumentStore, bus: Bus, tenant_id: str, env: str, job_id: str) -> None:
-    """The job's progress now, from its parts: percent (90 once every part is done; the finish is the
-    rest), the chunks' states and an ETA from the elapsed time."""
+    """The job's progress now, from the tally its parts keep on it (parts.moved): percent (90 once every
+    part is done; the finish is the rest), the chunks' states and an ETA from the elapsed time. One read,
+    however many parts the job has."""
     job = store.get(paths.job(tenant_id, env, job_id))
     if job is None or job.data["status"] != "running":
         return
-    docs = parts.read_all(store, tenant_id, env, job_id)
-    done = sum(1 for d in docs if d.data["state"] == "done")
-    fraction = done / max(1, len(docs))
+    counts = job.data.get("part_counts")
+    if isinstance(counts, dict):
+        done, total = int(counts.get("done", 0)), sum(int(n) for n in counts.values())
+        chunks = list(job.data.get("chunks") or [])
+    else:  # fanned out before the tally existed: count its parts
+        docs = parts.read_all(store, tenant_id, env, job_id)
+        done, total = sum(1 for d in docs if d.data["state"] == "done"), len(docs)
+        chunks = parts.chunk_states(docs)
+    fraction = done / max(1, total)
     elapsed = _seconds_since(job.data.get("started_at"))
     eta = None if done == 0 else round(elapsed / fraction - elapsed, 1)
     publish_meta(bus, tenant_id, env, "render.progress",
                  {"job_id": job_id, "percent": round(fraction * 90, 1), "eta_s": eta,
-                  "chunks": [{k: c[k] for k in ("index", "state", "attempts")}
-                             for c in parts.chunk_states(docs)][:200]})
+                  "chunks": [{k: c[k] for k in ("index", "state", "attempts")} for c in chunks][:200]})
 
 
 def default_font() -> str:

@@ -185,7 +185,7 @@ class RenderJobs:
         existing = {n for n in batch if tx.get(paths.part(tenant_id, env, job_id, n)) is not None}
         data = dict(doc.data, parts_total=len(names), lease_until=parts.later(parts.lease_s()))
         if doc.data["status"] == "queued":
-            data.update(status="running", started_at=utc_now())
+            data.update(status="running", started_at=utc_now(), part_counts=parts.initial_counts(len(names)))
             emit(tx, DomainEvent("video.render_started", tenant_id, env, path, {"job_id": job_id}))
         tx.put(path, data, expected_rev=doc.rev)
         for name in batch:

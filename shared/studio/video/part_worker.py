@@ -133,6 +133,7 @@ class PartWorker:
             return "gone"
         tx.put(part.path, dict(part.data, state="running", attempts=attempts, worker=me, started_at=now,
                                lease_until=parts.later(parts.lease_s())), expected_rev=part.rev)
+        tx.put(job.path, parts.moved(job.data, part.data, "running", attempts), expected_rev=job.rev)
         return attempts
 
     def _complete(self, tx: Transaction, tenant_id: str, env: str, job_id: str, name: str, me: str,
@@ -145,14 +146,18 @@ class PartWorker:
         others = [d for d in parts.unfinished(tx, tenant_id, env, job_id, 2) if d.data["name"] != name]
         now = utc_now()
         claim = not others and str(job.data.get("finisher_until") or "") <= now
+        job_data = job.data
         if done is not None and part.data["state"] != "done":
             tx.put(part.path, dict(part.data, state="done", worker=me, lease_until=None, finished_at=now, **done),
                    expected_rev=part.rev)
+            job_data = parts.moved(job_data, part.data, "done", int(part.data["attempts"]))
         elif part.data["state"] != "done":
             return False
         if claim:  # every part is done and nobody (alive) is finishing: this worker does
-            tx.put(job.path, dict(job.data, finisher=me, finisher_until=parts.later(parts.lease_s()),
-                                  lease_until=parts.later(parts.lease_s())), expected_rev=job.rev)
+            job_data = dict(job_data, finisher=me, finisher_until=parts.later(parts.lease_s()),
+                            lease_until=parts.later(parts.lease_s()))
+        if job_data is not job.data:  # the tally and the claim: one write of the job
+            tx.put(job.path, job_data, expected_rev=job.rev)
         return claim
 
     def _failed(self, tenant_id: str, env: str, job_id: str, name: str, attempt: int, error: str) -> None:
@@ -170,6 +175,8 @@ class PartWorker:
             # the lease covers the bus's backoff, so the job does not look abandoned meanwhile
             tx.put(part.path, dict(part.data, state="failed", error=error[:300],
                                    lease_until=parts.later(parts.lease_s())), expected_rev=part.rev)
+            tx.put(job.path, parts.moved(job.data, part.data, "failed", int(part.data["attempts"])),
+                   expected_rev=job.rev)
             return True
 
         retry = self._store.run_transaction(write)

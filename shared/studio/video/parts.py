@@ -5,7 +5,11 @@ written at fan-out, when the finisher claims it, and at the end.
 
 A part is ``queued`` -> ``running`` (a worker holds it under a lease it renews) -> ``done`` (its output in
 the blob store), or ``failed`` between attempts; its ``attempts`` count every start, including one whose
-worker was killed."""
+worker was killed.
+
+The job document keeps a tally of its parts (``part_counts``: how many are queued, running, failed and
+done) and each chunk's state and attempts (``chunks``), moved in the transaction that moves a part
+(``moved``): a progress update reads the job alone, however many parts it has (decision 0101)."""
 from __future__ import annotations
 
 import os
@@ -47,6 +51,29 @@ def step(plan: dict[str, Any], name: str) -> dict[str, Any]:
 def new_doc(plan: dict[str, Any], job_id: str, name: str) -> dict[str, Any]:
     return {"job_id": job_id, "name": name, "order": len(plan["chunks"]) if name == AUDIO else int(name),
             "kind": "audio" if name == AUDIO else "chunk", "state": "queued", "attempts": 0}
+
+
+def initial_counts(total: int) -> dict[str, int]:
+    """The tally of a job just fanned out: every part queued."""
+    return {"queued": total, "running": 0, "failed": 0, "done": 0}
+
+
+def moved(job_data: dict[str, Any], part_data: dict[str, Any], state: str, attempts: int) -> dict[str, Any]:
+    """The job document's data once one part (``part_data``, as it was) moves to ``state`` with
+    ``attempts``: its tally and, for a chunk, its entry in ``chunks``. A job fanned out before the tally
+    existed has none: it is left without one (publish_progress then reads its parts, as it did)."""
+    out = dict(job_data)
+    counts = job_data.get("part_counts")
+    if isinstance(counts, dict) and part_data["state"] != state:
+        tally = dict(counts)
+        tally[part_data["state"]] = max(0, int(tally.get(part_data["state"], 0)) - 1)
+        tally[state] = int(tally.get(state, 0)) + 1
+        out["part_counts"] = tally
+    if part_data["kind"] == "chunk" and isinstance(job_data.get("chunks"), list):
+        index = int(part_data["order"])
+        out["chunks"] = [dict(c, state=state, attempts=attempts) if c.get("index") == index else c
+                         for c in job_data["chunks"]]
+    return out
 
 
 def read_all(store: DocumentStore, tenant_id: str, env: str, job_id: str) -> list[Document]:
