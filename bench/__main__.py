@@ -24,6 +24,7 @@ from bench import (
     fleet_presence_expiry,
     fleet_wake,
     fonts_css2,
+    gateway_heap,
     gcp_cold_start,
     journey_funnel,
     kernel_latency,
@@ -63,6 +64,9 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Result]]]] = {
     "fleet_fanout": ("Fan-out with 1,000 and 5,000 subscribers over 2 gateway processes beside 1, and the fleet "
                      "simulation's prediction of the 2-process rounds (within 25 %), then of the target",
                      lambda verbose: fleet_fanout.run(verbose)),
+    "gateway_heap": ("The gateway's heap with 5,000 open streams: one full collection and the pauses while they open, "
+                     "with the heap policy (decision 0104) vs default thresholds; memory over connect/drop churn",
+                     lambda verbose: gateway_heap.run(verbose)),
     "broker_wake": ("Realtime broker: a message committed in one process -> a gateway feed in another, via the "
                     "thread's Redis channel vs the store listener with wake-ups", lambda verbose: broker_wake.run(verbose)),
     "fleet_presence_expiry": ("Gateway fleet: kill -9 of a member -> its user's presence.leave on the other, at the "

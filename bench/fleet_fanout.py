@@ -17,6 +17,7 @@ import gc
 import itertools
 import math
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,10 @@ from bench import REPO, fleet_sim, machine_load
 from bench.common import Result, free_port, heading, percentile, table
 from bench.fleet_sim import Calibration
 from bench.machine_load import LoadSampler, LoadTrace
-from bench.realtime_fanout_round import WARMUP, Round, run_round
+from bench.realtime_fanout_round import INTERVAL_S, WARMUP, Round, run_round
 from bench.realtime_support import no_agent_manifest, proc_status_kib, raise_nofile, session
 
-MESSAGES = 40
+MESSAGES = 150  # 40 left a p99 decided by one or two batches (decisions 0079, 0105)
 # (processes, subscribers). The rounds with 0 and 2 subscribers calibrate what a post and a feed
 # cost; the other 1-process rounds the cost per delivery; the 2-process rounds are predicted.
 PLAN = ((1, 0), (1, 2), (1, 1000), (2, 1000), (1, 5000), (2, 5000))
@@ -46,7 +47,7 @@ class FleetGateway:
     """``python -m infra.localrun`` with N gateway processes; ``port`` hands out the members' own
     ports in turn, so the round's subscribers spread evenly over them."""
 
-    def __init__(self, folder: Path, manifest: Path, processes: int) -> None:
+    def __init__(self, folder: Path, manifest: Path, processes: int, env: dict[str, str] | None = None) -> None:
         from infra.localrun import fleet
 
         shared = free_port()
@@ -58,7 +59,8 @@ class FleetGateway:
                "STUDIO_RATE_LIMIT_PER_MINUTE": "100000000", "STUDIO_STREAMS_PER_USER": "100000000",
                "STUDIO_MANIFEST": str(manifest), "STUDIO_GATEWAY_PROCESSES": str(processes),
                "PYTHONPATH": f"{REPO / 'shared'}{os.pathsep}{REPO / 'bench' / 'gc_probe'}",
-               "STUDIO_BENCH_GC_LOG": str(folder / "gc")}
+               "STUDIO_BENCH_GC_LOG": str(folder / "gc"), **(env or {})}
+        self.gc_log = folder / "gc"
         self._log = (folder / f"fleet-{processes}.log").open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "infra.localrun"], cwd=REPO, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
@@ -192,13 +194,22 @@ def measure(processes: int, subscribers: int, messages: int = MESSAGES) -> tuple
     return rnd, trace
 
 
-def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, messages: int = MESSAGES) -> list[Result]:
+def run(verbose: bool = False, plan: tuple[tuple[int, int], ...] = PLAN, messages: int = MESSAGES,
+        save: Path | None = None, replay: Path | None = None) -> list[Result]:
+    """Measure the rounds of ``plan`` (or, with ``replay``, read the rounds a run saved), report them,
+    and predict the 2-process rounds. ``save`` keeps the rounds, so a change of the simulation is
+    judged on rounds already measured instead of new runs on a shared machine."""
     heading("fan-out over a gateway fleet: subscribers spread over 2 processes vs 1")
     rows, results = [], []
     by: dict[tuple[int, int], tuple[Round, LoadTrace]] = {}
-    with machine_load.urgent():
-        for processes, subscribers in plan:
-            by[(processes, subscribers)] = measure(processes, subscribers, messages)
+    if replay is not None:
+        by = pickle.loads(replay.read_bytes())  # noqa: S301 - a file this bench wrote
+    else:
+        with machine_load.urgent():
+            for processes, subscribers in plan:
+                by[(processes, subscribers)] = measure(processes, subscribers, messages)
+    if save is not None:
+        save.write_bytes(pickle.dumps(by))
     for (processes, subscribers), (rnd, trace) in by.items():
         if not subscribers:
             continue
@@ -264,38 +275,58 @@ def calibrate(by: dict[tuple[int, int], tuple[Round, LoadTrace]], subscribers: i
                    delivery_us=slope * 1000, client_us=client)
 
 
-def stalls(rnd: Round, cal: Calibration) -> fleet_sim.Stalls:
-    """What a 1-process round's loop lost that its CPU work does not explain, per message batch: the
-    first write later than post + listener + feed + one delivery (when the previous batch was done
-    before the post, so no queue explains it), and the batch longer than its deliveries' CPU. Excess
-    under 2 ms is measurement noise, not a stall."""
+def stalls(rnd: Round, cal: Calibration, collections: list[tuple[float, float]]) -> tuple[fleet_sim.Stalls,
+                                                                                          fleet_sim.Stalls]:
+    """What a 1-process round's loop lost that its CPU work does not explain, counted once along the
+    round's timeline: each batch should have ended its deliveries' CPU after it could start (post +
+    listener + feed + one delivery after its post, or when the previous batch ended, whichever is
+    later); what it ended later than that is a stall. A batch that waited for a late previous one is
+    not charged that wait again (counting each overlapping batch's own span did, and replayed one slow
+    stretch as several stalls). Excess under 2 ms is measurement noise, not a stall. Split by cause:
+    the process's own, as long as the collections the gc probe logged between the post and the
+    batch's end (drawn for each member of a predicted round), and the rest, the core's (the loop was
+    runnable and did not run: drawn once per core, for every member pinned to it at once)."""
     arrivals: dict[int, list[float]] = {}
     for _k, _s, m, arrived, _read in rnd.receipts:
         if m >= WARMUP:
             arrivals.setdefault(m, []).append(arrived)
-    found: list[float] = []
-    previous_done = -math.inf
+    own: list[float] = []
+    core: list[float] = []
+    free_at = -math.inf
+    first_write = (cal.post_ms + cal.floor_ms + cal.feed_ms + cal.delivery_us / 1000) / 1000
     for m in sorted(arrivals):
-        first, last = min(arrivals[m]), max(arrivals[m])
-        expected = (cal.post_ms + cal.floor_ms + cal.feed_ms + cal.delivery_us / 1000) / 1000
-        if previous_done < rnd.t0[m] and first - rnd.t0[m] - expected > STALL_S:
-            found.append(first - rnd.t0[m] - expected)
-        if (last - first) - (len(arrivals[m]) - 1) * cal.delivery_us / 1e6 > STALL_S:
-            found.append((last - first) - (len(arrivals[m]) - 1) * cal.delivery_us / 1e6)
-        previous_done = last
-    return fleet_sim.Stalls(len(found) / max(rnd.post_wall_s, 1e-9), tuple(found))
+        last = max(arrivals[m])
+        start = max(rnd.t0[m] + first_write, free_at)
+        lost = last - (start + (len(arrivals[m]) - 1) * cal.delivery_us / 1e6)
+        if lost > STALL_S:
+            collected = sum(sec for at, sec in collections if at < last and at + sec > rnd.t0[m])
+            if min(lost, collected) > STALL_S:
+                own.append(min(lost, collected))
+            if lost - collected > STALL_S:
+                core.append(lost - collected)
+        free_at = max(free_at, last)
+    wall = max(rnd.post_wall_s, 1e-9)
+    return fleet_sim.Stalls(len(own) / wall, tuple(own)), fleet_sim.Stalls(len(core) / wall, tuple(core))
+
+
+def _collections(trace: LoadTrace) -> list[tuple[float, float]]:
+    """The 1-process round's gateway collections (bench/gc_probe): (wall clock start, seconds)."""
+    return list(trace.pauses[0]) if trace.pauses else []
 
 
 def predicted(rnd: Round, trace: LoadTrace, processes: int, cal: Calibration,
-              stall: fleet_sim.Stalls) -> dict[tuple[str, int], tuple[float, float, float]]:
-    """The round replayed in the simulation: its own post times, window by window the cores the others
-    left (measured during this round, bench/machine_load.py), the processes pinned as they were, and
-    stalls as often and as long as the 1-process round of the same size had them."""
+              stall: tuple[fleet_sim.Stalls, fleet_sim.Stalls]) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """The round replayed in the simulation: its poster's schedule (a post due every INTERVAL_S, sent
+    once the previous one is answered: the simulation delays what a stall of the posting member
+    delays), window by window the cores the others left (measured during this round,
+    bench/machine_load.py), the processes pinned as they were, and stalls as often and as long as the
+    1-process round of the same size had them."""
     first = min(rnd.t0.values())
     capacity = fleet_sim.Capacity(float(trace.cores), [w.start - first for w in trace.windows],
                                   [trace.taken(w) for w in trace.windows])
-    return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [rnd.t0[i] - first for i in sorted(rnd.t0)],
-                                           capacity, WARMUP, stall, trace.placement or None)
+    return fleet_sim.predicted_percentiles(processes, rnd.subscribers, cal, [i * INTERVAL_S for i in sorted(rnd.t0)],
+                                           capacity, WARMUP, stall[0], trace.placement or None,
+                                           core_stalls=stall[1])
 
 
 def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]:
@@ -303,21 +334,21 @@ def validate(by: dict[tuple[int, int], tuple[Round, LoadTrace]]) -> list[Result]
     out, rows = [], []
     sizes = sorted({s for _p, s in by if s >= 100})
     cals = {s: cal for s in sizes if (cal := calibrate(by, s)) is not None}
+    found = {s: stalls(by[(1, s)][0], cal, _collections(by[(1, s)][1])) for s, cal in cals.items()}
     for subscribers, cal in cals.items():
-        stall = stalls(by[(1, subscribers)][0], cal)
+        own, core = found[subscribers]
         print(f"  simulation calibrated on the 1-process rounds, {subscribers:,} subscribers: listener "
               f"{cal.floor_ms:.2f} ms, post {cal.post_ms:.2f} ms + feed {cal.feed_ms:.2f} ms CPU per message, "
-              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery; "
-              f"{stall.per_s:.1f} stalls/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(stall.seconds))} ms",
+              f"{cal.delivery_us:.1f} us gateway + {cal.client_us:.1f} us client CPU per delivery; stalls with a "
+              f"collection {own.per_s:.1f}/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(own.seconds))} ms, "
+              f"of the core {core.per_s:.1f}/s of {', '.join(f'{x * 1000:.0f}' for x in sorted(core.seconds))} ms",
               flush=True)
     if not cals:
         return []
     for (processes, subscribers), (rnd, trace) in sorted(by.items()):
         if subscribers not in cals:
             continue
-        cal = cals[subscribers]
-        stall = stalls(by[(1, subscribers)][0], cal)
-        sim = predicted(rnd, trace, processes, cal, stall)
+        sim = predicted(rnd, trace, processes, cals[subscribers], found[subscribers])
         role = "predicted" if processes > 1 else "fitted on"
         for where, read in (("socket", False), ("read", True)):
             for name, p in (("p50", 50), ("p99", 99)):
@@ -349,5 +380,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--messages", type=int, default=MESSAGES, help="posts per round after the warm-up")
+    parser.add_argument("--save", type=Path, help="keep the measured rounds in this file")
+    parser.add_argument("--replay", type=Path, help="simulate the rounds a --save kept instead of measuring")
     args = parser.parse_args()
-    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))), args.messages)
+    run(True, ((1, 0), (1, 2), *((p, s) for s in args.subscribers for p in (1, 2))), args.messages, args.save,
+        args.replay)

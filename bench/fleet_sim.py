@@ -16,8 +16,9 @@ one more process on the same machine that reads ready sockets one at a time (``c
 delivery, in the order the bytes arrived), so it can fall behind. What other sessions take of the
 machine is not fitted: ``capacity`` replays, window by window, the cores left to us as
 bench/machine_load.py measured them during the predicted round. A loop's stalls that its CPU does
-not explain (a collection, a wake-up waiting for a core) are drawn (``Stalls``) at the rate and
-lengths seen on the rounds the costs come from.
+not explain are drawn (``Stalls``) at the rate and lengths seen on the rounds the costs come from:
+its collections for each process, as CPU work; the rest, the core not running it, once per core as a
+blackout of every process pinned there. The local poster waits for each answer (decision 0105).
 
     python -m bench.fleet_sim            # the target's sizing, with the calibration in CALIBRATION
 """
@@ -96,19 +97,28 @@ class _Proc:
 
 def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal: Calibration, capacity: Capacity, *,
         clients_local: bool = False, posting: int | None = None,
-        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None) -> Deliveries:
+        pauses: Sequence[Sequence[tuple[float, float]]] = (), placement: Sequence[int] | None = None,
+        closed_loop: bool = False, blackouts: Sequence[tuple[float, float, int]] = ()) -> Deliveries:
     """``instances``: per gateway instance, {thread: local subscribers}. ``posts``: (time, thread).
     ``posting``: the instance that takes every POST (None: the posts are not ours to run, they reach
-    the instances ``post_ms`` + ``floor_ms`` after their time). ``pauses``: per instance, garbage
-    collections (time, seconds of CPU) that stop its loop wherever it is. ``placement``: the core each
-    process is pinned to (the instances, then the client process), or None for processor sharing over
-    all the cores. Returns every delivery's latencies."""
+    the instances ``post_ms`` + ``floor_ms`` after their time). ``closed_loop``: with ``posting``, one
+    poster that waits for each POST's answer before it sends the next (the bench's poster): a post due
+    while the previous one is unanswered goes out when the answer comes, and its latency counts from
+    then, as the bench stamps it just before sending. ``pauses``: per instance, garbage collections
+    (time, seconds of CPU) that stop its loop wherever it is. ``blackouts``: (time, seconds of wall
+    clock, core): the core runs none of the gateway instances pinned to it meanwhile (a stall of the
+    core: two members on it are held together, not each for twice as long, as CPU work would be).
+    ``placement``: the core each process is pinned to (the instances, then the client process), or
+    None for processor sharing over all the cores. Returns every delivery's latencies."""
     events: list[tuple[float, int, str, Any]] = []  # (time, tie, kind, payload)
     tie = 0
     for i, stalls in enumerate(pauses):
         for t, seconds in stalls:
             events.append((t, tie, "gc", (i, seconds)))
             tie += 1
+    for t, seconds, core in blackouts:
+        events.append((t, tie, "blackout", (core, seconds)))
+        tie += 1
     for index, (t, thread) in enumerate(sorted(posts)):
         events.append((t, tie, "post", (index, t, thread)))
         tie += 1
@@ -119,6 +129,17 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
     out = Deliveries()
     now = 0.0
     core_of = {id(p): placement[i] for i, p in enumerate(procs)} if placement is not None else {}
+    held: dict[int, float] = {}  # core -> the end of its blackout
+    gateway_core = {id(g): core_of.get(id(g), 0) for g in gateways}
+
+    waiting: deque[tuple[int, float, int]] = deque()  # closed loop: posts due, the previous unanswered
+    in_flight = False
+
+    def send(payload: tuple[int, float, int]) -> None:
+        nonlocal in_flight
+        assert posting is not None
+        in_flight = closed_loop
+        gateways[posting].work.append((cal.post_ms / 1000, ("committed", (payload[0], now, payload[2]))))
 
     def reach(at: float, payload: tuple[int, float, int], writer: int | None) -> None:
         nonlocal tie
@@ -135,9 +156,17 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             _t, _tie, kind, payload = heapq.heappop(events)
             if kind == "gc":  # the collector runs before anything else the loop had to do
                 gateways[payload[0]].work.appendleft((payload[1], None))
+            elif kind == "blackout":
+                held[payload[0]] = max(held.get(payload[0], 0.0), now + payload[1])
+                heapq.heappush(events, (now + payload[1], tie, "resume", None))  # a step ends there
+                tie += 1
+            elif kind == "resume":
+                pass
             elif kind == "post":
-                if posting is not None:
-                    gateways[posting].work.append((cal.post_ms / 1000, ("committed", payload)))
+                if posting is not None and in_flight:
+                    waiting.append(payload)
+                elif posting is not None:
+                    send(payload)
                 else:
                     reach(payload[1] + cal.post_ms / 1000, payload, None)
             else:  # the change reaches one instance holding the thread: its feed, then the batch
@@ -155,8 +184,10 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
             per_core = capacity.at(now) / capacity.cores
             on_core = [core_of[id(p)] for p in running]
             speeds = [min(1.0, per_core) / on_core.count(c) for c in on_core]
+        speeds = [0.0 if id(p) in gateway_core and held.get(gateway_core[id(p)], -1.0) > now else v
+                  for p, v in zip(running, speeds, strict=True)]
         # Advance to the first completion, the next arrival or the next change of capacity.
-        step = min(p.work[0][0] / v for p, v in zip(running, speeds, strict=True))
+        step = min((p.work[0][0] / v if v > 0 else math.inf) for p, v in zip(running, speeds, strict=True))
         if events:
             step = min(step, max(events[0][0] - now, 0.0))
         step = min(step, max(capacity.next_change(now) - now, 0.0)) if step > 0 else step
@@ -178,6 +209,9 @@ def run(instances: list[dict[int, int]], posts: Sequence[tuple[float, int]], cal
                 out.read.append((what[1], (now - what[2]) * 1000))
             elif what[0] == "committed":
                 reach(now, what[1], gateways.index(p))
+                in_flight = False
+                if waiting:  # the poster had the next one due: it goes out with the answer
+                    send(waiting.popleft())
     return out
 
 
@@ -223,30 +257,38 @@ class Stalls:
 
 def predict_local(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
                   capacity: Capacity, warmup: int = 0, stalls: Stalls = Stalls(), placement: Sequence[int] | None = None,
-                  seed: int = 7) -> Deliveries:
+                  seed: int = 7, core_stalls: Stalls = Stalls()) -> Deliveries:
     """The fan-out bench's round on this machine: one thread, ``subscribers`` spread evenly over
-    ``processes``, the posts at ``post_times`` (seconds, the round's own schedule) all taken by one
-    member (the poster's keep-alive connection), the clients in one more process, ``capacity`` the
-    cores other sessions left, ``placement`` the cores the bench pinned the processes to, ``stalls``
-    drawn for each member with ``seed``. Deliveries of the first ``warmup`` messages are dropped, as
-    the bench drops them."""
+    ``processes``, the posts due at ``post_times`` (seconds, the round's schedule) all taken by one
+    member (the poster's keep-alive connection; the poster waits for each answer), the clients in
+    one more process, ``capacity`` the cores other sessions left, ``placement`` the cores the bench
+    pinned the processes to. ``stalls`` (a process's own: its collections) are drawn for each member,
+    ``core_stalls`` (the rest: the core did not run the loop) once per core, as wall-clock blackouts
+    of every member pinned to it at once, with ``seed``. Deliveries of the first ``warmup`` messages
+    are dropped, as the bench drops them."""
     per = subscribers // processes
     rng = random.Random(seed)
     span = (max(post_times) if post_times else 0.0) + 1.0
     pauses = [stalls.draw(span, rng) for _ in range(processes)]
+    cores = sorted(set(placement[:processes])) if placement is not None else [0]
+    blackouts = [(t, seconds, core) for core in cores for t, seconds in core_stalls.draw(span, rng)]
     out = run([{0: per} for _ in range(processes)], [(t, 0) for t in post_times], cal, capacity,
-              clients_local=True, posting=0, pauses=pauses, placement=placement)
+              clients_local=True, posting=0, pauses=pauses, placement=placement, closed_loop=True,
+              blackouts=blackouts)
     return Deliveries([x for x in out.arrival if x[0] >= warmup], [x for x in out.read if x[0] >= warmup])
 
 
 def predicted_percentiles(processes: int, subscribers: int, cal: Calibration, post_times: Sequence[float],
                           capacity: Capacity, warmup: int, stalls: Stalls, placement: Sequence[int] | None,
-                          replications: int = 5) -> dict[tuple[str, int], tuple[float, float, float]]:
+                          replications: int = 5, core_stalls: Stalls = Stalls()
+                          ) -> dict[tuple[str, int], tuple[float, float, float]]:
     """p50 and p99, at the socket and read: (lowest, median, highest) over ``replications`` draws of
-    the stalls. A round of 40 messages has a handful of stalls and its p99 is whether a long one
-    landed in it, so the spread is part of the prediction."""
-    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i)
-            for i in range(replications if stalls.seconds else 1)]
+    the stalls. A round has a handful of long stalls and its p99 depends on where they landed, so
+    the spread is part of the prediction."""
+    drawn = bool(stalls.seconds or core_stalls.seconds)
+    runs = [predict_local(processes, subscribers, cal, post_times, capacity, warmup, stalls, placement, seed=7 + i,
+                          core_stalls=core_stalls)
+            for i in range(replications if drawn else 1)]
     out = {}
     for where in ("socket", "read"):
         for p in (50, 99):

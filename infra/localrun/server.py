@@ -148,6 +148,7 @@ def main() -> None:
     manifest_path = Path(os.environ.get("STUDIO_MANIFEST", str(manifest_mod.MANIFEST)))
     limits = HttpLimits.from_env()
     platform = build(manifest_path=manifest_path, limits=limits)
+    platform.app.state.gateway.start_heap_policy()  # after the build: what it made is frozen (decision 0104)
     options: dict[str, Any] = {
         "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning"),
         "ws_per_message_deflate": False,  # small JSON frames: compression cost more than it saved

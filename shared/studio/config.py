@@ -108,6 +108,11 @@ class Settings:
     # embedded adapters (a frontend dev server works at once), none on gcp (Terraform sets it).
     cors_origins: tuple[str, ...] = LOOPBACK_ORIGINS
     streams_per_user: int = 20  # open SSE + WebSocket streams per user per gateway instance
+    # The gateway process's garbage collection (decision 0104): "freeze" keeps open streams out of full
+    # collections (frozen after every ``gateway_gc_freeze_after`` openings, reclaimed after churn);
+    # "default" leaves the interpreter's thresholds alone.
+    gateway_gc: Literal["freeze", "default"] = "freeze"
+    gateway_gc_freeze_after: int = 500
     # Accounts (identity): see docs/decisions/0022 and 0023.
     trusted_proxy_hops: int = 0  # X-Forwarded-For entries our own proxies append (Google's LB: 2)
     mailer: Literal["outbox", "none"] = "outbox"  # outbox: files in data_dir/mail_outbox, for the console
@@ -174,6 +179,8 @@ class Settings:
             cors_origins=parse_origins(env.get("STUDIO_CORS_ORIGINS",
                                                " ".join(LOOPBACK_ORIGINS) if adapters == "embedded" else "")),
             streams_per_user=int(env.get("STUDIO_STREAMS_PER_USER", "20")),
+            gateway_gc=_choice("STUDIO_GATEWAY_GC", "freeze", ("freeze", "default")),
+            gateway_gc_freeze_after=_bounded("STUDIO_GATEWAY_GC_FREEZE_AFTER", 500, 1, 1_000_000),
             trusted_proxy_hops=_bounded("STUDIO_TRUSTED_PROXY_HOPS", 0, 0, 10),
             mailer=_choice("STUDIO_MAILER", "none" if adapters == "gcp" else "outbox", ("outbox", "none")),
             login_max_failures_per_account=_bounded("STUDIO_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10, 1, 10_000),

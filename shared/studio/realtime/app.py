@@ -65,6 +65,8 @@ def create_gateway(deps: Deps, channels: tuple[ThreadChannel, ...] = (), dispatc
         body: dict[str, Any] = {"status": "ok", "function": "realtime", "open_feeds": state.open_feeds(),
                                 "open_streams": state.streams.total(), "deliveries": asdict(state.deliveries),
                                 "feed_source": "store-listeners"}
+        if state.heap is not None:  # decision 0104: what the process's collector holds and did
+            body["gc"] = state.heap.snapshot()
         if state.broker_feeds is not None:  # decision 0075: how many store reads the broker's hints caused
             hub = state.broker_feeds
             body.update(feed_source="broker", broker_feed_reads={"full": hub.full_reads, "chunks": hub.chunk_reads},

@@ -24,6 +24,7 @@ from studio.realtime.broker_presence import BrokerPresenceLink
 from studio.realtime.channels import ThreadChannel
 from studio.realtime.feed import FeedRegistry, OpenFeed
 from studio.realtime.fleet_presence import PresenceLink
+from studio.realtime.heap_policy import HeapPolicy, NoPolicy
 from studio.realtime.meta import MetaHub
 from studio.realtime.presence import PresenceHub
 from studio.realtime.streams import OpenStreams
@@ -50,6 +51,7 @@ class GatewayState:
     _meta_lock: threading.Lock = field(default_factory=threading.Lock)
     _presence_link: PresenceLink | BrokerPresenceLink | None = None
     broker_feeds: BrokerFeeds | None = None
+    heap: HeapPolicy | NoPolicy | None = None  # set where a gateway process starts (start_heap_policy)
 
     def __post_init__(self) -> None:
         broker = self.deps.broker
@@ -60,6 +62,16 @@ class GatewayState:
             open_feed = lambda channel, key, loop: BrokerThreadFeed(hub, channel, key, loop)  # noqa: E731
         self.feeds = {channel.kind: FeedRegistry(self.deps.store, channel, open_feed) for channel in self.channels}
         self.streams = OpenStreams(self.streams_per_user, self.deps.sessions)
+
+    def start_heap_policy(self) -> HeapPolicy | NoPolicy:
+        """Once per process, where the gateway's process starts (Cloud Run's infra/realtime/main.py,
+        the local runtime's main): the collector's settings are the process's, not one app's, so an
+        app built in a test process leaves them alone (decision 0104)."""
+        s = self.deps.settings
+        if self.heap is None:
+            self.heap = (HeapPolicy(self.streams, freeze_after=s.gateway_gc_freeze_after).start()
+                         if s.gateway_gc == "freeze" else NoPolicy())
+        return self.heap
 
     def open_feeds(self) -> int:
         return sum(registry.open_feeds() for registry in self.feeds.values())
@@ -107,6 +119,8 @@ class GatewayState:
         if self.broker_feeds is not None:
             self.broker_feeds.close()
         self.streams.close()
+        if self.heap is not None:
+            self.heap.stop()
 
 
 async def next_or_none(queue: asyncio.Queue[Any], timeout: float) -> Any:

@@ -52,6 +52,8 @@ class OpenStreams:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _listen_lock: threading.Lock = field(default_factory=threading.Lock)  # apart: starting a listener blocks
     _watch: Watch | None = None
+    opened: int = field(default=0, init=False)  # streams counted in since the process started
+    closed: int = field(default=0, init=False)  # and released (the heap policy's signal, heap_policy.py)
 
     def open_stream(self, user_id: str, session_id: str | None, loop: asyncio.AbstractEventLoop,
              wake: Callable[[], None]) -> Callable[[], None]:
@@ -68,6 +70,7 @@ class OpenStreams:
                 raise errors.StudioError(realtime_errors.TOO_MANY_STREAMS, f"at most {self.per_user} open streams per user; "
                                                            "close one first")
             mine.add(stream)
+            self.opened += 1
             if session_id:
                 self._by_session.setdefault(session_id, set()).add(stream)
         released = False
@@ -78,6 +81,7 @@ class OpenStreams:
                 if released:
                     return
                 released = True
+                self.closed += 1
                 for index, key in ((self._by_user, user_id), (self._by_session, session_id)):
                     group = index.get(key or "")
                     if group is not None:
