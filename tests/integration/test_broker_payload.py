@@ -12,7 +12,6 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,15 @@ from studio.realtime.feed import ThreadFeed
 from studio.wiring import chat_channel
 from tests.support.api import new_tenant, new_user
 from tests.support.broker_chat import ChatOnBroker, Sink, chat_on_broker, loop  # noqa: F401 - the fixture
-from tests.support.gateway_fleet import Fleet, created_seqs, new_thread, post_message, two_processes
+from tests.support.gateway_fleet import (
+    Fleet,
+    created_seqs,
+    health,
+    new_thread,
+    on_broker,  # noqa: F401 - the fixture
+    owned_thread,
+    post_message,
+)
 from tests.support.realtime_clients import SseEvent, SseReader
 from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
 
@@ -263,14 +270,6 @@ def test_a_malformed_payload_reads_the_store_instead(
 
 
 # -- two gateway processes on the broker (the runtime as `make serve` runs it) -------------------------
-@pytest.fixture
-def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:  # noqa: F811
-    yield from two_processes(tmp_path / "data", STUDIO_REALTIME_BROKER=redis_server.url,
-                             STUDIO_BROKER_SAFETY_POLL_S="60")
-
-
-def _health(url: str) -> dict[str, Any]:
-    return dict(httpx.get(url + "/healthz/realtime", timeout=5).json())
 
 
 def _store_reads(health: dict[str, Any]) -> int:
@@ -284,11 +283,8 @@ def _replied(events: list[SseEvent], seqs: list[int]) -> bool:
     return all(s in replies for s in seqs)
 
 
-def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) -> None:
-    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
-        owner = new_user(c)
-        tenant = new_tenant(c, owner, "Payload")
-        thread_id = new_thread(c, owner, tenant)
+def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) -> None:  # noqa: F811
+    owner, tenant, thread_id = owned_thread(on_broker, "Payload")
     headers = owner.in_tenant(tenant)
     with httpx.Client(base_url=on_broker.url(0), timeout=30) as c0, \
             httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
@@ -297,18 +293,18 @@ def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) ->
         first = post_message(on_broker.url(0), owner, tenant, thread_id, "warm up")
         for reader in readers:  # both feeds open and through one exchange
             reader.wait_for(lambda evs: _replied(evs, [first]), timeout=30)
-        before = [_health(on_broker.url(i)) for i in range(2)]
+        before = [health(on_broker.url(i)) for i in range(2)]
         seqs = []
         for i in range(4):  # one at a time: each user message, then its streamed reply, on both processes
             seqs.append(post_message(on_broker.url(i % 2), owner, tenant, thread_id, f"message {i} ✓"))
             for reader in readers:
                 reader.wait_for(lambda evs: _replied(evs, seqs), timeout=30)
-        after = [_health(on_broker.url(i)) for i in range(2)]
+        after = [health(on_broker.url(i)) for i in range(2)]
         # A message over the bound (32,000 three-byte characters): its hint goes bare, each process reads it.
         big = post_message(on_broker.url(1), owner, tenant, thread_id, "€" * 32_000)
         for reader in readers:
             reader.wait_for(lambda evs: big in created_seqs(evs), timeout=30)
-        bare = [_health(on_broker.url(i)) for i in range(2)]
+        bare = [health(on_broker.url(i)) for i in range(2)]
         for reader in readers:
             reader.close()
     for b, a, c in zip(before, after, bare, strict=True):
@@ -324,11 +320,9 @@ def test_a_message_reaches_both_gateways_with_no_store_read(on_broker: Fleet) ->
     assert events0 == events1 and set(seqs) <= set(created_seqs(readers[0].events))
 
 
-def test_two_concurrent_writers_on_two_processes_deliver_every_message_once_in_order(on_broker: Fleet) -> None:
-    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
-        owner = new_user(c)
-        tenant = new_tenant(c, owner, "Writers")
-        thread_id = new_thread(c, owner, tenant)
+def test_two_concurrent_writers_on_two_processes_deliver_every_message_once_in_order(
+        on_broker: Fleet) -> None:  # noqa: F811
+    owner, tenant, thread_id = owned_thread(on_broker, "Writers")
     headers = owner.in_tenant(tenant)
     posted: list[list[int]] = [[], []]
 
@@ -348,7 +342,7 @@ def test_two_concurrent_writers_on_two_processes_deliver_every_message_once_in_o
         every = sorted(posted[0] + posted[1])
         for reader in readers:
             reader.wait_for(lambda evs: _replied(evs, every), timeout=60)
-        health = [_health(on_broker.url(i)) for i in range(2)]
+        states = [health(on_broker.url(i)) for i in range(2)]
         for reader in readers:
             reader.close()
     positions = []
@@ -361,7 +355,7 @@ def test_two_concurrent_writers_on_two_processes_deliver_every_message_once_in_o
         assert len(seen) == len(set(seen))
         positions.append([(e.event, e.data) for e in reader.events if e.event.startswith("message.")])
     assert positions[0] == positions[1]
-    for h in health:  # the hints carried most events; any gap was read, never lost
+    for h in states:  # the hints carried most events; any gap was read, never lost
         assert h["broker_hints"]["delivered"] > 0
 
 
@@ -374,7 +368,7 @@ def test_a_forged_payload_for_another_tenant_is_refused_and_counted(
         mine = new_thread(c, mallory, tenant_m)
     with httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
         reader = SseReader(c1, f"/sse/chat/{mine}?since=0", mallory.in_tenant(tenant_m))
-        before = _health(on_broker.url(1))["broker_hints"]["refused"]
+        before = health(on_broker.url(1))["broker_hints"]["refused"]
         forged = {"id": "m_forged", "seq": 1, "epoch": 1, "role": "user", "author": "alice", "text": "alice's secret",
                   "status": "complete"}
         client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2)
@@ -385,7 +379,7 @@ def test_a_forged_payload_for_another_tenant_is_refused_and_counted(
             client.close()
         seq = post_message(on_broker.url(0), mallory, tenant_m, mine, "mallory's own")
         reader.wait_for(lambda evs: seq in created_seqs(evs), timeout=30)
-        refused = _health(on_broker.url(1))["broker_hints"]["refused"]
+        refused = health(on_broker.url(1))["broker_hints"]["refused"]
         reader.close()
     assert refused == before + 1
     texts = [e.data["data"].get("text") for e in reader.events if e.event == "message.created"]

@@ -8,31 +8,29 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import redis
 
 from tests.support.api import new_tenant, new_user
-from tests.support.gateway_fleet import Fleet, created_seqs, new_room, new_thread, post_message, two_processes
+from tests.support.gateway_fleet import (
+    Fleet,
+    created_seqs,
+    health,
+    new_room,
+    new_thread,
+    on_broker,  # noqa: F401 - the fixture
+    owned_thread,
+    post_message,
+)
 from tests.support.realtime_clients import SseReader
 from tests.support.redis_server import RedisServer, redis_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:  # noqa: F811
-    yield from two_processes(tmp_path / "data", STUDIO_REALTIME_BROKER=redis_server.url,
-                             STUDIO_BROKER_SAFETY_POLL_S="60")
-
-
-def _health(url: str) -> dict[str, Any]:
-    return dict(httpx.get(url + "/healthz/realtime", timeout=5).json())
 
 
 def _channels(server: RedisServer) -> list[str]:
@@ -46,10 +44,7 @@ def _channels(server: RedisServer) -> list[str]:
 def test_two_gateways_on_the_broker_agree_and_survive_a_broker_kill(
         on_broker: Fleet, redis_server: RedisServer) -> None:  # noqa: F811
     server = redis_server
-    with httpx.Client(base_url=on_broker.url(0), timeout=30) as c:
-        owner = new_user(c)
-        tenant = new_tenant(c, owner, "Broker")
-        thread_id = new_thread(c, owner, tenant)
+    owner, tenant, thread_id = owned_thread(on_broker, "Broker")
     headers = owner.in_tenant(tenant)
     with httpx.Client(base_url=on_broker.url(0), timeout=30) as c0, \
             httpx.Client(base_url=on_broker.url(1), timeout=30) as c1:
@@ -60,8 +55,8 @@ def test_two_gateways_on_the_broker_agree_and_survive_a_broker_kill(
             reader.wait_for(lambda evs: set(seqs) <= set(created_seqs(evs))
                             and sum(e.event == "message.completed" for e in evs) >= 4, timeout=30)
         for i in range(2):
-            health = _health(on_broker.url(i))
-            assert health["feed_source"] == "broker" and health["broker_hints"]["delivered"] > 0  # from hints (0106)
+            seen = health(on_broker.url(i))
+            assert seen["feed_source"] == "broker" and seen["broker_hints"]["delivered"] > 0  # from hints (0106)
         assert f"studio:{tenant}:dev:chat:{thread_id}" in _channels(server)
         # The broker dies mid-stream: writes are still acknowledged (the hint is dropped, never an error).
         server.kill()

@@ -12,8 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.api import new_tenant, new_user
-from tests.support.gateway_fleet import Fleet, created_seqs, new_room, new_thread, post_message, two_processes
+from tests.support.gateway_fleet import (
+    Fleet,
+    created_seqs,
+    new_room,
+    owned_thread,
+    post_message,
+    two_processes,
+)
 from tests.support.realtime_clients import SseReader, ws_until
 
 pytestmark = pytest.mark.slow
@@ -25,10 +31,7 @@ def two(tmp_path: Path) -> Iterator[Fleet]:
 
 
 def test_two_processes_agree_on_order_and_resume_across(two: Fleet) -> None:
-    with httpx.Client(base_url=two.url(0), timeout=30) as c:
-        owner = new_user(c)
-        tenant = new_tenant(c, owner, "Fleet")
-        thread_id = new_thread(c, owner, tenant)
+    owner, tenant, thread_id = owned_thread(two, "Fleet")
     headers = owner.in_tenant(tenant)
     with httpx.Client(base_url=two.url(0), timeout=30) as c0, httpx.Client(base_url=two.url(1), timeout=30) as c1:
         on0 = SseReader(c0, f"/sse/chat/{thread_id}?since=0", headers)

@@ -11,13 +11,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from websockets.sync.client import ClientConnection
 
 from infra.localrun import fleet
 from tests.support.api import User, add_member, new_tenant, new_user
 from tests.support.realtime_clients import ws_connect, ws_frames, ws_until
+from tests.support.redis_server import RedisServer
 from tests.support.runtime_process import RuntimeProcess
 
 HEARTBEAT_S = 0.5  # the fleet's presence heartbeat: an entry expires after 3 of them
@@ -108,11 +111,32 @@ def two_processes(data_dir: Path, **env: str) -> Iterator[Fleet]:
         runtime.stop()
 
 
+@pytest.fixture
+def on_broker(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:
+    """Two gateway processes on a real redis-server (``STUDIO_REALTIME_BROKER``); a test module that
+    uses it imports this and the ``redis_server`` fixture."""
+    yield from two_processes(tmp_path / "data", STUDIO_REALTIME_BROKER=redis_server.url,
+                             STUDIO_BROKER_SAFETY_POLL_S="60")
+
+
 def healthy(url: str) -> bool:
     try:
         return httpx.get(url + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def health(url: str) -> dict[str, Any]:
+    """A member's ``/healthz/realtime``: its feeds, broker counters and heap policy."""
+    return dict(httpx.get(url + "/healthz/realtime", timeout=5).json())
+
+
+def owned_thread(fleet: Fleet, tenant_name: str) -> tuple[User, str, str]:
+    """A new user owning a new tenant and a thread in it, made through member 0: (owner, tenant, thread)."""
+    with httpx.Client(base_url=fleet.url(0), timeout=30) as c:
+        owner = new_user(c)
+        tenant = new_tenant(c, owner, tenant_name)
+        return owner, tenant, new_thread(c, owner, tenant)
 
 
 def new_thread(c: httpx.Client, user: User, tenant: str) -> str:
