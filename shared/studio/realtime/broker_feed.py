@@ -182,8 +182,8 @@ class BrokerThreadFeed:
                 return False
             cursor.advance(event.seq, event.k)
             self._forget_final_below_floor()
+            counts.delivered += 1  # before the event is out: whoever sees it sees it counted
             self._emit(event)
-            counts.delivered += 1
             return True
 
     def _hinted_event(self, hint: dict[str, Any]) -> ev.ThreadEvent | None:
